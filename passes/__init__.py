@@ -1,0 +1,1 @@
+"""Quartet passes: one module per pass, named after its pipeline argument."""

@@ -1,0 +1,31 @@
+"""The one table from pipeline name to Quartet pass, imported lazily.
+
+A pass named ``quartet-foo-bar`` lives in ``passes/foo_bar.py`` as the class given here;
+``test/python/test_registry.py`` checks both the module and the class's own ``name``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from quartet.passes.base import ModulePass
+
+PASSES: dict[str, str] = {
+    "quartet-fixed-tiling": "FixedTiling",
+    "quartet-lower-tiles": "LowerTiles",
+    "quartet-map-to-gpu": "MapToGpu",
+    "quartet-map-to-cpu": "MapToCpu",
+}
+
+
+def module_name(pass_name: str) -> str:
+    """The module under ``quartet.passes`` that defines ``pass_name``."""
+    return pass_name.removeprefix("quartet-").replace("-", "_")
+
+
+def lookup(pass_name: str) -> type[ModulePass] | None:
+    """The pass class registered as ``pass_name``, or None for a name Quartet does not own."""
+    class_name = PASSES.get(pass_name)
+    if class_name is None:
+        return None
+    return getattr(import_module(f"quartet.passes.{module_name(pass_name)}"), class_name)

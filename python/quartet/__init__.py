@@ -1,0 +1,1 @@
+"""Quartet: an MLIR-based multi-level DNN compiler (Rammer, Roller, Welder, Grinder) in Python."""

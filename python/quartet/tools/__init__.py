@@ -1,0 +1,1 @@
+"""Entry points behind the console scripts `quartet-opt` and `quartet`."""
