@@ -1,0 +1,322 @@
+"""quartet-lower-tiles: tiled ``linalg.generic`` on buffers -> block/thread loops with barriers.
+
+Each ``linalg.generic`` carrying a ``tile.program`` rProgram (an ``smem`` rTile: what one thread
+block computes per stage, and a ``reg`` rTile: what one thread computes) becomes a kernel in the
+barrier-phase form, the one source form both targets derive from (DESIGN.md, "Loops"):
+
+    scf.parallel (%block...) {tile.kernel = "f_k0"} {       // one iteration = one thread block
+      %a_s = memref.alloca() : memref<64x17xf32, #gpu.address_space<workgroup>>
+      %acc = memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>  // [thread, point]
+      scf.parallel (%t) { acc[t, *] = out[...] }              // thread phase
+      scf.for %k0 = 0 to K step 16 {
+        scf.parallel (%t) { a_s[...] = A[...] ... }           // cooperative load to shared memory
+        "schedule.barrier"() {scope = "cta"}
+        scf.parallel (%t) { acc[t, *] = body(a_s, b_s, acc) } // register tile, fully unrolled
+        "schedule.barrier"() {scope = "cta"}
+      }
+      scf.parallel (%t) { out[...] = acc[t, *] }
+    }
+
+Sibling thread phases are separated by explicit barriers; run one after the other they are exactly
+the sequential semantics (the CPU form), and ``quartet-map-to-gpu`` turns each phase into the body
+of one ``gpu.launch`` thread with the barriers as ``gpu.barrier``. Thread ``t`` owns the points
+``t_l + threads_l * r`` along each parallel loop ``l`` (cyclic, so neighbouring threads touch
+neighbouring addresses: coalesced global accesses and conflict-free shared-memory rows). Extents
+that are not multiples of the tile are padded: loads outside the operand read zero or a clamped
+element, stores and reductions outside it are skipped. Operator bodies are cloned per point, so
+any scalar body works, not just multiply-add.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import product
+
+from mlir import ir
+from mlir.dialects import arith, linalg, memref
+
+from quartet.dialects.tile import RProgram
+from quartet.passes import builder as b
+from quartet.passes.base import ModulePass, PassError
+from quartet.passes.iteration_space import IterationSpace
+
+WORKGROUP = "#gpu.address_space<workgroup>"
+PRIVATE = "#gpu.address_space<private>"
+
+
+@dataclass(frozen=True)
+class LowerTiles(ModulePass):
+    """Lower tiled linalg.generic ops on buffers to block/thread loops with explicit barriers."""
+
+    name = "quartet-lower-tiles"
+
+    def apply(self, module: ir.Operation) -> None:
+        for func in module.regions[0].blocks[0].operations:
+            if func.operation.name != "func.func":
+                continue
+            generics = [op for op in _walk(func.operation) if _is_tiled_generic(op)]
+            for index, op in enumerate(generics):
+                kernel = f"{func.attributes['sym_name'].value}_k{index}"
+                _Kernel(op, kernel).lower()
+
+
+def _walk(op: ir.Operation) -> list[ir.Operation]:
+    found: list[ir.Operation] = []
+
+    def visit(child: ir.Operation) -> ir.WalkResult:
+        found.append(child)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return found
+
+
+def _is_tiled_generic(op: ir.Operation) -> bool:
+    return op.name == "linalg.generic" and "tile.program" in op.attributes
+
+
+class _Kernel:
+    """The lowering of one tiled generic: its loops, operands, tiles and the IR built for it."""
+
+    def __init__(self, op: ir.Operation, kernel_name: str):
+        self.op: linalg.GenericOp = op.opview
+        self.kernel_name = kernel_name
+        self.space = IterationSpace.of(self.op)
+        self.maps, self.extents = self.space.maps, self.space.extents
+        self.inputs = list(self.op.inputs)
+        self.outputs = list(self.op.outputs)
+        self._check_operands()
+        self.program = RProgram.from_attr(op.attributes["tile.program"])
+        tiles = {tile.level: tile.shape for tile in self.program.tiles}
+        if set(tiles) != {"smem", "reg"} or len(tiles["smem"]) != len(self.extents):
+            raise PassError(
+                "expected an rprogram with one 'smem' and one 'reg' rtile per loop", self.op
+            )
+        self.block_tile, self.reg_tile = tiles["smem"], tiles["reg"]
+        self.loops = range(len(self.extents))
+        self.par_loops, self.red_loops = self.space.par_loops, self.space.red_loops
+        self.threads = {
+            loop: self.block_tile[loop] // self.reg_tile[loop] for loop in self.par_loops
+        }
+        self.num_threads = math.prod(self.threads.values())
+        self.reg_points = list(product(*(range(self.reg_tile[loop]) for loop in self.par_loops)))
+        self.padded = {
+            loop for loop in self.loops if self.extents[loop] % self.block_tile[loop] != 0
+        }
+        self.staged = [
+            i
+            for i, value in enumerate(self.inputs)
+            if self.red_loops and _is_memref(value) and self.space.uses_reduction(i)
+        ]
+
+    def _check_operands(self) -> None:
+        for value in self.outputs:
+            if not _is_memref(value):
+                raise PassError("expected buffer semantics (run one-shot-bufferize first)", self.op)
+        for op in self.op.regions[0].blocks[0].operations:
+            if len(op.regions) != 0:
+                raise PassError("operator bodies with nested regions are not supported", self.op)
+
+    # -- IR construction ----------------------------------------------------------------------
+
+    def lower(self) -> None:
+        with ir.InsertionPoint(self.op), self.op.location:
+            grid = [
+                math.ceil(self.extents[loop] / self.block_tile[loop]) for loop in self.par_loops
+            ]
+            with b.parallel(grid) as (block_loop, block_ids):
+                block_loop.attributes["tile.kernel"] = ir.StringAttr.get(self.kernel_name)
+                block_loop.attributes["tile.program"] = self.op.attributes["tile.program"]
+                origin = {
+                    loop: b.mul(block_id, self.block_tile[loop])
+                    for loop, block_id in zip(self.par_loops, block_ids, strict=True)
+                }
+                if self.red_loops:
+                    self._build_reduction(origin)
+                else:
+                    self._build_pointwise(origin)
+        self.op.operation.erase()
+
+    def _build_pointwise(self, origin: dict[int, ir.Value]) -> None:
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            coords = self._thread_coords(thread)
+            for point in self.reg_points:
+                local = self._local_indices(coords, point)
+                index = {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
+                outs = [self._load_global(i, index) for i in range(len(self.outputs))]
+                ins = [self._load_input(i, index, local) for i in range(len(self.inputs))]
+                self._store_outputs(self._clone_body(ins + outs), index)
+
+    def _build_reduction(self, origin: dict[int, ir.Value]) -> None:
+        self.smem = {i: self._alloc_shared(i) for i in self.staged}
+        accumulators = [self._alloc_accumulator(value) for value in self.outputs]
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            for slot, point in enumerate(self.reg_points):
+                index = self._global_indices(origin, self._thread_coords(thread), point)
+                for acc, out in zip(accumulators, range(len(self.outputs)), strict=True):
+                    memref.store(self._load_global(out, index), acc, [thread, b.const_index(slot)])
+        self._build_reduction_stages(origin, accumulators, self.red_loops, {})
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            for slot, point in enumerate(self.reg_points):
+                index = self._global_indices(origin, self._thread_coords(thread), point)
+                values = [memref.load(acc, [thread, b.const_index(slot)]) for acc in accumulators]
+                self._store_outputs(values, index)
+
+    def _build_reduction_stages(self, origin, accumulators, remaining, k_origin) -> None:
+        """One scf.for per reduction loop over its tiles; the innermost holds the two phases."""
+        if remaining:
+            loop, rest = remaining[0], remaining[1:]
+            with b.for_loop(0, self.extents[loop], self.block_tile[loop]) as k0:
+                self._build_reduction_stages(origin, accumulators, rest, {**k_origin, loop: k0})
+            return
+        tile_origin = {**origin, **k_origin}
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            for i in self.staged:
+                self._cooperative_load(i, thread, tile_origin)
+        _barrier()
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            self._build_register_tile(thread, origin, k_origin, accumulators, self.red_loops, {})
+        _barrier()
+
+    def _build_register_tile(self, thread, origin, k_origin, accumulators, remaining, k_local):
+        """Loops over the reduction tile (bounded at the operand's edge), then every point."""
+        if remaining:
+            loop, rest = remaining[0], remaining[1:]
+            bound = b.const_index(self.block_tile[loop])
+            if loop in self.padded:
+                left = arith.subi(b.const_index(self.extents[loop]), k_origin[loop])
+                bound = arith.minui(bound, left)
+            with b.for_loop(0, bound, 1) as kk:
+                self._build_register_tile(
+                    thread, origin, k_origin, accumulators, rest, {**k_local, loop: kk}
+                )
+            return
+        coords = self._thread_coords(thread)
+        for slot, point in enumerate(self.reg_points):
+            local = {**self._local_indices(coords, point), **k_local}
+            index = {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
+            index.update({loop: b.add(k_origin[loop], k_local[loop]) for loop in self.red_loops})
+            ins = [self._load_input(i, index, local) for i in range(len(self.inputs))]
+            slot_index = b.const_index(slot)
+            outs = [memref.load(acc, [thread, slot_index]) for acc in accumulators]
+            for acc, value in zip(accumulators, self._clone_body(ins + outs), strict=True):
+                memref.store(value, acc, [thread, slot_index])
+
+    def _cooperative_load(self, i: int, thread: ir.Value, tile_origin: dict[int, ir.Value]):
+        """All threads copy input ``i``'s tile footprint into shared memory, zero outside it."""
+        footprint = self._footprint(i)
+        element_type = ir.MemRefType(self.inputs[i].type).element_type
+        with b.for_loop(thread, math.prod(footprint), self.num_threads) as element:
+            local = b.delinearize(element, footprint)
+            index, checks = [], []
+            for expr, offset in zip(self.maps[i].results, local, strict=True):
+                if isinstance(expr, ir.AffineConstantExpr):
+                    index.append(b.const_index(expr.value))
+                    continue
+                loop = expr.position
+                index.append(b.add(tile_origin[loop], offset))
+                if loop in self.padded:
+                    checks.append((index[-1], self.extents[loop]))
+            inside = b.all_less_than(checks)
+            zero = b.zero_of(element_type)
+            value = b.select_or(
+                inside, lambda: memref.load(self.inputs[i], index), zero, element_type
+            )
+            memref.store(value, self.smem[i], local)
+
+    def _load_input(self, i: int, index: dict[int, ir.Value], local: dict[int, ir.Value]):
+        value = self.inputs[i]
+        if not _is_memref(value):
+            return value
+        if i in self.staged:
+            return memref.load(self.smem[i], self._map_indices(self.maps[i], local, clamp=False))
+        return memref.load(value, self._map_indices(self.maps[i], index, clamp=True))
+
+    def _load_global(self, out: int, index: dict[int, ir.Value]) -> ir.Value:
+        affine_map = self.maps[len(self.inputs) + out]
+        return memref.load(self.outputs[out], self._map_indices(affine_map, index, clamp=True))
+
+    def _store_outputs(self, values: list[ir.Value], index: dict[int, ir.Value]) -> None:
+        inside = b.all_less_than([(index[loop], self.extents[loop]) for loop in self.padded_par])
+        with b.only_if(inside):
+            for out, value in enumerate(values):
+                affine_map = self.maps[len(self.inputs) + out]
+                memref.store(
+                    value, self.outputs[out], self._map_indices(affine_map, index, clamp=False)
+                )
+
+    @property
+    def padded_par(self) -> list[int]:
+        return [loop for loop in self.par_loops if loop in self.padded]
+
+    def _map_indices(self, affine_map, index: dict[int, ir.Value], clamp: bool) -> list[ir.Value]:
+        """Operand indices for loop indices ``index``; clamped into the operand when asked."""
+        result = []
+        for expr in affine_map.results:
+            if isinstance(expr, ir.AffineConstantExpr):
+                result.append(b.const_index(expr.value))
+                continue
+            loop = expr.position
+            value = index[loop]
+            if clamp and loop in self.padded:
+                value = arith.minui(value, b.const_index(self.extents[loop] - 1))
+            result.append(value)
+        return result
+
+    def _clone_body(self, operands: list[ir.Value]) -> list[ir.Value]:
+        """Clone the generic's scalar body at the insertion point; return the yielded values."""
+        body = self.op.regions[0].blocks[0]
+        mapping = {arg: value for arg, value in zip(body.arguments, operands, strict=True)}
+        for op in body.operations:
+            if op.name == "linalg.yield":
+                return [mapping.get(v, v) for v in op.operands]
+            clone = op.clone()
+            for old, new in mapping.items():
+                clone.operation.replace_uses_of_with(old, new)
+            for old, new in zip(op.results, clone.results, strict=True):
+                mapping[old] = new
+        raise PassError("operator body has no linalg.yield", self.op)
+
+    def _thread_coords(self, thread: ir.Value) -> dict[int, ir.Value]:
+        extents = [self.threads[loop] for loop in self.par_loops]
+        return dict(zip(self.par_loops, b.delinearize(thread, extents), strict=True))
+
+    def _local_indices(self, coords: dict[int, ir.Value], point: tuple[int, ...]):
+        return {
+            loop: b.add(coords[loop], self.threads[loop] * step)
+            for loop, step in zip(self.par_loops, point, strict=True)
+        }
+
+    def _global_indices(self, origin, coords, point) -> dict[int, ir.Value]:
+        local = self._local_indices(coords, point)
+        return {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
+
+    def _footprint(self, i: int) -> list[int]:
+        return [
+            self.block_tile[expr.position] if isinstance(expr, ir.AffineDimExpr) else 1
+            for expr in self.maps[i].results
+        ]
+
+    def _alloc_shared(self, i: int) -> ir.Value:
+        shape = self._footprint(i)
+        shape[-1] += self.program.smem_pad[i] if self.program.smem_pad else 0
+        element_type = ir.MemRefType(self.inputs[i].type).element_type
+        return memref.alloca(_memref_type(shape, element_type, WORKGROUP), [], [])
+
+    def _alloc_accumulator(self, output: ir.Value) -> ir.Value:
+        element_type = ir.MemRefType(output.type).element_type
+        shape = [self.num_threads, len(self.reg_points)]
+        return memref.alloca(_memref_type(shape, element_type, PRIVATE), [], [])
+
+
+def _memref_type(shape: list[int], element_type: ir.Type, space: str) -> ir.MemRefType:
+    return ir.MemRefType.get(shape, element_type, memory_space=ir.Attribute.parse(space))
+
+
+def _barrier() -> None:
+    ir.Operation.create("schedule.barrier", attributes={"scope": ir.StringAttr.get("cta")})
+
+
+def _is_memref(value: ir.Value) -> bool:
+    return isinstance(value.type, ir.MemRefType)

@@ -1,0 +1,48 @@
+"""quartet-map-to-cpu: the barrier-phase loops as a sequential program for the CPU.
+
+Thread phases are sibling ``scf.parallel`` loops, so running each to completion before the next
+already honours every CTA barrier: the barriers are dropped. Shared-memory and per-thread buffers
+become ordinary stack buffers (``finalize-memref-to-llvm`` mis-handles GPU address spaces, see
+PLATFORM.md), one per block iteration; ``buffer-loop-hoisting`` later lifts them out of the loops.
+
+    %a_s = memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
+    "schedule.barrier"() {scope = "cta"} : () -> ()
+  becomes
+    %a_s = memref.alloca() : memref<64x20xf32>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlir import ir
+
+from quartet.passes.base import ModulePass
+
+
+@dataclass(frozen=True)
+class MapToCpu(ModulePass):
+    """Drop CTA barriers and GPU address spaces: the phase loops run sequentially on the CPU."""
+
+    name = "quartet-map-to-cpu"
+
+    def apply(self, module: ir.Operation) -> None:
+        barriers, allocas = [], []
+
+        def visit(op: ir.Operation) -> ir.WalkResult:
+            if op.name == "schedule.barrier":
+                barriers.append(op)
+            elif op.name == "memref.alloca" and _has_gpu_space(op.results[0].type):
+                allocas.append(op)
+            return ir.WalkResult.ADVANCE
+
+        module.walk(visit)
+        for barrier in barriers:
+            barrier.erase()
+        for alloca in allocas:
+            buffer = ir.MemRefType(alloca.results[0].type)
+            alloca.results[0].set_type(ir.MemRefType.get(buffer.shape, buffer.element_type))
+
+
+def _has_gpu_space(value_type: ir.Type) -> bool:
+    return ir.MemRefType(value_type).memory_space is not None

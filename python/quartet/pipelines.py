@@ -1,0 +1,89 @@
+"""The pass pipelines ``quartet.compile`` runs, as data: one step per line, each with its reason.
+
+Every pipeline here is printed into the compiled artifact and replays unchanged with
+``quartet-opt --pass-pipeline=...`` (both parse through :mod:`quartet.pipeline`).
+"""
+
+from __future__ import annotations
+
+GPU_CHIPS = ("sm_80", "sm_90")
+TARGETS = ("cpu", *GPU_CHIPS)
+
+# Graph (linalg on tensors) -> barrier-phase loops: the one source form both targets derive from.
+GRAPH_TO_LOOPS: list[tuple[str, str]] = [
+    (
+        "func.func(linalg-generalize-named-ops)",
+        "tiling reads indexing maps and iterator types only, so every operator becomes a generic",
+    ),
+    (
+        "quartet-fixed-tiling",
+        "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
+    ),
+    (
+        "one-shot-bufferize{bufferize-function-boundaries=1 "
+        "function-boundary-type-conversion=identity-layout-map}",
+        "kernels read and write buffers; identity layouts keep the bare-pointer kernel ABI valid",
+    ),
+    (
+        "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}",
+        "results become caller-owned output buffers, written in place by the last kernel",
+    ),
+    ("canonicalize", "fold the copies and casts bufferization leaves"),
+    ("quartet-lower-tiles", "each tiled generic -> block loop of thread phases and barriers"),
+]
+
+# Barrier-phase loops -> PTX through the GPU and NVVM dialects. No canonicalization may run
+# between lower-tiles and map-to-gpu: it merges a block loop with its single thread phase.
+LOOPS_TO_PTX: list[tuple[str, str]] = [
+    ("quartet-map-to-gpu", "block loops -> gpu.launch, thread phases -> threads + gpu.barrier"),
+    ("canonicalize", "fold the index arithmetic of delinearized block and thread ids"),
+    ("cse", "share the address computations the unrolled register tile repeats"),
+    (
+        "gpu-launch-sink-index-computations",
+        "move constants into the kernels so outlining passes buffers only",
+    ),
+    ("gpu-kernel-outlining", "one gpu.module per kernel: PTX per kernel, named after it"),
+    ("nvvm-attach-target{chip={chip} O=3}", "select the NVPTX target and optimization level"),
+    (
+        "gpu.module(convert-scf-to-cf,"
+        "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},canonicalize,cse)",
+        "lower kernel bodies to NVVM; one pointer per buffer (static shapes) as the kernel ABI",
+    ),
+    ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
+    ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),
+]
+
+# Barrier-phase loops -> LLVM for MLIR's ExecutionEngine.
+LOOPS_TO_CPU: list[tuple[str, str]] = [
+    ("quartet-map-to-cpu", "sequential phases need no barriers; drop GPU address spaces"),
+    ("canonicalize", "fold index arithmetic before it is lowered"),
+    ("cse", "share the address computations the unrolled register tile repeats"),
+    (
+        "buffer-deallocation-pipeline",
+        "free the intermediate buffers bufferization allocated (else every run leaks)",
+    ),
+    (
+        "func.func(llvm-request-c-wrappers,scf-parallel-for-to-nested-fors,buffer-loop-hoisting)",
+        "C entry points for the ExecutionEngine; serial loops; per-block buffers out of loops",
+    ),
+    ("convert-scf-to-cf", "structured control flow to branches"),
+    ("expand-strided-metadata", "make memref metadata explicit for the LLVM lowering"),
+    ("finalize-memref-to-llvm", "buffers to LLVM pointers and descriptors"),
+    ("convert-to-llvm", "arith, math, func and cf to the LLVM dialect"),
+    ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
+]
+
+
+def steps_for(target: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target."""
+    if target == "cpu":
+        return GRAPH_TO_LOOPS, LOOPS_TO_CPU
+    if target in GPU_CHIPS:
+        tail = [(step.replace("{chip}", target), why) for step, why in LOOPS_TO_PTX]
+        return GRAPH_TO_LOOPS, tail
+    raise ValueError(f"unknown target '{target}' (expected one of: {', '.join(TARGETS)})")
+
+
+def pipeline_text(steps: list[tuple[str, str]]) -> str:
+    """The replayable ``builtin.module(...)`` text of ``steps``."""
+    return "builtin.module(" + ",".join(step for step, _ in steps) + ")"
