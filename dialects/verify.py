@@ -1,0 +1,300 @@
+"""Semantic checks of the tile, schedule and controlflow dialects that IRDL cannot express.
+
+IRDL (at parse time) checks attribute and op kinds, operand/result/region counts, required
+attributes and the level/scope names. :func:`verify` checks the rest: shapes and ranks of tile
+programs against the ops carrying them, Welder groups and edges, rProgram placement (ranges,
+unique slots, counters, deadlock) and where device-placed control flow may appear. Each problem is
+reported with ``Location.emit_error`` as ``'<op name>' op <message>``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from mlir import ir
+from mlir.dialects import linalg
+
+from . import controlflow, schedule, tile
+from .params import is_attr
+
+
+def verify(module_op: ir.Operation) -> bool:
+    """Report every semantic error in ``module_op``; True if there were none."""
+    errors: list[tuple[ir.Operation, str]] = []
+    programs: dict[ir.Operation, list[ir.Operation]] = defaultdict(list)
+    for op in _walk(module_op):
+        errors += [(op, message) for message in _check_op(op)]
+        if op.name in schedule.PLACED_OPS:
+            holder = _enclosing(op, lambda parent: schedule.VEUS in parent.attributes)
+            if holder is None:
+                errors.append((op, f"needs an enclosing op with a '{schedule.VEUS}' attribute"))
+            else:
+                programs[holder].append(op)
+    failed = {op for op, _ in errors}
+    for holder, placed in programs.items():
+        if not failed.intersection(placed):
+            errors += _check_rprogram(holder, placed)
+    for op, message in errors:
+        op.location.emit_error(f"'{op.name}' op {message}")
+    return not errors
+
+
+def _walk(op: ir.Operation) -> Iterator[ir.Operation]:
+    """``op`` and everything nested in it, in pre-order."""
+    yield op
+    for region in op.regions:
+        for block in region.blocks:
+            for nested in block.operations:
+                yield from _walk(nested.operation)
+
+
+def _enclosing(op: ir.Operation, predicate) -> ir.Operation | None:
+    """The nearest proper ancestor of ``op`` that satisfies ``predicate``."""
+    parent = op.parent
+    while parent is not None:
+        if predicate(parent):
+            return parent
+        parent = parent.parent
+    return None
+
+
+def _check_op(op: ir.Operation) -> list[str]:
+    errors = _check_attribute_kinds(op) + _check_tile_attributes(op)
+    errors += _check_schedule_op(op) + _check_controlflow(op)
+    if op.name == "tile.stage":
+        errors += _check_stage(op)
+    return errors
+
+
+ATTRIBUTE_KINDS = {
+    tile.PROGRAM: "tile.rprogram",
+    tile.GROUP: "tile.group",
+    tile.EDGE: "tile.edge",
+    schedule.VEUS: "schedule.veus",
+    controlflow.PLACEMENT: "controlflow.device",
+}
+
+
+def _check_attribute_kinds(op: ir.Operation) -> list[str]:
+    return [
+        f"'{key}' must be a #{kind} attribute"
+        for key, kind in ATTRIBUTE_KINDS.items()
+        if key in op.attributes and not is_attr(op.attributes[key], kind)
+    ]
+
+
+def _attribute(op: ir.Operation, key: str) -> ir.Attribute | None:
+    """The discardable attribute ``key`` if present and of the right kind."""
+    if key not in op.attributes or not is_attr(op.attributes[key], ATTRIBUTE_KINDS[key]):
+        return None
+    return op.attributes[key]
+
+
+# --- tile -------------------------------------------------------------------------------------
+
+
+def _check_tile_attributes(op: ir.Operation) -> list[str]:
+    errors = []
+    if (attr := _attribute(op, tile.PROGRAM)) is not None:
+        errors += _check_program(op, attr)
+    if (attr := _attribute(op, tile.GROUP)) is not None and not tile.Group.from_attr(attr).name:
+        errors.append("tile.group name must not be empty")
+    if (attr := _attribute(op, tile.EDGE)) is not None:
+        errors += _check_edge(op, tile.Edge.from_attr(attr))
+    return errors
+
+
+def _check_program(op: ir.Operation, attr: ir.Attribute) -> list[str]:
+    try:
+        program = tile.RProgram.from_attr(attr)
+    except ValueError as error:
+        return [str(error)]
+    errors = _check_program_shapes(program)
+    if any(pad < 0 for pad in program.smem_pad):
+        errors.append(f"smem_pad entries must be non-negative, got {list(program.smem_pad)}")
+    if not errors:
+        errors += _check_program_against_linalg(op, program)
+    return errors
+
+
+def _check_program_shapes(program: tile.RProgram) -> list[str]:
+    if not program.tiles:
+        return ["rprogram has no tiles"]
+    for rtile in program.tiles:
+        if any(extent <= 0 for extent in rtile.shape):
+            return [f"rtile extents must be positive, got {list(rtile.shape)}"]
+    levels = [rtile.level for rtile in program.tiles]
+    if levels != sorted(set(levels), key=tile.LEVELS.index):
+        return [f"rprogram levels must be distinct and outermost first, got {', '.join(levels)}"]
+    for outer, inner in zip(program.tiles, program.tiles[1:], strict=False):
+        if len(outer.shape) != len(inner.shape):
+            return [f"rprogram tiles differ in rank: {list(outer.shape)} and {list(inner.shape)}"]
+        if any(o % i for o, i in zip(outer.shape, inner.shape, strict=True)):
+            return [
+                f"{inner.level} tile {list(inner.shape)} does not divide "
+                f"{outer.level} tile {list(outer.shape)}"
+            ]
+    return []
+
+
+def _check_program_against_linalg(op: ir.Operation, program: tile.RProgram) -> list[str]:
+    maps = linalg.get_indexing_maps(op)
+    if maps is None:
+        return []
+    loops = ir.AffineMapAttr(maps[0]).value.n_dims
+    rank = len(program.tiles[0].shape)
+    errors = []
+    if rank != loops:
+        errors.append(f"tile.program has rank {rank} but the op has {loops} loops")
+    inputs = len(op.opview.inputs)
+    if len(program.smem_pad) != inputs:
+        pads = len(program.smem_pad)
+        errors.append(f"smem_pad has {pads} entries but the op has {inputs} inputs")
+    return errors
+
+
+def _check_edge(op: ir.Operation, edge: tile.Edge) -> list[str]:
+    if edge.level == "global":
+        return []
+    group = _attribute(op, tile.GROUP)
+    consumers = [use.owner.operation for result in op.results for use in result.uses]
+    if group is None or all(_attribute(user, tile.GROUP) != group for user in consumers):
+        return [f"tile.edge at '{edge.level}' needs a consumer in the same tile.group"]
+    return []
+
+
+def _check_stage(op: ir.Operation) -> list[str]:
+    source_level = ir.StringAttr(op.attributes["from"]).value
+    dest_level = ir.StringAttr(op.attributes["to"]).value
+    if source_level == dest_level:
+        return [f"stage must move between two levels, got '{source_level}' to '{dest_level}'"]
+    source = ir.MemRefType(op.operands[0].type)
+    dest = ir.MemRefType(op.operands[1].type)
+    if source.element_type != dest.element_type or source.rank != dest.rank:
+        return ["source and dest must have the same element type and rank"]
+    dynamic = ir.ShapedType.get_dynamic_size()
+    for dim, (have, need) in enumerate(zip(dest.shape, source.shape, strict=True)):
+        if dynamic not in (have, need) and have < need:
+            return [f"dest dim {dim} has {have} elements, fewer than the source's {need}"]
+    return []
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+
+def _check_schedule_op(op: ir.Operation) -> list[str]:
+    errors = []
+    if (attr := _attribute(op, schedule.VEUS)) is not None:
+        errors += _check_veus(schedule.Veus.from_attr(attr))
+    if op.name == "schedule.rtask":
+        errors += _check_rtask(op)
+    if op.name == "schedule.wait":
+        errors += _check_wait(op)
+    return errors
+
+
+def _check_veus(veus: schedule.Veus) -> list[str]:
+    if veus.count <= 0 or veus.per_sm <= 0:
+        return [f"vEU count and per_sm must be positive, got {veus.count} and {veus.per_sm}"]
+    if veus.count % veus.per_sm:
+        return [f"vEU count {veus.count} is not a multiple of per_sm {veus.per_sm}"]
+    return []
+
+
+def _check_rtask(op: ir.Operation) -> list[str]:
+    errors = []
+    task = ir.IntegerAttr(op.attributes["task"]).value
+    if task < 0:
+        errors.append(f"task index must be non-negative, got {task}")
+    kernel = op.attributes["kernel"]
+    if not isinstance(kernel, ir.FlatSymbolRefAttr):
+        return [*errors, "kernel must be a flat symbol reference"]
+    module = _enclosing(op, lambda parent: parent.name == "builtin.module")
+    table = ir.SymbolTable(module) if module is not None else None
+    callee = table[kernel.value] if table is not None and kernel.value in table else None
+    if callee is None or callee.operation.name != "func.func":
+        errors.append(f"kernel @{kernel.value} does not name a function")
+    return errors
+
+
+def _check_wait(op: ir.Operation) -> list[str]:
+    expected = ir.IntegerAttr(op.attributes["expected"]).value
+    if expected <= 0:
+        return [f"expected count must be positive, got {expected}"]
+    signals = sum(use.owner.operation.name == "schedule.signal" for use in op.operands[0].uses)
+    if signals < expected:
+        return [
+            f"waits for {expected} signals but only {signals} schedule.signal ops use its counter"
+        ]
+    return []
+
+
+def _check_rprogram(holder: ir.Operation, placed: list[ir.Operation]) -> list[tuple]:
+    """Slots in range and unique, then a run of the table to find waits that never return
+    (only for a program whose ops passed their own checks)."""
+    veus = schedule.Veus.from_attr(holder.attributes[schedule.VEUS])
+    errors = []
+    queues: dict[int, dict[int, ir.Operation]] = defaultdict(dict)
+    for op in placed:
+        slot = schedule.Placement.from_attr(op.attributes["placement"])
+        if not 0 <= slot.veu < veus.count:
+            errors.append((op, f"vEU {slot.veu} is out of range for {veus.count} vEUs"))
+        elif slot.order < 0:
+            errors.append((op, f"placement order must be non-negative, got {slot.order}"))
+        elif slot.order in queues[slot.veu]:
+            errors.append((op, f"vEU {slot.veu} order {slot.order} is already taken"))
+        else:
+            queues[slot.veu][slot.order] = op
+    if errors:
+        return errors
+    return [
+        (op, f"the rProgram deadlocks: vEU {veu} never gets past this wait")
+        for veu, op in _blocked_waits(queues).items()
+    ]
+
+
+def _blocked_waits(queues: dict[int, dict[int, ir.Operation]]) -> dict[int, ir.Operation]:
+    """Run every vEU's queue in order, a wait blocking until its counter is reached; the waits
+    where vEUs are stuck once nothing can move."""
+    pending = {veu: [queue[order] for order in sorted(queue)] for veu, queue in queues.items()}
+    counts: dict[ir.Value, int] = defaultdict(int)
+    moved = True
+    while moved:
+        moved = False
+        for queue in pending.values():
+            while queue and not _blocks(queue[0], counts):
+                if queue[0].name == "schedule.signal":
+                    counts[queue[0].operands[0]] += 1
+                queue.pop(0)
+                moved = True
+    return {veu: queue[0] for veu, queue in pending.items() if queue}
+
+
+def _blocks(op: ir.Operation, counts: dict[ir.Value, int]) -> bool:
+    if op.name != "schedule.wait":
+        return False
+    return counts[op.operands[0]] < ir.IntegerAttr(op.attributes["expected"]).value
+
+
+# --- controlflow ------------------------------------------------------------------------------
+
+
+def _scope(op: ir.Operation) -> str | None:
+    attr = _attribute(op, controlflow.PLACEMENT)
+    return None if attr is None else controlflow.Device.from_attr(attr).scope
+
+
+def _check_controlflow(op: ir.Operation) -> list[str]:
+    placed_parent = _enclosing(op, lambda parent: _scope(parent) is not None)
+    enclosing_scope = None if placed_parent is None else _scope(placed_parent)
+    scope = _scope(op)
+    if scope is not None and op.name not in controlflow.PLACEABLE_OPS:
+        return [f"'{controlflow.PLACEMENT}' is only allowed on scf.for, scf.while and scf.if"]
+    if scope == "grid" and enclosing_scope == "cta":
+        return ["a 'grid'-scoped device construct cannot be nested in a 'cta'-scoped one"]
+    if op.name == "controlflow.grid_barrier" and enclosing_scope == "cta":
+        return ["cannot be inside a 'cta'-scoped device construct"]
+    if op.name == "controlflow.broadcast" and enclosing_scope != "grid":
+        return ["must be inside a 'grid'-scoped device construct"]
+    return []

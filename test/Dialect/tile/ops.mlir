@@ -1,0 +1,42 @@
+// RUN: quartet-opt %s | quartet-opt | FileCheck %s
+
+/// Check that a two-level rprogram on a linalg op round-trips.
+// CHECK-LABEL: func.func @matmul
+// CHECK: linalg.matmul {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 16>>], array<i64: 0, 4>>}
+func.func @matmul(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %0 = linalg.matmul {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 16>>], array<i64: 0, 4>>}
+      ins(%a, %b : tensor<64x32xf32>, tensor<32x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %0 : tensor<64x64xf32>
+}
+
+/// Check that a global-level tile may lead the program.
+// CHECK-LABEL: func.func @three_levels
+// CHECK: #tile.rtile<"global", array<i64: 128, 128, 32>>
+func.func @three_levels(%a: tensor<128x32xf32>, %b: tensor<32x128xf32>, %c: tensor<128x128xf32>) -> tensor<128x128xf32> {
+  %0 = linalg.matmul {tile.program = #tile.rprogram<[#tile.rtile<"global", array<i64: 128, 128, 32>>, #tile.rtile<"smem", array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 16>>], array<i64: 0, 0>>}
+      ins(%a, %b : tensor<128x32xf32>, tensor<32x128xf32>) outs(%c : tensor<128x128xf32>) -> tensor<128x128xf32>
+  return %0 : tensor<128x128xf32>
+}
+
+/// Check that fused groups and edge levels round-trip: the matmul's result stays in shared
+/// memory for the add in the same kernel.
+// CHECK-LABEL: func.func @fused
+// CHECK: linalg.matmul {tile.edge = #tile.edge<"smem">, tile.group = #tile.group<"kernel0">}
+// CHECK: linalg.add {tile.edge = #tile.edge<"global">, tile.group = #tile.group<"kernel0">}
+func.func @fused(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %0 = linalg.matmul {tile.group = #tile.group<"kernel0">, tile.edge = #tile.edge<"smem">}
+      ins(%a, %b : tensor<64x32xf32>, tensor<32x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %1 = linalg.add {tile.group = #tile.group<"kernel0">, tile.edge = #tile.edge<"global">}
+      ins(%0, %c : tensor<64x64xf32>, tensor<64x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %1 : tensor<64x64xf32>
+}
+
+/// Check that tile.stage round-trips, into a padded shared-memory buffer.
+// CHECK-LABEL: func.func @stage
+// CHECK: "tile.stage"(%{{.*}}, %{{.*}}) {from = "global", to = "smem"} : (memref<64x16xf32, strided<[32, 1], offset: ?>>, memref<64x20xf32, 3>) -> ()
+// CHECK: "tile.stage"(%{{.*}}, %{{.*}}) {from = "smem", to = "reg"} : (memref<4x16xf32, 3>, memref<4x16xf32>) -> ()
+func.func @stage(%a: memref<64x16xf32, strided<[32, 1], offset: ?>>, %smem: memref<64x20xf32, 3>, %s: memref<4x16xf32, 3>, %r: memref<4x16xf32>) {
+  "tile.stage"(%a, %smem) {from = "global", to = "smem"} : (memref<64x16xf32, strided<[32, 1], offset: ?>>, memref<64x20xf32, 3>) -> ()
+  "tile.stage"(%s, %r) {from = "smem", to = "reg"} : (memref<4x16xf32, 3>, memref<4x16xf32>) -> ()
+  return
+}
