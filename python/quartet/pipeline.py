@@ -32,24 +32,33 @@ class Upstream:
 
 Element = ModulePass | Upstream
 
+# The buffer name in pipeline error messages: ``<pass-pipeline>:1:COLUMN: error: ...``.
+PIPELINE_SOURCE = "<pass-pipeline>"
+
 
 def parse_pipeline(text: str) -> list[Element]:
     """Parse ``builtin.module(a, b{x=1}, func.func(c))`` (the wrapper is optional)."""
     body = _strip_module_wrapper(text.strip())
     elements: list[Element] = []
     for element in _split_top_level(body):
-        name, options = _split_element(element)
-        pass_class = lookup(name)
-        if pass_class is not None:
-            try:
-                elements.append(pass_class.from_options(options))
-            except PassOptionError as error:
-                raise QuartetError(f"error: in pipeline element '{element}': {error}") from None
-        else:
-            _reject_nested_quartet_passes(element)
-            _check_upstream(element)
-            elements.append(Upstream(element))
+        try:
+            elements.append(_parse_element(element))
+        except QuartetError as error:
+            raise QuartetError(f"{PIPELINE_SOURCE}:1:{text.find(element) + 1}: {error}") from None
     return elements
+
+
+def _parse_element(element: str) -> Element:
+    name, options = _split_element(element)
+    pass_class = lookup(name)
+    if pass_class is None:
+        _reject_nested_quartet_passes(element)
+        _check_upstream(element)
+        return Upstream(element)
+    try:
+        return pass_class.from_options(options)
+    except PassOptionError as error:
+        raise QuartetError(f"error: in pipeline element '{element}': {error}") from None
 
 
 def format_pipeline(elements: list[Element]) -> str:
@@ -72,6 +81,8 @@ def run_pipeline(
         else:
             manager.add(_as_mlir_pass(element), name=type(element).__name__, argument=element.name)
     if print_ir_after_all:
+        # IR printing on a multi-threaded Context aborts the process.
+        module.context.enable_multithreading(False)
         manager.enable_ir_printing(print_after_all=True, print_module_scope=True)
     try:
         manager.run(module.operation)
@@ -169,5 +180,14 @@ def _check_upstream(element: str) -> None:
     try:
         passmanager.PassManager.parse(f"builtin.module({element})")
     except ValueError as error:
-        message = " ".join(str(error).split())
+        message = _mlir_pipeline_message(str(error))
         raise QuartetError(f"error: bad pipeline element '{element}': {message}") from None
+
+
+def _mlir_pipeline_message(text: str) -> str:
+    """MLIR's pipeline-parser message on one line, without its own position and caret lines."""
+    lines = [line.removeprefix("<Pass-Options-Parser>: ") for line in text.splitlines()]
+    lines = [line for line in lines if line.strip()]
+    if lines and " error: " in lines[0]:  # "MLIR Textual PassPipeline Parser:1:N: error: ..."
+        return lines[0].partition(" error: ")[2]
+    return "; ".join(lines)

@@ -1,0 +1,27 @@
+// RUN: not quartet-opt %s --split-input-file 2>&1 | FileCheck %s --implicit-check-not=Traceback
+
+/// Check that a syntax error is reported with its location and the offending line.
+
+// CHECK: invalid-input.mlir:[[@LINE+2]]:19: error: expected non-function type
+// CHECK-NEXT: func.func @syntax( {
+func.func @syntax( {
+
+// -----
+
+/// Check that a verifier error is reported with its location.
+
+func.func @verifier() {
+  %0 = arith.constant 1 : i32
+  // CHECK: invalid-input.mlir:[[@LINE+1]]:3: error: 'func.return' op has 1 operands, but enclosing function (@verifier) returns 0
+  return %0 : i32
+}
+
+// -----
+
+/// Check that an IRDL verifier error is reported with its location.
+
+func.func @irdl(%a: memref<4xf32>, %b: memref<4xf32>) {
+  // CHECK: invalid-input.mlir:[[@LINE+1]]:3: error: '"nowhere"' does not satisfy the constraint
+  "tile.stage"(%a, %b) {from = "nowhere", to = "smem"} : (memref<4xf32>, memref<4xf32>) -> ()
+  return
+}
