@@ -46,10 +46,14 @@ def rem(lhs: ir.Value, divisor: int) -> ir.Value:
 
 
 def delinearize(linear: ir.Value, extents: Sequence[int]) -> list[ir.Value]:
-    """Split a row-major linear index over ``extents`` (last fastest) into one index per extent."""
+    """Split a row-major linear index over ``extents`` (last fastest) into one index per extent.
+
+    The outermost index needs no remainder: ``linear`` is below the product of the extents.
+    """
     indices, stride = [], 1
-    for extent in reversed(extents):
-        indices.append(rem(div(linear, stride), extent))
+    for position, extent in enumerate(reversed(extents)):
+        outermost = position == len(extents) - 1
+        indices.append(div(linear, stride) if outermost else rem(div(linear, stride), extent))
         stride *= extent
     return indices[::-1]
 

@@ -6,6 +6,7 @@ the static figures Quartet reports instead of GPU times (no GPU here).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -35,14 +36,12 @@ def find_ptxas() -> str | None:
     found = shutil.which("ptxas")
     if found:
         return found
-    try:
-        import nvidia.cuda_nvcc as nvcc  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    for root in nvcc.__path__:
-        candidate = Path(root) / "bin" / "ptxas"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
+    spec = importlib.util.find_spec("nvidia")
+    roots = spec.submodule_search_locations if spec else []
+    for root in roots or []:
+        for candidate in sorted(Path(root).glob("**/bin/ptxas")):
+            if os.access(candidate, os.X_OK):
+                return str(candidate)
     return None
 
 

@@ -1,0 +1,39 @@
+# Quartet's two entry points on a fresh machine:
+#   make demo    create the venv, install, compile the bundled MLP to PTX, run it on the CPU
+#   make check   install test tools, then ruff, pytest and lit
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo check lint test lit ptxas clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Quartet needs $(PYTHON) (the MLIR wheels are cp311 only)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# NVIDIA's assembler checks every PTX file; PyPI carries it in nvidia-cuda-nvcc when CUDA is absent.
+ptxas: $(STAMP)
+	@command -v ptxas >/dev/null || $(BIN)/python -c "import quartet.ptxas as p, sys; sys.exit(p.find_ptxas() is None)" \
+	  || $(BIN)/pip install --quiet nvidia-cuda-nvcc
+
+demo: $(STAMP) ptxas
+	$(BIN)/quartet demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) ptxas
+	$(BIN)/pytest -q
+
+lit: $(STAMP) ptxas
+	$(BIN)/lit -sv test
+
+check: lint test lit
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,97 @@
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles)' --verify-diagnostics | FileCheck %s
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+/// Check that a tiled contraction becomes one block loop (a kernel) holding padded shared
+/// buffers for both inputs, a [thread, point] accumulator, and the phases: init, then per
+/// 16-deep stage a cooperative load and a compute phase, each followed by a CTA barrier, then
+/// the store.
+// CHECK-LABEL: func.func @matmul
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %c4{{.*}})
+// CHECK: memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<16x68xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[ACC:.*]] = memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>
+// CHECK: scf.parallel (%[[T0:.*]]) =
+// CHECK: memref.store %{{.*}}, %[[ACC]][%[[T0]], %c15{{.*}}]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
+// CHECK: scf.parallel
+// CHECK: "schedule.barrier"() {scope = "cta"}
+// CHECK: scf.parallel
+// CHECK-COUNT-16: arith.mulf
+// CHECK: "schedule.barrier"() {scope = "cta"}
+// CHECK: scf.parallel
+// CHECK: memref.store %{{.*}}, %arg2[
+// CHECK: tile.kernel = "matmul_k0"
+// CHECK-NOT: linalg.generic
+func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<128x256xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<128x512xf32>, memref<512x256xf32>) outs(%c : memref<128x256xf32>)
+      attrs = {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 1>>], array<i64: 4, 4>>} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#row = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+/// Check that a pointwise operator is one thread phase with no shared memory and no barrier,
+/// its body cloned once per register point, and that a loop not divisible by the tile (10 in
+/// blocks of 8) clamps its reads and guards its stores.
+// CHECK-LABEL: func.func @bias
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = {{.*}} to (%c64{{.*}}, %c2{{.*}})
+// CHECK-NOT: workgroup
+// CHECK-NOT: schedule.barrier
+// CHECK: scf.parallel
+// CHECK: arith.minui %{{.*}}, %c9
+// CHECK: arith.addf
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c10
+// CHECK: scf.if %[[IN]]
+// CHECK: memref.store
+// CHECK: arith.addf
+// CHECK: tile.kernel = "bias_k0"
+func.func @bias(%x: memref<64x10xf32>, %b: memref<10xf32>, %o: memref<64x10xf32>) {
+  linalg.generic {indexing_maps = [#row, #col, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : memref<64x10xf32>, memref<10xf32>) outs(%o : memref<64x10xf32>)
+      attrs = {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 1, 8>>, #tile.rtile<"reg", array<i64: 1, 2>>], array<i64: 0, 0>>} {
+  ^bb0(%v: f32, %w: f32, %out: f32):
+    %s = arith.addf %v, %w : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+/// Check that an operator without an rProgram is left alone.
+// CHECK-LABEL: func.func @untiled
+// CHECK: linalg.generic
+func.func @untiled(%x: memref<4xf32>, %o: memref<4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : memref<4xf32>) outs(%o : memref<4xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    linalg.yield %v : f32
+  }
+  return
+}
+
+// -----
+
+/// Check that a tiled operator still on tensors is rejected with the reason.
+func.func @tensors(%x: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{quartet-lower-tiles: expected buffer semantics (run one-shot-bufferize first)}}
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%o : tensor<4xf32>)
+      attrs = {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 4>>, #tile.rtile<"reg", array<i64: 1>>], array<i64: 0>>} {
+  ^bb0(%v: f32, %out: f32):
+    linalg.yield %v : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}

@@ -1,0 +1,37 @@
+// RUN: quartet-opt %s --pass-pipeline='builtin.module(quartet-map-to-cpu)' | FileCheck %s
+
+/// Check that CTA barriers disappear (sibling phases already run in order) and that shared and
+/// per-thread buffers become plain stack buffers, while the loops stay as they are.
+// CHECK-LABEL: func.func @phases
+// CHECK: scf.parallel
+// CHECK: memref.alloca() : memref<32xf32>
+// CHECK: memref.alloca() : memref<32x1xf32>
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<32xf32>
+// CHECK-NOT: schedule.barrier
+// CHECK-NOT: address_space
+// CHECK: tile.kernel = "phases_k0"
+func.func @phases(%a: memref<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c31 = arith.constant 31 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%b) = (%c0) to (%c1) step (%c1) {
+    %s = memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+    %acc = memref.alloca() : memref<32x1xf32, #gpu.address_space<private>>
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      %v = memref.load %a[%t] : memref<32xf32>
+      memref.store %v, %s[%t] : memref<32xf32, #gpu.address_space<workgroup>>
+      memref.store %v, %acc[%t, %c0] : memref<32x1xf32, #gpu.address_space<private>>
+      scf.reduce
+    }
+    "schedule.barrier"() {scope = "cta"} : () -> ()
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      %j = arith.subi %c31, %t : index
+      %v = memref.load %s[%j] : memref<32xf32, #gpu.address_space<workgroup>>
+      memref.store %v, %a[%t] : memref<32xf32>
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = "phases_k0"}
+  return
+}

@@ -1,0 +1,72 @@
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-map-to-gpu)' --verify-diagnostics | FileCheck %s
+
+/// Check that a block loop becomes a gpu.launch named after its kernel with one CTA per
+/// iteration and as many threads as its widest phase; that the shared buffer becomes a
+/// workgroup global, the per-thread buffer loses its thread dimension, the barrier becomes
+/// gpu.barrier, and the narrower phase is guarded by the thread id.
+// CHECK: memref.global "private" @__smem_rev_k0_0 : memref<32xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// CHECK-LABEL: func.func @rev
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c2{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c32{{.*}}, {{.*}}) module(@rev_k0) function(@rev_k0)
+// CHECK: %[[SMEM:.*]] = memref.get_global @__smem_rev_k0_0
+// CHECK: %[[ACC:.*]] = memref.alloca() : memref<1xf32>
+// CHECK: memref.store %{{.*}}, %[[SMEM]][%[[TX]]]
+// CHECK: memref.store %{{.*}}, %[[ACC]][%{{.*}}] : memref<1xf32>
+// CHECK: gpu.barrier
+// CHECK: %[[HALF:.*]] = arith.cmpi ult, %[[TX]], %c16
+// CHECK: scf.if %[[HALF]]
+// CHECK: memref.load %[[ACC]][%{{.*}}] : memref<1xf32>
+// CHECK: gpu.terminator
+// CHECK-NOT: scf.parallel
+// CHECK-NOT: schedule.barrier
+func.func @rev(%a: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c16 = arith.constant 16 : index
+  %c31 = arith.constant 31 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
+    %base = arith.muli %b, %c32 : index
+    %s = memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+    %acc = memref.alloca() : memref<32x1xf32, #gpu.address_space<private>>
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      %i = arith.addi %base, %t : index
+      %v = memref.load %a[%i] : memref<64xf32>
+      memref.store %v, %s[%t] : memref<32xf32, #gpu.address_space<workgroup>>
+      memref.store %v, %acc[%t, %c0] : memref<32x1xf32, #gpu.address_space<private>>
+      scf.reduce
+    }
+    "schedule.barrier"() {scope = "cta"} : () -> ()
+    scf.parallel (%t) = (%c0) to (%c16) step (%c1) {
+      %j = arith.subi %c31, %t : index
+      %v = memref.load %s[%j] : memref<32xf32, #gpu.address_space<workgroup>>
+      %w = memref.load %acc[%t, %c0] : memref<32x1xf32, #gpu.address_space<private>>
+      %x = arith.addf %v, %w : f32
+      %i = arith.addi %base, %t : index
+      memref.store %x, %a[%i] : memref<64xf32>
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = "rev_k0"}
+  return
+}
+
+// -----
+
+/// Check that a per-thread buffer indexed by anything but the thread is rejected.
+func.func @bad_private(%a: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.parallel (%b) = (%c0) to (%c1) step (%c1) {
+    %acc = memref.alloca() : memref<4x1xf32, #gpu.address_space<private>>
+    scf.parallel (%t) = (%c0) to (%c4) step (%c1) {
+      %v = memref.load %a[%t] : memref<4xf32>
+      // expected-error @+1 {{quartet-map-to-gpu: a per-thread buffer must be indexed by the thread first}}
+      memref.store %v, %acc[%c0, %c0] : memref<4x1xf32, #gpu.address_space<private>>
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = "bad_private_k0"}
+  return
+}

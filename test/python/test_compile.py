@@ -1,0 +1,147 @@
+"""quartet.compile end to end: the MLP and other tiled operators, on the CPU and to PTX."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import quartet
+from quartet.examples import mlp
+from quartet.ptxas import find_ptxas
+
+needs_ptxas = pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is not installed")
+
+
+@pytest.fixture(scope="module")
+def mlp_sm90() -> quartet.CompiledModel:
+    return quartet.compile(mlp.SOURCE, target="sm_90")
+
+
+@pytest.mark.parametrize("target", ["cpu", "sm_90"])
+def test_mlp_runs_on_cpu_and_matches_numpy(target, mlp_sm90):
+    model = mlp_sm90 if target == "sm_90" else quartet.compile(mlp.SOURCE, target="cpu")
+    inputs = mlp.random_inputs(seed=1)
+    np.testing.assert_allclose(model.run(*inputs), mlp.reference(*inputs), rtol=1e-4, atol=1e-5)
+
+
+def test_mlp_kernels_and_launches(mlp_sm90):
+    names = [kernel.name for kernel in mlp_sm90.kernels]
+    assert names == [f"mlp_k{i}" for i in range(9)]
+    assert set(mlp_sm90.ptx) == set(names)
+    matmul = mlp_sm90.kernels[1]  # 64x1024 output in 64x64 tiles, 16x16 threads of 4x4 points
+    assert (matmul.grid, matmul.block) == ((16, 1, 1), (256, 1, 1))
+    assert matmul.shared_bytes == (64 * (16 + 4) + 16 * (64 + 4)) * 4
+    assert "bar.sync" in mlp_sm90.ptx["mlp_k1"] and "bar.sync" not in mlp_sm90.ptx["mlp_k2"]
+    launches = mlp_sm90.host.launches
+    assert [launch.kernel for launch in launches] == names
+    assert launches[-1].buffers[0] == 7  # the bias kernel writes the output argument in place
+
+
+@needs_ptxas
+@pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
+def test_mlp_ptx_assembles_without_spills(chip, mlp_sm90):
+    model = mlp_sm90 if chip == "sm_90" else quartet.compile(mlp.SOURCE, target=chip)
+    assert f".target {chip}" in model.ptx["mlp_k0"]
+    infos = model.ptxas
+    assert set(infos) == set(model.ptx)
+    for kernel in model.kernels:
+        info = infos[kernel.name]
+        assert info.spill_stores == info.spill_loads == info.stack_frame == 0, info
+        assert 0 < info.registers <= 64, info
+        assert info.shared_bytes == kernel.shared_bytes
+
+
+def test_pipeline_replays_with_quartet_opt(mlp_sm90):
+    replay = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "quartet.tools.opt",
+            str(mlp.SOURCE),
+            "--pass-pipeline",
+            mlp_sm90.pipeline,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    timing = re.compile(r"LLVMIRToISATimeInMs = \d+ : i64, ")
+    assert timing.sub("", replay.stdout).strip() == timing.sub("", mlp_sm90.final_ir).strip()
+
+
+GENERIC = """
+#a = affine_map<(b, i, j, k) -> (b, i, k)>
+#w = affine_map<(b, i, j, k) -> (b, k, j)>
+#o = affine_map<(b, i, j, k) -> (b, i, j)>
+#x = affine_map<(i, k) -> (i, k)>
+#r = affine_map<(i, k) -> (i)>
+func.func @ops(%a: tensor<3x37x19xf32>, %w: tensor<3x19x70xf32>, %x: tensor<45x300xf32>)
+    -> (tensor<3x37x70xf32>, tensor<45xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x37x70xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<3x37x70xf32>) -> tensor<3x37x70xf32>
+  %bmm = linalg.generic {indexing_maps = [#a, #w, #o],
+                         iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<3x37x19xf32>, tensor<3x19x70xf32>) outs(%f : tensor<3x37x70xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<3x37x70xf32>
+  %ninf = arith.constant 0xFF800000 : f32
+  %er = tensor.empty() : tensor<45xf32>
+  %fr = linalg.fill ins(%ninf : f32) outs(%er : tensor<45xf32>) -> tensor<45xf32>
+  %max = linalg.generic {indexing_maps = [#x, #r], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<45x300xf32>) outs(%fr : tensor<45xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %m = arith.maximumf %acc, %v : f32
+    linalg.yield %m : f32
+  } -> tensor<45xf32>
+  return %bmm, %max : tensor<3x37x70xf32>, tensor<45xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["cpu", "sm_80"])
+def test_irregular_batched_matmul_and_row_max(target):
+    """Extents that no tile divides, a batch loop, and a max-reduction (not multiply-add)."""
+    model = quartet.compile(GENERIC, target=target)
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 37, 19)).astype(np.float32)
+    w = rng.standard_normal((3, 19, 70)).astype(np.float32)
+    x = rng.standard_normal((45, 300)).astype(np.float32)
+    bmm, row_max = model.run(a, w, x)
+    np.testing.assert_allclose(bmm, a @ w, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(row_max, x.max(axis=1))
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "message"),
+    [
+        ("func.func @f( {", {}, "<string>:1:"),
+        (GENERIC, {"target": "sm_75"}, "unknown target 'sm_75'"),
+        (GENERIC, {"entry": "nope"}, "no function @nope"),
+        (
+            "func.func @f(%x: tensor<?xf32>) -> tensor<?xf32> { return %x : tensor<?xf32> }",
+            {},
+            "argument #0 of @f has type tensor<?xf32>: a static shape is required",
+        ),
+        ("/no/such/model.mlir", {}, "cannot read /no/such/model.mlir"),
+    ],
+)
+def test_bad_input_raises_quartet_error(source, kwargs, message):
+    with pytest.raises(quartet.QuartetError, match=re.escape(message)):
+        quartet.compile(source, **kwargs)
+
+
+def test_run_rejects_wrong_inputs(mlp_sm90):
+    inputs = mlp.random_inputs()
+    with pytest.raises(quartet.QuartetError, match="expected 7 inputs, got 6"):
+        mlp_sm90.run(*inputs[:-1])
+    inputs[0] = inputs[0].astype(np.float64)
+    with pytest.raises(quartet.QuartetError, match=re.escape("input #0 is (64, 512) float64")):
+        mlp_sm90.run(*inputs)
