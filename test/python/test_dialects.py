@@ -1,0 +1,372 @@
+"""The three IRDL dialects: loading, the Python attribute views, and the semantic verifier."""
+
+from __future__ import annotations
+
+import pytest
+from mlir import ir
+
+from quartet.dialects import DIALECT_NAMES, create_context
+from quartet.dialects.controlflow import Device
+from quartet.dialects.schedule import Placement, Veus
+from quartet.dialects.tile import Edge, Group, RProgram, RTile
+from quartet.dialects.verify import verify
+
+MATMUL = """
+func.func @f(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf32>)
+    -> tensor<64x64xf32> {
+  %0 = linalg.matmul {tile.program = PROGRAM}
+      ins(%a, %b : tensor<64x32xf32>, tensor<32x64xf32>) outs(%c : tensor<64x64xf32>)
+      -> tensor<64x64xf32>
+  return %0 : tensor<64x64xf32>
+}
+"""
+
+
+def program(*tiles: str, pad: str = "array<i64>") -> str:
+    return f"#tile.rprogram<[{', '.join(tiles)}], {pad}>"
+
+
+def rtile(level: str, *shape: int) -> str:
+    return f'#tile.rtile<"{level}", array<i64: {", ".join(map(str, shape))}>>'
+
+
+def on_op(attributes: str) -> str:
+    return f'"test.op"() {{{attributes}}} : () -> ()'
+
+
+def rprogram_func(body: str, veus: str = "#schedule.veus<2, 1>") -> str:
+    return f"""
+func.func private @k()
+func.func @p() attributes {{schedule.veus = {veus}}} {{
+  %c = "schedule.alloc_counter"() : () -> !schedule.counter
+  {body}
+  return
+}}
+"""
+
+
+def place(veu: int, order: int) -> str:
+    return f"placement = #schedule.placement<{veu}, {order}>"
+
+
+def rtask(veu: int, order: int, task: int = 0, kernel: str = "@k") -> str:
+    return (
+        f'"schedule.rtask"() {{kernel = {kernel}, task = {task}, {place(veu, order)}}} : () -> ()'
+    )
+
+
+def signal(veu: int, order: int, counter: str = "%c") -> str:
+    return f'"schedule.signal"({counter}) {{{place(veu, order)}}} : (!schedule.counter) -> ()'
+
+
+def wait(veu: int, order: int, expected: int, counter: str = "%c") -> str:
+    return (
+        f'"schedule.wait"({counter}) {{expected = {expected}, {place(veu, order)}}}'
+        " : (!schedule.counter) -> ()"
+    )
+
+
+def device_for(body: str, scope: str, iv: str = "%i") -> str:
+    return f"""scf.for {iv} = %c0 to %n step %c1 {{
+    {body}
+  }} {{controlflow.placement = #controlflow.device<"{scope}">}}"""
+
+
+def in_func(body: str) -> str:
+    return f"""
+func.func @f(%n: index, %x: i1) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  {body}
+  return
+}}
+"""
+
+
+def verifier_messages(source: str) -> tuple[bool, list[str]]:
+    """Parse ``source`` (it must pass IRDL), run the verifier, and collect what it reports."""
+    context = create_context()
+    context.allow_unregistered_dialects = True
+    messages: list[str] = []
+
+    def collect(diagnostic: ir.DiagnosticInfo) -> bool:
+        messages.append(diagnostic.message)
+        return True
+
+    context.attach_diagnostic_handler(collect)
+    with context, ir.Location.unknown():
+        module = ir.Module.parse(source)
+        return verify(module.operation), messages
+
+
+def test_create_context_loads_every_dialect():
+    context = create_context()
+    for op in ("tile.stage", "schedule.rtask", "schedule.barrier", "controlflow.grid_barrier"):
+        assert context.is_registered_operation(op), op
+    assert set(DIALECT_NAMES) == {"tile", "schedule", "controlflow"}
+
+
+def test_create_context_gives_a_fresh_context_each_time():
+    assert create_context() is not create_context()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        RTile("smem", (64, 64, 16)),
+        RProgram((RTile("smem", (64, 64, 16)), RTile("reg", (4, 4, 16))), (0, 4)),
+        RProgram((RTile("global", (128,)),), ()),
+        Group("mlp_k0"),
+        Group('quote " and \\ backslash'),
+        Edge("reg"),
+        Veus(216, 2),
+        Placement(3, 7),
+        Device("grid"),
+    ],
+)
+def test_attribute_views_round_trip(value):
+    with create_context(), ir.Location.unknown():
+        attr = value.to_attr()
+        assert type(value).from_attr(attr) == value
+        assert type(value).from_attr(ir.Attribute.parse(str(attr))) == value
+
+
+def test_rprogram_prints_in_the_documented_form():
+    with create_context():
+        attr = RProgram((RTile("smem", (64, 64, 16)), RTile("reg", (4, 4, 16))), (0, 4)).to_attr()
+        assert str(attr) == (
+            '#tile.rprogram<[#tile.rtile<"smem", array<i64: 64, 64, 16>>, '
+            '#tile.rtile<"reg", array<i64: 4, 4, 16>>], array<i64: 0, 4>>'
+        )
+        assert RProgram.from_attr(attr).tile("reg") == RTile("reg", (4, 4, 16))
+        assert RProgram.from_attr(attr).tile("global") is None
+
+
+def test_from_attr_rejects_another_kind():
+    with create_context():
+        with pytest.raises(ValueError, match="expected a #tile.rprogram attribute"):
+            RProgram.from_attr(Edge("smem").to_attr())
+        with pytest.raises(ValueError, match="expected a #schedule.veus attribute"):
+            Veus.from_attr(ir.Attribute.parse("4"))
+
+
+def test_irdl_rejects_an_unknown_level():
+    with create_context(), pytest.raises(ir.MLIRError, match="does not satisfy the constraint"):
+        RTile("l2", (8,)).to_attr()
+
+
+EDGE_SMEM = '#tile.edge<"smem">'
+CTA = '#controlflow.device<"cta">'
+RTILE_I32 = '#tile.rtile<"smem", array<i32: 8>>'
+
+VALID = [
+    MATMUL.replace(
+        "PROGRAM",
+        program(rtile("smem", 64, 64, 16), rtile("reg", 4, 4, 16), pad="array<i64: 0, 4>"),
+    ),
+    rprogram_func(" ".join([rtask(0, 0), signal(0, 1), rtask(1, 0), wait(1, 1, 1)])),
+    in_func(device_for('"controlflow.grid_barrier"() : () -> ()', "grid")),
+    in_func(device_for('%y = "controlflow.broadcast"(%x) : (i1) -> i1', "grid")),
+]
+
+
+@pytest.mark.parametrize("source", VALID)
+def test_valid_programs_pass(source):
+    assert verifier_messages(source) == (True, [])
+
+
+INVALID = {
+    "tile.program kind": (
+        on_op('tile.program = #tile.edge<"smem">'),
+        "'test.op' op 'tile.program' must be a #tile.rprogram attribute",
+    ),
+    "tile.group kind": (
+        on_op('tile.group = "k0"'),
+        "'test.op' op 'tile.group' must be a #tile.group attribute",
+    ),
+    "tile.edge kind": (
+        on_op('tile.edge = "smem"'),
+        "'test.op' op 'tile.edge' must be a #tile.edge attribute",
+    ),
+    "tiles are rtiles": (
+        on_op("tile.program = " + program(EDGE_SMEM)),
+        "'test.op' op rprogram tiles must be #tile.rtile attributes",
+    ),
+    "rtile shape i64": (
+        on_op("tile.program = " + program(RTILE_I32)),
+        "'test.op' op rtile shape must be an array<i64>",
+    ),
+    "smem_pad i64": (
+        on_op(f"tile.program = {program(rtile('smem', 8), pad='array<i32: 0>')}"),
+        "'test.op' op rprogram smem_pad must be an array<i64>",
+    ),
+    "no tiles": (on_op(f"tile.program = {program()}"), "'test.op' op rprogram has no tiles"),
+    "positive extents": (
+        on_op(f"tile.program = {program(rtile('smem', 64, 0, 16))}"),
+        "'test.op' op rtile extents must be positive, got [64, 0, 16]",
+    ),
+    "level order": (
+        on_op(f"tile.program = {program(rtile('reg', 4), rtile('smem', 64))}"),
+        "'test.op' op rprogram levels must be distinct and outermost first, got reg, smem",
+    ),
+    "level repeat": (
+        on_op(f"tile.program = {program(rtile('smem', 64), rtile('smem', 32))}"),
+        "'test.op' op rprogram levels must be distinct and outermost first, got smem, smem",
+    ),
+    "equal rank": (
+        on_op(f"tile.program = {program(rtile('smem', 64, 64), rtile('reg', 4))}"),
+        "'test.op' op rprogram tiles differ in rank: [64, 64] and [4]",
+    ),
+    "reg divides smem": (
+        on_op(f"tile.program = {program(rtile('smem', 64, 64, 16), rtile('reg', 4, 3, 16))}"),
+        "'test.op' op reg tile [4, 3, 16] does not divide smem tile [64, 64, 16]",
+    ),
+    "smem divides global": (
+        on_op(f"tile.program = {program(rtile('global', 100), rtile('smem', 64))}"),
+        "'test.op' op smem tile [64] does not divide global tile [100]",
+    ),
+    "pad non-negative": (
+        on_op(f"tile.program = {program(rtile('smem', 64), pad='array<i64: 0, -4>')}"),
+        "'test.op' op smem_pad entries must be non-negative, got [0, -4]",
+    ),
+    "rank equals loops": (
+        MATMUL.replace("PROGRAM", program(rtile("smem", 64, 64), pad="array<i64: 0, 0>")),
+        "'linalg.matmul' op tile.program has rank 2 but the op has 3 loops",
+    ),
+    "pad per input": (
+        MATMUL.replace("PROGRAM", program(rtile("smem", 64, 64, 16), pad="array<i64: 4>")),
+        "'linalg.matmul' op smem_pad has 1 entries but the op has 2 inputs",
+    ),
+    "group name": (
+        on_op('tile.group = #tile.group<"">'),
+        "'test.op' op tile.group name must not be empty",
+    ),
+    "edge consumer": (
+        """func.func @f(%x: f32) -> f32 {
+          %0 = arith.addf %x, %x {tile.edge = #tile.edge<"reg">, tile.group = #tile.group<"a">}
+              : f32
+          %1 = arith.mulf %0, %0 {tile.group = #tile.group<"b">} : f32
+          return %1 : f32
+        }""",
+        "'arith.addf' op tile.edge at 'reg' needs a consumer in the same tile.group",
+    ),
+    "stage levels": (
+        """func.func @f(%a: memref<8xf32>, %b: memref<8xf32>) {
+          "tile.stage"(%a, %b) {from = "reg", to = "reg"} : (memref<8xf32>, memref<8xf32>) -> ()
+          return
+        }""",
+        "'tile.stage' op stage must move between two levels, got 'reg' to 'reg'",
+    ),
+    "stage types": (
+        """func.func @f(%a: memref<8xf32>, %b: memref<8x1xf32>) {
+          "tile.stage"(%a, %b) {from = "global", to = "reg"}
+              : (memref<8xf32>, memref<8x1xf32>) -> ()
+          return
+        }""",
+        "'tile.stage' op source and dest must have the same element type and rank",
+    ),
+    "stage fits": (
+        """func.func @f(%a: memref<8x?xf32>, %b: memref<4x?xf32>) {
+          "tile.stage"(%a, %b) {from = "global", to = "smem"}
+              : (memref<8x?xf32>, memref<4x?xf32>) -> ()
+          return
+        }""",
+        "'tile.stage' op dest dim 0 has 4 elements, fewer than the source's 8",
+    ),
+    "veus kind": (
+        "func.func private @f() attributes {schedule.veus = 4}",
+        "'func.func' op 'schedule.veus' must be a #schedule.veus attribute",
+    ),
+    "veus positive": (
+        "func.func private @f() attributes {schedule.veus = #schedule.veus<4, 0>}",
+        "'func.func' op vEU count and per_sm must be positive, got 4 and 0",
+    ),
+    "veus per sm": (
+        "func.func private @f() attributes {schedule.veus = #schedule.veus<10, 4>}",
+        "'func.func' op vEU count 10 is not a multiple of per_sm 4",
+    ),
+    "needs veus": (
+        f"func.func private @k()\nfunc.func @f() {{\n {rtask(0, 0)}\n return\n}}",
+        "'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute",
+    ),
+    "veu range": (
+        rprogram_func(rtask(2, 0)),
+        "'schedule.rtask' op vEU 2 is out of range for 2 vEUs",
+    ),
+    "order": (
+        rprogram_func(signal(0, -1)),
+        "'schedule.signal' op placement order must be non-negative, got -1",
+    ),
+    "slot taken": (
+        rprogram_func(rtask(1, 0) + "\n" + rtask(1, 0, task=1)),
+        "'schedule.rtask' op vEU 1 order 0 is already taken",
+    ),
+    "task": (
+        rprogram_func(rtask(0, 0, task=-2)),
+        "'schedule.rtask' op task index must be non-negative, got -2",
+    ),
+    "flat kernel": (
+        rprogram_func(rtask(0, 0, kernel="@m::@k")),
+        "'schedule.rtask' op kernel must be a flat symbol reference",
+    ),
+    "kernel exists": (
+        rprogram_func(rtask(0, 0, kernel="@nope")),
+        "'schedule.rtask' op kernel @nope does not name a function",
+    ),
+    "expected positive": (
+        rprogram_func(wait(0, 0, 0)),
+        "'schedule.wait' op expected count must be positive, got 0",
+    ),
+    "enough signals": (
+        rprogram_func(signal(0, 0) + "\n" + wait(1, 0, 2)),
+        "'schedule.wait' op waits for 2 signals but only 1 schedule.signal ops use its counter",
+    ),
+    "deadlock": (
+        rprogram_func(wait(0, 0, 1) + "\n" + signal(0, 1), veus="#schedule.veus<1, 1>"),
+        "'schedule.wait' op the rProgram deadlocks: vEU 0 never gets past this wait",
+    ),
+    "placement kind": (
+        in_func('scf.for %i = %c0 to %n step %c1 {\n} {controlflow.placement = "grid"}'),
+        "'scf.for' op 'controlflow.placement' must be a #controlflow.device attribute",
+    ),
+    "placeable ops": (
+        in_func("scf.execute_region {\n scf.yield\n} {controlflow.placement = " + CTA + "}"),
+        "'scf.execute_region' op 'controlflow.placement' is only allowed on scf.for, scf.while"
+        " and scf.if",
+    ),
+    "grid in cta": (
+        in_func(device_for(device_for("", "grid", iv="%j"), "cta")),
+        "'scf.for' op a 'grid'-scoped device construct cannot be nested in a 'cta'-scoped one",
+    ),
+    "grid barrier in cta": (
+        in_func(device_for('"controlflow.grid_barrier"() : () -> ()', "cta")),
+        "'controlflow.grid_barrier' op cannot be inside a 'cta'-scoped device construct",
+    ),
+    "broadcast outside": (
+        in_func('%y = "controlflow.broadcast"(%x) : (i1) -> i1'),
+        "'controlflow.broadcast' op must be inside a 'grid'-scoped device construct",
+    ),
+}
+
+
+@pytest.mark.parametrize("source, message", INVALID.values(), ids=INVALID.keys())
+def test_verifier_reports_each_rule(source, message):
+    assert verifier_messages(source) == (False, [message])
+
+
+def test_deadlock_reports_every_stuck_wait():
+    body = "\n".join(
+        [
+            '%d = "schedule.alloc_counter"() : () -> !schedule.counter',
+            wait(0, 0, 1),
+            signal(0, 1, counter="%d"),
+            wait(1, 0, 1, counter="%d"),
+            signal(1, 1),
+        ]
+    )
+    ok, messages = verifier_messages(rprogram_func(body))
+    assert not ok
+    assert messages == [
+        f"'schedule.wait' op the rProgram deadlocks: vEU {veu} never gets past this wait"
+        for veu in (0, 1)
+    ]
