@@ -25,3 +25,16 @@ func.func @irdl(%a: memref<4xf32>, %b: memref<4xf32>) {
   "tile.stage"(%a, %b) {from = "nowhere", to = "smem"} : (memref<4xf32>, memref<4xf32>) -> ()
   return
 }
+
+// -----
+
+/// Check that an error of the semantic verifier (quartet.dialects.verify) is reported with its
+/// location.
+
+func.func private @kernel()
+
+func.func @semantic() {
+  // CHECK: invalid-input.mlir:[[@LINE+1]]:3: error: 'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute
+  "schedule.rtask"() {kernel = @kernel, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+  return
+}

@@ -68,3 +68,15 @@ func.func @irdl(%a: memref<4xf32>, %b: memref<4xf32>) {
   "tile.stage"(%a, %b) {from = "nowhere", to = "smem"} : (memref<4xf32>, memref<4xf32>) -> ()
   return
 }
+
+// -----
+
+/// Check that errors of the semantic verifier (quartet.dialects.verify) are matched.
+
+func.func private @kernel()
+
+func.func @semantic() {
+  // expected-error @below {{'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute}}
+  "schedule.rtask"() {kernel = @kernel, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+  return
+}

@@ -11,7 +11,6 @@ printed ``file:line:col: severity: message``. Bad input exits 1; it never raises
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import re
 import signal
@@ -26,6 +25,7 @@ from mlir import ir
 
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
+from quartet.dialects.verify import verify as verify_semantics
 from quartet.errors import QuartetError, from_mlir_error
 from quartet.expected_diagnostics import check_diagnostics
 from quartet.passes.base import ModulePass, _format_value, _option_name
@@ -172,7 +172,7 @@ def _transform(chunk: str, options: Options) -> str:
         module = ir.Module.parse(chunk)
     except ir.MLIRError as error:
         raise from_mlir_error(error, options.filename, "parsing") from None
-    if not _semantically_valid(module):
+    if not verify_semantics(module.operation):
         raise QuartetError(f"{options.filename}: error: the semantic verifier rejected the input")
     sys.stderr.flush()  # IR dumps go straight to file descriptor 2
     run_pipeline(
@@ -183,17 +183,6 @@ def _transform(chunk: str, options: Options) -> str:
     )
     text = module.operation.get_asm(print_generic_op_form=options.print_op_generic)
     return text if text.endswith("\n") else text + "\n"
-
-
-def _semantically_valid(module: ir.Module) -> bool:
-    """The rules IRDL cannot express (``quartet.dialects.verify``), once that module exists."""
-    try:
-        verifier = importlib.import_module("quartet.dialects.verify")
-    except ModuleNotFoundError:
-        return True
-    if not hasattr(verifier, "verify"):
-        return True
-    return verifier.verify(module.operation)
 
 
 def _parse_pipeline_option(text: str) -> list[Element]:
