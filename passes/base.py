@@ -39,7 +39,7 @@ class ModulePass:
     name: ClassVar[str] = ""
 
     def apply(self, module: ir.Operation) -> None:
-        """Rewrite ``module`` (a ``builtin.module`` operation) in place; raise PassError on bad IR."""
+        """Rewrite ``module`` (a ``builtin.module``) in place; raise PassError on bad IR."""
         raise NotImplementedError
 
     @classmethod

@@ -16,7 +16,7 @@ class QuartetError(Exception):
 
 
 def format_location(location: ir.Location, filename: str) -> str:
-    """``file:line:col`` for a file location (the parser names every buffer ``-``), else ``file``."""
+    """``file:line:col`` for a file location (the parser names every buffer ``-``)."""
     if location.is_a_file():
         return f"{filename}:{location.start_line}:{location.start_col}"
     if location.is_a_name():
