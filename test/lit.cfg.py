@@ -9,6 +9,8 @@ from pathlib import Path
 
 import lit.formats
 
+from quartet.ptxas import find_ptxas
+
 config.name = "Quartet"
 # The internal shell provides `not` and pipes; lit 23.1.5 raises on execute_external=True.
 config.test_format = lit.formats.ShTest(execute_external=False)
@@ -46,5 +48,8 @@ config.substitutions.append((whole_word("mlir-opt"), mlir_opt))
 config.substitutions.append((whole_word("FileCheck"), file_check))
 config.substitutions.append(("%irdl_dir", str(repo_root / "dialects")))
 
-if shutil.which("ptxas"):
+# `REQUIRES: ptxas` tests run `ptxas`: the one on PATH, or the nvidia-cuda-nvcc wheel's.
+ptxas = find_ptxas()
+if ptxas:
     config.available_features.add("ptxas")
+    config.environment["PATH"] = os.pathsep.join([os.path.dirname(ptxas), os.environ["PATH"]])
