@@ -11,12 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mlir import ir
 
 # The verifier attaches the failing op as a note unless told not to, which mlir-opt does under
 # --verify-diagnostics; the bindings cannot, so such notes are dropped there instead.
 CURRENT_OPERATION_NOTE = "see current operation:"
+
+# The name ``ir.Module.parse`` gives every buffer; drivers print their input's name instead.
+PARSED_BUFFER = "-"
+
+
+class SourcePosition(NamedTuple):
+    buffer: str
+    line: int
+    column: int
 
 
 @dataclass(frozen=True)
@@ -38,9 +48,9 @@ class Diagnostic:
         )
 
     @property
-    def line_col(self) -> tuple[int, int] | None:
-        """Where in the source buffer this points, or None for an unknown location."""
-        return file_line_col(self.location)
+    def position(self) -> SourcePosition | None:
+        """Where in which buffer this points, or None for an unknown location."""
+        return source_position(self.location)
 
 
 @contextmanager
@@ -62,19 +72,21 @@ def capture_diagnostics(context: ir.Context) -> Iterator[list[Diagnostic]]:
         context.emit_error_diagnostics = previous
 
 
-def file_line_col(location: ir.Location) -> tuple[int, int] | None:
-    """(line, column) of the first file location inside ``location``; None if there is none.
+def source_position(location: ir.Location) -> SourcePosition | None:
+    """The first file position inside ``location``; None if there is none.
 
     The parser's implicit module sits at line 0: that counts as no position either.
     """
     if location.is_a_file():
-        return (location.start_line, location.start_col) if location.start_line > 0 else None
+        if location.start_line == 0:
+            return None
+        return SourcePosition(location.filename, location.start_line, location.start_col)
     if location.is_a_name():
-        return file_line_col(location.child_loc)
+        return source_position(location.child_loc)
     if location.is_a_callsite():
-        return file_line_col(location.callee)
+        return source_position(location.callee)
     if location.is_a_fused():
-        positions = (file_line_col(inner) for inner in location.locations)
+        positions = (source_position(inner) for inner in location.locations)
         return next((position for position in positions if position), None)
     return None
 
@@ -82,13 +94,14 @@ def file_line_col(location: ir.Location) -> tuple[int, int] | None:
 def format_diagnostic(diagnostic: Diagnostic, filename: str, source: str | None = None) -> str:
     """``file:line:col: severity: message``, the source line and a caret, then the notes.
 
-    ``filename`` replaces the buffer name (the parser calls every buffer ``-``).
+    ``filename`` and ``source`` stand for the parsed buffer; a location naming another file
+    is printed with that file's name and without a source line.
     """
-    lines = [
-        format_message(
-            filename, diagnostic.line_col, diagnostic.severity, diagnostic.message, source
-        )
-    ]
+    position = diagnostic.position
+    if position and position.buffer != PARSED_BUFFER:
+        filename, source = position.buffer, None
+    line_col = (position.line, position.column) if position else None
+    lines = [format_message(filename, line_col, diagnostic.severity, diagnostic.message, source)]
     lines.extend(format_diagnostic(note, filename, source) for note in diagnostic.notes)
     return "\n".join(lines)
 

@@ -17,7 +17,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from quartet.diagnostics import CURRENT_OPERATION_NOTE, Diagnostic, format_message
+from quartet.diagnostics import (
+    CURRENT_OPERATION_NOTE,
+    PARSED_BUFFER,
+    Diagnostic,
+    format_message,
+)
 
 _DESIGNATOR = re.compile(
     r"expected-(?P<severity>error|warning|remark|note)(?P<regex>-re)?"
@@ -76,14 +81,18 @@ def check_diagnostics(diagnostics: list[Diagnostic], source: str, filename: str)
     expectations = parse_expectations(source)
     failures = []
     for diagnostic in _flatten(diagnostics):
-        line = diagnostic.line_col[0] if diagnostic.line_col else None
+        position = diagnostic.position
+        # Only positions in the checked buffer have a line; others match @unknown.
+        in_buffer = position is not None and position.buffer == PARSED_BUFFER
+        line = position.line if in_buffer else None
+        line_col = (position.line, position.column) if in_buffer else None
         expectation = next(
             (e for e in expectations if e.matches(diagnostic.severity, diagnostic.message, line)),
             None,
         )
         if expectation is None:
             message = f"unexpected {diagnostic.severity}: {diagnostic.message}"
-            failures.append(format_message(filename, diagnostic.line_col, "error", message, source))
+            failures.append(format_message(filename, line_col, "error", message, source))
         else:
             expectation.matched = True
     failures.extend(

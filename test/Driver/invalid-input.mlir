@@ -38,3 +38,24 @@ func.func @semantic() {
   "schedule.rtask"() {kernel = @kernel, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
   return
 }
+
+// -----
+
+/// Check that an error at a location naming another file is reported in that file.
+
+func.func @elsewhere() {
+  %0 = arith.constant 1 : i32
+  // CHECK: other.mlir:5:7: error: 'func.return' op has 1 operands, but enclosing function (@elsewhere) returns 0
+  // CHECK-NOT: return %0
+  return %0 : i32 loc("other.mlir":5:7)
+}
+
+// -----
+
+/// Check that an error at a name location is reported at the file position inside it.
+
+func.func @named() {
+  %0 = arith.constant 1 : i32
+  // CHECK: model.onnx:7:1: error: 'func.return' op has 1 operands, but enclosing function (@named) returns 0
+  return %0 : i32 loc("gemm_0"("model.onnx":7:1))
+}
