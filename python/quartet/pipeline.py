@@ -150,9 +150,11 @@ def _nonempty(element: str, text: str) -> str:
 
 def _split_element(element: str) -> tuple[str, dict[str, str]]:
     """``name{a=1 b=x}`` -> (name, {a: 1, b: x}); nested ``op(...)`` elements have no options."""
+    if "(" in element and ("{" not in element or element.index("(") < element.index("{")):
+        return element.split("(", 1)[0].strip(), {}
     name, brace, rest = element.partition("{")
     if not brace:
-        return element.split("(", 1)[0].strip(), {}
+        return element.strip(), {}
     if not rest.endswith("}"):
         raise QuartetError(f"error: malformed options in pipeline element '{element}'")
     options = {}
