@@ -21,7 +21,13 @@ from quartet.passes.base import ModulePass, PassError
 from quartet.passes.registry import PASSES
 from quartet.tools import opt
 
-QUARTET_OPT = shutil.which("quartet-opt", path=os.path.dirname(sys.executable)) or "quartet-opt"
+# The installed console script; the source-tree wrapper where the package is not installed.
+_SCRIPT = shutil.which("quartet-opt", path=os.path.dirname(sys.executable))
+QUARTET_OPT = (
+    [_SCRIPT]
+    if _SCRIPT
+    else [sys.executable, str(Path(__file__).parents[2] / "tools" / "quartet-opt")]
+)
 
 VALID = """func.func @f(%a: i32) -> i32 {
   %zero = arith.constant 0 : i32
@@ -49,7 +55,7 @@ func.func @f() {
 
 def run_opt(*args: str, source: str = VALID) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [QUARTET_OPT, *args], input=source, capture_output=True, text=True, timeout=60
+        [*QUARTET_OPT, *args], input=source, capture_output=True, text=True, timeout=60
     )
 
 
