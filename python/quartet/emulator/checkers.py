@@ -1,0 +1,253 @@
+"""Checkers: the report collector and the shared-memory race / uninitialized-read tracker.
+
+Bounds and alignment are checked where addresses are resolved (``memory.py``); barrier
+divergence and deadlock where threads are scheduled (``machine.py``). All of them hand findings
+to one ``Reporter``, which deduplicates them per (kind, PTX line) and keeps the first offending
+thread in thread order, so a report is stable and small even when a whole grid misbehaves.
+
+The race tracker follows the happens-before order a CTA barrier gives: each CTA has an epoch
+counter, bumped when its barrier releases. Every shared byte remembers the (epoch, thread) stamp
+of its last plain write, of its last read and of its last atomic, plus whether several threads
+read it (or touched it atomically) in the current epoch. Two accesses race when they fall in the
+same epoch, come from different threads, at least one writes, and they are not both atomics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .errors import CheckReport, Coord
+
+ALL_CHECKS = frozenset({"bounds", "align", "race", "uninit", "barrier"})
+
+_THREAD_BITS = np.int64(0xFFFFFFFF)
+
+
+def normalize_checks(checks: bool | set[str] | frozenset[str] | list[str]) -> frozenset[str]:
+    """``True`` enables every checker, ``False`` none; a collection names the ones to enable."""
+    if checks is True:
+        return ALL_CHECKS
+    if checks is False:
+        return frozenset()
+    chosen = frozenset(checks)
+    unknown = chosen - ALL_CHECKS
+    if unknown:
+        raise ValueError(f"unknown checks {sorted(unknown)}; choose from {sorted(ALL_CHECKS)}")
+    return chosen
+
+
+class Reporter:
+    """Collects ``CheckReport``s, one per (kind, line), counting repeated occurrences."""
+
+    def __init__(
+        self,
+        kernel: str,
+        lines: list[tuple[int, str]],
+        coords: Callable[[int], tuple[Coord, Coord]],
+    ):
+        self.kernel = kernel
+        self.lines = lines  # per pc: (PTX line, text)
+        self.coords = coords
+        self.reports: dict[tuple[str, int], CheckReport] = {}
+
+    def report(
+        self, kind: str, pc: int, thread: int, detail: str, other: int | None = None, count: int = 1
+    ) -> None:
+        key = (kind, pc)
+        previous = self.reports.get(key)
+        if previous is not None:
+            self.reports[key] = CheckReport(
+                **{**previous.__dict__, "count": previous.count + count}
+            )
+            return
+        line, text = self.lines[pc]
+        thread_xyz, block_xyz = self.coords(thread)
+        other_xyz = self.coords(other) if other is not None else (None, None)
+        self.reports[key] = CheckReport(
+            kind,
+            self.kernel,
+            line,
+            text,
+            thread_xyz,
+            block_xyz,
+            detail,
+            other_xyz[0],
+            other_xyz[1],
+            count,
+        )
+
+    def sorted_reports(self) -> list[CheckReport]:
+        return sorted(self.reports.values(), key=lambda report: (report.line, report.kind))
+
+
+class SharedTracker:
+    """Per-byte access history of all CTAs' shared memory (see the module docstring)."""
+
+    def __init__(
+        self,
+        nbytes: int,
+        ncta: int,
+        cta_of_thread: np.ndarray,
+        checks: frozenset[str],
+        reporter: Reporter,
+    ):
+        self.race = "race" in checks
+        self.uninit = "uninit" in checks
+        self.reporter = reporter
+        self.cta_of_thread = cta_of_thread
+        self.epoch = np.ones(ncta, np.int64)
+        self.written = np.zeros(nbytes, np.bool_)
+        self.write_stamp = np.zeros(nbytes, np.int64)
+        self.read_stamp = np.zeros(nbytes, np.int64)
+        self.read_multi = np.zeros(nbytes, np.int64)
+        self.atomic_stamp = np.zeros(nbytes, np.int64)
+        self.atomic_multi = np.zeros(nbytes, np.int64)
+
+    @property
+    def enabled(self) -> bool:
+        return self.race or self.uninit
+
+    def barrier(self, ctas: np.ndarray | None) -> None:
+        """A barrier released ``ctas`` (all CTAs when None): their accesses are now ordered."""
+        if ctas is None:
+            self.epoch += 1
+        else:
+            self.epoch[ctas] += 1
+
+    def _stamps(self, threads: np.ndarray, size: int, offsets: np.ndarray):
+        byte_index = (offsets[:, None] + np.arange(size)).ravel()
+        thread_per_byte = np.repeat(threads, size)
+        epoch_base = self.epoch[self.cta_of_thread[thread_per_byte]] << np.int64(32)
+        return byte_index, thread_per_byte, epoch_base, epoch_base | (thread_per_byte + 1)
+
+    def read(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
+        """``threads`` read ``size`` bytes at each of ``offsets`` (flat shared-storage offsets)."""
+        byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
+        if self.uninit:
+            fresh = ~self.written[byte_index]
+            if fresh.any():
+                first = int(np.argmax(fresh))
+                self.reporter.report(
+                    "uninitialized-shared",
+                    pc,
+                    int(thread_per_byte[first]),
+                    "read of shared memory never written",
+                    count=int(np.count_nonzero(fresh)),
+                )
+        if not self.race:
+            return
+        self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
+        self._conflict(
+            pc,
+            "atomic",
+            self.atomic_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.atomic_multi[byte_index],
+        )
+        self._record_shared_use(self.read_stamp, self.read_multi, byte_index, epoch_base, me)
+
+    def write(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
+        byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
+        self.written[byte_index] = True
+        if not self.race:
+            return
+        self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
+        self._conflict(
+            pc,
+            "read",
+            self.read_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.read_multi[byte_index],
+        )
+        self._conflict(
+            pc,
+            "atomic",
+            self.atomic_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.atomic_multi[byte_index],
+        )
+        self.write_stamp[byte_index] = me
+        clash = self.write_stamp[byte_index] != me
+        if clash.any():
+            first = int(np.argmax(clash))
+            other = int(self.write_stamp[byte_index[first]] & _THREAD_BITS) - 1
+            self.reporter.report(
+                "shared-race",
+                pc,
+                int(thread_per_byte[first]),
+                "two threads write the same shared byte in one instruction",
+                other=other,
+                count=int(np.count_nonzero(clash)),
+            )
+
+    def atomic(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
+        byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
+        self.written[byte_index] = True
+        if not self.race:
+            return
+        self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
+        self._conflict(
+            pc,
+            "read",
+            self.read_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.read_multi[byte_index],
+        )
+        self._record_shared_use(self.atomic_stamp, self.atomic_multi, byte_index, epoch_base, me)
+
+    def _conflict(
+        self,
+        pc: int,
+        what: str,
+        stamps: np.ndarray,
+        epoch_base: np.ndarray,
+        me: np.ndarray,
+        thread_per_byte: np.ndarray,
+        multi: np.ndarray | None = None,
+    ) -> None:
+        """Report accesses whose byte saw a ``what`` by another thread in the same epoch."""
+        clash = (stamps >= epoch_base) & (stamps != me)
+        if multi is not None:
+            clash |= multi >= epoch_base
+        if not clash.any():
+            return
+        first = int(np.argmax(clash))
+        other = int(stamps[first] & _THREAD_BITS) - 1
+        if other == int(thread_per_byte[first]) or stamps[first] < epoch_base[first]:
+            other = None  # several threads touched it; the last one stamped is this thread
+        self.reporter.report(
+            "shared-race",
+            pc,
+            int(thread_per_byte[first]),
+            f"shared byte accessed here also saw a {what} by another thread since the last barrier",
+            other=other,
+            count=int(np.count_nonzero(clash)),
+        )
+
+    @staticmethod
+    def _record_shared_use(
+        stamp: np.ndarray,
+        multi: np.ndarray,
+        byte_index: np.ndarray,
+        epoch_base: np.ndarray,
+        me: np.ndarray,
+    ) -> None:
+        """Remember a read (or atomic) and whether several threads did it in this epoch."""
+        previous = stamp[byte_index]
+        again = (previous >= epoch_base) & (previous != me)
+        if again.any():
+            multi[byte_index[again]] = epoch_base[again]
+        stamp[byte_index] = me
+        same_instruction = stamp[byte_index] != me
+        if same_instruction.any():
+            multi[byte_index[same_instruction]] = epoch_base[same_instruction]

@@ -1,0 +1,489 @@
+"""The execution model: the whole grid as one array of threads, scheduled by program counter.
+
+Every thread of every CTA is one lane of numpy arrays (CTAs padded to whole warps; padding
+lanes never exist). Each thread has a program counter, a state (running, waiting at a barrier,
+waiting at a warp collective, exited) and a count of backward branches it has taken.
+
+Scheduling. While all live threads sit at one PC the machine is *uniform*: it executes that
+instruction for all of them at once, with no per-step bookkeeping (the common case for the
+kernels Quartet emits). When a branch splits them it becomes *divergent*: each step picks the
+runnable thread with the smallest key (backward branches taken, PC) and executes the instruction
+at that thread's PC for every runnable thread there. Smallest PC first reconverges structured
+code (if/else arms run before the join, loop leavers wait after the loop); counting backward
+branches first makes spinning threads yield, so a CTA spinning on a flag in global memory lets
+the CTA that sets it run, and persistent kernels with grid-wide barriers terminate. When every
+live thread is back at one PC the machine is uniform again.
+
+Rendezvous. ``bar.sync`` parks threads until every live thread of their CTA has arrived (exited
+threads do not count); threads that arrive at *different* barrier instructions are reported as a
+divergent barrier. Warp collectives park threads until every lane of their member mask (whole
+warp for ``mma``/``ldmatrix``) has arrived. No runnable thread but live ones left is a deadlock,
+reported with the barrier and a thread that never arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import alu, control, memops, warpops  # noqa: F401  (register their decoders)
+from .checkers import Reporter
+from .errors import EmulatorCheckError, ExecutionError, PTXUnsupportedError
+from .memory import Memory
+from .operands import Operands
+from .ops import BARRIER, BRANCH, EXIT, SIMPLE, WARP, Op, decode
+from .parser import Kernel, Module
+from .ptxtypes import TYPES, raw_dtype
+
+RUNNING, AT_BARRIER, AT_WARP_OP, EXITED = 0, 1, 2, 3
+WARP_SIZE = 32
+
+
+@dataclass
+class LaunchStats:
+    """What one launch executed; ``warp_instructions`` counts warps with an active lane."""
+
+    kernel: str
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
+    warp_instructions: int = 0
+    thread_instructions: int = 0
+    steps: int = 0
+    barriers: int = 0
+    seconds: float = 0.0
+
+    @property
+    def warp_instructions_per_second(self) -> float:
+        return self.warp_instructions / self.seconds if self.seconds else 0.0
+
+    @property
+    def thread_instructions_per_second(self) -> float:
+        return self.thread_instructions / self.seconds if self.seconds else 0.0
+
+
+class Machine:
+    """One kernel launch: thread state, register file, memory, decoded program, scheduler."""
+
+    def __init__(
+        self,
+        module: Module,
+        kernel: Kernel,
+        grid: tuple[int, int, int],
+        block: tuple[int, int, int],
+        params: bytes,
+        param_offsets: dict[str, int],
+        buffers: list[tuple[str, int]],
+        shared_bytes: int,
+        checks: frozenset[str],
+        num_sms: int,
+        max_steps: int,
+    ):
+        self.kernel = kernel
+        self.grid, self.block = grid, block
+        self.checks = checks
+        self.max_steps = max_steps
+        self.params = params
+        self.shared_bytes = shared_bytes
+        self.param_offsets = param_offsets
+        self.stats = LaunchStats(kernel.name, grid, block)
+        self._layout_threads(grid, block)
+        lines = [(instruction.line, instruction.text) for instruction in kernel.instructions]
+        lines.append((kernel.line, f"end of {kernel.name}"))
+        self.reporter = Reporter(kernel.name, lines, self.coords)
+        symbols, shared_size, local_size, module_buffers = self._layout_variables(
+            module, shared_bytes
+        )
+        self.memory = Memory(
+            buffers + [(v.name, v.size) for v in module_buffers],
+            shared_size,
+            self.ncta,
+            local_size,
+            self.nthreads,
+            self.cta,
+            checks,
+            self.reporter,
+        )
+        for variable, buffer in zip(
+            module_buffers, self.memory.buffers[len(buffers) :], strict=True
+        ):
+            symbols[variable.name] = buffer.start
+            if variable.init is not None:
+                self.memory.buffer_bytes(len(buffers) + module_buffers.index(variable))[
+                    : len(variable.init)
+                ] = np.frombuffer(variable.init, np.uint8)
+        self.registers = {
+            name: np.zeros(
+                self.nthreads, np.bool_ if t.kind == "pred" else raw_dtype(max(t.bits, 8))
+            )
+            for name, t in kernel.registers.items()
+        }
+        self.operands = Operands(self.registers, self._special_registers(num_sms), symbols)
+        self.decode_pc = 0
+        self.ops = []
+        for pc, instruction in enumerate(kernel.instructions):
+            self.decode_pc = pc
+            self.ops.append(self._decode(instruction))
+        self.ops.append(Op(EXIT))  # falling off the end of the body exits
+        self._key_stride = np.int64(len(self.ops) + 1)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _layout_threads(self, grid: tuple[int, int, int], block: tuple[int, int, int]) -> None:
+        self.ncta = grid[0] * grid[1] * grid[2]
+        self.threads_per_cta = block[0] * block[1] * block[2]
+        self.cta_stride = -(-self.threads_per_cta // WARP_SIZE) * WARP_SIZE
+        self.nthreads = self.ncta * self.cta_stride
+        self.all_threads = np.arange(self.nthreads, dtype=np.int64)
+        self.cta = self.all_threads // self.cta_stride
+        self.linear = self.all_threads % self.cta_stride
+        exists = self.linear < self.threads_per_cta
+        self.state = np.where(exists, RUNNING, EXITED).astype(np.uint8)
+        self.live = int(np.count_nonzero(exists))
+        self.pc = np.zeros(self.nthreads, np.int64)
+        self.backward = np.zeros(self.nthreads, np.int64)
+        self.warp_of = self.all_threads // WARP_SIZE
+        self.nwarps = self.nthreads // WARP_SIZE
+        # Uniform mode: all live threads at ``upc``; ``uidx`` None means all threads of the grid.
+        self.upc: int | None = 0
+        self.uidx: np.ndarray | None = (
+            None if self.live == self.nthreads else np.flatnonzero(exists)
+        )
+
+    def coords(self, thread: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """(thread x,y,z) and (block x,y,z) of a global thread index."""
+        linear, cta = int(thread) % self.cta_stride, int(thread) // self.cta_stride
+        bx, by, _ = self.block
+        gx, gy, _ = self.grid
+        return (
+            (linear % bx, linear // bx % by, linear // (bx * by)),
+            (cta % gx, cta // gx % gy, cta // (gx * gy)),
+        )
+
+    def _layout_variables(self, module: Module, shared_bytes: int):
+        """Addresses of shared/local symbols (per-space offsets) and the module's global buffers."""
+        symbols: dict[str, int] = {}
+        offsets = {"shared": 0, "local": 0}
+        extern_shared = []
+        module_buffers = [v for v in module.globals if v.space in ("global", "const")]
+        for variable in list(module.globals) + self.kernel.variables:
+            if variable.space in ("global", "const"):
+                if variable in self.kernel.variables:
+                    module_buffers.append(variable)
+                continue
+            if variable.size is None:
+                extern_shared.append(variable)
+                continue
+            start = -(-offsets[variable.space] // variable.align) * variable.align
+            symbols[variable.name] = start
+            offsets[variable.space] = start + variable.size
+        shared_size = offsets["shared"]
+        if extern_shared:
+            align = max(16, *(v.align for v in extern_shared))
+            start = -(-shared_size // align) * align
+            for variable in extern_shared:
+                symbols[variable.name] = start
+            shared_size = start + shared_bytes
+        else:
+            shared_size += shared_bytes
+        return symbols, shared_size, offsets["local"], module_buffers
+
+    def _special_registers(self, num_sms: int) -> dict:
+        bx, by, bz = self.block
+        gx, gy, gz = self.grid
+
+        def per_thread(values: np.ndarray):
+            values = values.astype(np.uint32)
+            return lambda idx: values if idx is None else values[idx]
+
+        def constant(value: int):
+            scalar = np.uint32(value)
+            return lambda idx: scalar
+
+        linear, cta = self.linear, self.cta
+        special = {
+            "%tid.x": per_thread(linear % bx),
+            "%tid.y": per_thread(linear // bx % by),
+            "%tid.z": per_thread(linear // (bx * by)),
+            "%ntid.x": constant(bx),
+            "%ntid.y": constant(by),
+            "%ntid.z": constant(bz),
+            "%ctaid.x": per_thread(cta % gx),
+            "%ctaid.y": per_thread(cta // gx % gy),
+            "%ctaid.z": per_thread(cta // (gx * gy)),
+            "%nctaid.x": constant(gx),
+            "%nctaid.y": constant(gy),
+            "%nctaid.z": constant(gz),
+            "%laneid": per_thread(linear % WARP_SIZE),
+            "%warpid": per_thread(linear // WARP_SIZE),
+            "%nwarpid": constant(self.cta_stride // WARP_SIZE),
+            "%smid": per_thread(cta % num_sms),
+            "%nsmid": constant(num_sms),
+            "%gridid": constant(0),
+            "%dynamic_smem_size": constant(self.shared_bytes),
+            "%total_smem_size": constant(self.memory.shared_size),
+        }
+        lane = (linear % WARP_SIZE).astype(np.uint64)
+        one = np.uint64(1)
+        special["%lanemask_eq"] = per_thread(one << lane)
+        special["%lanemask_lt"] = per_thread((one << lane) - one)
+        special["%lanemask_le"] = per_thread((one << (lane + one)) - one)
+        special["%lanemask_gt"] = per_thread(~((one << (lane + one)) - one) & np.uint64(0xFFFFFFFF))
+        special["%lanemask_ge"] = per_thread(~((one << lane) - one) & np.uint64(0xFFFFFFFF))
+        clock = lambda idx: np.uint32(self.stats.steps & 0xFFFFFFFF)  # noqa: E731
+        special["%clock"] = clock
+        special["%clock64"] = lambda idx: np.uint64(self.stats.steps)
+        return special
+
+    def _decode(self, instruction) -> Op:
+        op = decode(instruction, self)
+        if instruction.guard is not None:
+            op.guard = self.operands.read(instruction, instruction.guard, TYPES["pred"])
+        if op.kind == BRANCH and op.target < 0:
+            raise PTXUnsupportedError(instruction.line, instruction.text, "branch target")
+        return op
+
+    def label(self, instruction, name: str) -> int:
+        if name not in self.kernel.labels:
+            raise PTXUnsupportedError(instruction.line, instruction.text, f"unknown label {name}")
+        return self.kernel.labels[name]
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self) -> LaunchStats:
+        start = time.perf_counter()
+        with np.errstate(all="ignore"):
+            while self.live:
+                if self.stats.steps >= self.max_steps:
+                    raise ExecutionError(
+                        f"{self.kernel.name}: no exit after {self.max_steps} steps (infinite loop?)"
+                    )
+                self.stats.steps += 1
+                if self.upc is not None:
+                    self._uniform_step()
+                else:
+                    self._divergent_step()
+        self.stats.seconds = time.perf_counter() - start
+        if self.reporter.reports:
+            raise EmulatorCheckError(self.reporter.sorted_reports())
+        return self.stats
+
+    def _count(self, idx: np.ndarray | None) -> None:
+        if idx is None:
+            self.stats.warp_instructions += self.nwarps
+            self.stats.thread_instructions += self.nthreads
+        elif len(idx):
+            self.stats.warp_instructions += int(np.count_nonzero(np.diff(idx >> 5))) + 1
+            self.stats.thread_instructions += len(idx)
+
+    def _uniform_step(self) -> None:
+        pc, idx = self.upc, self.uidx
+        op = self.ops[pc]
+        rendezvous = op.kind in (BARRIER, WARP) and (
+            op.guard is not None or (op.kind == WARP and idx is not None)
+        )
+        if rendezvous:  # a partial rendezvous: the divergent path parks and releases threads
+            self._diverge()
+            self._divergent_step(may_reconverge=False)
+            return
+        self._count(idx)
+        if op.kind == SIMPLE:
+            active = _active(idx, op.guard)
+            if active is None or len(active):
+                op.run(active)
+            self.upc = pc + 1
+        elif op.kind == BRANCH:
+            self._uniform_branch(pc, idx, op)
+        elif op.kind == EXIT:
+            self._uniform_exit(pc, idx, op)
+        elif op.kind == BARRIER:
+            self.memory.tracker.barrier(None)
+            self.stats.barriers += self.ncta if idx is None else len(np.unique(self.cta[idx]))
+            self.upc = pc + 1
+        else:
+            op.run(self.all_threads)
+            self.upc = pc + 1
+
+    def _uniform_branch(self, pc: int, idx: np.ndarray | None, op: Op) -> None:
+        if op.guard is None:
+            self.upc = op.target
+            return
+        taken = op.guard(idx)
+        if taken.all():
+            self.upc = op.target
+        elif not taken.any():
+            self.upc = pc + 1
+        else:
+            threads = self._diverge()
+            self.pc[threads] = np.where(taken, op.target, pc + 1)
+            if op.target <= pc:
+                self.backward[threads[taken]] += 1
+
+    def _uniform_exit(self, pc: int, idx: np.ndarray | None, op: Op) -> None:
+        threads = self.all_threads if idx is None else idx
+        leaving = np.ones(len(threads), np.bool_) if op.guard is None else op.guard(idx)
+        self.state[threads[leaving]] = EXITED
+        self.live -= int(np.count_nonzero(leaving))
+        self.uidx = None if not leaving.any() and idx is None else threads[~leaving]
+        self.upc = pc + 1
+
+    def _diverge(self) -> np.ndarray:
+        """Leave uniform mode: write the shared PC to the live threads, return their indices."""
+        threads = self.all_threads if self.uidx is None else self.uidx
+        self.pc[threads] = self.upc
+        self.upc = None
+        return threads
+
+    def _divergent_step(self, may_reconverge: bool = True) -> None:
+        runnable = self.state == RUNNING
+        if not runnable.any():
+            self._deadlock()
+        key = np.where(runnable, self.backward * self._key_stride + self.pc, np.iinfo(np.int64).max)
+        pc = int(self.pc[int(np.argmin(key))])
+        idx = np.flatnonzero(runnable & (self.pc == pc))
+        if may_reconverge and len(idx) == self.live:  # reconverged: uniform from the next step
+            self.upc, self.uidx = pc, (None if len(idx) == self.nthreads else idx)
+            self.stats.steps -= 1
+            return
+        op = self.ops[pc]
+        self._count(idx)
+        if op.kind == SIMPLE:
+            active = _active(idx, op.guard)
+            if len(active):
+                op.run(active)
+            self.pc[idx] += 1
+        elif op.kind == BRANCH:
+            taken = np.ones(len(idx), np.bool_) if op.guard is None else op.guard(idx)
+            self.pc[idx] = np.where(taken, op.target, pc + 1)
+            if op.target <= pc:
+                self.backward[idx[taken]] += 1
+        elif op.kind == EXIT:
+            active = _active(idx, op.guard)
+            self.state[active] = EXITED
+            self.live -= len(active)
+            self.pc[idx] += 1
+            self._release_barriers()
+        elif op.kind == BARRIER:
+            active = _active(idx, op.guard)
+            self.pc[np.setdiff1d(idx, active, assume_unique=True)] += 1
+            self.state[active] = AT_BARRIER
+            self._release_barriers()
+        else:
+            self._warp_collective(pc, idx, op)
+
+    def _release_barriers(self) -> None:
+        waiting = self.state == AT_BARRIER
+        if not waiting.any():
+            return
+        live = self.state != EXITED
+        arrived = np.bincount(self.cta[waiting], minlength=self.ncta)
+        ready = (arrived == np.bincount(self.cta[live], minlength=self.ncta)) & (arrived > 0)
+        if not ready.any():
+            return
+        released = np.flatnonzero(waiting & ready[self.cta])
+        if "barrier" in self.checks:
+            self._check_same_barrier(released)
+        self.state[released] = RUNNING
+        self.pc[released] += 1
+        ctas = np.flatnonzero(ready)
+        self.memory.tracker.barrier(ctas)
+        self.stats.barriers += len(ctas)
+
+    def _check_same_barrier(self, released: np.ndarray) -> None:
+        pcs = self.pc[released]
+        starts = np.flatnonzero(np.r_[True, np.diff(self.cta[released]) != 0])
+        low = np.minimum.reduceat(pcs, starts)
+        high = np.maximum.reduceat(pcs, starts)
+        for start, lo, hi in zip(starts, low, high, strict=True):
+            if lo == hi:
+                continue
+            cta_threads = released[start:][self.cta[released[start:]] == self.cta[released[start]]]
+            at_high = cta_threads[self.pc[cta_threads] == hi][0]
+            at_low = cta_threads[self.pc[cta_threads] == lo][0]
+            other_line = self.reporter.lines[int(lo)][0]
+            self.reporter.report(
+                "divergent-barrier",
+                int(hi),
+                int(at_high),
+                f"threads of one block wait at different barriers (this one and line {other_line})",
+                other=int(at_low),
+            )
+
+    def _warp_collective(self, pc: int, idx: np.ndarray, op: Op) -> None:
+        active = _active(idx, op.guard)
+        self.pc[np.setdiff1d(idx, active, assume_unique=True)] += 1
+        arrived = (self.state == AT_WARP_OP) & (self.pc == pc)
+        arrived[active] = True
+        threads = np.flatnonzero(arrived)
+        arrived_bits = (
+            np.packbits(arrived.reshape(-1, WARP_SIZE), axis=1, bitorder="little")
+            .view(np.uint32)
+            .ravel()
+        )
+        if op.member_mask is None:
+            exists = self.linear < self.threads_per_cta
+            required = (
+                np.packbits(exists.reshape(-1, WARP_SIZE), axis=1, bitorder="little")
+                .view(np.uint32)
+                .ravel()
+            )
+        else:
+            required = np.zeros(self.nwarps, np.uint32)
+            required[self.warp_of[threads]] = op.member_mask(threads)
+        ready = ((arrived_bits & required) == required) & (arrived_bits != 0)
+        participants = threads[ready[self.warp_of[threads]]]
+        if len(participants):
+            op.run(participants)
+            self.state[participants] = RUNNING
+            self.pc[participants] = pc + 1
+        self.state[threads[~ready[self.warp_of[threads]]]] = AT_WARP_OP
+
+    def _deadlock(self) -> None:
+        waiting = np.flatnonzero(self.state == AT_BARRIER)
+        if len(waiting):
+            thread = int(waiting[0])
+            cta_threads = np.flatnonzero((self.cta == self.cta[thread]) & (self.state != EXITED))
+            missing = cta_threads[self.state[cta_threads] != AT_BARRIER]
+            other = int(missing[0]) if len(missing) else None
+            where = (
+                f"; it waits at line {self.reporter.lines[int(self.pc[other])][0]}"
+                if other is not None
+                else ""
+            )
+            self.reporter.report(
+                "deadlock",
+                int(self.pc[thread]),
+                thread,
+                f"barrier never completes: a live thread of the block does not arrive{where}",
+                other=other,
+            )
+        at_warp = np.flatnonzero(self.state == AT_WARP_OP)
+        if len(at_warp):
+            thread = int(at_warp[0])
+            self.reporter.report(
+                "deadlock",
+                int(self.pc[thread]),
+                thread,
+                "warp collective never completes: lanes of its member mask "
+                "exited or wait elsewhere",
+            )
+        raise EmulatorCheckError(self.reporter.sorted_reports())
+
+    # -- helpers for decoders -------------------------------------------------------------------
+    def threads(self, idx: np.ndarray | None) -> np.ndarray:
+        return self.all_threads if idx is None else idx
+
+    def param_value(self, instruction, name: str, offset: int, nbytes: int) -> bytes:
+        if name not in self.param_offsets:
+            raise PTXUnsupportedError(instruction.line, instruction.text, f"unknown param {name}")
+        start = self.param_offsets[name] + offset
+        return self.params[start : start + nbytes]
+
+
+def _active(idx: np.ndarray | None, guard) -> np.ndarray | None:
+    """The threads of ``idx`` whose guard predicate holds (None: all threads, all active)."""
+    if guard is None:
+        return idx
+    holds = guard(idx)
+    if idx is None:
+        return None if holds.all() else np.flatnonzero(holds)
+    return idx[holds]

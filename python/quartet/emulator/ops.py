@@ -1,0 +1,72 @@
+"""Decoded instructions: the small record the scheduler executes, and the opcode dispatch table.
+
+Each PTX instruction is decoded once per launch into an ``Op`` whose ``run`` closure already
+holds its register arrays, immediates and semantics, so the hot loop only calls closures on numpy
+arrays. ``kind`` tells the scheduler how the op moves program counters:
+
+- ``simple``: data only, every thread of the group advances by one;
+- ``branch``: guarded threads jump to ``target``;
+- ``exit``: guarded threads finish;
+- ``barrier``: CTA-wide rendezvous (``bar.sync``/``barrier.sync``);
+- ``warp``: warp-collective rendezvous; ``run`` gets whole participating warps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import PTXUnsupportedError
+from .parser import Instruction
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+SIMPLE, BRANCH, EXIT, BARRIER, WARP = "simple", "branch", "exit", "barrier", "warp"
+
+
+@dataclass
+class Op:
+    kind: str
+    run: Callable[[np.ndarray | None], None] | None = None
+    target: int = -1
+    # Warp ops: per-thread member mask reader (None: the whole warp must take part).
+    member_mask: Callable[[np.ndarray], np.ndarray] | None = None
+    # The ``@%p`` guard, filled in by the machine: per-thread bool reader or None.
+    guard: Callable[[np.ndarray | None], np.ndarray] | None = None
+
+
+Decoder = Callable[[Instruction, "Machine"], Op]
+DECODERS: dict[str, Decoder] = {}
+
+
+def decoder(*names: str) -> Callable[[Decoder], Decoder]:
+    """Register a decoder for the opcodes ``names`` (the part before the first dot)."""
+
+    def register(function: Decoder) -> Decoder:
+        for name in names:
+            DECODERS[name] = function
+        return function
+
+    return register
+
+
+def decode(instruction: Instruction, machine: Machine) -> Op:
+    function = DECODERS.get(instruction.opcode[0])
+    if function is None:
+        raise PTXUnsupportedError(
+            instruction.line, instruction.text, f"instruction '{instruction.opcode[0]}'"
+        )
+    return function(instruction, machine)
+
+
+def unsupported(instruction: Instruction, what: str) -> PTXUnsupportedError:
+    return PTXUnsupportedError(instruction.line, instruction.text, what)
+
+
+def expect_operands(instruction: Instruction, *counts: int) -> None:
+    if len(instruction.operands) not in counts:
+        raise unsupported(instruction, f"{len(instruction.operands)} operands")
