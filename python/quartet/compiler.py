@@ -17,6 +17,7 @@ import numpy as np
 from mlir import ir
 
 from quartet.cpu_runtime import CpuExecutable
+from quartet.device import Device, EmulatedDevice, run_host_program
 from quartet.dialects import create_context
 from quartet.dialects.verify import verify
 from quartet.errors import QuartetError, format_diagnostics, from_mlir_error
@@ -61,6 +62,18 @@ class CompiledModel:
     def run(self, *inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         """Run on the CPU; returns the output (or a tuple of outputs) as new numpy arrays."""
         outputs = self._executable.run(*inputs)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def emulate(
+        self, *inputs: np.ndarray, device: Device | None = None
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Run the PTX itself: every kernel in launch order on ``device`` (default: the PTX
+        emulator with all checkers on). Only for GPU targets."""
+        if self.host is None:
+            raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
+        arrays = self.signature.check_inputs(inputs)
+        outputs = self.signature.new_outputs()
+        run_host_program(self.host, self.ptx, device or EmulatedDevice(), arrays + outputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     @cached_property

@@ -1,0 +1,59 @@
+"""Devices that run a GPU build's host program: the PTX emulator here, a CUDA driver elsewhere.
+
+Every device serves one call, ``launch(ptx, kernel, grid, block, buffers)`` on numpy buffers, so
+the code that sequences a compiled model's kernels (``run_host_program``) is the same whether the
+bytes execute in :mod:`quartet.emulator` (CI, these machines) or on a GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from quartet.host import HostProgram
+
+
+class Device(Protocol):
+    def launch(
+        self,
+        ptx: str,
+        kernel: str,
+        grid: tuple[int, int, int],
+        block: tuple[int, int, int],
+        buffers: list[np.ndarray],
+    ) -> None:
+        """Run one kernel to completion; buffers are read and written in place."""
+
+
+class EmulatedDevice:
+    """Quartet's functional PTX emulator, with its checkers (bounds, races, barriers) on."""
+
+    def __init__(self, checks: bool = True):
+        self.checks = checks
+        self.instructions = 0
+
+    def launch(self, ptx, kernel, grid, block, buffers) -> None:
+        from quartet.emulator import launch
+
+        stats = launch(ptx, kernel, grid, block, buffers, checks=self.checks)
+        self.instructions += stats.thread_instructions
+
+
+def run_host_program(
+    host: HostProgram,
+    ptx: dict[str, str],
+    device: Device,
+    arguments: list[np.ndarray],
+) -> None:
+    """Allocate the temporaries and launch every kernel in order on ``device``."""
+    buffers = [
+        arguments[buffer.argument]
+        if buffer.argument is not None
+        else np.zeros(buffer.spec.shape, buffer.spec.dtype)
+        for buffer in host.buffers
+    ]
+    for step in host.launches:
+        device.launch(
+            ptx[step.kernel], step.kernel, step.grid, step.block, [buffers[i] for i in step.buffers]
+        )
