@@ -55,7 +55,7 @@ class ModulePass:
     def from_options(cls, options: dict[str, str]) -> Self:
         """Build the pass from ``{option-name: text}``, checking names and types."""
         hints = typing.get_type_hints(cls)
-        fields = {_option_name(f.name): f for f in cls.option_fields()}
+        fields = {option_name(f.name): f for f in cls.option_fields()}
         values = {}
         for key, text in options.items():
             field = fields.get(key)
@@ -68,13 +68,14 @@ class ModulePass:
     def pipeline_element(self) -> str:
         """The textual element that rebuilds this pass, every option spelled out."""
         options = " ".join(
-            f"{_option_name(f.name)}={_format_value(getattr(self, f.name))}"
+            f"{option_name(f.name)}={format_value(getattr(self, f.name))}"
             for f in self.option_fields()
         )
         return f"{self.name}{{{options}}}" if options else self.name
 
 
-def _option_name(field_name: str) -> str:
+def option_name(field_name: str) -> str:
+    """The pipeline spelling of an option field: dashes for underscores."""
     return field_name.replace("_", "-")
 
 
@@ -95,7 +96,8 @@ def _parse_value(pass_name: str, key: str, text: str, kind: Any) -> Any:
     )
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """An option value as the pipeline text that parses back to it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):

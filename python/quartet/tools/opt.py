@@ -28,7 +28,7 @@ from quartet.dialects import create_context
 from quartet.dialects.verify import verify as verify_semantics
 from quartet.errors import QuartetError, from_mlir_error
 from quartet.expected_diagnostics import check_diagnostics
-from quartet.passes.base import ModulePass, _format_value, _option_name
+from quartet.passes.base import ModulePass, format_value, option_name
 from quartet.passes.registry import PASSES, lookup
 from quartet.pipeline import PIPELINE_SOURCE, Element, format_pipeline, parse_pipeline, run_pipeline
 
@@ -114,8 +114,8 @@ def list_passes() -> str:
 def _describe_options(pass_class: type[ModulePass]) -> list[str]:
     hints = typing.get_type_hints(pass_class)
     return [
-        f"{_option_name(field.name)}=<{_type_name(hints[field.name])}>"
-        f" (default {_format_value(field.default)}) - {field.metadata.get('help', '')}"
+        f"{option_name(field.name)}=<{_type_name(hints[field.name])}>"
+        f" (default {format_value(field.default)}) - {field.metadata.get('help', '')}"
         for field in pass_class.option_fields()
     ]
 
