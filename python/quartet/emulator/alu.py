@@ -178,6 +178,13 @@ def _rem(a, b, ptx_type: PTXType):
     return np.where(b == 0, a, result).astype(ptx_type.dtype)
 
 
+def _low_mask(count):
+    """``count`` low bits set (0..64), as uint64."""
+    count = np.asarray(count, np.uint64)
+    partial = (np.uint64(1) << np.minimum(count, 63)) - np.uint64(1)
+    return np.where(count >= 64, ~np.uint64(0), partial).astype(np.uint64)
+
+
 def _shift_amount(b, bits: int):
     return np.minimum(np.asarray(b).astype(np.uint32), bits)
 
@@ -417,18 +424,13 @@ def _bfe(instruction: Instruction, machine) -> Op:
         pos = np.minimum(np.asarray(pos) & 0xFF, bits).astype(np.uint64)
         count = np.minimum(np.asarray(count) & 0xFF, bits).astype(np.uint64)
         raw = np.asarray(x).astype(unsigned).astype(np.uint64)
-        field = (raw >> np.minimum(pos, 63)) & ((np.uint64(1) << count) - np.uint64(1))
-        field = np.where(count >= 64, raw >> np.minimum(pos, 63), field)
+        available = np.minimum(count, np.uint64(bits) - pos)  # field bits inside the source
+        field = (raw >> np.minimum(pos, 63)) & _low_mask(available)
         if ptx_type.is_signed:
             top = np.minimum(pos + count, bits) - np.uint64(1)
-            sign = np.where(count == 0, 0, (raw >> np.minimum(top, 63)) & np.uint64(1))
-            ones = ~((np.uint64(1) << np.minimum(count, 63)) - np.uint64(1))
-            field = np.where((sign == 1) & (count < bits), field | ones, field)
-        return (
-            field.astype(unsigned).view(ptx_type.dtype)
-            if np.ndim(field)
-            else np.asarray(field).astype(unsigned).view(ptx_type.dtype)
-        )
+            sign = (count > 0) & (((raw >> np.minimum(top, 63)) & np.uint64(1)) == 1)
+            field = np.where(sign, field | ~_low_mask(available), field)
+        return np.asarray(field).astype(unsigned).view(ptx_type.dtype)
 
     return Op(SIMPLE, lambda idx: write(idx, compute(a(idx), position(idx), length(idx))))
 
@@ -447,15 +449,9 @@ def _bfi(instruction: Instruction, machine) -> Op:
     def compute(f, b, pos, count):
         pos = np.minimum(np.asarray(pos) & 0xFF, bits).astype(np.uint64)
         count = np.minimum(np.asarray(count) & 0xFF, bits).astype(np.uint64)
-        end = np.minimum(pos + count, bits)
-        mask = (
-            ((np.uint64(1) << np.minimum(end, 63)) - np.uint64(1))
-            if bits < 64
-            else np.where(end >= 64, ~np.uint64(0), (np.uint64(1) << np.minimum(end, 63)) - 1)
-        )
-        mask &= ~((np.uint64(1) << np.minimum(pos, 63)) - np.uint64(1))
-        wide_f = np.asarray(f).astype(np.uint64) << np.minimum(pos, 63)
-        result = (np.asarray(b).astype(np.uint64) & ~mask) | (wide_f & mask)
+        mask = _low_mask(np.minimum(pos + count, bits)) & ~_low_mask(pos)
+        shifted = np.asarray(f).astype(np.uint64) << np.minimum(pos, 63)
+        result = (np.asarray(b).astype(np.uint64) & ~mask) | (shifted & mask)
         return result.astype(ptx_type.dtype)
 
     return Op(

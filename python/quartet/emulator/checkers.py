@@ -83,27 +83,32 @@ class Reporter:
 
 
 class SharedTracker:
-    """Per-byte access history of all CTAs' shared memory (see the module docstring)."""
+    """Per-byte access history of all CTAs' shared memory (see the module docstring).
 
-    def __init__(
-        self,
-        nbytes: int,
-        ncta: int,
-        cta_of_thread: np.ndarray,
-        checks: frozenset[str],
-        reporter: Reporter,
-    ):
+    Reads are the bulk of shared traffic, so they are cheap: a read is checked eagerly only
+    against writes/atomics of the same epoch (skipped when its CTAs wrote nothing since their
+    last barrier), and its reader stamps are recorded lazily, when a later write or atomic needs
+    them; a grid-wide barrier drops the pending ones, since they can no longer race.
+    """
+
+    _MAX_PENDING = 32
+
+    def __init__(self, nbytes: int, ncta: int, cta_of_thread: np.ndarray, checks: frozenset[str],
+                 reporter: Reporter):
         self.race = "race" in checks
         self.uninit = "uninit" in checks
         self.reporter = reporter
         self.cta_of_thread = cta_of_thread
         self.epoch = np.ones(ncta, np.int64)
+        self.dirty = np.zeros(ncta, np.bool_)  # written or atomically updated in this epoch
         self.written = np.zeros(nbytes, np.bool_)
+        self.all_written = nbytes == 0
         self.write_stamp = np.zeros(nbytes, np.int64)
         self.read_stamp = np.zeros(nbytes, np.int64)
         self.read_multi = np.zeros(nbytes, np.int64)
         self.atomic_stamp = np.zeros(nbytes, np.int64)
         self.atomic_multi = np.zeros(nbytes, np.int64)
+        self.pending_reads: list[tuple[np.ndarray, np.ndarray, int]] = []
 
     @property
     def enabled(self) -> bool:
@@ -113,8 +118,11 @@ class SharedTracker:
         """A barrier released ``ctas`` (all CTAs when None): their accesses are now ordered."""
         if ctas is None:
             self.epoch += 1
+            self.dirty[:] = False
+            self.pending_reads.clear()
         else:
             self.epoch[ctas] += 1
+            self.dirty[ctas] = False
 
     def _stamps(self, threads: np.ndarray, size: int, offsets: np.ndarray):
         byte_index = (offsets[:, None] + np.arange(size)).ravel()
@@ -124,85 +132,67 @@ class SharedTracker:
 
     def read(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
         """``threads`` read ``size`` bytes at each of ``offsets`` (flat shared-storage offsets)."""
-        byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-        if self.uninit:
+        if self.uninit and not self.all_written:
+            byte_index = (offsets[:, None] + np.arange(size)).ravel()
             fresh = ~self.written[byte_index]
             if fresh.any():
-                first = int(np.argmax(fresh))
-                self.reporter.report(
-                    "uninitialized-shared",
-                    pc,
-                    int(thread_per_byte[first]),
-                    "read of shared memory never written",
-                    count=int(np.count_nonzero(fresh)),
-                )
+                first = int(np.argmax(fresh)) // size
+                self.reporter.report("uninitialized-shared", pc, int(threads[first]),
+                                     "read of shared memory never written",
+                                     count=int(np.count_nonzero(fresh)))
         if not self.race:
             return
-        self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(
-            pc,
-            "atomic",
-            self.atomic_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.atomic_multi[byte_index],
-        )
-        self._record_shared_use(self.read_stamp, self.read_multi, byte_index, epoch_base, me)
+        if self.dirty[self.cta_of_thread[threads]].any():
+            byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
+            self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me,
+                           thread_per_byte)
+            self._conflict(pc, "atomic", self.atomic_stamp[byte_index], epoch_base, me,
+                           thread_per_byte, self.atomic_multi[byte_index])
+        self.pending_reads.append((threads, offsets, size))
+        if len(self.pending_reads) > self._MAX_PENDING:
+            self._record_pending_reads()
+
+    def _record_pending_reads(self) -> None:
+        for threads, offsets, size in self.pending_reads:
+            byte_index, _, epoch_base, me = self._stamps(threads, size, offsets)
+            self._record_shared_use(self.read_stamp, self.read_multi, byte_index, epoch_base, me)
+        self.pending_reads.clear()
+
+    def _mark_written(self, threads: np.ndarray, byte_index: np.ndarray) -> None:
+        self.written[byte_index] = True
+        if not self.all_written:
+            self.all_written = bool(self.written.all())
+        self.dirty[self.cta_of_thread[threads]] = True
 
     def write(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
         byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-        self.written[byte_index] = True
+        self._mark_written(threads, byte_index)
         if not self.race:
             return
+        self._record_pending_reads()
         self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(
-            pc,
-            "read",
-            self.read_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.read_multi[byte_index],
-        )
-        self._conflict(
-            pc,
-            "atomic",
-            self.atomic_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.atomic_multi[byte_index],
-        )
+        self._conflict(pc, "read", self.read_stamp[byte_index], epoch_base, me, thread_per_byte,
+                       self.read_multi[byte_index])
+        self._conflict(pc, "atomic", self.atomic_stamp[byte_index], epoch_base, me,
+                       thread_per_byte, self.atomic_multi[byte_index])
         self.write_stamp[byte_index] = me
         clash = self.write_stamp[byte_index] != me
         if clash.any():
             first = int(np.argmax(clash))
             other = int(self.write_stamp[byte_index[first]] & _THREAD_BITS) - 1
-            self.reporter.report(
-                "shared-race",
-                pc,
-                int(thread_per_byte[first]),
-                "two threads write the same shared byte in one instruction",
-                other=other,
-                count=int(np.count_nonzero(clash)),
-            )
+            self.reporter.report("shared-race", pc, int(thread_per_byte[first]),
+                                 "two threads write the same shared byte in one instruction",
+                                 other=other, count=int(np.count_nonzero(clash)))
 
     def atomic(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
         byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-        self.written[byte_index] = True
+        self._mark_written(threads, byte_index)
         if not self.race:
             return
+        self._record_pending_reads()
         self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(
-            pc,
-            "read",
-            self.read_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.read_multi[byte_index],
-        )
+        self._conflict(pc, "read", self.read_stamp[byte_index], epoch_base, me, thread_per_byte,
+                       self.read_multi[byte_index])
         self._record_shared_use(self.atomic_stamp, self.atomic_multi, byte_index, epoch_base, me)
 
     def _conflict(
