@@ -758,3 +758,27 @@ def _cvt_pack(instruction: Instruction, machine) -> Op:
         write(idx, (high << np.uint32(16)) | low)
 
     return Op(SIMPLE, pack)
+
+
+@decoder("lop3")
+def _lop3(instruction: Instruction, machine) -> Op:
+    """``lop3.b32 d, a, b, c, immLut``: bit i of immLut is the result for (a, b, c) = bits of i."""
+    _, ptx_type = _split(instruction)
+    expect_operands(instruction, 5)
+    operands = machine.operands
+    a, b, c = (operands.read(instruction, o, ptx_type) for o in instruction.operands[1:4])
+    table = int(operands.read(instruction, instruction.operands[4], TYPES["u32"])(None))
+    write = operands.write(instruction, instruction.operands[0], ptx_type)
+
+    def compute(x, y, z):
+        result = np.zeros(np.broadcast(x, y, z).shape, ptx_type.dtype)
+        for minterm in range(8):
+            if table >> minterm & 1:
+                result |= (
+                    (x if minterm & 4 else ~x)
+                    & (y if minterm & 2 else ~y)
+                    & (z if minterm & 1 else ~z)
+                )
+        return result
+
+    return Op(SIMPLE, lambda idx: write(idx, compute(a(idx), b(idx), c(idx))))

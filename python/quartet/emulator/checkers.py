@@ -93,8 +93,14 @@ class SharedTracker:
 
     _MAX_PENDING = 32
 
-    def __init__(self, nbytes: int, ncta: int, cta_of_thread: np.ndarray, checks: frozenset[str],
-                 reporter: Reporter):
+    def __init__(
+        self,
+        nbytes: int,
+        ncta: int,
+        cta_of_thread: np.ndarray,
+        checks: frozenset[str],
+        reporter: Reporter,
+    ):
         self.race = "race" in checks
         self.uninit = "uninit" in checks
         self.reporter = reporter
@@ -137,17 +143,29 @@ class SharedTracker:
             fresh = ~self.written[byte_index]
             if fresh.any():
                 first = int(np.argmax(fresh)) // size
-                self.reporter.report("uninitialized-shared", pc, int(threads[first]),
-                                     "read of shared memory never written",
-                                     count=int(np.count_nonzero(fresh)))
+                self.reporter.report(
+                    "uninitialized-shared",
+                    pc,
+                    int(threads[first]),
+                    "read of shared memory never written",
+                    count=int(np.count_nonzero(fresh)),
+                )
         if not self.race:
             return
         if self.dirty[self.cta_of_thread[threads]].any():
             byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-            self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me,
-                           thread_per_byte)
-            self._conflict(pc, "atomic", self.atomic_stamp[byte_index], epoch_base, me,
-                           thread_per_byte, self.atomic_multi[byte_index])
+            self._conflict(
+                pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte
+            )
+            self._conflict(
+                pc,
+                "atomic",
+                self.atomic_stamp[byte_index],
+                epoch_base,
+                me,
+                thread_per_byte,
+                self.atomic_multi[byte_index],
+            )
         self.pending_reads.append((threads, offsets, size))
         if len(self.pending_reads) > self._MAX_PENDING:
             self._record_pending_reads()
@@ -171,18 +189,37 @@ class SharedTracker:
             return
         self._record_pending_reads()
         self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(pc, "read", self.read_stamp[byte_index], epoch_base, me, thread_per_byte,
-                       self.read_multi[byte_index])
-        self._conflict(pc, "atomic", self.atomic_stamp[byte_index], epoch_base, me,
-                       thread_per_byte, self.atomic_multi[byte_index])
+        self._conflict(
+            pc,
+            "read",
+            self.read_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.read_multi[byte_index],
+        )
+        self._conflict(
+            pc,
+            "atomic",
+            self.atomic_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.atomic_multi[byte_index],
+        )
         self.write_stamp[byte_index] = me
         clash = self.write_stamp[byte_index] != me
         if clash.any():
             first = int(np.argmax(clash))
             other = int(self.write_stamp[byte_index[first]] & _THREAD_BITS) - 1
-            self.reporter.report("shared-race", pc, int(thread_per_byte[first]),
-                                 "two threads write the same shared byte in one instruction",
-                                 other=other, count=int(np.count_nonzero(clash)))
+            self.reporter.report(
+                "shared-race",
+                pc,
+                int(thread_per_byte[first]),
+                "two threads write the same shared byte in one instruction",
+                other=other,
+                count=int(np.count_nonzero(clash)),
+            )
 
     def atomic(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
         byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
@@ -191,8 +228,15 @@ class SharedTracker:
             return
         self._record_pending_reads()
         self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(pc, "read", self.read_stamp[byte_index], epoch_base, me, thread_per_byte,
-                       self.read_multi[byte_index])
+        self._conflict(
+            pc,
+            "read",
+            self.read_stamp[byte_index],
+            epoch_base,
+            me,
+            thread_per_byte,
+            self.read_multi[byte_index],
+        )
         self._record_shared_use(self.atomic_stamp, self.atomic_multi, byte_index, epoch_base, me)
 
     def _conflict(

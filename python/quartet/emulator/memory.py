@@ -86,8 +86,8 @@ class Memory:
             for (name, nbytes), start in zip(buffers, starts, strict=False)
         ]
         self.heap = np.zeros(starts[-1] - GLOBAL_BASE, np.uint8)
-        self._starts = np.array([b.start for b in self.buffers] or [0], np.int64)
-        self._ends = np.array([b.start + b.nbytes for b in self.buffers] or [0], np.int64)
+        self._starts = np.array([b.start for b in self.buffers], np.int64)
+        self._ends = np.array([b.start + b.nbytes for b in self.buffers], np.int64)
         self.shared_size = shared_size
         self.shared_stride = _round_up(max(shared_size, 1), 16)
         self.shared = np.zeros(ncta * self.shared_stride, np.uint8)
@@ -254,7 +254,10 @@ class Memory:
         offsets = addresses - GLOBAL_BASE
         if "bounds" in self.checks:
             which = np.searchsorted(self._starts, addresses, side="right") - 1
-            inside = (which >= 0) & (addresses + size <= self._ends[np.maximum(which, 0)])
+            if self.buffers:
+                inside = (which >= 0) & (addresses + size <= self._ends[np.maximum(which, 0)])
+            else:
+                inside = np.zeros(len(addresses), np.bool_)
             if inside.all():
                 return offsets, None
             self._report_global(pc, threads, addresses, size, inside, which)

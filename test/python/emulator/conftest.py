@@ -23,7 +23,7 @@ GPU_TO_PTX = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lower_to_ptx(mlir_text: str) -> str:
     """PTX text of the single gpu.module in ``mlir_text`` (a module with gpu.container_module)."""
     from mlir import ir, passmanager
@@ -43,8 +43,11 @@ def assemble(ptx: str, tmp_path: pathlib.Path) -> str:
     """Run ``ptxas -arch=sm_90 -v`` on ``ptx``; returns its report (fails the test on error)."""
     source = tmp_path / "kernel.ptx"
     source.write_text(ptx)
-    result = subprocess.run(["ptxas", "-arch=sm_90", "-v", str(source), "-o",
-                             str(tmp_path / "kernel.cubin")], capture_output=True, text=True)
+    result = subprocess.run(
+        ["ptxas", "-arch=sm_90", "-v", str(source), "-o", str(tmp_path / "kernel.cubin")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     return result.stderr
 
@@ -80,10 +83,17 @@ def elementwise_ptx(body: str, input_sizes: list[int], output_size: int) -> str:
     names = "abc"
     params = ", ".join(f".param .u64 in_{n}" for n in names[: len(input_sizes)])
     lines = [
-        ".version 7.8", ".target sm_90", ".address_size 64", "",
-        f".visible .entry elementwise({params}, .param .u64 out)", "{",
-        "  .reg .pred %p, %q;", "  .reg .b32 %t<8>;", "  .reg .b64 %w<8>;",
-        "  .reg .b32 %tid;", "  .reg .b64 %offset, %address;",
+        ".version 7.8",
+        ".target sm_90",
+        ".address_size 64",
+        "",
+        f".visible .entry elementwise({params}, .param .u64 out)",
+        "{",
+        "  .reg .pred %p, %q;",
+        "  .reg .b32 %t<8>;",
+        "  .reg .b64 %w<8>;",
+        "  .reg .b32 %tid;",
+        "  .reg .b64 %offset, %address;",
     ]
     for name, size in zip(names, input_sizes, strict=False):
         lines.append(f"  .reg .{_WIDTH_SUFFIX[max(size, 2)]} %{name};")
@@ -104,7 +114,8 @@ def elementwise_ptx(body: str, input_sizes: list[int], output_size: int) -> str:
         "  ld.param.u64 %address, [out];",
         "  add.s64 %address, %address, %offset;",
         f"  st.global.{store_type} [%address], %d;",
-        "  ret;", "}",
+        "  ret;",
+        "}",
     ]
     return "\n".join(lines) + "\n"
 

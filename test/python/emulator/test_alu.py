@@ -20,8 +20,10 @@ def bits(values, dtype=np.uint32):
 
 def test_integer_add_sub_wrap(elementwise):
     assert np.array_equal(elementwise("add.s32 %d, %a, %b;", np.int32, I32, SMALL), I32 + SMALL)
-    assert np.array_equal(elementwise("sub.u32 %d, %a, %b;", np.uint32, U32, SMALL.view(np.uint32)),
-                          U32 - SMALL.view(np.uint32))
+    assert np.array_equal(
+        elementwise("sub.u32 %d, %a, %b;", np.uint32, U32, SMALL.view(np.uint32)),
+        U32 - SMALL.view(np.uint32),
+    )
 
 
 def test_add_sat_clamps(elementwise):
@@ -32,15 +34,20 @@ def test_add_sat_clamps(elementwise):
 
 def test_mul_lo_hi_wide(elementwise):
     wide = I32.astype(np.int64) * SMALL.astype(np.int64)
-    assert np.array_equal(elementwise("mul.lo.s32 %d, %a, %b;", np.int32, I32, SMALL),
-                          wide.astype(np.int32))
-    assert np.array_equal(elementwise("mul.hi.s32 %d, %a, %b;", np.int32, I32, SMALL),
-                          (wide >> 32).astype(np.int32))
-    assert np.array_equal(elementwise("mul.wide.s32 %w0, %a, %b; mov.b64 %d, %w0;", np.int64,
-                                      I32, SMALL), wide)
+    assert np.array_equal(
+        elementwise("mul.lo.s32 %d, %a, %b;", np.int32, I32, SMALL), wide.astype(np.int32)
+    )
+    assert np.array_equal(
+        elementwise("mul.hi.s32 %d, %a, %b;", np.int32, I32, SMALL), (wide >> 32).astype(np.int32)
+    )
+    assert np.array_equal(
+        elementwise("mul.wide.s32 %w0, %a, %b; mov.b64 %d, %w0;", np.int64, I32, SMALL), wide
+    )
     unsigned = U32.astype(np.uint64) * np.uint64(0xFFFFFFFF)
-    assert np.array_equal(elementwise("mul.hi.u32 %d, %a, -1;", np.uint32, U32),
-                          (unsigned >> np.uint64(32)).astype(np.uint32))
+    assert np.array_equal(
+        elementwise("mul.hi.u32 %d, %a, -1;", np.uint32, U32),
+        (unsigned >> np.uint64(32)).astype(np.uint32),
+    )
 
 
 def test_mul_hi_64bit():
@@ -68,9 +75,16 @@ def test_div_rem_truncate_toward_zero(elementwise):
     a = np.array([7, -7, 7, -7, 0, 100, -(2**31), 5], np.int32)
     b = np.array([2, 2, -2, -2, 3, 7, -1, 1], np.int32)
     assert elementwise("div.s32 %d, %a, %b;", np.int32, a, b).tolist() == [
-        3, -3, -3, 3, 0, 14, -(2**31), 5]
-    assert elementwise("rem.s32 %d, %a, %b;", np.int32, a, b).tolist() == [
-        1, -1, 1, -1, 0, 2, 0, 0]
+        3,
+        -3,
+        -3,
+        3,
+        0,
+        14,
+        -(2**31),
+        5,
+    ]
+    assert elementwise("rem.s32 %d, %a, %b;", np.int32, a, b).tolist() == [1, -1, 1, -1, 0, 2, 0, 0]
     ua = a.view(np.uint32)
     ub = np.array([2, 2, 3, 3, 3, 7, 1, 1], np.uint32)
     assert np.array_equal(elementwise("div.u32 %d, %a, %b;", np.uint32, ua, ub), ua // ub)
@@ -81,15 +95,17 @@ def test_shifts_clamp_and_sign(elementwise):
     amount = np.array([0, 1, 4, 31, 32, 40, 3, 16], np.uint32)
     value = np.array([1, -8, 0x0F0, -1, 5, -5, -64, 0x12345678], np.int32)
     shl = elementwise("shl.b32 %d, %a, %b;", np.uint32, value, amount)
-    expected = [(int(v) & 0xFFFFFFFF) << int(s) & 0xFFFFFFFF if s < 32 else 0
-                for v, s in zip(value, amount, strict=True)]
+    expected = [
+        (int(v) & 0xFFFFFFFF) << int(s) & 0xFFFFFFFF if s < 32 else 0
+        for v, s in zip(value, amount, strict=True)
+    ]
     assert shl.tolist() == expected
     shr_s = elementwise("shr.s32 %d, %a, %b;", np.int32, value, amount)
-    assert shr_s.tolist() == [int(v) >> min(int(s), 31) for v, s in zip(value, amount,
-                                                                          strict=True)]
+    assert shr_s.tolist() == [int(v) >> min(int(s), 31) for v, s in zip(value, amount, strict=True)]
     shr_u = elementwise("shr.u32 %d, %a, %b;", np.uint32, value, amount)
-    assert shr_u.tolist() == [(int(v) & 0xFFFFFFFF) >> int(s) if s < 32 else 0
-                              for v, s in zip(value, amount, strict=True)]
+    assert shr_u.tolist() == [
+        (int(v) & 0xFFFFFFFF) >> int(s) if s < 32 else 0 for v, s in zip(value, amount, strict=True)
+    ]
 
 
 def test_logic_and_bit_counting(elementwise):
@@ -98,25 +114,40 @@ def test_logic_and_bit_counting(elementwise):
     assert np.array_equal(elementwise("or.b32 %d, %a, %b;", np.uint32, a, b), a | b)
     assert np.array_equal(elementwise("xor.b32 %d, %a, %b;", np.uint32, a, b), a ^ b)
     assert np.array_equal(elementwise("not.b32 %d, %a;", np.uint32, a), ~a)
-    assert elementwise("popc.b32 %d, %a;", np.uint32, a).tolist() == [bin(int(x)).count("1")
-                                                                       for x in a]
-    assert elementwise("clz.b32 %d, %a;", np.uint32, a).tolist() == [32 - int(x).bit_length()
-                                                                      for x in a]
+    assert elementwise("popc.b32 %d, %a;", np.uint32, a).tolist() == [
+        bin(int(x)).count("1") for x in a
+    ]
+    assert elementwise("clz.b32 %d, %a;", np.uint32, a).tolist() == [
+        32 - int(x).bit_length() for x in a
+    ]
     assert elementwise("brev.b32 %d, %a;", np.uint32, a).tolist() == [
-        int(f"{int(x):032b}"[::-1], 2) for x in a]
+        int(f"{int(x):032b}"[::-1], 2) for x in a
+    ]
 
 
 def test_bfe_bfi(elementwise):
     value = np.full(4, 0xF0F0A5C3, np.uint32)
     position = np.array([0, 4, 8, 28], np.uint32)
     assert elementwise("bfe.u32 %d, %a, %b, 8;", np.uint32, value, position).tolist() == [
-        0xC3, 0x5C, 0xA5, 0xF]
+        0xC3,
+        0x5C,
+        0xA5,
+        0xF,
+    ]
     assert elementwise("bfe.s32 %d, %a, %b, 8;", np.int32, value, position).tolist() == [
-        -61, 0x5C, -91, -1]  # bits 28..31, then the sign bit (bit 31) fills
+        -61,
+        0x5C,
+        -91,
+        -1,
+    ]  # bits 28..31, then the sign bit (bit 31) fills
     base = np.zeros(4, np.uint32)
     field = np.full(4, 0xFF, np.uint32)
-    assert elementwise("bfi.b32 %d, %a, %b, %c, 4;", np.uint32, field, base,
-                       position).tolist() == [0xF, 0xF0, 0xF00, 0xF0000000]
+    assert elementwise("bfi.b32 %d, %a, %b, %c, 4;", np.uint32, field, base, position).tolist() == [
+        0xF,
+        0xF0,
+        0xF00,
+        0xF0000000,
+    ]
 
 
 def test_prmt_selects_and_replicates_bytes(elementwise):
@@ -130,10 +161,13 @@ def test_prmt_selects_and_replicates_bytes(elementwise):
 
 
 def test_min_max_abs_neg_integers(elementwise):
-    assert np.array_equal(elementwise("min.s32 %d, %a, %b;", np.int32, I32, SMALL),
-                          np.minimum(I32, SMALL))
-    assert np.array_equal(elementwise("max.u32 %d, %a, %b;", np.uint32, U32, SMALL.view(
-        np.uint32)), np.maximum(U32, SMALL.view(np.uint32)))
+    assert np.array_equal(
+        elementwise("min.s32 %d, %a, %b;", np.int32, I32, SMALL), np.minimum(I32, SMALL)
+    )
+    assert np.array_equal(
+        elementwise("max.u32 %d, %a, %b;", np.uint32, U32, SMALL.view(np.uint32)),
+        np.maximum(U32, SMALL.view(np.uint32)),
+    )
     assert np.array_equal(elementwise("abs.s32 %d, %a;", np.int32, I32), np.abs(I32))
     assert np.array_equal(elementwise("neg.s32 %d, %a;", np.int32, I32), -I32)
 
@@ -168,9 +202,9 @@ def test_ftz_and_sat(elementwise):
     zero, one = np.zeros(4, np.float32), np.ones(4, np.float32)
     ftz = elementwise("mul.ftz.f32 %d, %a, %b;", np.float32, tiny, one)
     assert ftz.tolist() == [0.0, 0.0, 0.5, 2.0] and np.signbit(ftz[1])
-    assert elementwise("add.sat.f32 %d, %a, %b;", np.float32,
-                       np.array([-1, 0.25, 3, np.nan], np.float32), zero).tolist() == [
-        0.0, 0.25, 1.0, 0.0]
+    assert elementwise(
+        "add.sat.f32 %d, %a, %b;", np.float32, np.array([-1, 0.25, 3, np.nan], np.float32), zero
+    ).tolist() == [0.0, 0.25, 1.0, 0.0]
 
 
 def test_float_min_max_nan_handling(elementwise):
@@ -190,13 +224,18 @@ def test_transcendental_approximations(elementwise):
         ("cos.approx.f32 %d, %a;", np.cos(x)),
         ("tanh.approx.f32 %d, %a;", np.tanh(x)),
     ]:
-        np.testing.assert_allclose(elementwise(body, np.float32, x), reference, rtol=1e-6,
-                                   atol=1e-7, err_msg=body)
+        np.testing.assert_allclose(
+            elementwise(body, np.float32, x), reference, rtol=1e-6, atol=1e-7, err_msg=body
+        )
     positive = np.abs(x) + 0.5
-    np.testing.assert_allclose(elementwise("lg2.approx.f32 %d, %a;", np.float32, positive),
-                               np.log2(positive), rtol=1e-6)
-    np.testing.assert_allclose(elementwise("rsqrt.approx.f32 %d, %a;", np.float32, positive),
-                               1 / np.sqrt(positive), rtol=1e-6)
+    np.testing.assert_allclose(
+        elementwise("lg2.approx.f32 %d, %a;", np.float32, positive), np.log2(positive), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        elementwise("rsqrt.approx.f32 %d, %a;", np.float32, positive),
+        1 / np.sqrt(positive),
+        rtol=1e-6,
+    )
 
 
 def test_float64(elementwise):
@@ -204,16 +243,22 @@ def test_float64(elementwise):
     b = np.array([0.25, 4.0, 1e10, -3.0], np.float64)
     np.testing.assert_array_equal(elementwise("add.f64 %d, %a, %b;", np.float64, a, b), a + b)
     np.testing.assert_array_equal(elementwise("div.rn.f64 %d, %a, %b;", np.float64, a, b), a / b)
-    np.testing.assert_array_equal(elementwise("fma.rn.f64 %d, %a, %b, %a;", np.float64, a, b),
-                                  a * b + a)
+    np.testing.assert_array_equal(
+        elementwise("fma.rn.f64 %d, %a, %b, %a;", np.float64, a, b), a * b + a
+    )
 
 
 SETP_CASES = {
-    "eq": [False, False, True, False], "ne": [True, False, False, False],
-    "lt": [True, False, False, False], "ge": [False, False, True, False],
-    "equ": [False, True, True, True], "neu": [True, True, False, True],
-    "ltu": [True, True, False, True], "gtu": [False, True, False, True],
-    "num": [True, False, True, False], "nan": [False, True, False, True],
+    "eq": [False, False, True, False],
+    "ne": [True, False, False, False],
+    "lt": [True, False, False, False],
+    "ge": [False, False, True, False],
+    "equ": [False, True, True, True],
+    "neu": [True, True, False, True],
+    "ltu": [True, True, False, True],
+    "gtu": [False, True, False, True],
+    "num": [True, False, True, False],
+    "nan": [False, True, False, True],
 }
 
 
@@ -238,31 +283,64 @@ def test_setp_integer_signed_unsigned_and_combined(elementwise):
 
 def test_selp_and_predicated_mov(elementwise):
     a = np.arange(8, dtype=np.int32)
-    body = ("mov.u32 %d, 100; setp.gt.s32 %p, %a, 3; @%p mov.u32 %d, %a; "
-            "@!%p add.s32 %d, %d, %a;")
+    body = "mov.u32 %d, 100; setp.gt.s32 %p, %a, 3; @%p mov.u32 %d, %a; @!%p add.s32 %d, %d, %a;"
     assert elementwise(body, np.int32, a).tolist() == [100, 101, 102, 103, 4, 5, 6, 7]
 
 
 def test_cvt_float_to_int_roundings_and_saturation(elementwise):
     x = np.array([2.5, -2.5, 1.7, -1.7, 3e9, -3e9, np.nan, 0.5], np.float32)
     assert elementwise("cvt.rni.s32.f32 %d, %a;", np.int32, x).tolist() == [
-        2, -2, 2, -2, 2**31 - 1, -(2**31), 0, 0]
+        2,
+        -2,
+        2,
+        -2,
+        2**31 - 1,
+        -(2**31),
+        0,
+        0,
+    ]
     assert elementwise("cvt.rzi.s32.f32 %d, %a;", np.int32, x).tolist() == [
-        2, -2, 1, -1, 2**31 - 1, -(2**31), 0, 0]
+        2,
+        -2,
+        1,
+        -1,
+        2**31 - 1,
+        -(2**31),
+        0,
+        0,
+    ]
     assert elementwise("cvt.rmi.s32.f32 %d, %a;", np.int32, x).tolist()[:4] == [2, -3, 1, -2]
     assert elementwise("cvt.rpi.u32.f32 %d, %a;", np.uint32, x).tolist()[:6] == [
-        3, 0, 2, 0, 3000000000, 0]
+        3,
+        0,
+        2,
+        0,
+        3000000000,
+        0,
+    ]
 
 
 def test_cvt_integer_widths(elementwise):
     x = np.array([-1, 255, -129, 70000], np.int32)
     assert elementwise("cvt.u16.u32 %t0, %a; cvt.u32.u16 %d, %t0;", np.uint32, x).tolist() == [
-        0xFFFF, 255, 0xFF7F, 70000 & 0xFFFF]
+        0xFFFF,
+        255,
+        0xFF7F,
+        70000 & 0xFFFF,
+    ]
     assert elementwise("cvt.s64.s32 %d, %a;", np.int64, x).tolist() == [-1, 255, -129, 70000]
     assert elementwise("cvt.u64.u32 %d, %a;", np.uint64, x).tolist() == [
-        2**32 - 1, 255, 2**32 - 129, 70000]
+        2**32 - 1,
+        255,
+        2**32 - 129,
+        70000,
+    ]
     assert elementwise("cvt.sat.s8.s32 %t0, %a; cvt.s32.s8 %d, %t0;", np.int32, x).tolist() == [
-        -1, 127, -128, 127]
+        -1,
+        127,
+        -128,
+        127,
+    ]
 
 
 def test_cvt_half_and_bfloat16(elementwise):
@@ -287,16 +365,21 @@ def test_cvt_pack_f16x2_puts_first_source_high(elementwise):
 
 def test_int_to_float_and_round_to_integral(elementwise):
     x = np.array([16777217, -3, 7, 2**31 - 1], np.int32)
-    np.testing.assert_array_equal(elementwise("cvt.rn.f32.s32 %d, %a;", np.float32, x),
-                                  x.astype(np.float32))
+    np.testing.assert_array_equal(
+        elementwise("cvt.rn.f32.s32 %d, %a;", np.float32, x), x.astype(np.float32)
+    )
     y = np.array([2.5, 3.5, -0.5, 1.2], np.float32)
     assert elementwise("cvt.rni.f32.f32 %d, %a;", np.float32, y).tolist() == [2, 4, -0.0, 1]
 
 
 def test_mov_pack_unpack_and_immediates(elementwise):
     x = np.array([0x11223344, 0x55667788], np.uint32)
-    out = elementwise("mov.b64 %w0, {%a, %a}; mov.b64 {%t0, %t1}, %w0; mov.b64 %w1, {%t1, %t0};"
-                      "add.s64 %d, %w1, 0;", np.uint64, x)
+    out = elementwise(
+        "mov.b64 %w0, {%a, %a}; mov.b64 {%t0, %t1}, %w0; mov.b64 %w1, {%t1, %t0};"
+        "add.s64 %d, %w1, 0;",
+        np.uint64,
+        x,
+    )
     assert out.tolist() == [0x1122334411223344, 0x5566778855667788]
     out = elementwise("mov.f32 %d, 0f3FC00000;", np.float32, x)
     assert out.tolist() == [1.5, 1.5]
@@ -306,7 +389,11 @@ def test_copysign_and_testp(elementwise):
     a = np.array([-1.0, 1.0, -0.0, 2.0], np.float32)
     b = np.array([3.0, -3.0, 5.0, -0.0], np.float32)
     assert elementwise("copysign.f32 %d, %a, %b;", np.float32, a, b).tolist() == [
-        -3.0, 3.0, -5.0, 0.0]
+        -3.0,
+        3.0,
+        -5.0,
+        0.0,
+    ]
     x = np.array([1.0, np.inf, np.nan, 1e-40], np.float32)
     body = "testp.finite.f32 %p, %a; selp.u32 %d, 1, 0, %p;"
     assert elementwise(body, np.uint32, x).tolist() == [1, 0, 0, 1]
@@ -322,3 +409,15 @@ def test_half_precision_arithmetic_and_packed(elementwise):
     pa, pb = a.view(np.uint32), b.view(np.uint32)
     out = elementwise("mul.rn.f16x2 %d, %a, %b;", np.uint32, pa, pb)
     np.testing.assert_array_equal(out.view(np.float16), a * b)
+
+
+def test_lop3_truth_table(elementwise):
+    a = np.array([0xF0F0F0F0], np.uint32)
+    b = np.array([0xCCCCCCCC], np.uint32)
+    c = np.array([0xAAAAAAAA], np.uint32)
+    assert (
+        elementwise("lop3.b32 %d, %a, %b, %c, 0x96;", np.uint32, a, b, c)[0] == a[0] ^ b[0] ^ c[0]
+    )
+    assert elementwise("lop3.b32 %d, %a, %b, %c, 0xE8;", np.uint32, a, b, c)[0] == (
+        (a[0] & b[0]) | (a[0] & c[0]) | (b[0] & c[0])
+    )
