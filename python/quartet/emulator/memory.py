@@ -3,8 +3,8 @@
 Address map (64-bit, as ``.address_size 64`` kernels see it):
 
 - **global**: kernel buffers and ``.global``/``.const`` variables packed into one byte heap at
-  ``GLOBAL_BASE`` (1 << 32), each aligned to 256 bytes with a 256-byte unmapped gap after it, so an
-  off-by-one lands in no buffer. Global addresses are also the generic ones (``cvta`` is identity).
+  ``GLOBAL_BASE`` (1 << 32), each aligned to 256 bytes with an unmapped gap after it (see
+  ``layout_buffers``). Global addresses are also the generic ones (``cvta`` is identity).
 - **shared**: per-CTA; shared-space addresses are offsets 0..size within the CTA's window. Generic
   shared addresses are ``SHARED_WINDOW + offset``; which CTA's copy is meant follows from the
   thread, as on hardware.
@@ -27,6 +27,7 @@ from .ptxtypes import raw_dtype
 
 GLOBAL_BASE = 1 << 32
 BUFFER_ALIGN = 256
+MAX_GAP = 1 << 20
 SHARED_WINDOW = 0x7E00_0000_0000
 LOCAL_WINDOW = 0x7F00_0000_0000
 WINDOW_SIZE = 1 << 40
@@ -37,11 +38,14 @@ def _round_up(value: int, multiple: int) -> int:
 
 
 def layout_buffers(sizes: list[int]) -> list[int]:
-    """Global start address of each buffer: 256-aligned, with an unmapped 256-byte gap after."""
+    """Global start address of each buffer, 256-aligned, each followed by an unmapped gap as
+    large as the buffer (256 bytes to 1 MiB), so that running off the end of one buffer, even by
+    a whole extra row or block, lands in no buffer rather than in the next one."""
     starts, address = [], GLOBAL_BASE
     for nbytes in sizes:
         starts.append(address)
-        address = _round_up(address + max(nbytes, 1), BUFFER_ALIGN) + BUFFER_ALIGN
+        gap = min(max(nbytes, BUFFER_ALIGN), MAX_GAP)
+        address = _round_up(address + max(nbytes, 1) + gap, BUFFER_ALIGN)
     return starts
 
 

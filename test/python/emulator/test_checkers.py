@@ -1,0 +1,184 @@
+"""Planted bugs: each checker must report the right kind, kernel, PTX line, thread and block.
+
+The base kernel (ptx/reverse.ptx) reverses 128-float slices through shared memory; each test
+edits one line of it (keeping line numbers) to plant one bug.
+"""
+
+import numpy as np
+import pytest
+
+from quartet.emulator import EmulatorCheckError, ExecutionError, launch
+
+
+def line_of(ptx: str, needle: str) -> int:
+    """1-based line number of the only line containing ``needle``."""
+    (line,) = [number for number, text in enumerate(ptx.split("\n"), 1) if needle in text]
+    return line
+
+
+def plant(ptx: str, original: str, replacement: str) -> str:
+    assert ptx.count(original) == 1, original
+    return ptx.replace(original, replacement)
+
+
+def run_reverse(ptx: str, checks=True):
+    source = np.arange(256, dtype=np.float32)
+    out = np.zeros(256, np.float32)
+    launch(ptx, "reverse", 2, 128, [source, out], checks=checks)
+    return out
+
+
+def reports_of(ptx: str):
+    with pytest.raises(EmulatorCheckError) as error:
+        run_reverse(ptx)
+    return error.value.reports
+
+
+@pytest.fixture
+def reverse(ptx_file):
+    return ptx_file("reverse.ptx")
+
+
+def test_correct_kernel_is_silent(reverse):
+    out = run_reverse(reverse)
+    assert out.tolist() == [float(b * 128 + 127 - t) for b in range(2) for t in range(128)]
+
+
+def test_off_by_one_store_out_of_bounds(reverse):
+    ptx = plant(reverse, "st.global.f32 \t[%rd6], %r7;", "st.global.f32 \t[%rd6+4], %r7;")
+    (report,) = reports_of(ptx)
+    assert report.kind == "out-of-bounds"
+    assert report.kernel == "reverse"
+    assert (report.line, report.text) == (line_of(ptx, "[%rd6+4]"), "st.global.f32 [%rd6+4], %r7;")
+    assert report.thread == (127, 0, 0) and report.block == (1, 0, 0)
+    assert "4 byte(s) past the end of 'reverse_param_1' (1024 bytes" in report.detail
+    assert report.count == 1
+
+
+def test_out_of_bounds_load_is_reported_and_reads_zero(reverse):
+    ptx = plant(reverse, "shl.b32 \t%r3, %r2, 7;", "shl.b32 \t%r3, %r2, 8;")
+    reports = reports_of(ptx)
+    assert [(r.kind, r.line, r.thread, r.block, r.count) for r in reports] == [
+        ("out-of-bounds", line_of(ptx, "ld.global.f32"), (0, 0, 0), (1, 0, 0), 128),
+        ("out-of-bounds", line_of(ptx, "st.global.f32"), (0, 0, 0), (1, 0, 0), 128),
+    ]
+
+
+def test_removed_barrier_is_a_shared_race(reverse):
+    ptx = plant(reverse, "bar.sync \t0;", "// bar.sync removed")
+    (report,) = reports_of(ptx)
+    assert report.kind == "shared-race"
+    assert report.line == line_of(ptx, "ld.shared.f32")
+    assert report.thread == (0, 0, 0) and report.block == (0, 0, 0)
+    assert report.other_thread == (127, 0, 0) and report.other_block == (0, 0, 0)
+    assert report.count == 2 * 128 * 4  # every byte read was written by another thread
+
+
+def test_two_threads_writing_one_word_race(reverse):
+    # Thread t stores to tile[t & ~1]: threads 2k and 2k+1 write the same word in one instruction.
+    ptx = plant(
+        reverse,
+        "mul.wide.u32 \t%rd8, %r1, 4;",
+        "and.b32 \t%r6, %r1, -2;\n\tmul.wide.u32 \t%rd8, %r6, 4;",
+    )
+    reports = reports_of(ptx)
+    race = [r for r in reports if r.kind == "shared-race"]
+    assert len(race) == 1 and race[0].line == line_of(ptx, "st.shared.f32")
+    assert {race[0].thread, race[0].other_thread} == {(0, 0, 0), (1, 0, 0)}
+    assert race[0].block == (0, 0, 0)
+
+
+def test_race_between_two_instructions(reverse):
+    ptx = plant(
+        reverse,
+        "bar.sync \t0;",
+        "setp.eq.u32 \t%p1, %r1, 5;\n\t@%p1 st.shared.f32 \t[tile], %r5;\n\tbar.sync \t0;",
+    )
+    (report,) = reports_of(ptx)
+    assert report.kind == "shared-race" and report.line == line_of(ptx, "@%p1 st.shared")
+    assert report.thread == (5, 0, 0) and report.other_thread == (0, 0, 0)
+    assert report.block == (0, 0, 0) and report.count == 2 * 4
+
+
+def test_divergent_barrier(reverse):
+    ptx = plant(
+        reverse,
+        "bar.sync \t0;",
+        "setp.ge.u32 \t%p1, %r1, 64;\n\t@%p1 bra \tSKIP;\n\tbar.sync \t0;\nSKIP:\n\tbar.sync \t0;",
+    )
+    reports = reports_of(ptx)
+    divergent = [r for r in reports if r.kind == "divergent-barrier"]
+    assert len(divergent) == 1
+    second_barrier = line_of(ptx, "SKIP:") + 1
+    assert divergent[0].line == second_barrier and divergent[0].thread == (64, 0, 0)
+    assert divergent[0].other_thread == (0, 0, 0) and divergent[0].block == (0, 0, 0)
+    assert f"line {second_barrier - 2}" in divergent[0].detail
+
+
+def test_misaligned_vector_load(reverse):
+    ptx = plant(
+        reverse,
+        "ld.shared.f32 \t%r7, [%rd11];",
+        "ld.shared.v4.f32 \t{%r7, %r6, %r6, %r6}, [%rd9+4];",
+    )
+    reports = reports_of(ptx)
+    misaligned = [r for r in reports if r.kind == "misaligned"]
+    assert [(r.line, r.thread, r.block, r.count) for r in misaligned] == [
+        (line_of(ptx, "ld.shared.v4"), (0, 0, 0), (0, 0, 0), 2 * 96)
+    ]  # all but t % 4 == 3
+    assert "not a multiple of the access size 16" in misaligned[0].detail
+    with pytest.raises(ExecutionError, match="misaligned access"):
+        run_reverse(ptx, checks={"bounds"})
+
+
+def test_uninitialized_shared_read(reverse):
+    # Thread t reads tile[128 - t]: thread 0 reads tile[128], inside the array but never written.
+    ptx = plant(reverse, "sub.s32 \t%r6, 127, %r1;", "sub.s32 \t%r6, 128, %r1;")
+    reports = reports_of(ptx)
+    assert [(r.kind, r.line, r.thread, r.block, r.count) for r in reports] == [
+        ("uninitialized-shared", line_of(ptx, "ld.shared.f32"), (0, 0, 0), (0, 0, 0), 8)
+    ]
+
+
+def test_out_of_bounds_shared_access(reverse):
+    ptx = plant(reverse, "sub.s32 \t%r6, 127, %r1;", "sub.s32 \t%r6, 200, %r1;")
+    reports = reports_of(ptx)
+    assert reports[0].kind == "out-of-bounds" and reports[0].thread == (0, 0, 0)
+    assert "outside the 528 bytes of shared memory" in reports[0].detail
+
+
+def test_barrier_deadlock_names_the_missing_thread(reverse):
+    # Lanes 16-31 of warp 0 wait in a full-warp shuffle while lanes 0-15 wait at the barrier.
+    ptx = plant(
+        reverse,
+        "bar.sync \t0;",
+        "setp.ge.u32 \t%p1, %r1, 16;\n"
+        "\tsetp.lt.u32 \t%p0, %r1, 32;\n\tand.pred \t%p1, %p1, %p0;\n"
+        "\t@%p1 shfl.sync.idx.b32 \t%r6, %r1, 0, 31, -1;\n\tbar.sync \t0;",
+    )
+    reports = reports_of(ptx)
+    kinds = {(r.kind, r.line) for r in reports}
+    assert ("deadlock", line_of(ptx, "bar.sync")) in kinds
+    barrier = next(r for r in reports if r.line == line_of(ptx, "bar.sync"))
+    assert barrier.thread == (0, 0, 0) and barrier.other_thread == (16, 0, 0)
+    assert f"it waits at line {line_of(ptx, 'shfl.sync')}" in barrier.detail
+
+
+def test_checks_can_be_disabled_one_by_one(reverse):
+    ptx = plant(reverse, "bar.sync \t0;", "// bar.sync removed")
+    out = run_reverse(ptx, checks={"bounds", "align", "uninit", "barrier"})
+    assert out[0] == 127.0
+    with pytest.raises(ValueError, match="unknown checks"):
+        run_reverse(reverse, checks={"races"})
+
+
+def test_report_string_is_readable(reverse):
+    ptx = plant(reverse, "st.global.f32 \t[%rd6], %r7;", "st.global.f32 \t[%rd6+4], %r7;")
+    with pytest.raises(EmulatorCheckError) as error:
+        run_reverse(ptx)
+    message = str(error.value)
+    assert message.startswith("1 checker report(s):")
+    assert (
+        f"out-of-bounds: reverse: line {line_of(ptx, '[%rd6+4]')}: `st.global.f32 [%rd6+4], "
+        "%r7;`: thread (127, 0, 0) block (1, 0, 0): global access of 4 bytes at"
+    ) in message
