@@ -23,7 +23,7 @@ from quartet.dialects.verify import verify
 from quartet.errors import QuartetError, format_diagnostics, from_mlir_error
 from quartet.host import HostProgram, extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
-from quartet.pipelines import pipeline_text, steps_for
+from quartet.pipelines import DEFAULT_TILING, pipeline_text, steps_for
 from quartet.ptxas import PtxasInfo, assemble
 from quartet.signature import Signature
 
@@ -87,16 +87,21 @@ class CompiledModel:
 
 
 def compile(  # noqa: A001 - the public name the design card gives the embedding API
-    source: str | Path | ir.Module, target: str = "sm_90", *, entry: str | None = None
+    source: str | Path | ir.Module,
+    target: str = "sm_90",
+    *,
+    entry: str | None = None,
+    tiling: str = DEFAULT_TILING,
 ) -> CompiledModel:
     """Compile graph-level MLIR (a module, its text, or a path to a .mlir file) for ``target``.
 
     ``target`` is ``"sm_90"``, ``"sm_80"`` or ``"cpu"``. ``entry`` names the function to
-    compile when the module has several.
+    compile when the module has several. ``tiling`` is the pipeline element that chooses each
+    operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``).
     """
     text, filename = _read_source(source)
     try:
-        prefix, tail = steps_for(target)
+        prefix, tail = steps_for(target, tiling)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
     context = create_context()
@@ -108,7 +113,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
         stages: dict[str, float] = {}
         _timed(stages, "graph-to-loops", module, prefix, filename)
         cpu_module = ir.Module.parse(str(module)) if target != "cpu" else module
-        cpu_tail = steps_for("cpu")[1]
+        cpu_tail = steps_for("cpu", tiling)[1]
         _timed(stages, "loops-to-cpu", cpu_module, cpu_tail, filename)
         executable = CpuExecutable(cpu_module, name, signature)
         model = CompiledModel(

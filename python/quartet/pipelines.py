@@ -16,7 +16,7 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "tiling reads indexing maps and iterator types only, so every operator becomes a generic",
     ),
     (
-        "quartet-fixed-tiling",
+        "{tiling}",
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
     ),
     (
@@ -74,13 +74,23 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
 ]
 
 
-def steps_for(target: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(shared prefix, target tail) for ``target``; ValueError for an unknown target."""
+DEFAULT_TILING = "quartet-fixed-tiling"
+
+
+def steps_for(
+    target: str, tiling: str = DEFAULT_TILING
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target.
+
+    ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
+    ``tile.program`` keep it, so pre-tiled input passes through any tiling pass).
+    """
+    prefix = [(step.replace("{tiling}", tiling), why) for step, why in GRAPH_TO_LOOPS]
     if target == "cpu":
-        return GRAPH_TO_LOOPS, LOOPS_TO_CPU
+        return prefix, LOOPS_TO_CPU
     if target in GPU_CHIPS:
         tail = [(step.replace("{chip}", target), why) for step, why in LOOPS_TO_PTX]
-        return GRAPH_TO_LOOPS, tail
+        return prefix, tail
     raise ValueError(f"unknown target '{target}' (expected one of: {', '.join(TARGETS)})")
 
 
