@@ -171,6 +171,8 @@ class Machine:
                 if variable in self.kernel.variables:
                     module_buffers.append(variable)
                 continue
+            if variable.space not in offsets:  # call arguments (.param): never addressed here
+                continue
             if variable.size is None:
                 extern_shared.append(variable)
                 continue

@@ -92,8 +92,10 @@ def _store(instruction: Instruction, machine) -> Op:
     space, count = _space_and_vector(instruction)
     expect_operands(instruction, 2)
     address, source = instruction.operands
-    if space == "param" or not isinstance(address, Addr):
-        raise unsupported(instruction, "store to this operand or space")
+    if space == "param":
+        raise unsupported(instruction, "st.param (argument passing for device-function calls)")
+    if not isinstance(address, Addr):
+        raise unsupported(instruction, "store to a non-address operand")
     readers = machine.operands.vector_readers(instruction, source, ptx_type)
     if len(readers) != count:
         raise unsupported(instruction, "vector width and source count differ")

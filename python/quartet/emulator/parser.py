@@ -394,7 +394,7 @@ class _Parser:
                     return
             elif text == ".reg":
                 self.registers(kernel)
-            elif text in (".shared", ".local", ".global", ".const"):
+            elif text in (".shared", ".local", ".global", ".const", ".param"):
                 kernel.variables.append(self.variable(extern=False))
             elif text == ".extern":
                 self.next()
@@ -448,11 +448,12 @@ class _Parser:
         text = token.text
         if text == "[":
             return self.address(token.line)
-        if text == "{":
+        if text in ("{", "("):  # vector operand, or the argument list of a call
+            closing = "}" if text == "{" else ")"
             items = [self.vector_item()]
             while self.accept(","):
                 items.append(self.vector_item())
-            self.expect("}")
+            self.expect(closing)
             return Vec(tuple(items))
         if text == "-":
             number = self.next()
