@@ -146,12 +146,13 @@ def test_device_function_calls_are_reported_unsupported():
 
 
 def test_reqntid_and_block_limits():
-    ptx = ".version 7.8\n.target sm_90\n.address_size 64\n.visible .entry k()\n.reqntid 64\n{\nret;\n}\n"
+    header = ".version 7.8\n.target sm_90\n.address_size 64\n"
+    ptx = header + ".visible .entry k()\n.reqntid 64\n{\nret;\n}\n"
     launch(ptx, "k", 1, 64, [])
     with pytest.raises(LaunchError, match="requires .reqntid"):
         launch(ptx, "k", 1, 32, [])
     with pytest.raises(LaunchError, match="limit is 1024"):
         launch(ptx.replace(".reqntid 64\n", ""), "k", 1, (32, 33), [])
     with pytest.raises(LaunchError, match="C-contiguous"):
-        bad = ".version 7.8\n.target sm_90\n.address_size 64\n.visible .entry k(.param .u64 p)\n{\nret;\n}\n"
+        bad = header + ".visible .entry k(.param .u64 p)\n{\nret;\n}\n"
         launch(bad, "k", 1, 1, [np.zeros((4, 4), np.float32)[:, 1]])
