@@ -91,7 +91,7 @@ class SharedTracker:
     them; a grid-wide barrier drops the pending ones, since they can no longer race.
     """
 
-    _MAX_PENDING = 32
+    _MAX_PENDING_OFFSETS = 1 << 22  # bound the memory held by unrecorded reads (32 MiB)
 
     def __init__(
         self,
@@ -115,6 +115,7 @@ class SharedTracker:
         self.atomic_stamp = np.zeros(nbytes, np.int64)
         self.atomic_multi = np.zeros(nbytes, np.int64)
         self.pending_reads: list[tuple[np.ndarray, np.ndarray, int]] = []
+        self.pending_offsets = 0
 
     @property
     def enabled(self) -> bool:
@@ -126,6 +127,7 @@ class SharedTracker:
             self.epoch += 1
             self.dirty[:] = False
             self.pending_reads.clear()
+            self.pending_offsets = 0
         else:
             self.epoch[ctas] += 1
             self.dirty[ctas] = False
@@ -167,7 +169,8 @@ class SharedTracker:
                 self.atomic_multi[byte_index],
             )
         self.pending_reads.append((threads, offsets, size))
-        if len(self.pending_reads) > self._MAX_PENDING:
+        self.pending_offsets += len(offsets)
+        if self.pending_offsets > self._MAX_PENDING_OFFSETS:
             self._record_pending_reads()
 
     def _record_pending_reads(self) -> None:
@@ -175,6 +178,7 @@ class SharedTracker:
             byte_index, _, epoch_base, me = self._stamps(threads, size, offsets)
             self._record_shared_use(self.read_stamp, self.read_multi, byte_index, epoch_base, me)
         self.pending_reads.clear()
+        self.pending_offsets = 0
 
     def _mark_written(self, threads: np.ndarray, byte_index: np.ndarray) -> None:
         self.written[byte_index] = True
