@@ -319,3 +319,55 @@ def test_mma_with_an_exited_lane_is_a_deadlock():
     (report,) = error.value.reports
     assert report.kind == "deadlock" and report.text.startswith("mma.sync")
     assert report.thread == (0, 0, 0)
+
+
+MMA_K8_F16 = (
+    HEADER
+    + """
+// m16n8k8 with f16 accumulators: A is 2 x b32, B is 1 x b32, C and D are 2 x f16x2.
+.visible .entry mma_k8(.param .u64 a, .param .u64 b, .param .u64 c, .param .u64 d)
+{
+  .reg .b32 %r<12>;
+  .reg .b64 %rd<8>;
+  mov.u32 %r0, %tid.x;
+  mul.wide.u32 %rd0, %r0, 8;
+  mul.wide.u32 %rd1, %r0, 4;
+  ld.param.u64 %rd2, [a];
+  add.s64 %rd2, %rd2, %rd0;
+  ld.global.v2.b32 {%r1, %r2}, [%rd2];
+  ld.param.u64 %rd3, [b];
+  add.s64 %rd3, %rd3, %rd1;
+  ld.global.b32 %r3, [%rd3];
+  ld.param.u64 %rd4, [c];
+  add.s64 %rd4, %rd4, %rd0;
+  ld.global.v2.b32 {%r4, %r5}, [%rd4];
+  mma.sync.aligned.m16n8k8.row.col.f16.f16.f16.f16 {%r6, %r7}, {%r1, %r2}, {%r3}, {%r4, %r5};
+  ld.param.u64 %rd5, [d];
+  add.s64 %rd5, %rd5, %rd0;
+  st.global.v2.b32 [%rd5], {%r6, %r7};
+  ret;
+}
+"""
+)
+
+
+def test_mma_m16n8k8_with_half_accumulators():
+    rng = np.random.default_rng(5)
+    a_matrix = rng.integers(-3, 4, (16, 8)).astype(np.float16)
+    b_matrix = rng.integers(-3, 4, (8, 8)).astype(np.float16)
+    c_matrix = rng.integers(-3, 4, (16, 8)).astype(np.float16)
+    a_frag, b_frag = np.zeros((32, 4), np.float16), np.zeros((32, 2), np.float16)
+    c_frag = np.zeros((32, 4), np.float16)
+    for lane in range(32):
+        group, thread = lane >> 2, lane % 4
+        # m16n8k8 (ISA figures): a0,a1 in row g, a2,a3 in row g+8; b0,b1 in rows 2t, 2t+1.
+        a_frag[lane] = [a_matrix[group + 8 * (i >> 1), thread * 2 + (i & 1)] for i in range(4)]
+        b_frag[lane] = [b_matrix[thread * 2 + i, group] for i in range(2)]
+        c_frag[lane] = [c_matrix[group + 8 * (i >> 1), thread * 2 + (i & 1)] for i in range(4)]
+    d_frag = np.zeros((32, 4), np.float16)
+    launch(MMA_K8_F16, "mma_k8", 1, 32, [a_frag, b_frag, c_frag, d_frag])
+    expected = a_matrix.astype(np.float32) @ b_matrix.astype(np.float32) + c_matrix
+    for lane in range(32):
+        group, thread = lane >> 2, lane % 4
+        rows_cols = [(group + 8 * (i >> 1), thread * 2 + (i & 1)) for i in range(4)]
+        assert d_frag[lane].tolist() == [expected[p] for p in rows_cols]
