@@ -1,7 +1,10 @@
-"""The iteration space of a linalg.generic: loop extents, iterator kinds and indexing maps.
+"""The iteration space of a linalg.generic: loop extents, iterator kinds and operand accesses.
 
 Everything Quartet's tiling reads about an operator, taken from its indexing maps and operand
-shapes alone (no per-op templates), on tensors and on buffers alike.
+shapes alone (no per-op templates), on tensors and on buffers alike. Each operand dimension is
+accessed at a linear form ``sum(c_l * d_l) + c`` of the loops with non-negative coefficients:
+plain dimensions (matmul), constants (broadcast of size-1 dims), strides and offsets (slices) and
+sums of loops (convolution windows ``d2 * 2 + d5``).
 """
 
 from __future__ import annotations
@@ -14,36 +17,92 @@ from quartet.passes.base import PassError
 
 
 @dataclass(frozen=True)
+class Linear:
+    """``sum(coeff * loop) + constant`` over the loops of an iteration space."""
+
+    coeffs: tuple[tuple[int, int], ...]  # (loop, coefficient > 0), by loop
+    constant: int
+
+    @property
+    def loops(self) -> list[int]:
+        return [loop for loop, _ in self.coeffs]
+
+    def single_loop(self) -> int | None:
+        """The loop when the form is exactly one loop (``d_l``), else None."""
+        if self.constant == 0 and len(self.coeffs) == 1 and self.coeffs[0][1] == 1:
+            return self.coeffs[0][0]
+        return None
+
+    def span(self, tile: tuple[int, ...] | list[int]) -> int:
+        """How many consecutive positions a tile of ``tile`` loop extents touches."""
+        return sum(coeff * (tile[loop] - 1) for loop, coeff in self.coeffs) + 1
+
+
+def linear_form(expr: ir.AffineExpr) -> Linear:
+    """``expr`` as a Linear; ValueError for mod, division, symbols or negative coefficients."""
+    coeffs: dict[int, int] = {}
+    constant = _collect(expr, 1, coeffs)
+    if any(coeff < 0 for coeff in coeffs.values()) or constant < 0:
+        raise ValueError(f"negative coefficient in {expr}")
+    return Linear(tuple(sorted((loop, c) for loop, c in coeffs.items() if c)), constant)
+
+
+def _collect(expr: ir.AffineExpr, scale: int, coeffs: dict[int, int]) -> int:
+    if isinstance(expr, ir.AffineDimExpr):
+        coeffs[expr.position] = coeffs.get(expr.position, 0) + scale
+        return 0
+    if isinstance(expr, ir.AffineConstantExpr):
+        return scale * expr.value
+    if isinstance(expr, ir.AffineAddExpr):
+        return _collect(expr.lhs, scale, coeffs) + _collect(expr.rhs, scale, coeffs)
+    if isinstance(expr, ir.AffineMulExpr):
+        lhs, rhs = expr.lhs, expr.rhs
+        if isinstance(lhs, ir.AffineConstantExpr):
+            lhs, rhs = rhs, lhs
+        if isinstance(rhs, ir.AffineConstantExpr):
+            return _collect(lhs, scale * rhs.value, coeffs)
+    raise ValueError(f"{expr} is not a linear function of the loops")
+
+
+@dataclass(frozen=True)
 class IterationSpace:
     extents: tuple[int, ...]
     parallel: tuple[bool, ...]
     maps: tuple[ir.AffineMap, ...]
+    forms: tuple[tuple[Linear, ...], ...]  # per operand (inputs then outputs), per dimension
 
     @classmethod
     def of(cls, op) -> IterationSpace:
         """Analyse ``op`` (a linalg.generic view); PassError for what tiling cannot handle."""
         maps = tuple(ir.AffineMapAttr(m).value for m in op.indexing_maps)
         parallel = tuple("parallel" in str(it) for it in op.iterator_types)
+        operands = [*op.inputs, *op.outputs]
+        forms = []
+        for index, affine_map in enumerate(maps):
+            try:
+                forms.append(tuple(linear_form(expr) for expr in affine_map.results))
+            except ValueError as error:
+                raise PassError(f"indexing map #{index} ({affine_map}): {error}", op) from None
+        for index, operand_forms in enumerate(forms[len(op.inputs) :]):
+            if any(form.single_loop() is None for form in operand_forms):
+                raise PassError(
+                    f"output indexing map {maps[len(op.inputs) + index]} must "
+                    "index each dimension by one loop",
+                    op,
+                )
         extents: list[int | None] = [None] * len(parallel)
-        for index, (value, affine_map) in enumerate(
-            zip([*op.inputs, *op.outputs], maps, strict=True)
-        ):
-            for expr in affine_map.results:
-                if not (isinstance(expr, (ir.AffineDimExpr, ir.AffineConstantExpr))):
-                    raise PassError(
-                        f"indexing map #{index} ({affine_map}) is not a projected permutation", op
-                    )
+        for index, (value, operand_forms) in enumerate(zip(operands, forms, strict=True)):
             if not isinstance(value.type, ir.ShapedType):
                 continue
             shaped = ir.ShapedType(value.type)
             if not shaped.has_static_shape:
                 raise PassError(f"operand #{index} has a dynamic shape ({value.type})", op)
-            for expr, size in zip(affine_map.results, shaped.shape, strict=True):
-                if isinstance(expr, ir.AffineDimExpr):
-                    extents[expr.position] = size
+            for form, size in zip(operand_forms, shaped.shape, strict=True):
+                if form.single_loop() is not None:
+                    extents[form.single_loop()] = size
         if None in extents:
-            raise PassError("a loop of the iteration space indexes no operand", op)
-        return cls(tuple(extents), parallel, maps)
+            raise PassError("a loop of the iteration space indexes no operand dimension alone", op)
+        return cls(tuple(extents), parallel, maps, tuple(forms))
 
     @property
     def par_loops(self) -> list[int]:
@@ -55,7 +114,4 @@ class IterationSpace:
 
     def uses_reduction(self, operand: int) -> bool:
         """Whether operand ``operand``'s indexing map reads any reduction loop."""
-        return any(
-            isinstance(expr, ir.AffineDimExpr) and not self.parallel[expr.position]
-            for expr in self.maps[operand].results
-        )
+        return any(not self.parallel[loop] for form in self.forms[operand] for loop in form.loops)

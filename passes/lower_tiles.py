@@ -39,7 +39,7 @@ from mlir.dialects import arith, linalg, memref
 from quartet.dialects.tile import RProgram
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
-from quartet.passes.iteration_space import IterationSpace
+from quartet.passes.iteration_space import IterationSpace, Linear
 
 WORKGROUP = "#gpu.address_space<workgroup>"
 PRIVATE = "#gpu.address_space<private>"
@@ -83,7 +83,7 @@ class _Kernel:
         self.op: linalg.GenericOp = op.opview
         self.kernel_name = kernel_name
         self.space = IterationSpace.of(self.op)
-        self.maps, self.extents = self.space.maps, self.space.extents
+        self.forms, self.extents = self.space.forms, self.space.extents
         self.inputs = list(self.op.inputs)
         self.outputs = list(self.op.outputs)
         self._check_operands()
@@ -125,7 +125,7 @@ class _Kernel:
             grid = [
                 math.ceil(self.extents[loop] / self.block_tile[loop]) for loop in self.par_loops
             ]
-            with b.parallel(grid) as (block_loop, block_ids):
+            with b.parallel(grid or [1]) as (block_loop, block_ids):
                 block_loop.attributes["tile.kernel"] = ir.StringAttr.get(self.kernel_name)
                 block_loop.attributes["tile.program"] = self.op.attributes["tile.program"]
                 origin = {
@@ -146,7 +146,7 @@ class _Kernel:
                 index = {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
                 outs = [self._load_global(i, index) for i in range(len(self.outputs))]
                 ins = [self._load_input(i, index, local) for i in range(len(self.inputs))]
-                self._store_outputs(self._clone_body(ins + outs), index)
+                self._store_outputs(self._clone_body(ins + outs, index), index)
 
     def _build_reduction(self, origin: dict[int, ir.Value]) -> None:
         self.smem = {i: self._alloc_shared(i) for i in self.staged}
@@ -200,24 +200,32 @@ class _Kernel:
             ins = [self._load_input(i, index, local) for i in range(len(self.inputs))]
             slot_index = b.const_index(slot)
             outs = [memref.load(acc, [thread, slot_index]) for acc in accumulators]
-            for acc, value in zip(accumulators, self._clone_body(ins + outs), strict=True):
+            values = self._clone_body(ins + outs, index)
+            for acc, value in zip(accumulators, values, strict=True):
                 memref.store(value, acc, [thread, slot_index])
 
     def _cooperative_load(self, i: int, thread: ir.Value, tile_origin: dict[int, ir.Value]):
-        """All threads copy input ``i``'s tile footprint into shared memory, zero outside it."""
+        """All threads copy input ``i``'s tile footprint into shared memory.
+
+        Elements outside the operand and the padding columns are written as zero: the
+        padding is never used, but vectorized reads may touch it, and no shared byte is
+        ever read before it is written.
+        """
         footprint = self._footprint(i)
+        padded = self._padded_footprint(i)
+        shape = ir.MemRefType(self.inputs[i].type).shape
         element_type = ir.MemRefType(self.inputs[i].type).element_type
-        with b.for_loop(thread, math.prod(footprint), self.num_threads) as element:
-            local = b.delinearize(element, footprint)
+        with b.for_loop(thread, math.prod(padded), self.num_threads) as element:
+            local = b.delinearize(element, padded)
             index, checks = [], []
-            for expr, offset in zip(self.maps[i].results, local, strict=True):
-                if isinstance(expr, ir.AffineConstantExpr):
-                    index.append(b.const_index(expr.value))
-                    continue
-                loop = expr.position
-                index.append(b.add(tile_origin[loop], offset))
-                if loop in self.padded:
-                    checks.append((index[-1], self.extents[loop]))
+            for form, offset, size, span in zip(
+                self.forms[i], local, shape, footprint, strict=True
+            ):
+                index.append(b.add(self._evaluate(form, tile_origin, constant=True), offset))
+                if self._max_origin(form) + span > size:
+                    checks.append((index[-1], size))
+            if padded[-1] != footprint[-1]:
+                checks.append((local[-1], footprint[-1]))
             inside = b.all_less_than(checks)
             zero = b.zero_of(element_type)
             value = b.select_or(
@@ -225,52 +233,77 @@ class _Kernel:
             )
             memref.store(value, self.smem[i], local)
 
+    def _max_origin(self, form: Linear) -> int:
+        """The largest value ``form`` takes at any tile origin (the last tile of each loop)."""
+        last = {
+            loop: (math.ceil(self.extents[loop] / self.block_tile[loop]) - 1)
+            * self.block_tile[loop]
+            for loop in form.loops
+        }
+        return form.constant + sum(coeff * last[loop] for loop, coeff in form.coeffs)
+
     def _load_input(self, i: int, index: dict[int, ir.Value], local: dict[int, ir.Value]):
         value = self.inputs[i]
         if not _is_memref(value):
             return value
         if i in self.staged:
-            return memref.load(self.smem[i], self._map_indices(self.maps[i], local, clamp=False))
-        return memref.load(value, self._map_indices(self.maps[i], index, clamp=True))
+            smem_index = [self._evaluate(form, local, constant=False) for form in self.forms[i]]
+            return memref.load(self.smem[i], smem_index)
+        return memref.load(value, self._operand_indices(i, index, clamp=True))
 
     def _load_global(self, out: int, index: dict[int, ir.Value]) -> ir.Value:
-        affine_map = self.maps[len(self.inputs) + out]
-        return memref.load(self.outputs[out], self._map_indices(affine_map, index, clamp=True))
+        operand = len(self.inputs) + out
+        return memref.load(self.outputs[out], self._operand_indices(operand, index, clamp=True))
 
     def _store_outputs(self, values: list[ir.Value], index: dict[int, ir.Value]) -> None:
         inside = b.all_less_than([(index[loop], self.extents[loop]) for loop in self.padded_par])
         with b.only_if(inside):
             for out, value in enumerate(values):
-                affine_map = self.maps[len(self.inputs) + out]
-                memref.store(
-                    value, self.outputs[out], self._map_indices(affine_map, index, clamp=False)
-                )
+                indices = self._operand_indices(len(self.inputs) + out, index, clamp=False)
+                memref.store(value, self.outputs[out], indices)
 
     @property
     def padded_par(self) -> list[int]:
         return [loop for loop in self.par_loops if loop in self.padded]
 
-    def _map_indices(self, affine_map, index: dict[int, ir.Value], clamp: bool) -> list[ir.Value]:
-        """Operand indices for loop indices ``index``; clamped into the operand when asked."""
+    def _operand_indices(self, operand: int, index: dict[int, ir.Value], clamp: bool):
+        """Operand ``operand``'s indices at loop indices ``index``; clamped into it when asked
+        (a padded tile reads a valid element it then ignores)."""
+        shape = ir.MemRefType([*self.inputs, *self.outputs][operand].type).shape
         result = []
-        for expr in affine_map.results:
-            if isinstance(expr, ir.AffineConstantExpr):
-                result.append(b.const_index(expr.value))
-                continue
-            loop = expr.position
-            value = index[loop]
-            if clamp and loop in self.padded:
-                value = arith.minui(value, b.const_index(self.extents[loop] - 1))
+        for form, size in zip(self.forms[operand], shape, strict=True):
+            value = self._evaluate(form, index, constant=True)
+            if clamp and any(loop in self.padded for loop in form.loops):
+                value = arith.minui(value, b.const_index(size - 1))
             result.append(value)
         return result
 
-    def _clone_body(self, operands: list[ir.Value]) -> list[ir.Value]:
-        """Clone the generic's scalar body at the insertion point; return the yielded values."""
+    @staticmethod
+    def _evaluate(form: Linear, index: dict[int, ir.Value], constant: bool) -> ir.Value:
+        """``sum(coeff * index[loop]) (+ constant)`` as index arithmetic."""
+        value = None
+        for loop, coeff in form.coeffs:
+            term = b.mul(index[loop], coeff)
+            value = term if value is None else arith.addi(value, term)
+        offset = form.constant if constant else 0
+        if value is None:
+            return b.const_index(offset)
+        return b.add(value, offset)
+
+    def _clone_body(self, operands: list[ir.Value], index: dict[int, ir.Value]) -> list[ir.Value]:
+        """Clone the generic's scalar body at the insertion point; return the yielded values.
+
+        ``linalg.index`` becomes the loop index of the point; values defined outside the
+        generic (buffers read with computed indices) are used as they are.
+        """
         body = self.op.regions[0].blocks[0]
         mapping = {arg: value for arg, value in zip(body.arguments, operands, strict=True)}
         for op in body.operations:
             if op.name == "linalg.yield":
                 return [mapping.get(v, v) for v in op.operands]
+            if op.name == "linalg.index":
+                mapping[op.results[0]] = index[ir.IntegerAttr(op.attributes["dim"]).value]
+                continue
             clone = op.clone()
             for old, new in mapping.items():
                 clone.operation.replace_uses_of_with(old, new)
@@ -293,15 +326,18 @@ class _Kernel:
         return {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
 
     def _footprint(self, i: int) -> list[int]:
-        return [
-            self.block_tile[expr.position] if isinstance(expr, ir.AffineDimExpr) else 1
-            for expr in self.maps[i].results
-        ]
+        """The extent of input ``i`` one tile touches, per dimension."""
+        return [form.span(self.block_tile) for form in self.forms[i]]
 
-    def _alloc_shared(self, i: int) -> ir.Value:
+    def _padded_footprint(self, i: int) -> list[int]:
+        """The shared buffer of input ``i``: its footprint, innermost dim padded."""
         shape = self._footprint(i)
         shape[-1] += self.program.smem_pad[i] if self.program.smem_pad else 0
+        return shape
+
+    def _alloc_shared(self, i: int) -> ir.Value:
         element_type = ir.MemRefType(self.inputs[i].type).element_type
+        shape = self._padded_footprint(i)
         return memref.alloca(_memref_type(shape, element_type, WORKGROUP), [], [])
 
     def _alloc_accumulator(self, output: ir.Value) -> ir.Value:

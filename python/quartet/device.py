@@ -47,12 +47,16 @@ def run_host_program(
     arguments: list[np.ndarray],
 ) -> None:
     """Allocate the temporaries and launch every kernel in order on ``device``."""
-    buffers = [
-        arguments[buffer.argument]
-        if buffer.argument is not None
-        else np.zeros(buffer.spec.shape, buffer.spec.dtype)
-        for buffer in host.buffers
-    ]
+    buffers: list[np.ndarray] = []
+    for buffer in host.buffers:
+        if buffer.argument is not None:
+            buffers.append(arguments[buffer.argument])
+        elif buffer.constant is not None:
+            buffers.append(buffer.constant.copy())
+        elif buffer.view_of is not None:
+            buffers.append(buffers[buffer.view_of].reshape(buffer.spec.shape))
+        else:
+            buffers.append(np.zeros(buffer.spec.shape, buffer.spec.dtype))
     for step in host.launches:
         device.launch(
             ptx[step.kernel], step.kernel, step.grid, step.block, [buffers[i] for i in step.buffers]

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from mlir import ir
 
 from quartet.errors import QuartetError
 from quartet.signature import TensorSpec
 
 _IGNORED = {"arith.constant", "memref.dealloc", "func.return"}
+_VIEWS = {"memref.expand_shape", "memref.collapse_shape"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Buffer:
-    """A device buffer: an entry argument (inputs, then outputs) or a temporary."""
+    """A device buffer: an entry argument (inputs, then outputs), a constant, a temporary, or
+    a reshaped view of another buffer (same bytes)."""
 
     spec: TensorSpec
-    argument: int | None  # position among the entry's arguments, None for a temporary
+    argument: int | None = None  # position among the entry's arguments
+    constant: np.ndarray | None = None  # contents of a constant global
+    view_of: int | None = None  # index of the buffer this one reshapes
 
 
 @dataclass(frozen=True)
@@ -44,15 +49,24 @@ def extract_host_program(func) -> HostProgram:
     block = func.regions[0].blocks[0]
     buffers: list[Buffer] = []
     slot: dict[ir.Value, int] = {}
+
+    def add(value: ir.Value, buffer: Buffer) -> None:
+        slot[value] = len(buffers)
+        buffers.append(buffer)
+
     for position, argument in enumerate(block.arguments):
-        slot[argument] = len(buffers)
-        buffers.append(Buffer(TensorSpec.of(argument.type, f"argument #{position}"), position))
+        add(argument, Buffer(TensorSpec.of(argument.type, f"argument #{position}"), position))
     launches = []
     for op in block.operations:
         name = op.operation.name
         if name == "memref.alloc":
-            slot[op.result] = len(buffers)
-            buffers.append(Buffer(TensorSpec.of(op.result.type, "a temporary"), None))
+            add(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
+        elif name == "memref.get_global":
+            data = _global_data(func.parent, ir.FlatSymbolRefAttr(op.attributes["name"]).value)
+            add(op.result, Buffer(TensorSpec.of(op.result.type, "a constant"), constant=data))
+        elif name in _VIEWS:
+            spec = TensorSpec.of(op.result.type, "a reshaped buffer")
+            add(op.result, Buffer(spec, view_of=slot[op.operands[0]]))
         elif name == "gpu.launch_func":
             launches.append(_launch(op, slot))
         elif name not in _IGNORED:
@@ -68,6 +82,18 @@ def _launch(op, slot: dict[ir.Value, int]) -> Launch:
     grid = (_constant(op.gridSizeX), _constant(op.gridSizeY), _constant(op.gridSizeZ))
     block = (_constant(op.blockSizeX), _constant(op.blockSizeY), _constant(op.blockSizeZ))
     return Launch(kernel, grid, block, tuple(slot[v] for v in op.kernelOperands))
+
+
+def _global_data(module: ir.Operation, symbol: str) -> np.ndarray:
+    """The initial value of the constant ``memref.global @symbol`` as an array."""
+    for op in module.regions[0].blocks[0].operations:
+        if op.operation.name == "memref.global" and op.sym_name.value == symbol:
+            value = ir.DenseElementsAttr(op.initial_value)
+            spec = TensorSpec.of(op.type_.value, f"global @{symbol}")
+            if value.is_splat:
+                return np.full(spec.shape, value.get_splat_value().value, spec.dtype)
+            return np.array(value).astype(spec.dtype).reshape(spec.shape)
+    raise QuartetError(f"error: no memref.global @{symbol} holds the constant's data")
 
 
 def _constant(value: ir.Value) -> int:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import programs
 import pytest
 
 import quartet
@@ -73,58 +74,32 @@ def test_pipeline_replays_with_quartet_opt(mlp_sm90):
     assert timing.sub("", replay.stdout).strip() == timing.sub("", mlp_sm90.final_ir).strip()
 
 
-GENERIC = """
-#a = affine_map<(b, i, j, k) -> (b, i, k)>
-#w = affine_map<(b, i, j, k) -> (b, k, j)>
-#o = affine_map<(b, i, j, k) -> (b, i, j)>
-#x = affine_map<(i, k) -> (i, k)>
-#r = affine_map<(i, k) -> (i)>
-func.func @ops(%a: tensor<3x37x19xf32>, %w: tensor<3x19x70xf32>, %x: tensor<45x300xf32>)
-    -> (tensor<3x37x70xf32>, tensor<45xf32>) {
-  %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<3x37x70xf32>
-  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<3x37x70xf32>) -> tensor<3x37x70xf32>
-  %bmm = linalg.generic {indexing_maps = [#a, #w, #o],
-                         iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-      ins(%a, %w : tensor<3x37x19xf32>, tensor<3x19x70xf32>) outs(%f : tensor<3x37x70xf32>) {
-  ^bb0(%p: f32, %q: f32, %acc: f32):
-    %m = arith.mulf %p, %q : f32
-    %s = arith.addf %acc, %m : f32
-    linalg.yield %s : f32
-  } -> tensor<3x37x70xf32>
-  %ninf = arith.constant 0xFF800000 : f32
-  %er = tensor.empty() : tensor<45xf32>
-  %fr = linalg.fill ins(%ninf : f32) outs(%er : tensor<45xf32>) -> tensor<45xf32>
-  %max = linalg.generic {indexing_maps = [#x, #r], iterator_types = ["parallel", "reduction"]}
-      ins(%x : tensor<45x300xf32>) outs(%fr : tensor<45xf32>) {
-  ^bb0(%v: f32, %acc: f32):
-    %m = arith.maximumf %acc, %v : f32
-    linalg.yield %m : f32
-  } -> tensor<45xf32>
-  return %bmm, %max : tensor<3x37x70xf32>, tensor<45xf32>
-}
-"""
-
-
 @pytest.mark.parametrize("target", ["cpu", "sm_80"])
-def test_irregular_batched_matmul_and_row_max(target):
-    """Extents that no tile divides, a batch loop, and a max-reduction (not multiply-add)."""
-    model = quartet.compile(GENERIC, target=target)
-    rng = np.random.default_rng(2)
-    a = rng.standard_normal((3, 37, 19)).astype(np.float32)
-    w = rng.standard_normal((3, 19, 70)).astype(np.float32)
-    x = rng.standard_normal((45, 300)).astype(np.float32)
-    bmm, row_max = model.run(a, w, x)
-    np.testing.assert_allclose(bmm, a @ w, rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(row_max, x.max(axis=1))
+@pytest.mark.parametrize(
+    ("source", "make_inputs"),
+    [
+        (programs.BATCHED_AND_MAX, lambda: programs.batched_and_max_inputs(2)),
+        (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(2)),
+        (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
+    ],
+    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape"],
+)
+def test_tiled_operators_match_numpy_on_cpu(target, source, make_inputs):
+    """Irregular extents, batch loops, max-reductions, convolution windows, gathers through
+    linalg.index, strided slices, constants and reshapes: all through the same lowering."""
+    inputs, expected = make_inputs()
+    results = quartet.compile(source, target=target).run(*inputs)
+    results = results if isinstance(results, tuple) else (results,)
+    for result, reference in zip(results, expected, strict=True):
+        np.testing.assert_allclose(result, reference, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize(
     ("source", "kwargs", "message"),
     [
         ("func.func @f( {", {}, "<string>:1:"),
-        (GENERIC, {"target": "sm_75"}, "unknown target 'sm_75'"),
-        (GENERIC, {"entry": "nope"}, "no function @nope"),
+        (programs.BATCHED_AND_MAX, {"target": "sm_75"}, "unknown target 'sm_75'"),
+        (programs.BATCHED_AND_MAX, {"entry": "nope"}, "no function @nope"),
         (
             "func.func @f(%x: tensor<?xf32>) -> tensor<?xf32> { return %x : tensor<?xf32> }",
             {},

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import programs
 import pytest
-from test_compile import GENERIC
 
 import quartet
 from quartet.device import EmulatedDevice
@@ -21,19 +21,26 @@ def test_mlp_ptx_matches_numpy_and_the_cpu_form():
     assert device.instructions > 64 * 1024 * 1024  # at least one FMA per multiply of layer 2
 
 
-def test_irregular_shapes_emulate_within_bounds():
-    """Padded tiles (37x70 outputs, 19-deep reductions) must never touch memory outside."""
-    model = quartet.compile(GENERIC, target="sm_80")
-    rng = np.random.default_rng(4)
-    a = rng.standard_normal((3, 37, 19)).astype(np.float32)
-    w = rng.standard_normal((3, 19, 70)).astype(np.float32)
-    x = rng.standard_normal((45, 300)).astype(np.float32)
-    bmm, row_max = model.emulate(a, w, x)
-    np.testing.assert_allclose(bmm, a @ w, rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(row_max, x.max(axis=1))
+@pytest.mark.parametrize(
+    ("source", "make_inputs"),
+    [
+        (programs.BATCHED_AND_MAX, lambda: programs.batched_and_max_inputs(4)),
+        (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(4)),
+        (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
+    ],
+    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape"],
+)
+def test_tiled_operators_emulate_cleanly(source, make_inputs):
+    """Padded tiles, windows and gathers never touch memory outside their buffers, never race
+    and never read unwritten shared memory, and compute what numpy does."""
+    inputs, expected = make_inputs()
+    results = quartet.compile(source, target="sm_80").emulate(*inputs)
+    results = results if isinstance(results, tuple) else (results,)
+    for result, reference in zip(results, expected, strict=True):
+        np.testing.assert_allclose(result, reference, rtol=1e-4, atol=1e-5)
 
 
 def test_cpu_target_has_nothing_to_emulate():
-    model = quartet.compile(GENERIC, target="cpu")
+    model = quartet.compile(programs.BATCHED_AND_MAX, target="cpu")
     with pytest.raises(quartet.QuartetError, match="no PTX to emulate"):
         model.emulate()

@@ -1,0 +1,123 @@
+"""Graph-level test programs shared by the compile and emulation tests, with numpy references."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A batched matmul and a max-reduction whose extents no tile divides.
+BATCHED_AND_MAX = """
+#a = affine_map<(b, i, j, k) -> (b, i, k)>
+#w = affine_map<(b, i, j, k) -> (b, k, j)>
+#o = affine_map<(b, i, j, k) -> (b, i, j)>
+#x = affine_map<(i, k) -> (i, k)>
+#r = affine_map<(i, k) -> (i)>
+func.func @ops(%a: tensor<3x37x19xf32>, %w: tensor<3x19x70xf32>, %x: tensor<45x300xf32>)
+    -> (tensor<3x37x70xf32>, tensor<45xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x37x70xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<3x37x70xf32>) -> tensor<3x37x70xf32>
+  %bmm = linalg.generic {indexing_maps = [#a, #w, #o],
+                         iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<3x37x19xf32>, tensor<3x19x70xf32>) outs(%f : tensor<3x37x70xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<3x37x70xf32>
+  %ninf = arith.constant 0xFF800000 : f32
+  %er = tensor.empty() : tensor<45xf32>
+  %fr = linalg.fill ins(%ninf : f32) outs(%er : tensor<45xf32>) -> tensor<45xf32>
+  %max = linalg.generic {indexing_maps = [#x, #r], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<45x300xf32>) outs(%fr : tensor<45xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %m = arith.maximumf %acc, %v : f32
+    linalg.yield %m : f32
+  } -> tensor<45xf32>
+  return %bmm, %max : tensor<3x37x70xf32>, tensor<45xf32>
+}
+"""
+
+
+def batched_and_max_inputs(seed: int):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((3, 37, 19)).astype(np.float32)
+    w = rng.standard_normal((3, 19, 70)).astype(np.float32)
+    x = rng.standard_normal((45, 300)).astype(np.float32)
+    return (a, w, x), (a @ w, x.max(axis=1))
+
+
+# A strided convolution (window maps d2 * 2 + d5), a gather through linalg.index and
+# tensor.extract, and a strided, offset slice (d0 * 3 + 1).
+CONV_GATHER_SLICE = """
+#g = affine_map<(d0, d1) -> (d0, d1)>
+func.func @f(%x: tensor<2x3x17x17xf32>, %w: tensor<8x3x3x3xf32>, %table: tensor<50x16xf32>, %ids: tensor<6xi64>, %v: tensor<40xf32>)
+    -> (tensor<2x8x8x8xf32>, tensor<6x16xf32>, tensor<13xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x8x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x8x8xf32>) -> tensor<2x8x8x8xf32>
+  %c = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+     ins(%x, %w : tensor<2x3x17x17xf32>, tensor<8x3x3x3xf32>) outs(%f : tensor<2x8x8x8xf32>) -> tensor<2x8x8x8xf32>
+  %eg = tensor.empty() : tensor<6x16xf32>
+  %g = linalg.generic {indexing_maps = [#g], iterator_types = ["parallel", "parallel"]} outs(%eg : tensor<6x16xf32>) {
+  ^bb0(%out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %id = tensor.extract %ids[%i] : tensor<6xi64>
+    %row = arith.index_cast %id : i64 to index
+    %val = tensor.extract %table[%row, %j] : tensor<50x16xf32>
+    linalg.yield %val : f32
+  } -> tensor<6x16xf32>
+  %es = tensor.empty() : tensor<13xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0 * 3 + 1)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%v : tensor<40xf32>) outs(%es : tensor<13xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    linalg.yield %a : f32
+  } -> tensor<13xf32>
+  return %c, %g, %s : tensor<2x8x8x8xf32>, tensor<6x16xf32>, tensor<13xf32>
+}
+"""
+
+
+def conv_gather_slice_inputs(seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3, 17, 17)).astype(np.float32)
+    w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
+    table = rng.standard_normal((50, 16)).astype(np.float32)
+    ids = np.array([3, 0, 49, 7, 7, 12], np.int64)
+    v = rng.standard_normal(40).astype(np.float32)
+    conv = np.zeros((2, 8, 8, 8), np.float32)
+    for oh in range(8):
+        for ow in range(8):
+            window = x[:, :, 2 * oh : 2 * oh + 3, 2 * ow : 2 * ow + 3]
+            conv[:, :, oh, ow] = np.einsum("nchw,fchw->nf", window, w)
+    return (x, w, table, ids, v), (conv, table[ids], v[1::3])
+
+
+# A dense constant operand and reshapes between kernels (views of one buffer on the device).
+CONSTANT_AND_RESHAPE = """
+func.func @f(%x: tensor<4x6xf32>) -> tensor<2x12xf32> {
+  %k = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]> : tensor<6xf32>
+  %e = tensor.empty() : tensor<4x6xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %k : tensor<4x6xf32>, tensor<6xf32>) outs(%e : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x6xf32>
+  %c = tensor.collapse_shape %s [[0, 1]] : tensor<4x6xf32> into tensor<24xf32>
+  %r = tensor.expand_shape %c [[0, 1]] output_shape [2, 12] : tensor<24xf32> into tensor<2x12xf32>
+  %e2 = tensor.empty() : tensor<2x12xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%r : tensor<2x12xf32>) outs(%e2 : tensor<2x12xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.addf %a, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<2x12xf32>
+  return %y : tensor<2x12xf32>
+}
+"""
+
+
+def constant_and_reshape_inputs():
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    return (x,), ((2 * x * np.arange(1, 7, dtype=np.float32)).reshape(2, 12),)
