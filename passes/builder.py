@@ -18,11 +18,19 @@ def const_index(value: int) -> ir.Value:
     return arith.ConstantOp(ir.IndexType.get(), value).result
 
 
-def zero_of(element_type: ir.Type) -> ir.Value:
-    """The constant 0 of a float or integer element type."""
-    if isinstance(element_type, ir.FloatType):
-        return arith.ConstantOp(element_type, ir.FloatAttr.get(element_type, 0.0)).result
-    return arith.ConstantOp(element_type, ir.IntegerAttr.get(element_type, 0)).result
+def zero_of(value_type: ir.Type) -> ir.Value:
+    """The constant 0 of a float or integer type, or of a vector of them."""
+    if isinstance(value_type, ir.VectorType):
+        element = value_type.element_type
+        scalar = (
+            ir.FloatAttr.get(element, 0.0)
+            if isinstance(element, ir.FloatType)
+            else ir.IntegerAttr.get(element, 0)
+        )
+        return arith.ConstantOp(value_type, ir.DenseElementsAttr.get_splat(value_type, scalar))
+    if isinstance(value_type, ir.FloatType):
+        return arith.ConstantOp(value_type, ir.FloatAttr.get(value_type, 0.0)).result
+    return arith.ConstantOp(value_type, ir.IntegerAttr.get(value_type, 0)).result
 
 
 def add(lhs: ir.Value, rhs: int | ir.Value) -> ir.Value:

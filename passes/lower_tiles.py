@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from itertools import product
 
 from mlir import ir
-from mlir.dialects import arith, linalg, memref
+from mlir.dialects import arith, linalg, memref, vector
 
 from quartet.dialects.tile import RProgram
 from quartet.passes import builder as b
@@ -207,19 +207,22 @@ class _Kernel:
     def _cooperative_load(self, i: int, thread: ir.Value, tile_origin: dict[int, ir.Value]):
         """All threads copy input ``i``'s tile footprint into shared memory.
 
-        Elements outside the operand and the padding columns are written as zero: the
-        padding is never used, but vectorized reads may touch it, and no shared byte is
-        ever read before it is written.
+        Rows move as 128-bit vectors where alignment allows (``ld.global.v4`` on the GPU).
+        Elements outside the operand and the padding columns are written as zero: the padding
+        is never used, but vectorized reads may touch it, and no shared byte is ever read
+        before it is written.
         """
         footprint = self._footprint(i)
         padded = self._padded_footprint(i)
-        shape = ir.MemRefType(self.inputs[i].type).shape
-        element_type = ir.MemRefType(self.inputs[i].type).element_type
-        with b.for_loop(thread, math.prod(padded), self.num_threads) as element:
-            local = b.delinearize(element, padded)
+        operand = ir.MemRefType(self.inputs[i].type)
+        width = self._vector_width(i)
+        chunks = [*padded[:-1], padded[-1] // width]
+        with b.for_loop(thread, math.prod(chunks), self.num_threads) as element:
+            local = b.delinearize(element, chunks)
+            local[-1] = b.mul(local[-1], width)
             index, checks = [], []
             for form, offset, size, span in zip(
-                self.forms[i], local, shape, footprint, strict=True
+                self.forms[i], local, operand.shape, footprint, strict=True
             ):
                 index.append(b.add(self._evaluate(form, tile_origin, constant=True), offset))
                 if self._max_origin(form) + span > size:
@@ -227,11 +230,50 @@ class _Kernel:
             if padded[-1] != footprint[-1]:
                 checks.append((local[-1], footprint[-1]))
             inside = b.all_less_than(checks)
-            zero = b.zero_of(element_type)
+            value_type = operand.element_type
+            if width > 1:
+                value_type = ir.VectorType.get([width], operand.element_type)
             value = b.select_or(
-                inside, lambda: memref.load(self.inputs[i], index), zero, element_type
+                inside, lambda: self._read(i, index, value_type), b.zero_of(value_type), value_type
             )
-            memref.store(value, self.smem[i], local)
+            self._write(value, self.smem[i], local)
+
+    @staticmethod
+    def _alignment(value_type: ir.Type) -> int:
+        return value_type.shape[0] * _bytes(value_type.element_type)
+
+    def _read(self, i: int, index: list[ir.Value], value_type: ir.Type) -> ir.Value:
+        if not isinstance(value_type, ir.VectorType):
+            return memref.load(self.inputs[i], index)
+        alignment = self._alignment(value_type)
+        return vector.load(value_type, self.inputs[i], index, alignment=alignment)
+
+    def _write(self, value: ir.Value, buffer: ir.Value, index: list[ir.Value]) -> None:
+        if not isinstance(value.type, ir.VectorType):
+            memref.store(value, buffer, index)
+            return
+        vector.store(value, buffer, index, alignment=self._alignment(value.type))
+
+    def _vector_width(self, i: int) -> int:
+        """Elements per 128-bit copy of input ``i``'s rows, or 1 when alignment forbids it.
+
+        Needs a contiguous innermost dimension (indexed by one loop), rows and tile origins
+        that start on a 16-byte boundary, and shared rows whose padded length keeps it.
+        """
+        operand = ir.MemRefType(self.inputs[i].type)
+        if not self.forms[i] or not _bytes(operand.element_type):
+            return 1
+        width = 16 // _bytes(operand.element_type)
+        loop = self.forms[i][-1].single_loop()
+        aligned = [
+            operand.shape[-1],
+            self.block_tile[loop] if loop is not None else 1,
+            self._footprint(i)[-1],
+            self._padded_footprint(i)[-1],
+        ]
+        if loop is None or width < 2 or any(extent % width for extent in aligned):
+            return 1
+        return width
 
     def _max_origin(self, form: Linear) -> int:
         """The largest value ``form`` takes at any tile origin (the last tile of each loop)."""
@@ -352,6 +394,11 @@ def _memref_type(shape: list[int], element_type: ir.Type, space: str) -> ir.MemR
 
 def _barrier() -> None:
     ir.Operation.create("schedule.barrier", attributes={"scope": ir.StringAttr.get("cta")})
+
+
+def _bytes(element_type: ir.Type) -> int:
+    """Bytes of a float or integer element; 0 for anything narrower than a byte (i1)."""
+    return element_type.width // 8 if hasattr(element_type, "width") else 0
 
 
 def _is_memref(value: ir.Value) -> bool:

@@ -6,8 +6,8 @@
 
 /// Check that a tiled contraction becomes one block loop (a kernel) holding padded shared
 /// buffers for both inputs, a [thread, point] accumulator, and the phases: init, then per
-/// 16-deep stage a cooperative load and a compute phase, each followed by a CTA barrier, then
-/// the store.
+/// 16-deep stage a cooperative load (aligned rows move as 128-bit vectors) and a compute
+/// phase, each followed by a CTA barrier, then the store.
 // CHECK-LABEL: func.func @matmul
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %c4{{.*}})
 // CHECK: memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
@@ -17,6 +17,9 @@
 // CHECK: memref.store %{{.*}}, %[[ACC]][%[[T0]], %c15{{.*}}]
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
 // CHECK: scf.parallel
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<128x512xf32>, vector<4xf32>
+// CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<64x20xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<512x256xf32>, vector<4xf32>
 // CHECK: "schedule.barrier"() {scope = "cta"}
 // CHECK: scf.parallel
 // CHECK-COUNT-16: arith.mulf
