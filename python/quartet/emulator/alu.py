@@ -69,20 +69,13 @@ def _elementwise(
         operands.read(instruction, operand, ptx_type) for operand in instruction.operands[1:]
     ]
     write = operands.write(instruction, instruction.operands[0], result_type or ptx_type)
-    decode, encode = _to_compute(ptx_type)
-    scalar_source = any(isinstance(o, Vec) for o in instruction.operands)
-    if scalar_source:
+    if any(isinstance(operand, Vec) for operand in instruction.operands):
         raise unsupported(instruction, "vector operand")
+    decode, encode = _to_compute(ptx_type)
     if decode is not None:
-        if result_type is not None and result_type != ptx_type:
+        if result_type not in (None, ptx_type):
             raise unsupported(instruction, "packed or bf16 operands here")
-        inner = compute
-
-        def compute(*values):  # noqa: F811  (wraps the arithmetic in the packed domain)
-            shape = np.shape(values[0])
-            decoded = [decode(np.broadcast_to(v, shape) if np.ndim(v) == 0 else v) for v in values]
-            return encode(inner(*decoded)).reshape(shape)
-
+        compute = _in_domain(compute, decode, encode)
     if nsources == 1:
         (first,) = sources
         return Op(SIMPLE, lambda idx: write(idx, compute(first(idx))))
@@ -90,6 +83,18 @@ def _elementwise(
         first, second = sources
         return Op(SIMPLE, lambda idx: write(idx, compute(first(idx), second(idx))))
     return Op(SIMPLE, lambda idx: write(idx, compute(*(source(idx) for source in sources))))
+
+
+def _in_domain(compute: Callable, decode: Callable, encode: Callable) -> Callable:
+    """Run ``compute`` on decoded values (bf16 as float32, packed pairs as two elements each)
+    and encode the result back into the operand type's bits."""
+
+    def wrapped(*values):
+        shape = np.broadcast(*values).shape
+        decoded = [decode(np.broadcast_to(value, shape)) for value in values]
+        return encode(compute(*decoded)).reshape(shape)
+
+    return wrapped
 
 
 def _float_modifiers(
@@ -100,19 +105,25 @@ def _float_modifiers(
     if directed:
         raise unsupported(instruction, f"rounding .{directed.pop()} on arithmetic")
     if "ftz" in modifiers and ptx_type.name == "f32":
-        inner_ftz = compute
-
-        def compute(*values):  # noqa: F811
-            return flush_subnormals(inner_ftz(*(flush_subnormals(v) for v in values)))
-
+        compute = _flushing(compute)
     if "sat" in modifiers:
-        inner_sat = compute
-
-        def compute(*values):  # noqa: F811
-            result = inner_sat(*values)
-            return np.where(np.isnan(result), 0, np.clip(result, 0, 1)).astype(result.dtype)
-
+        compute = _saturating_float(compute)
     return compute
+
+
+def _flushing(compute: Callable) -> Callable:
+    """``.ftz``: subnormal inputs and results become signed zeros."""
+    return lambda *values: flush_subnormals(compute(*(flush_subnormals(v) for v in values)))
+
+
+def _saturating_float(compute: Callable) -> Callable:
+    """``.sat``: clamp to [0, 1], NaN to 0."""
+
+    def saturated(*values):
+        result = compute(*values)
+        return np.where(np.isnan(result), 0, np.clip(result, 0, 1)).astype(result.dtype)
+
+    return saturated
 
 
 def _fused(a, b, c):

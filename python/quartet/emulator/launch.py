@@ -15,6 +15,7 @@ import numpy as np
 
 from .checkers import normalize_checks
 from .errors import LaunchError
+from .layout import ThreadLayout
 from .machine import LaunchStats, Machine
 from .memory import layout_buffers
 from .parser import Kernel, Module, Param, parse_ptx
@@ -63,8 +64,7 @@ def launch(
     machine = Machine(
         module,
         kernel,
-        grid3,
-        block3,
+        ThreadLayout(grid3, block3),
         params,
         offsets,
         [(name, array.nbytes) for name, array in arrays],

@@ -30,15 +30,15 @@ import numpy as np
 
 from . import alu, control, memops, warpops  # noqa: F401  (register their decoders)
 from .checkers import Reporter
-from .errors import EmulatorCheckError, ExecutionError, PTXUnsupportedError
+from .errors import EmulatorCheckError, ExecutionError, LaunchError, PTXUnsupportedError
+from .layout import WARP_SIZE, ThreadLayout, place_variables, special_registers
 from .memory import Memory
 from .operands import Operands
 from .ops import BARRIER, BRANCH, EXIT, SIMPLE, WARP, Op, decode
-from .parser import Kernel, Module
+from .parser import Kernel, Module, Variable
 from .ptxtypes import TYPES, raw_dtype
 
 RUNNING, AT_BARRIER, AT_WARP_OP, EXITED = 0, 1, 2, 3
-WARP_SIZE = 32
 
 
 @dataclass
@@ -70,8 +70,7 @@ class Machine:
         self,
         module: Module,
         kernel: Kernel,
-        grid: tuple[int, int, int],
-        block: tuple[int, int, int],
+        layout: ThreadLayout,
         params: bytes,
         param_offsets: dict[str, int],
         buffers: list[tuple[str, int]],
@@ -81,45 +80,24 @@ class Machine:
         max_steps: int,
     ):
         self.kernel = kernel
-        self.grid, self.block = grid, block
+        self.layout = layout
         self.checks = checks
         self.max_steps = max_steps
         self.params = params
-        self.shared_bytes = shared_bytes
         self.param_offsets = param_offsets
-        self.stats = LaunchStats(kernel.name, grid, block)
-        self._layout_threads(grid, block)
+        self.stats = LaunchStats(kernel.name, layout.grid, layout.block)
+        self._init_threads()
         lines = [(instruction.line, instruction.text) for instruction in kernel.instructions]
         lines.append((kernel.line, f"end of {kernel.name}"))
-        self.reporter = Reporter(kernel.name, lines, self.coords)
-        symbols, shared_size, local_size, module_buffers = self._layout_variables(
-            module, shared_bytes
-        )
-        self.memory = Memory(
-            buffers + [(v.name, v.size) for v in module_buffers],
-            shared_size,
-            self.ncta,
-            local_size,
-            self.nthreads,
-            self.cta,
-            checks,
-            self.reporter,
-        )
-        for variable, buffer in zip(
-            module_buffers, self.memory.buffers[len(buffers) :], strict=True
-        ):
-            symbols[variable.name] = buffer.start
-            if variable.init is not None:
-                self.memory.buffer_bytes(len(buffers) + module_buffers.index(variable))[
-                    : len(variable.init)
-                ] = np.frombuffer(variable.init, np.uint8)
+        self.reporter = Reporter(kernel.name, lines, layout.coords)
+        symbols = self._map_memory(module.globals + kernel.variables, buffers, shared_bytes)
         self.registers = {
-            name: np.zeros(
-                self.nthreads, np.bool_ if t.kind == "pred" else raw_dtype(max(t.bits, 8))
-            )
+            name: np.zeros(self.nthreads, np.bool_ if t.kind == "pred" else raw_dtype(t.bits))
             for name, t in kernel.registers.items()
         }
-        self.operands = Operands(self.registers, self._special_registers(num_sms), symbols)
+        shared_sizes = (shared_bytes, self.memory.shared_size)
+        special = special_registers(layout, num_sms, shared_sizes, lambda: self.stats.steps)
+        self.operands = Operands(self.registers, special, symbols)
         self.decode_pc = 0
         self.ops = []
         for pc, instruction in enumerate(kernel.instructions):
@@ -128,114 +106,47 @@ class Machine:
         self.ops.append(Op(EXIT))  # falling off the end of the body exits
         self._key_stride = np.int64(len(self.ops) + 1)
 
-    # -- layout ---------------------------------------------------------------------------------
-    def _layout_threads(self, grid: tuple[int, int, int], block: tuple[int, int, int]) -> None:
-        self.ncta = grid[0] * grid[1] * grid[2]
-        self.threads_per_cta = block[0] * block[1] * block[2]
-        self.cta_stride = -(-self.threads_per_cta // WARP_SIZE) * WARP_SIZE
-        self.nthreads = self.ncta * self.cta_stride
-        self.all_threads = np.arange(self.nthreads, dtype=np.int64)
-        self.cta = self.all_threads // self.cta_stride
-        self.linear = self.all_threads % self.cta_stride
-        exists = self.linear < self.threads_per_cta
-        self.state = np.where(exists, RUNNING, EXITED).astype(np.uint8)
-        self.live = int(np.count_nonzero(exists))
+    def _init_threads(self) -> None:
+        layout = self.layout
+        self.ncta, self.nthreads, self.nwarps = layout.ncta, layout.nthreads, layout.nwarps
+        self.threads_per_cta = layout.threads_per_cta
+        self.all_threads, self.cta = layout.threads, layout.cta
+        self.warp_of = layout.threads // WARP_SIZE
+        self.coords = layout.coords
+        self.state = np.where(layout.exists, RUNNING, EXITED).astype(np.uint8)
+        self.live = int(np.count_nonzero(layout.exists))
         self.pc = np.zeros(self.nthreads, np.int64)
         self.backward = np.zeros(self.nthreads, np.int64)
-        self.warp_of = self.all_threads // WARP_SIZE
-        self.nwarps = self.nthreads // WARP_SIZE
         # Uniform mode: all live threads at ``upc``; ``uidx`` None means all threads of the grid.
         self.upc: int | None = 0
-        self.uidx: np.ndarray | None = (
-            None if self.live == self.nthreads else np.flatnonzero(exists)
-        )
+        self.uidx = None if self.live == self.nthreads else np.flatnonzero(layout.exists)
+        self._required_lanes = _lane_bits(layout.exists)  # lanes an .aligned op waits for
 
-    def coords(self, thread: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-        """(thread x,y,z) and (block x,y,z) of a global thread index."""
-        linear, cta = int(thread) % self.cta_stride, int(thread) // self.cta_stride
-        bx, by, _ = self.block
-        gx, gy, _ = self.grid
-        return (
-            (linear % bx, linear // bx % by, linear // (bx * by)),
-            (cta % gx, cta // gx % gy, cta // (gx * gy)),
-        )
-
-    def _layout_variables(self, module: Module, shared_bytes: int):
-        """Addresses of shared/local symbols (per-space offsets) and the module's global buffers."""
-        symbols: dict[str, int] = {}
-        offsets = {"shared": 0, "local": 0}
-        extern_shared = []
-        module_buffers = [v for v in module.globals if v.space in ("global", "const")]
-        for variable in list(module.globals) + self.kernel.variables:
-            if variable.space in ("global", "const"):
-                if variable in self.kernel.variables:
-                    module_buffers.append(variable)
-                continue
-            if variable.space not in offsets:  # call arguments (.param): never addressed here
-                continue
+    def _map_memory(
+        self, variables: list[Variable], buffers: list[tuple[str, int]], shared_bytes: int
+    ) -> dict[str, int]:
+        """Create the launch's memory; return the address of every variable symbol."""
+        symbols, shared_size, local_size = place_variables(variables, shared_bytes)
+        global_variables = [v for v in variables if v.space in ("global", "const")]
+        for variable in global_variables:
             if variable.size is None:
-                extern_shared.append(variable)
-                continue
-            start = -(-offsets[variable.space] // variable.align) * variable.align
-            symbols[variable.name] = start
-            offsets[variable.space] = start + variable.size
-        shared_size = offsets["shared"]
-        if extern_shared:
-            align = max(16, *(v.align for v in extern_shared))
-            start = -(-shared_size // align) * align
-            for variable in extern_shared:
-                symbols[variable.name] = start
-            shared_size = start + shared_bytes
-        else:
-            shared_size += shared_bytes
-        return symbols, shared_size, offsets["local"], module_buffers
-
-    def _special_registers(self, num_sms: int) -> dict:
-        bx, by, bz = self.block
-        gx, gy, gz = self.grid
-
-        def per_thread(values: np.ndarray):
-            values = values.astype(np.uint32)
-            return lambda idx: values if idx is None else values[idx]
-
-        def constant(value: int):
-            scalar = np.uint32(value)
-            return lambda idx: scalar
-
-        linear, cta = self.linear, self.cta
-        special = {
-            "%tid.x": per_thread(linear % bx),
-            "%tid.y": per_thread(linear // bx % by),
-            "%tid.z": per_thread(linear // (bx * by)),
-            "%ntid.x": constant(bx),
-            "%ntid.y": constant(by),
-            "%ntid.z": constant(bz),
-            "%ctaid.x": per_thread(cta % gx),
-            "%ctaid.y": per_thread(cta // gx % gy),
-            "%ctaid.z": per_thread(cta // (gx * gy)),
-            "%nctaid.x": constant(gx),
-            "%nctaid.y": constant(gy),
-            "%nctaid.z": constant(gz),
-            "%laneid": per_thread(linear % WARP_SIZE),
-            "%warpid": per_thread(linear // WARP_SIZE),
-            "%nwarpid": constant(self.cta_stride // WARP_SIZE),
-            "%smid": per_thread(cta % num_sms),
-            "%nsmid": constant(num_sms),
-            "%gridid": constant(0),
-            "%dynamic_smem_size": constant(self.shared_bytes),
-            "%total_smem_size": constant(self.memory.shared_size),
-        }
-        lane = (linear % WARP_SIZE).astype(np.uint64)
-        one = np.uint64(1)
-        special["%lanemask_eq"] = per_thread(one << lane)
-        special["%lanemask_lt"] = per_thread((one << lane) - one)
-        special["%lanemask_le"] = per_thread((one << (lane + one)) - one)
-        special["%lanemask_gt"] = per_thread(~((one << (lane + one)) - one) & np.uint64(0xFFFFFFFF))
-        special["%lanemask_ge"] = per_thread(~((one << lane) - one) & np.uint64(0xFFFFFFFF))
-        clock = lambda idx: np.uint32(self.stats.steps & 0xFFFFFFFF)  # noqa: E731
-        special["%clock"] = clock
-        special["%clock64"] = lambda idx: np.uint64(self.stats.steps)
-        return special
+                raise LaunchError(f"unsized .{variable.space} variable '{variable.name}'")
+        self.memory = Memory(
+            buffers + [(v.name, v.size) for v in global_variables],
+            shared_size,
+            self.ncta,
+            local_size,
+            self.nthreads,
+            self.cta,
+            self.checks,
+            self.reporter,
+        )
+        for index, variable in enumerate(global_variables, start=len(buffers)):
+            symbols[variable.name] = self.memory.buffers[index].start
+            if variable.init is not None:
+                data = np.frombuffer(variable.init, np.uint8)
+                self.memory.buffer_bytes(index)[: len(data)] = data
+        return symbols
 
     def _decode(self, instruction) -> Op:
         op = decode(instruction, self)
@@ -344,6 +255,7 @@ class Machine:
         idx = np.flatnonzero(runnable & (self.pc == pc))
         if may_reconverge and len(idx) == self.live:  # reconverged: uniform from the next step
             self.upc, self.uidx = pc, (None if len(idx) == self.nthreads else idx)
+            self.backward[:] = 0  # priorities only matter among threads that diverge together
             self.stats.steps -= 1
             return
         op = self.ops[pc]
@@ -391,23 +303,23 @@ class Machine:
         self.stats.barriers += len(ctas)
 
     def _check_same_barrier(self, released: np.ndarray) -> None:
+        """Report blocks whose threads were released from different barrier instructions."""
         pcs = self.pc[released]
         starts = np.flatnonzero(np.r_[True, np.diff(self.cta[released]) != 0])
+        ends = np.r_[starts[1:], len(released)]
         low = np.minimum.reduceat(pcs, starts)
         high = np.maximum.reduceat(pcs, starts)
-        for start, lo, hi in zip(starts, low, high, strict=True):
-            if lo == hi:
-                continue
-            cta_threads = released[start:][self.cta[released[start:]] == self.cta[released[start]]]
-            at_high = cta_threads[self.pc[cta_threads] == hi][0]
-            at_low = cta_threads[self.pc[cta_threads] == lo][0]
-            other_line = self.reporter.lines[int(lo)][0]
+        for block in np.flatnonzero(low != high):
+            threads = released[starts[block] : ends[block]]
+            at_high = int(threads[self.pc[threads] == high[block]][0])
+            at_low = int(threads[self.pc[threads] == low[block]][0])
+            other_line = self.reporter.lines[int(low[block])][0]
             self.reporter.report(
                 "divergent-barrier",
-                int(hi),
-                int(at_high),
+                int(high[block]),
+                at_high,
                 f"threads of one block wait at different barriers (this one and line {other_line})",
-                other=int(at_low),
+                other=at_low,
             )
 
     def _warp_collective(self, pc: int, idx: np.ndarray, op: Op) -> None:
@@ -416,21 +328,13 @@ class Machine:
         arrived = (self.state == AT_WARP_OP) & (self.pc == pc)
         arrived[active] = True
         threads = np.flatnonzero(arrived)
-        arrived_bits = (
-            np.packbits(arrived.reshape(-1, WARP_SIZE), axis=1, bitorder="little")
-            .view(np.uint32)
-            .ravel()
-        )
+        arrived_bits = _lane_bits(arrived)
         if op.member_mask is None:
-            exists = self.linear < self.threads_per_cta
-            required = (
-                np.packbits(exists.reshape(-1, WARP_SIZE), axis=1, bitorder="little")
-                .view(np.uint32)
-                .ravel()
-            )
+            required = self._required_lanes
         else:
             required = np.zeros(self.nwarps, np.uint32)
             required[self.warp_of[threads]] = op.member_mask(threads)
+            required &= self._required_lanes  # padding lanes of a partial warp never arrive
         ready = ((arrived_bits & required) == required) & (arrived_bits != 0)
         participants = threads[ready[self.warp_of[threads]]]
         if len(participants):
@@ -489,3 +393,10 @@ def _active(idx: np.ndarray | None, guard) -> np.ndarray | None:
     if idx is None:
         return None if holds.all() else np.flatnonzero(holds)
     return idx[holds]
+
+
+def _lane_bits(mask: np.ndarray) -> np.ndarray:
+    """Per warp, a 32-bit mask of the lanes where ``mask`` (one bool per thread) holds."""
+    return (
+        np.packbits(mask.reshape(-1, WARP_SIZE), axis=1, bitorder="little").view(np.uint32).ravel()
+    )
