@@ -217,3 +217,40 @@ def test_atomics_serialize_in_thread_order():
     assert counters[4] == 63  # last exchange wins
     assert counters[5] == 0  # inc wraps after 3: 0, 1, 2, 3, 0, ... 64 times
     assert counters[6] == 128
+
+
+def test_cp_async_with_zero_fill_and_32_bit_shared_pointers():
+    ptx = (
+        HEADER
+        + """
+.visible .entry stage(.param .u64 src, .param .u64 out, .param .u32 valid)
+{
+  .shared .align 16 .b8 buffer[512];
+  .reg .b32 %r<10>;
+  .reg .b64 %rd<8>;
+  mov.u32 %r0, %tid.x;
+  ld.param.u64 %rd0, [src];
+  mul.wide.u32 %rd1, %r0, 16;
+  add.s64 %rd2, %rd0, %rd1;
+  mov.u32 %r1, buffer;
+  shl.b32 %r2, %r0, 4;
+  add.s32 %r3, %r1, %r2;
+  ld.param.u32 %r4, [valid];
+  cp.async.cg.shared.global [%r3], [%rd2], 16, %r4;
+  cp.async.commit_group;
+  cp.async.wait_group 0;
+  bar.sync 0;
+  ld.shared.v4.u32 {%r5, %r6, %r7, %r8}, [%r3];
+  ld.param.u64 %rd3, [out];
+  add.s64 %rd4, %rd3, %rd1;
+  st.global.v4.u32 [%rd4], {%r5, %r6, %r7, %r8};
+  ret;
+}
+"""
+    )
+    src = np.arange(128, dtype=np.uint32) + 1
+    out = np.zeros(128, np.uint32)
+    launch(ptx, "stage", 1, 32, [src, out, 8])  # only 8 of every 16 bytes come from src
+    expected = src.reshape(32, 4).copy()
+    expected[:, 2:] = 0
+    assert np.array_equal(out.reshape(32, 4), expected)

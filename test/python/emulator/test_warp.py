@@ -371,3 +371,10 @@ def test_mma_m16n8k8_with_half_accumulators():
         group, thread = lane >> 2, lane % 4
         rows_cols = [(group + 8 * (i >> 1), thread * 2 + (i & 1)) for i in range(4)]
         assert d_frag[lane].tolist() == [expected[p] for p in rows_cols]
+
+
+def test_full_mask_shuffle_in_a_partial_last_warp():
+    out = np.zeros((48, 2), np.uint32)
+    launch(shfl_kernel("down", "1", "31"), "shfl", 1, 48, [out])
+    assert out[:32].tolist() == [list(v) for v in shuffle_reference("down", 1, 31, 32)]
+    assert out[32:47, 0].tolist() == [(lane + 1) * 10 for lane in range(32, 47)]
