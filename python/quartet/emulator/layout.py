@@ -126,5 +126,11 @@ def special_registers(
     }
 
 
+def lane_bits(mask: np.ndarray) -> np.ndarray:
+    """Per warp, a 32-bit mask of the lanes where ``mask`` (one bool per thread) holds."""
+    packed = np.packbits(mask.reshape(-1, WARP_SIZE), axis=1, bitorder="little")
+    return packed.view(np.uint32).ravel()
+
+
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple

@@ -31,7 +31,7 @@ import numpy as np
 from . import alu, control, memops, warpops  # noqa: F401  (register their decoders)
 from .checkers import Reporter
 from .errors import EmulatorCheckError, ExecutionError, LaunchError, PTXUnsupportedError
-from .layout import WARP_SIZE, ThreadLayout, place_variables, special_registers
+from .layout import WARP_SIZE, ThreadLayout, lane_bits, place_variables, special_registers
 from .memory import Memory
 from .operands import Operands
 from .ops import BARRIER, BRANCH, EXIT, SIMPLE, WARP, Op, decode
@@ -120,7 +120,7 @@ class Machine:
         # Uniform mode: all live threads at ``upc``; ``uidx`` None means all threads of the grid.
         self.upc: int | None = 0
         self.uidx = None if self.live == self.nthreads else np.flatnonzero(layout.exists)
-        self._required_lanes = _lane_bits(layout.exists)  # lanes an .aligned op waits for
+        self._required_lanes = lane_bits(layout.exists)  # lanes an .aligned op waits for
 
     def _map_memory(
         self, variables: list[Variable], buffers: list[tuple[str, int]], shared_bytes: int
@@ -328,7 +328,7 @@ class Machine:
         arrived = (self.state == AT_WARP_OP) & (self.pc == pc)
         arrived[active] = True
         threads = np.flatnonzero(arrived)
-        arrived_bits = _lane_bits(arrived)
+        arrived_bits = lane_bits(arrived)
         if op.member_mask is None:
             required = self._required_lanes
         else:
@@ -393,10 +393,3 @@ def _active(idx: np.ndarray | None, guard) -> np.ndarray | None:
     if idx is None:
         return None if holds.all() else np.flatnonzero(holds)
     return idx[holds]
-
-
-def _lane_bits(mask: np.ndarray) -> np.ndarray:
-    """Per warp, a 32-bit mask of the lanes where ``mask`` (one bool per thread) holds."""
-    return (
-        np.packbits(mask.reshape(-1, WARP_SIZE), axis=1, bitorder="little").view(np.uint32).ravel()
-    )

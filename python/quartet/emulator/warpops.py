@@ -1,5 +1,5 @@
 """Warp-collective instructions: ``shfl.sync``, ``vote.sync``, ``redux.sync``, ``ldmatrix``,
-``mma.sync``.
+``mma.sync`` (and ``activemask``, which only observes the warp).
 
 The scheduler runs a collective only once every lane of its member mask (the whole warp for the
 ``.aligned`` matrix instructions) has arrived, and then passes all participating threads at once,
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layout import lane_bits
 from .operands import type_of
-from .ops import WARP, Op, decoder, expect_operands, unsupported
+from .ops import SIMPLE, WARP, Op, decoder, expect_operands, unsupported
 from .parser import Addr, Instruction, PredPair, Vec
 from .ptxtypes import TYPES, bf16_to_f32
 
@@ -29,6 +30,21 @@ def _segments(threads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     warps = threads >> 5
     starts = np.flatnonzero(np.r_[True, warps[1:] != warps[:-1]])
     return starts, np.diff(np.r_[starts, len(threads)])
+
+
+@decoder("activemask")
+def _activemask(instruction: Instruction, machine) -> Op:
+    """The lanes of the warp executing this instruction together (not a rendezvous)."""
+    expect_operands(instruction, 1)
+    write = machine.operands.write(instruction, instruction.operands[0], TYPES["b32"])
+
+    def run(idx):
+        threads = machine.threads(idx)
+        active = np.zeros(machine.nthreads, np.bool_)
+        active[threads] = True
+        write(idx, lane_bits(active)[threads >> 5])
+
+    return Op(SIMPLE, run)
 
 
 @decoder("shfl")

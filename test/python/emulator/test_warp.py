@@ -378,3 +378,35 @@ def test_full_mask_shuffle_in_a_partial_last_warp():
     launch(shfl_kernel("down", "1", "31"), "shfl", 1, 48, [out])
     assert out[:32].tolist() == [list(v) for v in shuffle_reference("down", 1, 31, 32)]
     assert out[32:47, 0].tolist() == [(lane + 1) * 10 for lane in range(32, 47)]
+
+
+def test_activemask_sees_the_lanes_on_the_same_path():
+    ptx = (
+        HEADER
+        + """
+.visible .entry active(.param .u64 out)
+{
+  .reg .pred %p;
+  .reg .b32 %r<4>;
+  .reg .b64 %rd<4>;
+  mov.u32 %r0, %tid.x;
+  and.b32 %r1, %r0, 1;
+  setp.eq.u32 %p, %r1, 1;
+  @%p bra ODD;
+  activemask.b32 %r2;
+  bra.uni DONE;
+ODD:
+  activemask.b32 %r2;
+DONE:
+  ld.param.u64 %rd0, [out];
+  mul.wide.u32 %rd1, %r0, 4;
+  add.s64 %rd2, %rd0, %rd1;
+  st.global.u32 [%rd2], %r2;
+  ret;
+}
+"""
+    )
+    out = np.zeros(40, np.uint32)
+    launch(ptx, "active", 1, 40, [out])
+    assert (out[0:32:2] == 0x55555555).all() and (out[1:32:2] == 0xAAAAAAAA).all()
+    assert (out[32:40:2] == 0x55).all() and (out[33:40:2] == 0xAA).all()
