@@ -114,7 +114,8 @@ class SharedTracker:
         self.read_multi = np.zeros(nbytes, np.int64)
         self.atomic_stamp = np.zeros(nbytes, np.int64)
         self.atomic_multi = np.zeros(nbytes, np.int64)
-        self.pending_reads: list[tuple[np.ndarray, np.ndarray, int]] = []
+        # (threads, offsets, size, epochs or None: the CTAs' current epochs)
+        self.pending_reads: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | None]] = []
         self.pending_offsets = 0
 
     @property
@@ -128,14 +129,27 @@ class SharedTracker:
             self.dirty[:] = False
             self.pending_reads.clear()
             self.pending_offsets = 0
-        else:
-            self.epoch[ctas] += 1
-            self.dirty[ctas] = False
+            return
+        self._freeze_pending_epochs()
+        self.epoch[ctas] += 1
+        self.dirty[ctas] = False
 
-    def _stamps(self, threads: np.ndarray, size: int, offsets: np.ndarray):
+    def _freeze_pending_epochs(self) -> None:
+        """Pin the epoch of unrecorded reads before some CTAs move to the next one."""
+        for index, (threads, offsets, size, epochs) in enumerate(self.pending_reads):
+            if epochs is None:
+                epochs = self.epoch[self.cta_of_thread[threads]]
+                self.pending_reads[index] = (threads, offsets, size, epochs)
+
+    def _stamps(
+        self, threads: np.ndarray, size: int, offsets: np.ndarray, epochs: np.ndarray | None = None
+    ):
+        """Per accessed byte: its index, its thread, its epoch base, and the access's stamp."""
+        if epochs is None:
+            epochs = self.epoch[self.cta_of_thread[threads]]
         byte_index = (offsets[:, None] + np.arange(size)).ravel()
         thread_per_byte = np.repeat(threads, size)
-        epoch_base = self.epoch[self.cta_of_thread[thread_per_byte]] << np.int64(32)
+        epoch_base = np.repeat(epochs, size) << np.int64(32)
         return byte_index, thread_per_byte, epoch_base, epoch_base | (thread_per_byte + 1)
 
     def read(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
@@ -168,14 +182,14 @@ class SharedTracker:
                 thread_per_byte,
                 self.atomic_multi[byte_index],
             )
-        self.pending_reads.append((threads, offsets, size))
+        self.pending_reads.append((threads, offsets, size, None))
         self.pending_offsets += len(offsets)
         if self.pending_offsets > self._MAX_PENDING_OFFSETS:
             self._record_pending_reads()
 
     def _record_pending_reads(self) -> None:
-        for threads, offsets, size in self.pending_reads:
-            byte_index, _, epoch_base, me = self._stamps(threads, size, offsets)
+        for threads, offsets, size, epochs in self.pending_reads:
+            byte_index, _, epoch_base, me = self._stamps(threads, size, offsets, epochs)
             self._record_shared_use(self.read_stamp, self.read_multi, byte_index, epoch_base, me)
         self.pending_reads.clear()
         self.pending_offsets = 0

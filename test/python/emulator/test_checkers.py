@@ -182,3 +182,54 @@ def test_report_string_is_readable(reverse):
         f"out-of-bounds: reverse: line {line_of(ptx, '[%rd6+4]')}: `st.global.f32 [%rd6+4], "
         "%r7;`: thread (127, 0, 0) block (1, 0, 0): global access of 4 bytes at"
     ) in message
+
+
+TILE_REUSE = """.version 7.8
+.target sm_90
+.address_size 64
+// Four rounds of: write own slot, barrier, read the mirrored slot, spin tid % 3 times, barrier.
+// The spin makes threads reach the second barrier at different steps, so it is released while
+// the machine is divergent; the next round's writes must not race with the previous reads.
+.visible .entry reuse(.param .u64 out)
+{
+  .shared .align 4 .b8 tile[256];
+  .reg .pred %p<3>;
+  .reg .b32 %r<12>;
+  .reg .b64 %rd<6>;
+  mov.u32 %r0, %tid.x;
+  mul.wide.u32 %rd0, %r0, 4;
+  mov.u64 %rd1, tile;
+  add.s64 %rd2, %rd1, %rd0;
+  sub.s32 %r1, 63, %r0;
+  mul.wide.u32 %rd3, %r1, 4;
+  add.s64 %rd4, %rd1, %rd3;
+  rem.u32 %r2, %r0, 3;
+  mov.u32 %r3, 0;
+  mov.u32 %r4, 0;
+ROUND:
+  add.s32 %r5, %r0, %r3;
+  st.shared.u32 [%rd2], %r5;
+  bar.sync 0;
+  ld.shared.u32 %r6, [%rd4];
+  add.s32 %r4, %r4, %r6;
+  mov.u32 %r7, 0;
+SPIN:
+  setp.lt.u32 %p0, %r7, %r2;
+  add.s32 %r7, %r7, 1;
+  @%p0 bra SPIN;
+  bar.sync 0;
+  add.s32 %r3, %r3, 100;
+  setp.lt.u32 %p1, %r3, 400;
+  @%p1 bra ROUND;
+  ld.param.u64 %rd5, [out];
+  add.s64 %rd5, %rd5, %rd0;
+  st.global.u32 [%rd5], %r4;
+  ret;
+}
+"""
+
+
+def test_reads_before_a_barrier_released_while_divergent_do_not_race_with_later_writes():
+    out = np.zeros(64, np.uint32)
+    launch(TILE_REUSE, "reuse", 2, 64, [out[:64]])
+    assert out.tolist() == [4 * (63 - t) + 600 for t in range(64)]
