@@ -15,6 +15,7 @@ same epoch, come from different threads, at least one writes, and they are not b
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,13 +83,26 @@ class Reporter:
         return sorted(self.reports.values(), key=lambda report: (report.line, report.kind))
 
 
+@dataclass
+class _Access:
+    """One instruction's shared accesses: ``bytes`` is (lanes, size); stamps are (lanes, 1)."""
+
+    threads: np.ndarray
+    bytes: np.ndarray
+    epoch_base: np.ndarray
+    stamp: np.ndarray
+
+    def thread_of(self, flat_position: int) -> int:
+        return int(self.threads[flat_position // self.bytes.shape[1]])
+
+
 class SharedTracker:
     """Per-byte access history of all CTAs' shared memory (see the module docstring).
 
     Reads are the bulk of shared traffic, so they are cheap: a read is checked eagerly only
     against writes/atomics of the same epoch (skipped when its CTAs wrote nothing since their
     last barrier), and its reader stamps are recorded lazily, when a later write or atomic needs
-    them; a grid-wide barrier drops the pending ones, since they can no longer race.
+    them; reads whose epoch has passed are dropped unrecorded, since they can no longer race.
     """
 
     _MAX_PENDING_OFFSETS = 1 << 22  # bound the memory held by unrecorded reads (32 MiB)
@@ -107,6 +121,7 @@ class SharedTracker:
         self.cta_of_thread = cta_of_thread
         self.epoch = np.ones(ncta, np.int64)
         self.dirty = np.zeros(ncta, np.bool_)  # written or atomically updated in this epoch
+        self.any_atomic = False
         self.written = np.zeros(nbytes, np.bool_)
         self.all_written = nbytes == 0
         self.write_stamp = np.zeros(nbytes, np.int64)
@@ -141,47 +156,34 @@ class SharedTracker:
                 epochs = self.epoch[self.cta_of_thread[threads]]
                 self.pending_reads[index] = (threads, offsets, size, epochs)
 
-    def _stamps(
-        self, threads: np.ndarray, size: int, offsets: np.ndarray, epochs: np.ndarray | None = None
-    ):
-        """Per accessed byte: its index, its thread, its epoch base, and the access's stamp."""
+    def _access(
+        self, threads: np.ndarray, offsets: np.ndarray, size: int, epochs: np.ndarray | None = None
+    ) -> _Access:
         if epochs is None:
             epochs = self.epoch[self.cta_of_thread[threads]]
-        byte_index = (offsets[:, None] + np.arange(size)).ravel()
-        thread_per_byte = np.repeat(threads, size)
-        epoch_base = np.repeat(epochs, size) << np.int64(32)
-        return byte_index, thread_per_byte, epoch_base, epoch_base | (thread_per_byte + 1)
+        epoch_base = (epochs << np.int64(32))[:, None]
+        stamp = epoch_base | (threads + 1)[:, None]
+        return _Access(threads, offsets[:, None] + np.arange(size), epoch_base, stamp)
 
     def read(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
         """``threads`` read ``size`` bytes at each of ``offsets`` (flat shared-storage offsets)."""
         if self.uninit and not self.all_written:
-            byte_index = (offsets[:, None] + np.arange(size)).ravel()
-            fresh = ~self.written[byte_index]
+            fresh = ~self.written[offsets[:, None] + np.arange(size)]
             if fresh.any():
-                first = int(np.argmax(fresh)) // size
                 self.reporter.report(
                     "uninitialized-shared",
                     pc,
-                    int(threads[first]),
+                    int(threads[int(np.argmax(fresh)) // size]),
                     "read of shared memory never written",
                     count=int(np.count_nonzero(fresh)),
                 )
         if not self.race:
             return
         if self.dirty[self.cta_of_thread[threads]].any():
-            byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-            self._conflict(
-                pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte
-            )
-            self._conflict(
-                pc,
-                "atomic",
-                self.atomic_stamp[byte_index],
-                epoch_base,
-                me,
-                thread_per_byte,
-                self.atomic_multi[byte_index],
-            )
+            access = self._access(threads, offsets, size)
+            self._conflict(pc, "write", self.write_stamp, None, access)
+            if self.any_atomic:
+                self._conflict(pc, "atomic", self.atomic_stamp, self.atomic_multi, access)
         self.pending_reads.append((threads, offsets, size, None))
         self.pending_offsets += len(offsets)
         if self.pending_offsets > self._MAX_PENDING_OFFSETS:
@@ -189,117 +191,97 @@ class SharedTracker:
 
     def _record_pending_reads(self) -> None:
         for threads, offsets, size, epochs in self.pending_reads:
-            byte_index, _, epoch_base, me = self._stamps(threads, size, offsets, epochs)
-            self._record_shared_use(self.read_stamp, self.read_multi, byte_index, epoch_base, me)
+            if epochs is not None:  # frozen by a barrier: keep the lanes still in their epoch
+                current = epochs == self.epoch[self.cta_of_thread[threads]]
+                if not current.all():
+                    threads, offsets, epochs = threads[current], offsets[current], epochs[current]
+            if len(threads):
+                access = self._access(threads, offsets, size, epochs)
+                self._record_shared_use(self.read_stamp, self.read_multi, access)
         self.pending_reads.clear()
         self.pending_offsets = 0
 
-    def _mark_written(self, threads: np.ndarray, byte_index: np.ndarray) -> None:
-        self.written[byte_index] = True
-        if not self.all_written:
-            self.all_written = bool(self.written.all())
-        self.dirty[self.cta_of_thread[threads]] = True
-
     def write(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
-        byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-        self._mark_written(threads, byte_index)
+        access = self._access(threads, offsets, size)
+        self._mark_written(access)
         if not self.race:
             return
         self._record_pending_reads()
-        self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(
-            pc,
-            "read",
-            self.read_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.read_multi[byte_index],
-        )
-        self._conflict(
-            pc,
-            "atomic",
-            self.atomic_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.atomic_multi[byte_index],
-        )
-        self.write_stamp[byte_index] = me
-        clash = self.write_stamp[byte_index] != me
+        self._conflict(pc, "write", self.write_stamp, None, access)
+        self._conflict(pc, "read", self.read_stamp, self.read_multi, access)
+        if self.any_atomic:
+            self._conflict(pc, "atomic", self.atomic_stamp, self.atomic_multi, access)
+        stamps = np.broadcast_to(access.stamp, access.bytes.shape)
+        self.write_stamp[access.bytes] = stamps
+        clash = self.write_stamp[access.bytes] != stamps
         if clash.any():
             first = int(np.argmax(clash))
-            other = int(self.write_stamp[byte_index[first]] & _THREAD_BITS) - 1
+            other = int(self.write_stamp[access.bytes.flat[first]] & _THREAD_BITS) - 1
             self.reporter.report(
                 "shared-race",
                 pc,
-                int(thread_per_byte[first]),
+                access.thread_of(first),
                 "two threads write the same shared byte in one instruction",
                 other=other,
                 count=int(np.count_nonzero(clash)),
             )
 
     def atomic(self, pc: int, threads: np.ndarray, offsets: np.ndarray, size: int) -> None:
-        byte_index, thread_per_byte, epoch_base, me = self._stamps(threads, size, offsets)
-        self._mark_written(threads, byte_index)
+        access = self._access(threads, offsets, size)
+        self._mark_written(access)
+        self.any_atomic = True
         if not self.race:
             return
         self._record_pending_reads()
-        self._conflict(pc, "write", self.write_stamp[byte_index], epoch_base, me, thread_per_byte)
-        self._conflict(
-            pc,
-            "read",
-            self.read_stamp[byte_index],
-            epoch_base,
-            me,
-            thread_per_byte,
-            self.read_multi[byte_index],
-        )
-        self._record_shared_use(self.atomic_stamp, self.atomic_multi, byte_index, epoch_base, me)
+        self._conflict(pc, "write", self.write_stamp, None, access)
+        self._conflict(pc, "read", self.read_stamp, self.read_multi, access)
+        self._record_shared_use(self.atomic_stamp, self.atomic_multi, access)
+
+    def _mark_written(self, access: _Access) -> None:
+        self.written[access.bytes] = True
+        if not self.all_written:
+            self.all_written = bool(self.written.all())
+        self.dirty[self.cta_of_thread[access.threads]] = True
 
     def _conflict(
         self,
         pc: int,
         what: str,
-        stamps: np.ndarray,
-        epoch_base: np.ndarray,
-        me: np.ndarray,
-        thread_per_byte: np.ndarray,
-        multi: np.ndarray | None = None,
+        stamp_array: np.ndarray,
+        multi_array: np.ndarray | None,
+        access: _Access,
     ) -> None:
         """Report accesses whose byte saw a ``what`` by another thread in the same epoch."""
-        clash = (stamps >= epoch_base) & (stamps != me)
-        if multi is not None:
-            clash |= multi >= epoch_base
+        stamps = stamp_array[access.bytes]
+        clash = (stamps >= access.epoch_base) & (stamps != access.stamp)
+        if multi_array is not None:
+            clash |= multi_array[access.bytes] >= access.epoch_base
         if not clash.any():
             return
         first = int(np.argmax(clash))
-        other = int(stamps[first] & _THREAD_BITS) - 1
-        if other == int(thread_per_byte[first]) or stamps[first] < epoch_base[first]:
+        thread = access.thread_of(first)
+        other = int(stamps.flat[first] & _THREAD_BITS) - 1
+        if other == thread or stamps.flat[first] < access.epoch_base.flat[first // stamps.shape[1]]:
             other = None  # several threads touched it; the last one stamped is this thread
         self.reporter.report(
             "shared-race",
             pc,
-            int(thread_per_byte[first]),
+            thread,
             f"shared byte accessed here also saw a {what} by another thread since the last barrier",
             other=other,
             count=int(np.count_nonzero(clash)),
         )
 
     @staticmethod
-    def _record_shared_use(
-        stamp: np.ndarray,
-        multi: np.ndarray,
-        byte_index: np.ndarray,
-        epoch_base: np.ndarray,
-        me: np.ndarray,
-    ) -> None:
+    def _record_shared_use(stamp: np.ndarray, multi: np.ndarray, access: _Access) -> None:
         """Remember a read (or atomic) and whether several threads did it in this epoch."""
-        previous = stamp[byte_index]
-        again = (previous >= epoch_base) & (previous != me)
+        stamps = np.broadcast_to(access.stamp, access.bytes.shape)
+        bases = np.broadcast_to(access.epoch_base, access.bytes.shape)
+        previous = stamp[access.bytes]
+        again = (previous >= bases) & (previous != stamps)
         if again.any():
-            multi[byte_index[again]] = epoch_base[again]
-        stamp[byte_index] = me
-        same_instruction = stamp[byte_index] != me
+            multi[access.bytes[again]] = bases[again]
+        stamp[access.bytes] = stamps
+        same_instruction = stamp[access.bytes] != stamps
         if same_instruction.any():
-            multi[byte_index[same_instruction]] = epoch_base[same_instruction]
+            multi[access.bytes[same_instruction]] = bases[same_instruction]
