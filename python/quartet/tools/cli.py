@@ -1,6 +1,8 @@
 """``quartet``: compile a model, write its PTX and a report, run it on the CPU.
 
     quartet compile model.mlir --target sm_90 -o out/   # out/<kernel>.ptx, final.mlir, report.json
+    quartet compile model.onnx --target sm_90 -o out/ [--input-shape x=1,3,224,224]
+    quartet run model.onnx --target cpu [--inputs in.npz] --check   # vs onnxruntime/reference
     quartet demo                                         # the bundled MLP, end to end
 
 Exit codes: 0 ok, 1 user error (bad input, unsupported construct), 2 internal error.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -37,29 +40,136 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quartet", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True)
-    compile_cmd = commands.add_parser("compile", help="compile a .mlir model to PTX")
+    compile_cmd = commands.add_parser("compile", help="compile a .mlir or .onnx model to PTX")
     compile_cmd.add_argument("model", type=Path)
     compile_cmd.add_argument("--target", choices=TARGETS, default="sm_90")
     compile_cmd.add_argument("--entry", help="function to compile when there are several")
     compile_cmd.add_argument("-o", "--output", type=Path, help="directory for PTX and report")
+    _add_onnx_options(compile_cmd)
     compile_cmd.set_defaults(command=_compile)
+    run = commands.add_parser(
+        "run", help="run an .onnx model on the CPU (or its PTX in the emulator for sm_XX)"
+    )
+    run.add_argument("model", type=Path)
+    run.add_argument("--target", choices=TARGETS, default="cpu")
+    run.add_argument("--inputs", type=Path, help=".npz of named inputs (default: random)")
+    run.add_argument("--check", action="store_true", help="compare with onnxruntime/reference")
+    run.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    run.add_argument("--rtol", type=float, default=1e-3)
+    run.add_argument("--atol", type=float, default=1e-4)
+    _add_onnx_options(run)
+    run.set_defaults(command=_run)
     demo = commands.add_parser("demo", help="the bundled MLP: PTX, ptxas, CPU run vs numpy")
     demo.add_argument("--target", choices=[t for t in TARGETS if t != "cpu"], default="sm_90")
     demo.set_defaults(command=_demo)
     return parser
 
 
+def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="NAME=D0,D1,...",
+        help="bind the shape of an ONNX input with dynamic dimensions (repeatable)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
 def _compile(args: argparse.Namespace) -> int:
-    model = compile(args.model, target=args.target, entry=args.entry)
+    graph_ir = None
+    if _is_onnx(args.model):
+        onnx_model = _compile_onnx(args, args.target)
+        model, graph_ir = onnx_model.compiled, onnx_model.mlir
+    else:
+        model = compile(args.model, target=args.target, entry=args.entry)
     report = _report(model)
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
         for name, ptx in model.ptx.items():
             (args.output / f"{name}.ptx").write_text(ptx)
         (args.output / "final.mlir").write_text(model.final_ir)
+        if graph_ir is not None:
+            (args.output / "graph.mlir").write_text(graph_ir)
         (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.output / "summary.txt").write_text(_summary(model) + "\n")
     print(_summary(model))
     return 0
+
+
+def _is_onnx(path: Path) -> bool:
+    return path.suffix.lower() == ".onnx"
+
+
+def _progress(args: argparse.Namespace):
+    if args.quiet:
+        return None
+    start = time.perf_counter()
+
+    def report(line: str) -> None:
+        print(f"[{time.perf_counter() - start:7.2f} s] {line}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _input_shapes(specs: list[str]) -> dict[str, list[int]]:
+    shapes = {}
+    for spec in specs:
+        name, _, dims = spec.partition("=")
+        try:
+            shapes[name] = [int(d) for d in dims.split(",") if d.strip()]
+        except ValueError:
+            raise QuartetError(
+                f"error: --input-shape expects NAME=D0,D1,... with integer sizes, got '{spec}'"
+            ) from None
+        if not name or not shapes[name]:
+            raise QuartetError(f"error: --input-shape expects NAME=D0,D1,..., got '{spec}'")
+    return shapes
+
+
+def _compile_onnx(args: argparse.Namespace, target: str):
+    from quartet.frontend.onnx import compile_model
+
+    return compile_model(
+        args.model,
+        target=target,
+        input_shapes=_input_shapes(args.input_shape),
+        progress=_progress(args),
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not _is_onnx(args.model):
+        raise QuartetError(f"error: {args.model}: 'quartet run' takes an .onnx model")
+    model = _compile_onnx(args, args.target)
+    feeds = model.random_inputs(args.seed)
+    if args.inputs:
+        feeds.update(_load_inputs(args.inputs))
+    start = time.perf_counter()
+    outputs = model.run(feeds) if args.target == "cpu" else model.emulate(feeds)
+    where = "CPU" if args.target == "cpu" else f"PTX emulator ({args.target})"
+    print(f"ran on the {where} in {time.perf_counter() - start:.3f} s")
+    for name, value in outputs.items():
+        print(f"  {name}: {list(value.shape)} {value.dtype}")
+    if not args.check:
+        return 0
+    from quartet.frontend.onnx.check import compare, reference_outputs
+
+    engine, expected = reference_outputs(args.model, feeds, model.graph.outputs)
+    ok = True
+    for line, good in compare(outputs, expected, args.rtol, args.atol):
+        print(f"  vs {engine}: {line}")
+        ok &= good
+    print("check OK" if ok else "check FAILED")
+    return 0 if ok else 2
+
+
+def _load_inputs(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as error:
+        raise QuartetError(f"error: cannot read inputs from {path}: {error}") from None
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -1,0 +1,163 @@
+"""``compile_model``: an ONNX model -> :class:`OnnxModel` (compiled program + bound weights)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+import quartet
+from quartet.compiler import CompiledModel
+from quartet.errors import QuartetError
+from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
+from quartet.frontend.onnx.loader import load, prepare
+from quartet.pipelines import DEFAULT_TILING
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class OnnxModel:
+    """A compiled ONNX model: run it with a dict of named inputs, get a dict of outputs.
+
+    ``compiled`` is the :class:`quartet.CompiledModel` (PTX, kernels, ptxas, pipeline); weights
+    and inputs bound at compile time are passed for the user.
+    """
+
+    graph: ImportedGraph
+    compiled: CompiledModel
+    import_seconds: float
+    _weights: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    @property
+    def inputs(self) -> list[Spec]:
+        return self.graph.inputs
+
+    @property
+    def outputs(self) -> list[Spec]:
+        return self.graph.outputs
+
+    @property
+    def mlir(self) -> str:
+        """The graph-level IR the importer wrote (weights are arguments, not literals)."""
+        return self.graph.text
+
+    def run(self, inputs: Mapping[str, np.ndarray] | None = None, **named) -> dict[str, np.ndarray]:
+        """Run on the CPU (the same tiled program the GPU target compiles)."""
+        arrays = self._arguments({**(inputs or {}), **named})
+        return self._results(self.compiled._executable.run(*arrays))
+
+    def emulate(
+        self, inputs: Mapping[str, np.ndarray] | None = None, **named
+    ) -> dict[str, np.ndarray]:
+        """Run the PTX in Quartet's PTX emulator (GPU targets only)."""
+        arrays = self._arguments({**(inputs or {}), **named})
+        results = self.compiled.emulate(*arrays)
+        return self._results([results] if isinstance(results, np.ndarray) else list(results))
+
+    def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
+        """Inputs of the right shapes and dtypes (floats in [-1, 1), ints in [0, 4))."""
+        rng = np.random.default_rng(seed)
+        arrays = {}
+        for spec in self.inputs:
+            if spec.dtype.kind == "f":
+                arrays[spec.name] = rng.uniform(-1, 1, spec.shape).astype(spec.dtype)
+            elif spec.dtype == np.bool_:
+                arrays[spec.name] = rng.integers(0, 2, spec.shape).astype(bool)
+            else:
+                arrays[spec.name] = rng.integers(0, 4, spec.shape).astype(spec.dtype)
+        return arrays
+
+    def _arguments(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        names = {spec.name for spec in self.inputs}
+        for name, value in feeds.items():
+            if name in self.graph.bound_inputs:
+                if not np.array_equal(np.asarray(value), self.graph.bound_inputs[name]):
+                    raise QuartetError(
+                        f"error: input '{name}' was bound at compile time to another value"
+                    )
+            elif name not in names:
+                raise QuartetError(
+                    f"error: the model has no input '{name}' (inputs: {', '.join(names)})"
+                )
+        arrays = []
+        for spec in self.inputs:
+            if spec.name not in feeds:
+                raise QuartetError(f"error: missing input '{spec.name}'")
+            arrays.append(_to_ir(_checked(np.asarray(feeds[spec.name]), spec)))
+        return arrays + self._weights
+
+    def _results(self, arrays: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        return {
+            spec.name: _from_ir(array, spec)
+            for spec, array in zip(self.outputs, arrays, strict=True)
+        }
+
+
+def _checked(array: np.ndarray, spec: Spec) -> np.ndarray:
+    if array.shape != spec.shape or array.dtype != spec.dtype:
+        raise QuartetError(
+            f"error: input '{spec.name}' is {list(array.shape)} {array.dtype}, the model "
+            f"expects {list(spec.shape)} {spec.dtype}"
+        )
+    return array
+
+
+def _to_ir(array: np.ndarray) -> np.ndarray:
+    """Booleans are i8 buffers and scalars 1-element tensors in IR."""
+    if array.dtype == np.bool_:
+        array = array.view(np.int8)
+    return np.ascontiguousarray(array.reshape(array.shape or (1,)))
+
+
+def _from_ir(array: np.ndarray, spec: Spec) -> np.ndarray:
+    array = array.reshape(spec.shape)
+    return array.view(np.bool_) if spec.dtype == np.bool_ else array
+
+
+def import_model(
+    source: str | Path | bytes | onnx.ModelProto,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    bound_inputs: Mapping[str, np.ndarray] | None = None,
+) -> ImportedGraph:
+    """ONNX model -> graph-level IR text (no compilation); see :func:`compile_model`."""
+    model = prepare(load(source), input_shapes)
+    return Importer(model, bound_inputs).run()
+
+
+def compile_model(
+    source: str | Path | bytes | onnx.ModelProto,
+    target: str = "sm_90",
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    bound_inputs: Mapping[str, np.ndarray] | None = None,
+    tiling: str = DEFAULT_TILING,
+    progress: Progress | None = None,
+) -> OnnxModel:
+    """Import an ONNX model (path, bytes or ModelProto) and compile it for ``target``.
+
+    ``input_shapes`` binds dynamic input dimensions (``{"x": [1, 3, 224, 224]}``);
+    ``bound_inputs`` turns graph inputs into compile-time constants (a shape fed as an input).
+    ``progress`` receives one line per stage.
+    """
+    report = progress or (lambda line: None)
+    start = time.perf_counter()
+    report("importing the ONNX model")
+    graph = import_model(source, input_shapes=input_shapes, bound_inputs=bound_inputs)
+    import_seconds = time.perf_counter() - start
+    counts = ", ".join(f"{op} x{n}" for op, n in graph.op_counts.most_common())
+    report(
+        f"imported {sum(graph.op_counts.values())} operators ({counts or 'none'}) and "
+        f"{len(graph.weights)} weights in {import_seconds:.2f} s; compiling for {target}"
+    )
+    compiled = quartet.compile(graph.text, target=target, tiling=tiling)
+    compiled.stage_seconds = {"import": import_seconds, **compiled.stage_seconds}
+    stages = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())
+    report(f"compiled: {len(compiled.kernels)} kernels ({stages})")
+    weights = [np.ascontiguousarray(_to_ir(array)) for _, array in graph.weights]
+    return OnnxModel(graph, compiled, import_seconds, weights)

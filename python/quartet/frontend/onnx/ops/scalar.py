@@ -1,0 +1,129 @@
+"""Scalar arithmetic inside generic bodies, chosen by element type (float, signed int, bool)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quartet.frontend.onnx.ir import Body, is_bool, is_float, scalar_type
+
+# Abramowitz & Stegun 7.1.26: |error| < 1.5e-7 (erf has no CPU lowering in MLIR 22).
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+_FLOAT_CMP = {"eq": "oeq", "lt": "olt", "gt": "ogt", "le": "ole", "ge": "oge", "ne": "une"}
+_INT_CMP = {"eq": "eq", "lt": "slt", "gt": "sgt", "le": "sle", "ge": "sge", "ne": "ne"}
+
+
+def binary(b: Body, kind: str, x: str, y: str, dtype) -> str:
+    """``kind`` in add/sub/mul/div/max/min/pow on two scalars of ``dtype``."""
+    element = scalar_type(dtype)
+    if is_float(dtype):
+        name = {
+            "add": "arith.addf",
+            "sub": "arith.subf",
+            "mul": "arith.mulf",
+            "div": "arith.divf",
+            "max": "arith.maximumf",
+            "min": "arith.minimumf",
+            "pow": "math.powf",
+        }[kind]
+        return b.op(f"{name} {x}, {y} : {element}")
+    if kind == "pow":
+        return int_pow(b, x, y, dtype)
+    name = {
+        "add": "arith.addi",
+        "sub": "arith.subi",
+        "mul": "arith.muli",
+        "div": "arith.divsi",
+        "max": "arith.maxsi",
+        "min": "arith.minsi",
+    }[kind]
+    return b.op(f"{name} {x}, {y} : {element}")
+
+
+def int_pow(b: Body, x: str, y: str, dtype) -> str:
+    """Integer power through f64 (exact for results below 2**53)."""
+    element = scalar_type(dtype)
+    fx = b.op(f"arith.sitofp {x} : {element} to f64")
+    fy = b.op(f"arith.sitofp {y} : {element} to f64")
+    return b.op(f"arith.fptosi {b.op(f'math.powf {fx}, {fy} : f64')} : f64 to {element}")
+
+
+def compare(b: Body, kind: str, x: str, y: str, dtype) -> str:
+    """An i1 comparison."""
+    element = scalar_type(dtype)
+    if is_float(dtype):
+        return b.op(f"arith.cmpf {_FLOAT_CMP[kind]}, {x}, {y} : {element}")
+    return b.op(f"arith.cmpi {_INT_CMP[kind]}, {x}, {y} : {element}")
+
+
+def unary_math(b: Body, name: str, x: str, dtype) -> str:
+    return b.op(f"math.{name} {x} : {scalar_type(dtype)}")
+
+
+def neg(b: Body, x: str, dtype) -> str:
+    if is_float(dtype):
+        return b.op(f"arith.negf {x} : {scalar_type(dtype)}")
+    return binary(b, "sub", b.const(0, dtype), x, dtype)
+
+
+def exp(b: Body, x: str, dtype) -> str:
+    return unary_math(b, "exp", x, dtype)
+
+
+def erf(b: Body, x: str, dtype) -> str:
+    """erf(x) = sign(x) * (1 - poly(t) * exp(-x^2)), t = 1 / (1 + p|x|)."""
+    element = scalar_type(dtype)
+    one = b.const(1.0, dtype)
+    ax = b.op(f"math.absf {x} : {element}")
+    denominator = binary(b, "add", one, binary(b, "mul", b.const(_ERF_P, dtype), ax, dtype), dtype)
+    t = binary(b, "div", one, denominator, dtype)
+    poly = b.const(_ERF_A[-1], dtype)
+    for coefficient in reversed(_ERF_A[:-1]):
+        poly = binary(
+            b, "add", binary(b, "mul", poly, t, dtype), b.const(coefficient, dtype), dtype
+        )
+    poly = binary(b, "mul", poly, t, dtype)
+    gauss = exp(b, neg(b, binary(b, "mul", ax, ax, dtype), dtype), dtype)
+    magnitude = binary(b, "sub", one, binary(b, "mul", poly, gauss, dtype), dtype)
+    return b.op(f"math.copysign {magnitude}, {x} : {element}")
+
+
+def to_i1(b: Body, x: str, dtype) -> str:
+    """Truth value of a scalar (bool storage i8, numbers != 0)."""
+    if is_bool(dtype):
+        return b.to_bool(x)
+    zero = b.const(0, dtype)
+    return compare(b, "ne", x, zero, dtype)
+
+
+def cast(b: Body, x: str, source, target) -> str:
+    """ONNX Cast between float, signed int and bool types (numpy ``astype`` semantics)."""
+    source, target = np.dtype(source), np.dtype(target)
+    src, dst = scalar_type(source), scalar_type(target)
+    if source == target:
+        return x
+    if is_bool(target):
+        return b.from_bool(to_i1(b, x, source))
+    if is_bool(source):
+        return (
+            b.op(f"arith.uitofp {x} : i8 to {dst}")
+            if is_float(target)
+            else _resize(b, x, "i8", dst, "arith.extui")
+        )
+    if is_float(source) and is_float(target):
+        op = "arith.extf" if source.itemsize < target.itemsize else "arith.truncf"
+        return b.op(f"{op} {x} : {src} to {dst}")
+    if is_float(source):
+        return b.op(f"arith.fptosi {x} : {src} to {dst}")
+    if is_float(target):
+        return b.op(f"arith.sitofp {x} : {src} to {dst}")
+    return _resize(b, x, src, dst, "arith.extsi")
+
+
+def _resize(b: Body, x: str, src: str, dst: str, extend: str) -> str:
+    width_src, width_dst = int(src[1:]), int(dst[1:])
+    if width_src == width_dst:
+        return x
+    op = extend if width_src < width_dst else "arith.trunci"
+    return b.op(f"{op} {x} : {src} to {dst}")
