@@ -38,7 +38,7 @@ from mlir.dialects import arith, linalg, memref, vector
 
 from quartet.dialects.tile import RProgram
 from quartet.passes import builder as b
-from quartet.passes.base import ModulePass, PassError
+from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.iteration_space import IterationSpace, Linear
 
 WORKGROUP = "#gpu.address_space<workgroup>"
@@ -50,6 +50,9 @@ class LowerTiles(ModulePass):
     """Lower tiled linalg.generic ops on buffers to block/thread loops with explicit barriers."""
 
     name = "quartet-lower-tiles"
+    double_buffer: bool = option(
+        True, "two shared buffers per staged input, so stage k+1 loads while stage k computes"
+    )
 
     def apply(self, module: ir.Operation) -> None:
         for func in module.regions[0].blocks[0].operations:
@@ -58,7 +61,7 @@ class LowerTiles(ModulePass):
             generics = [op for op in _walk(func.operation) if _is_tiled_generic(op)]
             for index, op in enumerate(generics):
                 kernel = f"{func.attributes['sym_name'].value}_k{index}"
-                _Kernel(op, kernel).lower()
+                _Kernel(op, kernel, self.double_buffer).lower()
 
 
 def _walk(op: ir.Operation) -> list[ir.Operation]:
@@ -79,7 +82,7 @@ def _is_tiled_generic(op: ir.Operation) -> bool:
 class _Kernel:
     """The lowering of one tiled generic: its loops, operands, tiles and the IR built for it."""
 
-    def __init__(self, op: ir.Operation, kernel_name: str):
+    def __init__(self, op: ir.Operation, kernel_name: str, double_buffer: bool):
         self.op: linalg.GenericOp = op.opview
         self.kernel_name = kernel_name
         self.space = IterationSpace.of(self.op)
@@ -109,6 +112,12 @@ class _Kernel:
             for i, value in enumerate(self.inputs)
             if self.red_loops and _is_memref(value) and self.space.uses_reduction(i)
         ]
+        self.double_buffered = (
+            double_buffer
+            and self.staged
+            and len(self.red_loops) == 1
+            and self.extents[self.red_loops[0]] > self.block_tile[self.red_loops[0]]
+        )
 
     def _check_operands(self) -> None:
         for value in self.outputs:
@@ -145,7 +154,7 @@ class _Kernel:
                 local = self._local_indices(coords, point)
                 index = {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
                 outs = [self._load_global(i, index) for i in range(len(self.outputs))]
-                ins = [self._load_input(i, index, local) for i in range(len(self.inputs))]
+                ins = [self._load_input(i, index, local, None) for i in range(len(self.inputs))]
                 self._store_outputs(self._clone_body(ins + outs, index), index)
 
     def _build_reduction(self, origin: dict[int, ir.Value]) -> None:
@@ -165,6 +174,9 @@ class _Kernel:
 
     def _build_reduction_stages(self, origin, accumulators, remaining, k_origin) -> None:
         """One scf.for per reduction loop over its tiles; the innermost holds the two phases."""
+        if self.double_buffered:
+            self._build_double_buffered_stages(origin, accumulators)
+            return
         if remaining:
             loop, rest = remaining[0], remaining[1:]
             with b.for_loop(0, self.extents[loop], self.block_tile[loop]) as k0:
@@ -179,7 +191,33 @@ class _Kernel:
             self._build_register_tile(thread, origin, k_origin, accumulators, self.red_loops, {})
         _barrier()
 
-    def _build_register_tile(self, thread, origin, k_origin, accumulators, remaining, k_local):
+    def _build_double_buffered_stages(self, origin, accumulators) -> None:
+        """One reduction loop, two shared buffers per input: while stage k computes from one
+        half, the threads already copy stage k+1 into the other, and one barrier per stage
+        suffices (the half being filled was last read before the previous barrier)."""
+        (loop,) = self.red_loops
+        step, extent = self.block_tile[loop], self.extents[loop]
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            for i in self.staged:
+                first = {**origin, loop: b.const_index(0)}
+                self._cooperative_load(i, thread, first, b.const_index(0))
+        _barrier()
+        with b.for_loop(0, extent, step) as k0:
+            half = b.rem(b.div(k0, step), 2)
+            other = arith.subi(b.const_index(1), half)
+            following = b.add(k0, step)
+            with b.parallel([self.num_threads]) as (_, (thread,)):
+                with b.only_if(b.all_less_than([(following, extent)])):
+                    for i in self.staged:
+                        self._cooperative_load(i, thread, {**origin, loop: following}, other)
+                self._build_register_tile(
+                    thread, origin, {loop: k0}, accumulators, self.red_loops, {}, half
+                )
+            _barrier()
+
+    def _build_register_tile(
+        self, thread, origin, k_origin, accumulators, remaining, k_local, half=None
+    ):
         """Loops over the reduction tile (bounded at the operand's edge), then every point."""
         if remaining:
             loop, rest = remaining[0], remaining[1:]
@@ -189,7 +227,7 @@ class _Kernel:
                 bound = arith.minui(bound, left)
             with b.for_loop(0, bound, 1) as kk:
                 self._build_register_tile(
-                    thread, origin, k_origin, accumulators, rest, {**k_local, loop: kk}
+                    thread, origin, k_origin, accumulators, rest, {**k_local, loop: kk}, half
                 )
             return
         coords = self._thread_coords(thread)
@@ -197,14 +235,16 @@ class _Kernel:
             local = {**self._local_indices(coords, point), **k_local}
             index = {loop: b.add(origin[loop], local[loop]) for loop in self.par_loops}
             index.update({loop: b.add(k_origin[loop], k_local[loop]) for loop in self.red_loops})
-            ins = [self._load_input(i, index, local) for i in range(len(self.inputs))]
+            ins = [self._load_input(i, index, local, half) for i in range(len(self.inputs))]
             slot_index = b.const_index(slot)
             outs = [memref.load(acc, [thread, slot_index]) for acc in accumulators]
             values = self._clone_body(ins + outs, index)
             for acc, value in zip(accumulators, values, strict=True):
                 memref.store(value, acc, [thread, slot_index])
 
-    def _cooperative_load(self, i: int, thread: ir.Value, tile_origin: dict[int, ir.Value]):
+    def _cooperative_load(
+        self, i: int, thread: ir.Value, tile_origin: dict[int, ir.Value], half=None
+    ):
         """All threads copy input ``i``'s tile footprint into shared memory.
 
         Rows move as 128-bit vectors where alignment allows (``ld.global.v4`` on the GPU).
@@ -236,7 +276,7 @@ class _Kernel:
             value = b.select_or(
                 inside, lambda: self._read(i, index, value_type), b.zero_of(value_type), value_type
             )
-            self._write(value, self.smem[i], local)
+            self._write(value, self.smem[i], self._smem_index(half, local))
 
     @staticmethod
     def _alignment(value_type: ir.Type) -> int:
@@ -284,13 +324,18 @@ class _Kernel:
         }
         return form.constant + sum(coeff * last[loop] for loop, coeff in form.coeffs)
 
-    def _load_input(self, i: int, index: dict[int, ir.Value], local: dict[int, ir.Value]):
+    @staticmethod
+    def _smem_index(half: ir.Value | None, local: list[ir.Value]) -> list[ir.Value]:
+        """Shared-buffer indices, behind the buffer half when the stages are double-buffered."""
+        return local if half is None else [half, *local]
+
+    def _load_input(self, i: int, index: dict[int, ir.Value], local: dict[int, ir.Value], half):
         value = self.inputs[i]
         if not _is_memref(value):
             return value
         if i in self.staged:
             smem_index = [self._evaluate(form, local, constant=False) for form in self.forms[i]]
-            return memref.load(self.smem[i], smem_index)
+            return memref.load(self.smem[i], self._smem_index(half, smem_index))
         return memref.load(value, self._operand_indices(i, index, clamp=True))
 
     def _load_global(self, out: int, index: dict[int, ir.Value]) -> ir.Value:
@@ -380,7 +425,10 @@ class _Kernel:
     def _alloc_shared(self, i: int) -> ir.Value:
         element_type = ir.MemRefType(self.inputs[i].type).element_type
         shape = self._padded_footprint(i)
-        return memref.alloca(_memref_type(shape, element_type, WORKGROUP), [], [])
+        if self.double_buffered:
+            shape = [2, *shape]
+        # 16-byte aligned: rows are copied with 128-bit vector stores.
+        return memref.alloca(_memref_type(shape, element_type, WORKGROUP), [], [], alignment=16)
 
     def _alloc_accumulator(self, output: ir.Value) -> ir.Value:
         element_type = ir.MemRefType(output.type).element_type

@@ -12,9 +12,14 @@ from quartet.passes.base import ModulePass
 
 PASSES: dict[str, str] = {
     "quartet-fixed-tiling": "FixedTiling",
+    "quartet-readonly-arguments": "ReadonlyArguments",
     "quartet-lower-tiles": "LowerTiles",
     "quartet-map-to-gpu": "MapToGpu",
     "quartet-map-to-cpu": "MapToCpu",
+    "quartet-roller": "Roller",
+    "test-roller-align": "TestRollerAlign",
+    "test-roller-reuse": "TestRollerReuse",
+    "test-roller-candidates": "TestRollerCandidates",
 }
 
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from quartet.host import HostProgram
+from quartet.host import Copy, HostProgram
 
 
 class Device(Protocol):
@@ -46,7 +46,8 @@ def run_host_program(
     device: Device,
     arguments: list[np.ndarray],
 ) -> None:
-    """Allocate the temporaries and launch every kernel in order on ``device``."""
+    """Allocate the temporaries, then run every step in order: kernels on ``device``, whole-buffer
+    copies with numpy (a CUDA device would use cuMemcpyDtoD)."""
     buffers: list[np.ndarray] = []
     for buffer in host.buffers:
         if buffer.argument is not None:
@@ -57,7 +58,10 @@ def run_host_program(
             buffers.append(buffers[buffer.view_of].reshape(buffer.spec.shape))
         else:
             buffers.append(np.zeros(buffer.spec.shape, buffer.spec.dtype))
-    for step in host.launches:
+    for step in host.steps:
+        if isinstance(step, Copy):
+            np.copyto(buffers[step.target], buffers[step.source])
+            continue
         device.launch(
             ptx[step.kernel], step.kernel, step.grid, step.block, [buffers[i] for i in step.buffers]
         )

@@ -39,9 +39,21 @@ class Launch:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """A device-to-device copy of a whole buffer (``memref.copy`` left by bufferization)."""
+
+    source: int
+    target: int
+
+
+@dataclass(frozen=True)
 class HostProgram:
     buffers: tuple[Buffer, ...]
-    launches: tuple[Launch, ...]
+    steps: tuple[Launch | Copy, ...]  # in program order
+
+    @property
+    def launches(self) -> list[Launch]:
+        return [step for step in self.steps if isinstance(step, Launch)]
 
 
 def extract_host_program(func) -> HostProgram:
@@ -56,7 +68,7 @@ def extract_host_program(func) -> HostProgram:
 
     for position, argument in enumerate(block.arguments):
         add(argument, Buffer(TensorSpec.of(argument.type, f"argument #{position}"), position))
-    launches = []
+    steps: list[Launch | Copy] = []
     for op in block.operations:
         name = op.operation.name
         if name == "memref.alloc":
@@ -68,13 +80,15 @@ def extract_host_program(func) -> HostProgram:
             spec = TensorSpec.of(op.result.type, "a reshaped buffer")
             add(op.result, Buffer(spec, view_of=slot[op.operands[0]]))
         elif name == "gpu.launch_func":
-            launches.append(_launch(op, slot))
+            steps.append(_launch(op, slot))
+        elif name == "memref.copy":
+            steps.append(Copy(slot[op.operands[0]], slot[op.operands[1]]))
         elif name not in _IGNORED:
             raise QuartetError(
                 f"error: '{name}' is left on the host after GPU lowering at {op.location}; "
-                "only buffer allocation and kernel launches can run there"
+                "only buffer allocation, copies and kernel launches can run there"
             )
-    return HostProgram(tuple(buffers), tuple(launches))
+    return HostProgram(tuple(buffers), tuple(steps))
 
 
 def _launch(op, slot: dict[ir.Value, int]) -> Launch:

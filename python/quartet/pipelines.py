@@ -20,6 +20,10 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
     ),
     (
+        "quartet-readonly-arguments",
+        "bufferization must copy, never compute in place into the caller's input arrays",
+    ),
+    (
         "one-shot-bufferize{bufferize-function-boundaries=1 "
         "function-boundary-type-conversion=identity-layout-map}",
         "kernels read and write buffers; identity layouts keep the bare-pointer kernel ABI valid",

@@ -39,6 +39,24 @@ class TensorSpec:
         return f"{'x'.join(map(str, self.shape))}x{self.dtype}"
 
 
+ALIGNMENT = 64  # bytes; what memref.alloc gives temporaries, and >= the 16 vector loads need
+
+
+def _aligned(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when C-contiguous and 64-byte aligned, else an aligned copy.
+
+    Kernels read rows with 128-bit vector loads that assume 16-byte aligned buffers; a
+    misaligned view (a slice) would fault on the CPU and be illegal on the GPU.
+    """
+    if array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0:
+        return array
+    storage = np.empty(array.nbytes + ALIGNMENT, np.uint8)
+    offset = -storage.ctypes.data % ALIGNMENT
+    aligned = storage[offset : offset + array.nbytes].view(array.dtype).reshape(array.shape)
+    aligned[...] = array
+    return aligned
+
+
 @dataclass(frozen=True)
 class Signature:
     inputs: tuple[TensorSpec, ...]
@@ -70,8 +88,8 @@ class Signature:
                     f"error: input #{index} is {array.shape} {array.dtype}, "
                     f"expected {spec.shape} {spec.dtype}"
                 )
-            checked.append(np.ascontiguousarray(array))
+            checked.append(_aligned(array))
         return checked
 
     def new_outputs(self) -> list[np.ndarray]:
-        return [np.zeros(spec.shape, spec.dtype) for spec in self.outputs]
+        return [_aligned(np.zeros(spec.shape, spec.dtype)) for spec in self.outputs]

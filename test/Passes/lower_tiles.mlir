@@ -1,33 +1,45 @@
 // RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles)' --verify-diagnostics | FileCheck %s
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles{double-buffer=false})' --verify-diagnostics | FileCheck %s --check-prefix=SINGLE
 
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 
 /// Check that a tiled contraction becomes one block loop (a kernel) holding padded shared
-/// buffers for both inputs, a [thread, point] accumulator, and the phases: init, then per
-/// 16-deep stage a cooperative load (aligned rows move as 128-bit vectors) and a compute
-/// phase, each followed by a CTA barrier, then the store.
+/// buffers for both inputs, a [thread, point] accumulator, and the phases: init; a prologue
+/// copying the first 16-deep stage (aligned rows as 128-bit vectors); per stage one phase that
+/// copies the next stage into the other half of the double buffer while computing this one,
+/// and a single CTA barrier; then the store.
 // CHECK-LABEL: func.func @matmul
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %c4{{.*}})
-// CHECK: memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
-// CHECK: memref.alloca() : memref<16x68xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<2x64x20xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() : memref<2x16x68xf32, #gpu.address_space<workgroup>>
 // CHECK: %[[ACC:.*]] = memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>
 // CHECK: scf.parallel (%[[T0:.*]]) =
 // CHECK: memref.store %{{.*}}, %[[ACC]][%[[T0]], %c15{{.*}}]
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
 // CHECK: scf.parallel
 // CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<128x512xf32>, vector<4xf32>
-// CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<64x20xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<2x64x20xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<512x256xf32>, vector<4xf32>
 // CHECK: "schedule.barrier"() {scope = "cta"}
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
 // CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: vector.load %arg0
 // CHECK-COUNT-16: arith.mulf
 // CHECK: "schedule.barrier"() {scope = "cta"}
+// CHECK-NEXT: }
 // CHECK: scf.parallel
 // CHECK: memref.store %{{.*}}, %arg2[
 // CHECK: tile.kernel = "matmul_k0"
 // CHECK-NOT: linalg.generic
+// SINGLE-LABEL: func.func @matmul
+// SINGLE: memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
+// SINGLE: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
+// SINGLE: vector.load %arg0
+// SINGLE: "schedule.barrier"() {scope = "cta"}
+// SINGLE-COUNT-16: arith.mulf
+// SINGLE: "schedule.barrier"() {scope = "cta"}
 func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<128x256xf32>) {
   linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<128x512xf32>, memref<512x256xf32>) outs(%c : memref<128x256xf32>)
