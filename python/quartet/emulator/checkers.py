@@ -24,6 +24,7 @@ from .errors import CheckReport, Coord
 ALL_CHECKS = frozenset({"bounds", "align", "race", "uninit", "barrier"})
 
 _THREAD_BITS = np.int64(0xFFFFFFFF)
+_GRANULE = 128  # bytes per dirty flag of the race tracker's read filter
 
 
 def normalize_checks(checks: bool | set[str] | frozenset[str] | list[str]) -> frozenset[str]:
@@ -100,27 +101,31 @@ class SharedTracker:
     """Per-byte access history of all CTAs' shared memory (see the module docstring).
 
     Reads are the bulk of shared traffic, so they are cheap: a read is checked eagerly only
-    against writes/atomics of the same epoch (skipped when its CTAs wrote nothing since their
-    last barrier), and its reader stamps are recorded lazily, when a later write or atomic needs
-    them; reads whose epoch has passed are dropped unrecorded, since they can no longer race.
+    against writes/atomics of the same epoch, and only when it touches a 128-byte granule its
+    CTA wrote since its last barrier (so double-buffered reads skip it); its reader stamps are
+    recorded lazily, when a later write or atomic needs them, and reads whose epoch has passed
+    are dropped unrecorded, since they can no longer race.
     """
 
     _MAX_PENDING_OFFSETS = 1 << 22  # bound the memory held by unrecorded reads (32 MiB)
 
     def __init__(
         self,
-        nbytes: int,
+        cta_bytes: int,
         ncta: int,
         cta_of_thread: np.ndarray,
         checks: frozenset[str],
         reporter: Reporter,
     ):
+        nbytes = cta_bytes * ncta
+        self.cta_bytes = cta_bytes  # each CTA's window in the flat shared storage
         self.race = "race" in checks
         self.uninit = "uninit" in checks
         self.reporter = reporter
         self.cta_of_thread = cta_of_thread
         self.epoch = np.ones(ncta, np.int64)
-        self.dirty = np.zeros(ncta, np.bool_)  # written or atomically updated in this epoch
+        # Per CTA and 128-byte granule of its window: written or atomically updated this epoch.
+        self.dirty = np.zeros((ncta, -(-cta_bytes // _GRANULE)), np.bool_)
         self.any_atomic = False
         self.written = np.zeros(nbytes, np.bool_)
         self.all_written = nbytes == 0
@@ -179,7 +184,7 @@ class SharedTracker:
                 )
         if not self.race:
             return
-        if self.dirty[self.cta_of_thread[threads]].any():
+        if self._may_overlap_writes(threads, offsets, size):
             access = self._access(threads, offsets, size)
             self._conflict(pc, "write", self.write_stamp, None, access)
             if self.any_atomic:
@@ -241,7 +246,23 @@ class SharedTracker:
         self.written[access.bytes] = True
         if not self.all_written:
             self.all_written = bool(self.written.all())
-        self.dirty[self.cta_of_thread[access.threads]] = True
+        ctas, first, last = self._granules(
+            access.threads, access.bytes[:, 0], access.bytes.shape[1]
+        )
+        self.dirty[ctas, first] = True
+        self.dirty[ctas, last] = True
+
+    def _granules(self, threads: np.ndarray, offsets: np.ndarray, size: int):
+        """Each lane's CTA and the granules of its first and last byte (accesses are aligned
+        and at most 16 bytes, so they span at most two granules)."""
+        ctas = self.cta_of_thread[threads]
+        local = offsets - ctas * self.cta_bytes
+        return ctas, local // _GRANULE, (local + size - 1) // _GRANULE
+
+    def _may_overlap_writes(self, threads: np.ndarray, offsets: np.ndarray, size: int) -> bool:
+        """Whether any lane touches a granule its CTA wrote in this epoch."""
+        ctas, first, last = self._granules(threads, offsets, size)
+        return bool(self.dirty[ctas, first].any() or self.dirty[ctas, last].any())
 
     def _conflict(
         self,

@@ -99,7 +99,7 @@ class Memory:
         self.local_stride = _round_up(max(local_size, 1), 16)
         self.local = np.zeros(nthreads * self.local_stride if local_size else 16, np.uint8)
         self.cta_of_thread = cta_of_thread.astype(np.int64)
-        self.tracker = SharedTracker(self.shared.size, ncta, cta_of_thread, checks, reporter)
+        self.tracker = SharedTracker(self.shared_stride, ncta, cta_of_thread, checks, reporter)
 
     # -- host side ------------------------------------------------------------------------------
     def buffer_bytes(self, index: int) -> np.ndarray:
