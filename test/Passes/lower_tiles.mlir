@@ -12,8 +12,8 @@
 /// and a single CTA barrier; then the store.
 // CHECK-LABEL: func.func @matmul
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %c4{{.*}})
-// CHECK: memref.alloca() : memref<2x64x20xf32, #gpu.address_space<workgroup>>
-// CHECK: memref.alloca() : memref<2x16x68xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() {alignment = 16 : i64} : memref<2x64x20xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.alloca() {alignment = 16 : i64} : memref<2x16x68xf32, #gpu.address_space<workgroup>>
 // CHECK: %[[ACC:.*]] = memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>
 // CHECK: scf.parallel (%[[T0:.*]]) =
 // CHECK: memref.store %{{.*}}, %[[ACC]][%[[T0]], %c15{{.*}}]
@@ -34,7 +34,7 @@
 // CHECK: tile.kernel = "matmul_k0"
 // CHECK-NOT: linalg.generic
 // SINGLE-LABEL: func.func @matmul
-// SINGLE: memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
+// SINGLE: memref.alloca() {alignment = 16 : i64} : memref<64x20xf32, #gpu.address_space<workgroup>>
 // SINGLE: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
 // SINGLE: vector.load %arg0
 // SINGLE: "schedule.barrier"() {scope = "cta"}
