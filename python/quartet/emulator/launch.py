@@ -4,12 +4,14 @@ Arguments follow the kernel's ``.param`` list: a numpy array for each pointer pa
 ``.u64``/``.b64`` param; the array's bytes become one global buffer and are written back in
 place), a Python or numpy scalar for each scalar parameter, and ``bytes`` or an array of exactly
 the right size for ``.align N .b8 name[size]`` parameters. Passing the same array twice maps it
-once (aliasing pointers see the same memory).
+once, and so are arrays whose memory overlaps (views of one buffer): aliasing pointers see the
+same device memory, as on a GPU.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -60,27 +62,37 @@ def launch(
     _check_block(kernel, block3)
     if len(args) != len(kernel.params):
         raise LaunchError(f"{kernel_name} takes {len(kernel.params)} arguments, got {len(args)}")
-    params, offsets, arrays = _marshal(kernel, args)
+    pointers = [
+        (param, arg)
+        for param, arg in zip(kernel.params, args, strict=True)
+        if _is_pointer(param, arg)
+    ]
+    regions = _regions(pointers)
+    params, offsets = _marshal(kernel, args, regions)
     machine = Machine(
         module,
         kernel,
         ThreadLayout(grid3, block3),
         params,
         offsets,
-        [(name, array.nbytes) for name, array in arrays],
+        [(region.name, region.nbytes) for region in regions],
         shared_bytes,
         normalize_checks(checks),
         num_sms,
         max_steps,
     )
-    for index, (_, array) in enumerate(arrays):
-        machine.memory.buffer_bytes(index)[:] = array.reshape(-1).view(np.uint8)
+    for index, region in enumerate(regions):
+        device_bytes = machine.memory.buffer_bytes(index)
+        for array in region.arrays:
+            device_bytes[region.span(array)] = _host_bytes(array)
     try:
         return machine.run()
     finally:
-        for index, (_, array) in enumerate(arrays):
-            if array.flags.writeable:
-                array.reshape(-1).view(np.uint8)[:] = machine.memory.buffer_bytes(index)
+        for index, region in enumerate(regions):
+            device_bytes = machine.memory.buffer_bytes(index)
+            for array in region.arrays:
+                if array.flags.writeable:
+                    _host_bytes(array)[:] = device_bytes[region.span(array)]
 
 
 def _dim3(value: int | tuple[int, ...], what: str) -> Dim3:
@@ -103,40 +115,72 @@ def _check_block(kernel: Kernel, block: Dim3) -> None:
         raise LaunchError(f"{kernel.name} allows at most .maxntid {maximum}, launched with {block}")
 
 
-def _marshal(kernel: Kernel, args) -> tuple[bytes, dict[str, int], list[tuple[str, np.ndarray]]]:
-    """Parameter bytes, each param's offset in them, and the distinct arrays to map."""
-    arrays: list[tuple[str, np.ndarray]] = []
-    pointer_params: list[tuple[int, int]] = []  # (offset in blob, index of array)
-    indices: dict[int, int] = {}
+@dataclass
+class _Region:
+    """Host memory mapped as one device buffer: the span covered by arrays that overlap."""
+
+    name: str
+    low: int  # host addresses
+    high: int
+    arrays: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def nbytes(self) -> int:
+        return self.high - self.low
+
+    def span(self, array: np.ndarray) -> slice:
+        start = _host_address(array) - self.low
+        return slice(start, start + array.nbytes)
+
+
+def _is_pointer(param: Param, arg) -> bool:
+    return isinstance(arg, np.ndarray) and param.size == 8 and param.ptx_type.bits == 64
+
+
+def _host_address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def _host_bytes(array: np.ndarray) -> np.ndarray:
+    return array.reshape(-1).view(np.uint8)
+
+
+def _regions(pointers: list[tuple[Param, np.ndarray]]) -> list[_Region]:
+    """Group pointer arguments whose host memory overlaps (the same array, or views of one
+    buffer), so that aliasing pointers see the same device memory."""
+    for param, array in pointers:
+        if not array.flags.c_contiguous:
+            raise LaunchError(f"argument for {param.name} must be a C-contiguous array")
+    regions: list[_Region] = []
+    ordered = sorted(pointers, key=lambda pointer: _host_address(pointer[1]))
+    for param, array in ordered:
+        low = _host_address(array)
+        high = low + array.nbytes
+        if regions and array.nbytes and low < regions[-1].high:
+            regions[-1].high = max(regions[-1].high, high)
+        else:
+            regions.append(_Region(param.name, low, high))
+        regions[-1].arrays.append(array)
+    return regions
+
+
+def _marshal(kernel: Kernel, args, regions: list[_Region]) -> tuple[bytes, dict[str, int]]:
+    """Parameter bytes (pointers resolved to device addresses) and each param's offset."""
+    starts = layout_buffers([region.nbytes for region in regions])
     blob = bytearray()
     offsets: dict[str, int] = {}
     for param, arg in zip(kernel.params, args, strict=True):
         blob.extend(b"\0" * (-len(blob) % param.align))
         offsets[param.name] = len(blob)
-        if isinstance(arg, np.ndarray) and param.size == 8 and param.ptx_type.bits == 64:
-            if id(arg) not in indices:
-                _check_array(param, arg, [a for _, a in arrays])
-                indices[id(arg)] = len(arrays)
-                arrays.append((param.name, arg))
-            pointer_params.append((len(blob), indices[id(arg)]))
-            blob.extend(bytes(8))
+        if _is_pointer(param, arg):
+            index = next(
+                i for i, region in enumerate(regions) if any(a is arg for a in region.arrays)
+            )
+            address = starts[index] + _host_address(arg) - regions[index].low
+            blob.extend(np.uint64(address).tobytes())
         else:
             blob.extend(_scalar_bytes(param, arg))
-    starts = layout_buffers([array.nbytes for _, array in arrays])
-    for offset, index in pointer_params:
-        blob[offset : offset + 8] = np.uint64(starts[index]).tobytes()
-    return bytes(blob), offsets, arrays
-
-
-def _check_array(param: Param, array: np.ndarray, mapped: list[np.ndarray]) -> None:
-    if not array.flags.c_contiguous:
-        raise LaunchError(f"argument for {param.name} must be a C-contiguous array")
-    for other in mapped:
-        if np.shares_memory(array, other):
-            raise LaunchError(
-                f"argument for {param.name} overlaps another argument without "
-                "being the same array object"
-            )
+    return bytes(blob), offsets
 
 
 def _scalar_bytes(param: Param, arg) -> bytes:

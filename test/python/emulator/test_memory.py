@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from quartet.emulator import LaunchError, launch
+from quartet.emulator import EmulatorCheckError, LaunchError, launch
 
 HEADER = ".version 7.8\n.target sm_90\n.address_size 64\n"
 
@@ -254,3 +254,46 @@ def test_cp_async_with_zero_fill_and_32_bit_shared_pointers():
     expected = src.reshape(32, 4).copy()
     expected[:, 2:] = 0
     assert np.array_equal(out.reshape(32, 4), expected)
+
+
+AXPY_IN_PLACE = (
+    HEADER
+    + """
+// y[i] = 2 * x[i] + y[i], with x and y possibly aliasing.
+.visible .entry axpy(.param .u64 x, .param .u64 y)
+{
+  .reg .b32 %r<4>;
+  .reg .b64 %rd<6>;
+  mov.u32 %r0, %tid.x;
+  mul.wide.u32 %rd0, %r0, 4;
+  ld.param.u64 %rd1, [x];
+  add.s64 %rd2, %rd1, %rd0;
+  ld.global.f32 %r1, [%rd2];
+  ld.param.u64 %rd3, [y];
+  add.s64 %rd4, %rd3, %rd0;
+  ld.global.f32 %r2, [%rd4];
+  fma.rn.f32 %r3, %r1, 0f40000000, %r2;
+  st.global.f32 [%rd4], %r3;
+  ret;
+}
+"""
+)
+
+
+def test_views_of_one_buffer_alias_on_the_device():
+    base = np.arange(16, dtype=np.float32)
+    launch(AXPY_IN_PLACE, "axpy", 1, 16, [base, base.reshape(4, 4)])  # y is x
+    assert base.tolist() == [3.0 * i for i in range(16)]
+    base = np.arange(32, dtype=np.float32)
+    x, y = base[:16], base[8:24]  # overlapping slices of one buffer
+    launch(AXPY_IN_PLACE, "axpy", 1, 8, [x, y])  # base[8 + i] += 2 * base[i]
+    assert base[8:16].tolist() == [2.0 * i + 8 + i for i in range(8)]
+    assert base[16:].tolist() == list(range(16, 32))
+
+
+def test_adjacent_slices_stay_separate_buffers():
+    base = np.zeros(32, np.float32)
+    with pytest.raises(EmulatorCheckError) as error:
+        launch(AXPY_IN_PLACE, "axpy", 1, 17, [base[:16], base[16:]])
+    assert {r.kind for r in error.value.reports} == {"out-of-bounds"}
+    assert error.value.reports[0].thread == (16, 0, 0)
