@@ -15,7 +15,7 @@ same epoch, come from different threads, at least one writes, and they are not b
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -60,9 +60,7 @@ class Reporter:
         key = (kind, pc)
         previous = self.reports.get(key)
         if previous is not None:
-            self.reports[key] = CheckReport(
-                **{**previous.__dict__, "count": previous.count + count}
-            )
+            self.reports[key] = replace(previous, count=previous.count + count)
             return
         line, text = self.lines[pc]
         thread_xyz, block_xyz = self.coords(thread)

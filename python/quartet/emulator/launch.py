@@ -23,7 +23,7 @@ from .memory import layout_buffers
 from .parser import Kernel, Module, Param, parse_ptx
 
 Dim3 = tuple[int, int, int]
-DEFAULT_MAX_STEPS = 50_000_000
+DEFAULT_MAX_STEPS = 5_000_000  # a hung spin loop stops within minutes
 H100_SMS = 132  # NVIDIA H100 SXM5: 132 SMs (H100 Tensor Core GPU Architecture whitepaper)
 
 
