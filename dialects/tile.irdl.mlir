@@ -50,4 +50,20 @@ irdl.dialect @tile {
     irdl.attributes {"from" = %from, "to" = %to}
     irdl.regions()
   }
+  // One m16n8k16 tensor-core step of one warp, as one thread (lane = thread mod 32) sees it:
+  // the lane's four accumulators acc[thread, slot + e] gain the products of the 16x16 tile of
+  // `a` at (a_row, a_col) and the 16x8 tile of `b` at (b_row, b_col) at its fragment positions
+  // (PTX ISA, "Matrix Fragments for mma.m16n8k16"). Per-lane semantics keep the barrier-phase
+  // form sequentially executable; quartet-map-to-gpu emits the warp-wide mma.sync.
+  irdl.operation @mma {
+    // One constraint value per operand: IRDL makes operands sharing one equal in type.
+    %a = irdl.base "!builtin.memref"
+    %b = irdl.base "!builtin.memref"
+    %acc = irdl.base "!builtin.memref"
+    %index = irdl.is index
+    irdl.operands(a: %a, b: %b, acc: %acc, thread: %index, a_row: %index, a_col: %index, b_row: %index, b_col: %index, slot: %index)
+    %shape = irdl.is "m16n8k16"
+    irdl.attributes {"shape" = %shape}
+    irdl.regions()
+  }
 }

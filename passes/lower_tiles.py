@@ -17,6 +17,13 @@ barrier-phase form, the one source form both targets derive from (DESIGN.md, "Lo
       scf.parallel (%t) { out[...] = acc[t, *] }
     }
 
+Options refine the code each rProgram gets: ``double-buffer`` (with one reduction loop, stage
+k+1 is copied into a second shared buffer while stage k computes, one barrier per stage) and
+``tensor-cores`` (an f16/bf16 contraction accumulating in f32 whose tiles fit m16n8k16 runs as
+``tile.mma`` steps: the threads form warps over the block tile, and each thread's accumulator
+slots are its fragment elements; the reg rTile then only sets the thread count). Rows are copied
+as 128-bit vectors wherever alignment allows.
+
 Sibling thread phases are separated by explicit barriers; run one after the other they are exactly
 the sequential semantics (the CPU form), and ``quartet-map-to-gpu`` turns each phase into the body
 of one ``gpu.launch`` thread with the barriers as ``gpu.barrier``. Thread ``t`` owns the points
@@ -40,6 +47,7 @@ from quartet.dialects.tile import RProgram
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.iteration_space import IterationSpace, Linear
+from quartet.passes.mma import TensorCorePlan, acc_position, lane_coords
 
 WORKGROUP = "#gpu.address_space<workgroup>"
 PRIVATE = "#gpu.address_space<private>"
@@ -53,6 +61,9 @@ class LowerTiles(ModulePass):
     double_buffer: bool = option(
         True, "two shared buffers per staged input, so stage k+1 loads while stage k computes"
     )
+    tensor_cores: bool = option(
+        True, "f16/bf16 contractions with f32 accumulation as m16n8k16 tensor-core steps"
+    )
 
     def apply(self, module: ir.Operation) -> None:
         for func in module.regions[0].blocks[0].operations:
@@ -61,7 +72,7 @@ class LowerTiles(ModulePass):
             generics = [op for op in _walk(func.operation) if _is_tiled_generic(op)]
             for index, op in enumerate(generics):
                 kernel = f"{func.attributes['sym_name'].value}_k{index}"
-                _Kernel(op, kernel, self.double_buffer).lower()
+                _Kernel(op, kernel, self.double_buffer, self.tensor_cores).lower()
 
 
 def _walk(op: ir.Operation) -> list[ir.Operation]:
@@ -82,7 +93,7 @@ def _is_tiled_generic(op: ir.Operation) -> bool:
 class _Kernel:
     """The lowering of one tiled generic: its loops, operands, tiles and the IR built for it."""
 
-    def __init__(self, op: ir.Operation, kernel_name: str, double_buffer: bool):
+    def __init__(self, op: ir.Operation, kernel_name: str, double_buffer: bool, tensor_cores: bool):
         self.op: linalg.GenericOp = op.opview
         self.kernel_name = kernel_name
         self.space = IterationSpace.of(self.op)
@@ -112,8 +123,14 @@ class _Kernel:
             for i, value in enumerate(self.inputs)
             if self.red_loops and _is_memref(value) and self.space.uses_reduction(i)
         ]
+        self.mma = (
+            TensorCorePlan.of(self.op, self.space, self.block_tile, self.num_threads)
+            if tensor_cores
+            else None
+        )
         self.double_buffered = (
             double_buffer
+            and self.mma is None
             and self.staged
             and len(self.red_loops) == 1
             and self.extents[self.red_loops[0]] > self.block_tile[self.red_loops[0]]
@@ -158,6 +175,9 @@ class _Kernel:
                 self._store_outputs(self._clone_body(ins + outs, index), index)
 
     def _build_reduction(self, origin: dict[int, ir.Value]) -> None:
+        if self.mma is not None:
+            self._build_tensor_core_reduction(origin)
+            return
         self.smem = {i: self._alloc_shared(i) for i in self.staged}
         accumulators = [self._alloc_accumulator(value) for value in self.outputs]
         with b.parallel([self.num_threads]) as (_, (thread,)):
@@ -171,6 +191,67 @@ class _Kernel:
                 index = self._global_indices(origin, self._thread_coords(thread), point)
                 values = [memref.load(acc, [thread, b.const_index(slot)]) for acc in accumulators]
                 self._store_outputs(values, index)
+
+    def _build_tensor_core_reduction(self, origin: dict[int, ir.Value]) -> None:
+        """A contraction as warps of m16n8k16 steps: each warp owns tiles_m x tiles_n
+        accumulator tiles; each thread holds its four fragment elements of each tile."""
+        plan = self.mma
+        self.smem = {i: self._alloc_shared(i) for i in self.staged}
+        slots = plan.tiles_m * plan.tiles_n * 4
+        f32 = ir.F32Type.get()
+        acc = memref.alloca(_memref_type([self.num_threads, slots], f32, PRIVATE), [], [])
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            for slot, index in self._fragment_points(thread, origin):
+                memref.store(self._load_global(0, index), acc, [thread, b.const_index(slot)])
+        (loop,) = self.red_loops
+        with b.for_loop(0, self.extents[loop], self.block_tile[loop]) as k0:
+            with b.parallel([self.num_threads]) as (_, (thread,)):
+                for i in self.staged:
+                    self._cooperative_load(i, thread, {**origin, loop: k0})
+            _barrier()
+            with b.parallel([self.num_threads]) as (_, (thread,)):
+                self._build_mma_steps(thread, acc)
+            _barrier()
+        with b.parallel([self.num_threads]) as (_, (thread,)):
+            for slot, index in self._fragment_points(thread, origin):
+                self._store_outputs([memref.load(acc, [thread, b.const_index(slot)])], index)
+
+    def _warp_origin(self, thread: ir.Value) -> tuple[ir.Value, ir.Value]:
+        """Where the thread's warp tile starts inside the block tile (m, n)."""
+        plan = self.mma
+        warp = b.div(thread, 32)
+        row, col = b.div(warp, plan.warps_n), b.rem(warp, plan.warps_n)
+        return b.mul(row, 16 * plan.tiles_m), b.mul(col, 8 * plan.tiles_n)
+
+    def _fragment_points(self, thread, origin):
+        """(accumulator slot, output loop indices) of every element the thread holds."""
+        plan = self.mma
+        warp_m, warp_n = self._warp_origin(thread)
+        group, pair = lane_coords(thread)
+        for tile_m, tile_n, e in product(range(plan.tiles_m), range(plan.tiles_n), range(4)):
+            row, col = acc_position(group, pair, e)
+            m = b.add(arith.addi(origin[plan.m], warp_m), b.add(row, 16 * tile_m))
+            n = b.add(arith.addi(origin[plan.n], warp_n), b.add(col, 8 * tile_n))
+            yield (tile_m * plan.tiles_n + tile_n) * 4 + e, {plan.m: m, plan.n: n}
+
+    def _build_mma_steps(self, thread: ir.Value, acc: ir.Value) -> None:
+        plan = self.mma
+        warp_m, warp_n = self._warp_origin(thread)
+        a, bm = (self.smem[i] for i in range(2))
+        for kk in range(0, self.block_tile[plan.k], 16):
+            for tile_m, tile_n in product(range(plan.tiles_m), range(plan.tiles_n)):
+                slot = (tile_m * plan.tiles_n + tile_n) * 4
+                operands = [
+                    a, bm, acc, thread,
+                    b.add(warp_m, 16 * tile_m), b.const_index(kk),
+                    b.const_index(kk), b.add(warp_n, 8 * tile_n),
+                    b.const_index(slot),
+                ]  # fmt: skip
+                ir.Operation.create(
+                    "tile.mma",
+                    operands=operands,
+                    attributes={"shape": ir.StringAttr.get("m16n8k16")},
+                )
 
     def _build_reduction_stages(self, origin, accumulators, remaining, k_origin) -> None:
         """One scf.for per reduction loop over its tiles; the innermost holds the two phases."""

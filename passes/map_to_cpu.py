@@ -1,5 +1,7 @@
 """quartet-map-to-cpu: the barrier-phase loops as a sequential program for the CPU.
 
+Tensor-core steps (``tile.mma``) become each lane's own dot products (passes/mma.py).
+
 Thread phases are sibling ``scf.parallel`` loops, so running each to completion before the next
 already honours every CTA barrier: the barriers are dropped. Shared-memory and per-thread buffers
 become ordinary stack buffers (``finalize-memref-to-llvm`` mis-handles GPU address spaces, see
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from mlir import ir
 
 from quartet.passes.base import ModulePass
+from quartet.passes.mma import expand_sequential
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,20 @@ class MapToCpu(ModulePass):
     name = "quartet-map-to-cpu"
 
     def apply(self, module: ir.Operation) -> None:
-        barriers, allocas = [], []
+        barriers, allocas, steps = [], [], []
 
         def visit(op: ir.Operation) -> ir.WalkResult:
-            if op.name == "schedule.barrier":
+            if op.name == "tile.mma":
+                steps.append(op)
+            elif op.name == "schedule.barrier":
                 barriers.append(op)
             elif op.name == "memref.alloca" and _has_gpu_space(op.results[0].type):
                 allocas.append(op)
             return ir.WalkResult.ADVANCE
 
         module.walk(visit)
+        for step in steps:
+            expand_sequential(step)
         for barrier in barriers:
             barrier.erase()
         for alloca in allocas:

@@ -8,6 +8,7 @@ Derives the GPU form from the same source form the CPU runs (``quartet-lower-til
 - each thread phase ``scf.parallel (%t) = (0) to (T)`` inside it becomes straight-line code of
   every thread with ``%t = thread_id x`` (guarded when the phase has fewer than the block's
   threads), so the phases now share one body and ``schedule.barrier`` becomes ``gpu.barrier``;
+- tensor-core steps (``tile.mma``) become fragment loads and ``nvgpu.mma.sync``;
 - workgroup buffers become ``memref.global``s in workgroup memory (``memref.alloca`` there
   crashes NVPTX, PLATFORM.md); per-thread buffers ``memref<T x N, private>`` indexed
   ``[%t, i]`` become one ``memref<N>`` per thread indexed ``[i]``, which LLVM keeps in registers
@@ -27,6 +28,7 @@ from mlir.dialects import gpu, memref, scf
 
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
+from quartet.passes.mma import expand_warp
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,12 @@ class _Launch:
         for phase in self.phases:
             self._inline_phase(phase.opview)
         ops = _walk(launch.operation)
+        steps = [op for op in ops if op.name == "tile.mma"]
         allocas = [op for op in ops if op.name == "memref.alloca"]
-        for barrier in [op for op in ops if op.name == "schedule.barrier"]:
+        barriers = [op for op in ops if op.name == "schedule.barrier"]
+        for step in steps:
+            expand_warp(step)
+        for barrier in barriers:
             with ir.InsertionPoint(barrier), barrier.location:
                 gpu.BarrierOp()
             barrier.erase()

@@ -49,9 +49,10 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
     ("gpu-kernel-outlining", "one gpu.module per kernel: PTX per kernel, named after it"),
     ("nvvm-attach-target{chip={chip} O=3}", "select the NVPTX target and optimization level"),
     (
-        "gpu.module(convert-scf-to-cf,"
+        "gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,"
         "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},canonicalize,cse)",
-        "lower kernel bodies to NVVM; one pointer per buffer (static shapes) as the kernel ABI",
+        "lower kernel bodies to NVVM (nvgpu.mma.sync to mma.sync first); one pointer per "
+        "buffer (static shapes) as the kernel ABI",
     ),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),

@@ -1,5 +1,6 @@
 // RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles)' --verify-diagnostics | FileCheck %s
 // RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles{double-buffer=false})' --verify-diagnostics | FileCheck %s --check-prefix=SINGLE
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles{tensor-cores=false})' --verify-diagnostics | FileCheck %s --check-prefix=SCALAR
 
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
@@ -78,6 +79,39 @@ func.func @bias(%x: memref<64x10xf32>, %b: memref<10xf32>, %o: memref<64x10xf32>
       attrs = {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 1, 8>>, #tile.rtile<"reg", array<i64: 1, 2>>], array<i64: 0, 0>>} {
   ^bb0(%v: f32, %w: f32, %out: f32):
     %s = arith.addf %v, %w : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+/// Check that an f16 contraction accumulating in f32 becomes tensor-core steps: 8 warps in a
+/// 2x4 grid over the 64x64 block tile, each warp 2x2 tiles of 16x8, so 4 tile.mma per 16-deep
+/// stage, with 16 accumulator slots per thread; and that tensor-cores=false keeps scalar FMAs.
+// CHECK-LABEL: func.func @half
+// CHECK: memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>
+// CHECK: scf.for
+// CHECK: "schedule.barrier"
+// CHECK-COUNT-4: "tile.mma"({{.*}}) {shape = "m16n8k16"} : (memref<64x20xf16, #gpu.address_space<workgroup>>, memref<16x68xf16, #gpu.address_space<workgroup>>, memref<256x16xf32, #gpu.address_space<private>>, index, index, index, index, index, index) -> ()
+// CHECK-NOT: "tile.mma"
+// CHECK: "schedule.barrier"
+// SCALAR-LABEL: func.func @half
+// SCALAR-NOT: tile.mma
+// SCALAR: arith.extf
+func.func @half(%a: memref<128x64xf16>, %b: memref<64x128xf16>, %c: memref<128x128xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<128x64xf16>, memref<64x128xf16>) outs(%c : memref<128x128xf32>)
+      attrs = {tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 1>>], array<i64: 4, 4>>} {
+  ^bb0(%x: f16, %y: f16, %acc: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %m = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   }
   return

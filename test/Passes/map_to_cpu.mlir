@@ -1,4 +1,4 @@
-// RUN: quartet-opt %s --pass-pipeline='builtin.module(quartet-map-to-cpu)' | FileCheck %s
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-map-to-cpu)' | FileCheck %s
 
 /// Check that CTA barriers disappear (sibling phases already run in order) and that shared and
 /// per-thread buffers become plain stack buffers, while the loops stay as they are.
@@ -33,5 +33,34 @@ func.func @phases(%a: memref<32xf32>) {
     }
     scf.reduce
   } {tile.kernel = "phases_k0"}
+  return
+}
+
+// -----
+
+/// Check that a tensor-core step becomes the lane's own four 16-long dot products in f32.
+// CHECK-LABEL: func.func @mma
+// CHECK-NOT: tile.mma
+// CHECK-COUNT-4: scf.for %{{.*}} = %c0{{.*}} to %c16{{.*}} step %c1
+// CHECK: arith.extf %{{.*}} : f16 to f32
+func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
+    %sa = memref.alloca() {alignment = 16 : i64} : memref<16x16xf16, #gpu.address_space<workgroup>>
+    %sb = memref.alloca() {alignment = 16 : i64} : memref<16x8xf16, #gpu.address_space<workgroup>>
+    %acc = memref.alloca() : memref<32x4xf32, #gpu.address_space<private>>
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      "tile.mma"(%sa, %sb, %acc, %t, %c0, %c0, %c0, %c0, %c0) {shape = "m16n8k16"} : (memref<16x16xf16, #gpu.address_space<workgroup>>, memref<16x8xf16, #gpu.address_space<workgroup>>, memref<32x4xf32, #gpu.address_space<private>>, index, index, index, index, index, index) -> ()
+      scf.for %e = %c0 to %c4 step %c1 {
+        %v = memref.load %acc[%t, %e] : memref<32x4xf32, #gpu.address_space<private>>
+        memref.store %v, %out[%t, %e] : memref<32x4xf32>
+      }
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = "mma_k0"}
   return
 }

@@ -70,3 +70,37 @@ func.func @bad_private(%a: memref<4xf32>) {
   } {tile.kernel = "bad_private_k0"}
   return
 }
+
+// -----
+
+/// Check that a tensor-core step becomes fragment loads and one warp-wide nvgpu.mma.sync whose
+/// accumulators live in the thread's registers.
+// CHECK-LABEL: func.func @mma
+// CHECK: gpu.launch
+// CHECK: %[[ACC:.*]] = memref.alloca() : memref<4xf32>
+// CHECK: vector.from_elements {{.*}} : vector<4x2xf16>
+// CHECK: vector.from_elements {{.*}} : vector<2x2xf16>
+// CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[ACC]]
+// CHECK-NOT: tile.mma
+func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
+    %sa = memref.alloca() {alignment = 16 : i64} : memref<16x16xf16, #gpu.address_space<workgroup>>
+    %sb = memref.alloca() {alignment = 16 : i64} : memref<16x8xf16, #gpu.address_space<workgroup>>
+    %acc = memref.alloca() : memref<32x4xf32, #gpu.address_space<private>>
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      "tile.mma"(%sa, %sb, %acc, %t, %c0, %c0, %c0, %c0, %c0) {shape = "m16n8k16"} : (memref<16x16xf16, #gpu.address_space<workgroup>>, memref<16x8xf16, #gpu.address_space<workgroup>>, memref<32x4xf32, #gpu.address_space<private>>, index, index, index, index, index, index) -> ()
+      scf.for %e = %c0 to %c4 step %c1 {
+        %v = memref.load %acc[%t, %e] : memref<32x4xf32, #gpu.address_space<private>>
+        memref.store %v, %out[%t, %e] : memref<32x4xf32>
+      }
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = "mma_k0"}
+  return
+}

@@ -121,3 +121,33 @@ func.func @f(%x: tensor<4x6xf32>) -> tensor<2x12xf32> {
 def constant_and_reshape_inputs():
     x = np.arange(24, dtype=np.float32).reshape(4, 6)
     return (x,), ((2 * x * np.arange(1, 7, dtype=np.float32)).reshape(2, 12),)
+
+
+# f16 operands, f32 accumulation: the tensor-core (m16n8k16 mma.sync) path.
+HALF_MATMUL = """
+#mk = affine_map<(d0, d1, d2) -> (d0, d2)>
+#kn = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @hmm(%a: tensor<128x256xf16>, %b: tensor<256x128xf16>) -> tensor<128x128xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<128x128xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>
+  %r = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<128x256xf16>, tensor<256x128xf16>) outs(%c : tensor<128x128xf32>) {
+  ^bb0(%x: f16, %y: f16, %acc: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %m = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<128x128xf32>
+  return %r : tensor<128x128xf32>
+}
+"""
+
+
+def half_matmul_inputs(seed: int):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((128, 256)).astype(np.float16)
+    b = rng.standard_normal((256, 128)).astype(np.float16)
+    return (a, b), (a.astype(np.float32) @ b.astype(np.float32),)

@@ -83,8 +83,9 @@ def test_pipeline_replays_with_quartet_opt(mlp_sm90):
         (programs.BATCHED_AND_MAX, lambda: programs.batched_and_max_inputs(2)),
         (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(2)),
         (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
+        (programs.HALF_MATMUL, lambda: programs.half_matmul_inputs(2)),
     ],
-    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape"],
+    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape", "f16-matmul"],
 )
 def test_tiled_operators_match_numpy_on_cpu(target, source, make_inputs):
     """Irregular extents, batch loops, max-reductions, convolution windows, gathers through
@@ -156,3 +157,17 @@ def test_inputs_are_never_written_and_may_be_misaligned_views(target):
     if target != "cpu":
         np.testing.assert_allclose(model.emulate(a, b, c), expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(c, before)
+
+
+@needs_ptxas
+@pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
+def test_f16_matmul_uses_tensor_cores_without_spills(chip):
+    model = quartet.compile(programs.HALF_MATMUL, target=chip)
+    matmul = model.kernels[1]
+    ptx = model.ptx[matmul.name]
+    # 64x64 blocks of 8 warps (2x4), each warp 2x2 accumulator tiles of 16x8, one 16-deep
+    # step per 16-deep stage: 4 mma.sync in the stage loop.
+    assert ptx.count("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") == 4
+    info = model.ptxas[matmul.name]
+    assert info.spill_stores == info.spill_loads == 0
+    assert info.shared_bytes == (64 * (16 + 4) + 16 * (64 + 4)) * 2

@@ -27,8 +27,9 @@ def test_mlp_ptx_matches_numpy_and_the_cpu_form():
         (programs.BATCHED_AND_MAX, lambda: programs.batched_and_max_inputs(4)),
         (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(4)),
         (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
+        (programs.HALF_MATMUL, lambda: programs.half_matmul_inputs(4)),
     ],
-    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape"],
+    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape", "f16-mma"],
 )
 def test_tiled_operators_emulate_cleanly(source, make_inputs):
     """Padded tiles, windows and gathers never touch memory outside their buffers, never race
