@@ -1,5 +1,5 @@
-"""Warp-collective instructions: ``shfl.sync``, ``vote.sync``, ``redux.sync``, ``ldmatrix``,
-``mma.sync`` (and ``activemask``, which only observes the warp).
+"""Warp-collective instructions: ``shfl.sync``, ``vote.sync``, ``redux.sync``, ``elect.sync``,
+``ldmatrix``, ``stmatrix``, ``mma.sync`` (and ``activemask``, which only observes the warp).
 
 The scheduler runs a collective only once every lane of its member mask (the whole warp for the
 ``.aligned`` matrix instructions) has arrived, and then passes all participating threads at once,
@@ -157,14 +157,26 @@ def _redux(instruction: Instruction, machine) -> Op:
     return Op(WARP, run, member_mask=_member_mask(instruction, machine, mask_operand))
 
 
-@decoder("ldmatrix")
-def _ldmatrix(instruction: Instruction, machine) -> Op:
+def _matrix_form(instruction: Instruction, name: str):
+    """(count, space, rows, cols) of an ``ldmatrix``/``stmatrix``: lane l holds elements
+    (rows[l, k], cols[l, k]), k = 0, 1, of each 8x8 b16 matrix (transposed with ``.trans``)."""
     parts = instruction.opcode
     count = next((int(p[1:]) for p in parts if p in ("x1", "x2", "x4")), None)
     if count is None or "m8n8" not in parts or parts[-1] != "b16":
-        raise unsupported(instruction, "ldmatrix shape")
-    transpose = "trans" in parts
+        raise unsupported(instruction, f"{name} shape")
     space = "shared" if any(p.split("::")[0] == "shared" for p in parts) else "generic"
+    lane = np.arange(32)
+    along_row = np.broadcast_to((lane >> 2)[:, None], (32, 2))
+    across = ((lane % 4) * 2)[:, None] + np.arange(2)
+    if "trans" in parts:
+        return count, space, across, along_row
+    return count, space, along_row, across
+
+
+@decoder("ldmatrix")
+def _ldmatrix(instruction: Instruction, machine) -> Op:
+    """Lanes 8m..8m+7 give the row addresses of matrix m; every lane gets its fragment."""
+    count, space, rows, cols = _matrix_form(instruction, "ldmatrix")
     expect_operands(instruction, 2)
     destination, address = instruction.operands
     if not isinstance(address, Addr):
@@ -174,13 +186,6 @@ def _ldmatrix(instruction: Instruction, machine) -> Op:
         raise unsupported(instruction, "ldmatrix destination count")
     read_address = machine.operands.address(instruction, address)
     memory, pc = machine.memory, machine.decode_pc
-    lane = np.arange(32)
-    if transpose:
-        rows = ((lane % 4) * 2)[:, None] + np.arange(2)
-        cols = np.broadcast_to((lane >> 2)[:, None], (32, 2))
-    else:
-        rows = np.broadcast_to((lane >> 2)[:, None], (32, 2))
-        cols = ((lane % 4) * 2)[:, None] + np.arange(2)
 
     def run(threads):
         warps = len(threads) // 32
@@ -196,6 +201,66 @@ def _ldmatrix(instruction: Instruction, machine) -> Op:
             write(threads, (pairs[..., 0] | (pairs[..., 1] << np.uint32(16))).ravel())
 
     return Op(WARP, run)
+
+
+@decoder("stmatrix")
+def _stmatrix(instruction: Instruction, machine) -> Op:
+    """The inverse of ``ldmatrix``: fragments in, rows stored at the lanes' row addresses."""
+    count, space, rows, cols = _matrix_form(instruction, "stmatrix")
+    expect_operands(instruction, 2)
+    address, source = instruction.operands
+    if not isinstance(address, Addr):
+        raise unsupported(instruction, "stmatrix address")
+    readers = machine.operands.vector_readers(instruction, source, TYPES["b32"])
+    if len(readers) != count:
+        raise unsupported(instruction, "stmatrix source count")
+    read_address = machine.operands.address(instruction, address)
+    memory, pc = machine.memory, machine.decode_pc
+
+    def run(threads):
+        warps = len(threads) // 32
+        addresses = np.broadcast_to(read_address(threads), (len(threads),)).reshape(warps, 32)
+        by_warp = threads.reshape(warps, 32)
+        for matrix, read in enumerate(readers):
+            packed = np.broadcast_to(read(threads), (len(threads),)).astype(np.uint32)
+            halves = np.zeros((warps, 8, 8), np.uint16)
+            halves[:, rows, cols] = packed.view(np.uint16).reshape(warps, 32, 2)
+            row_lanes = slice(8 * matrix, 8 * matrix + 8)
+            memory.store(
+                space,
+                pc,
+                by_warp[:, row_lanes].ravel(),
+                addresses[:, row_lanes].ravel(),
+                halves.reshape(warps * 8, 8).view(np.uint32),
+                4,
+            )
+
+    return Op(WARP, run)
+
+
+@decoder("elect")
+def _elect(instruction: Instruction, machine) -> Op:
+    """``elect.sync d|p, membermask``: the lowest member lane is the leader (d = its lane id,
+    p true only there)."""
+    expect_operands(instruction, 2)
+    destination, mask_operand = instruction.operands
+    if "sync" not in instruction.opcode:
+        raise unsupported(instruction, "elect without .sync")
+    predicate_writer = None
+    if isinstance(destination, PredPair):
+        predicate_writer = machine.operands.write(instruction, destination.second, TYPES["pred"])
+        destination = destination.first
+    write = machine.operands.write(instruction, destination, TYPES["b32"])
+    member_mask = _member_mask(instruction, machine, mask_operand)
+
+    def run(threads):
+        starts, sizes = _segments(threads)
+        leader = np.repeat(threads[starts] & 31, sizes).astype(np.uint32)
+        write(threads, leader)
+        if predicate_writer is not None:
+            predicate_writer(threads, (threads & 31) == leader)
+
+    return Op(WARP, run, member_mask=member_mask)
 
 
 def _fragment_maps(k: int):

@@ -410,3 +410,52 @@ DONE:
     launch(ptx, "active", 1, 40, [out])
     assert (out[0:32:2] == 0x55555555).all() and (out[1:32:2] == 0xAAAAAAAA).all()
     assert (out[32:40:2] == 0x55).all() and (out[33:40:2] == 0xAA).all()
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_stmatrix_inverts_ldmatrix(transpose):
+    suffix = ".trans" if transpose else ""
+    ptx = (
+        LDMATRIX.replace(".TRANS", suffix)
+        .replace(
+            "  ld.param.u64 %rd5, [out];",
+            f"  stmatrix.sync.aligned.m8n8.x4{suffix}.shared.b16 [%rd4+512],"
+            " {%r5, %r6, %r7, %r8};\n"
+            "  bar.sync 0;\n  ld.shared.v4.b32 {%r5, %r6, %r7, %r8}, [%rd4+512];\n"
+            "  ld.param.u64 %rd5, [out];",
+        )
+        .replace(".b8 tiles[512]", ".b8 tiles[1024]")
+    )
+    source = np.arange(256, dtype=np.uint16)
+    out = np.zeros((32, 4, 2), np.uint16)
+    launch(ptx, "ldm", 1, 32, [source, out])
+    assert out.ravel().tolist() == source.tolist()
+
+
+def test_elect_sync_picks_the_lowest_member_lane():
+    ptx = (
+        HEADER
+        + """
+.visible .entry elect(.param .u64 out)
+{
+  .reg .pred %p<2>;
+  .reg .b32 %r<4>;
+  .reg .b64 %rd<4>;
+  mov.u32 %r0, %tid.x;
+  setp.lt.u32 %p0, %r0, 4;
+  @%p0 bra DONE;
+  elect.sync %r1|%p1, 0xfffffff0;
+  selp.u32 %r2, 100, 0, %p1;
+  add.s32 %r1, %r1, %r2;
+  ld.param.u64 %rd0, [out];
+  mul.wide.u32 %rd1, %r0, 4;
+  add.s64 %rd2, %rd0, %rd1;
+  st.global.u32 [%rd2], %r1;
+DONE:
+  ret;
+}
+"""
+    )
+    out = np.zeros(32, np.uint32)
+    launch(ptx, "elect", 1, 32, [out])
+    assert out.tolist() == [0] * 4 + [104] + [4] * 27
