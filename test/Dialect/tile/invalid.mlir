@@ -235,3 +235,21 @@ func.func @stage_small(%a: memref<64x20xf32>, %b: memref<64x16xf32, 3>) {
   "tile.stage"(%a, %b) {from = "global", to = "smem"} : (memref<64x20xf32>, memref<64x16xf32, 3>) -> ()
   return
 }
+
+// -----
+
+/// Check that tile.mma accepts only the m16n8k16 shape.
+func.func @mma_shape(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %acc: memref<32x4xf32>, %i: index) {
+  // expected-error @+1 {{expected '"m16n8k16"' but got '"m16n8k8"'}}
+  "tile.mma"(%a, %b, %acc, %i, %i, %i, %i, %i, %i) {shape = "m16n8k8"} : (memref<16x16xf16>, memref<16x8xf16>, memref<32x4xf32>, index, index, index, index, index, index) -> ()
+  return
+}
+
+// -----
+
+/// Check that tile.mma takes its six positions as index values.
+func.func @mma_index(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %acc: memref<32x4xf32>, %i: index, %j: i32) {
+  // expected-error @+1 {{expected 'index' but got 'i32'}}
+  "tile.mma"(%a, %b, %acc, %i, %i, %j, %i, %i, %i) {shape = "m16n8k16"} : (memref<16x16xf16>, memref<16x8xf16>, memref<32x4xf32>, index, index, i32, index, index, index) -> ()
+  return
+}

@@ -40,3 +40,12 @@ func.func @stage(%a: memref<64x16xf32, strided<[32, 1], offset: ?>>, %smem: memr
   "tile.stage"(%s, %r) {from = "smem", to = "reg"} : (memref<4x16xf32, 3>, memref<4x16xf32>) -> ()
   return
 }
+
+/// Check that tile.mma round-trips: shared A and B tiles, a per-thread accumulator, the thread
+/// and the tile origins.
+// CHECK-LABEL: func.func @mma
+// CHECK: "tile.mma"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {shape = "m16n8k16"} : (memref<64x24xf16, 3>, memref<16x72xf16, 3>, memref<256x16xf32, 5>, index, index, index, index, index, index) -> ()
+func.func @mma(%a: memref<64x24xf16, 3>, %b: memref<16x72xf16, 3>, %acc: memref<256x16xf32, 5>, %t: index, %i: index) {
+  "tile.mma"(%a, %b, %acc, %t, %i, %i, %i, %i, %i) {shape = "m16n8k16"} : (memref<64x24xf16, 3>, memref<16x72xf16, 3>, memref<256x16xf32, 5>, index, index, index, index, index, index) -> ()
+  return
+}
