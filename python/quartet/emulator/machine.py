@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import alu, control, memops, warpops  # noqa: F401  (register their decoders)
+from . import arith, bits, compare, control, convert, memops, warpops  # noqa: F401  (decoders)
 from .checkers import Reporter
 from .errors import EmulatorCheckError, ExecutionError, LaunchError, PTXUnsupportedError
 from .layout import WARP_SIZE, ThreadLayout, lane_bits, place_variables, special_registers

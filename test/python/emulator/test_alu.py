@@ -54,7 +54,7 @@ def test_mul_hi_64bit():
     a = np.array([2**63 - 1, -5, 3, -(2**63), 12345678912345, -1, 1, 0], np.int64)
     b = np.array([2**62, 7, -9, -1, 98765432198765, -1, 1, 5], np.int64)
     expected = [(int(x) * int(y)) >> 64 for x, y in zip(a, b, strict=True)]
-    from quartet.emulator.alu import _mul_high
+    from quartet.emulator.arith import _mul_high
     from quartet.emulator.ptxtypes import TYPES
 
     assert _mul_high(a, b, TYPES["s64"]).tolist() == expected
