@@ -2,19 +2,16 @@
 bare-pointer ABI for sm_90, assembled by ptxas, emulated with all checkers on, checked against
 numpy."""
 
-import pathlib
-
 import numpy as np
 import pytest
+from emulator_harness import KERNELS_DIR
 
 from quartet.emulator import EmulatorCheckError, launch
-
-KERNELS = pathlib.Path(__file__).parent / "kernels"
 
 
 @pytest.fixture(scope="module")
 def kernel_ptx(to_ptx):
-    return lambda name: to_ptx((KERNELS / f"{name}.mlir").read_text())
+    return lambda name: to_ptx((KERNELS_DIR / f"{name}.mlir").read_text())
 
 
 @pytest.mark.parametrize("name", ["vector_add", "tiled_matmul", "block_sum", "mma_matmul"])
