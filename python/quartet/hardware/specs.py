@@ -65,6 +65,29 @@ class GpuSpec:
     def elements_per_sector(self, element_bytes: int) -> int:
         return max(1, self.sector_bytes // element_bytes)
 
+    def blocks_per_sm(self, threads: int, registers: int, smem: int) -> int:
+        """Resident blocks per SM for a kernel (the CUDA occupancy calculator's rules: warps,
+        registers allocated per warp in ``register_alloc_unit``s, shared memory, block cap)."""
+        if threads > self.max_threads_per_block or registers > self.max_registers_per_thread:
+            return 0
+        warps = -(-threads // self.warp_size)
+        unit = self.register_alloc_unit
+        regs_per_warp = -(-max(registers, 1) * self.warp_size // unit) * unit
+        limits = [
+            self.max_blocks_per_sm,
+            self.max_threads_per_sm // (warps * self.warp_size),
+            self.registers_per_sm // (warps * regs_per_warp),
+        ]
+        if smem:
+            limits.append(self.smem_per_sm // smem)
+        return max(0, min(limits))
+
+    def occupancy(self, threads: int, registers: int, smem: int) -> float:
+        """Theoretical occupancy: resident warps over the SM's maximum."""
+        warps = -(-threads // self.warp_size)
+        resident = self.blocks_per_sm(threads, registers, smem) * warps
+        return resident / (self.max_threads_per_sm // self.warp_size)
+
 
 H100_SXM = GpuSpec(
     name="NVIDIA H100 SXM5",

@@ -42,6 +42,11 @@ GPU_REGISTER_BUDGET = 128
 """Registers per thread Roller plans for: half of the 255 limit, so ptxas never spills."""
 
 
+CPU_VECTOR_BYTES = 32
+"""On the CPU the thread loop is what LLVM vectorizes: eight f32 lanes of neighbouring threads
+play the part of a GPU sector."""
+
+
 @dataclass(frozen=True)
 class Target:
     """What construction needs of a machine."""
@@ -65,7 +70,7 @@ class Target:
                 max_threads=4096,
                 smem_capacity=spec.l2_bytes // 2,
                 register_budget=min(GPU_REGISTER_BUDGET, spec.vector_registers * lanes // 2),
-                sector_bytes=spec.cache_line_bytes,
+                sector_bytes=CPU_VECTOR_BYTES,
                 mma_shape=None,
                 ridge=math.inf,
             )
@@ -225,6 +230,13 @@ def scale_up_block(op, target: Target, reg, sizes) -> list[Config]:
 def block_fits(op: Operator, target: Target, config: Config) -> bool:
     """Threads, shared memory (with the largest padding ``smem_pads`` may add) and registers
     are within the machine's limits."""
+    key = ("fits", config.block, config.reg)
+    if key not in op.memo:
+        op.memo[key] = _block_fits(op, target, config)
+    return op.memo[key]
+
+
+def _block_fits(op: Operator, target: Target, config: Config) -> bool:
     if config.threads(op) > target.max_threads:
         return False
     config = config.with_pads(_largest_pads(op))

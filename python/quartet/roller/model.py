@@ -21,12 +21,25 @@ import math
 from dataclasses import dataclass
 
 from quartet.hardware import CpuSpec, GpuSpec
-from quartet.roller.config import Config, register_words, smem_bytes
+from quartet.roller.config import (
+    Config,
+    double_buffered,
+    register_words,
+    smem_bytes,
+    tensor_core_shaped,
+)
 from quartet.roller.operator import Operator
 from quartet.roller.reuse import global_traffic, smem_traffic
 
 STAGE_LATENCY_CYCLES = 800
 """Global load + two barriers per reduction stage, without double buffering (cycles)."""
+
+BARRIER_CYCLES = 100
+"""Two barriers per stage once the next stage's loads overlap this one (double buffering)."""
+
+L2_LATENCY_CYCLES = 300
+"""Round trip of a global load served by L2: bytes in flight per SM must cover it (Little's
+law) for a block to stream at its share of L2 bandwidth."""
 
 FMA_LATENCY_WARPS = 8
 """Independent warp-instructions a scheduler needs in flight to issue an FMA every cycle."""
@@ -52,24 +65,10 @@ INFEASIBLE = Estimate(math.inf, 0, 0, 0, "infeasible")
 
 def occupancy(op: Operator, config: Config, spec: GpuSpec) -> int:
     """Blocks one SM holds at once (0: the config does not fit)."""
-    threads = config.threads(op)
     smem = smem_bytes(op, config)
-    regs = register_words(op, config.reg)
-    if threads > spec.max_threads_per_block or smem > spec.static_smem_per_block:
+    if smem > spec.static_smem_per_block:
         return 0
-    if regs > spec.max_registers_per_thread:
-        return 0
-    warps = math.ceil(threads / spec.warp_size)
-    unit = spec.register_alloc_unit
-    regs_per_block = warps * math.ceil(regs * spec.warp_size / unit) * unit
-    limits = [
-        spec.max_blocks_per_sm,
-        spec.max_threads_per_sm // (warps * spec.warp_size),
-        spec.registers_per_sm // regs_per_block,
-    ]
-    if smem:
-        limits.append(spec.smem_per_sm // smem)
-    return max(0, min(limits))
+    return spec.blocks_per_sm(config.threads(op), register_words(op, config.reg), smem)
 
 
 def gpu_estimate(op: Operator, config: Config, spec: GpuSpec) -> Estimate:
@@ -83,14 +82,21 @@ def gpu_estimate(op: Operator, config: Config, spec: GpuSpec) -> Estimate:
     warps = resident * math.ceil(config.threads(op) / spec.warp_size)
     ilp = min(config.points(op), FMA_LATENCY_WARPS)
     issue = min(1.0, warps / SCHEDULERS_PER_SM * ilp / FMA_LATENCY_WARPS)
-    peak = spec.tensor_flops if op.contraction_roles else spec.fp32_flops
+    tensor_cores = tensor_core_shaped(op, config)
+    peak = spec.tensor_flops if tensor_cores else spec.fp32_flops
     flops = math.prod(config.block) * steps * op.flops_per_point  # padded points of one block
+    l2_per_sm = spec.l2_bandwidth / spec.sm_count
+    in_flight = resident * _bytes_per_stage(op, config)
+    l2_hidden = min(1.0, in_flight / (L2_LATENCY_CYCLES * l2_per_sm / spec.clock_hz))
+    stage_cycles = BARRIER_CYCLES if double_buffered(op, config) else STAGE_LATENCY_CYCLES
     terms = {
         "compute": flops / (peak / spec.sm_count) / issue,
-        "l2": global_traffic(op, config.block) / blocks / (spec.l2_bandwidth / spec.sm_count),
-        "smem": smem_traffic(op, config.reg) / blocks / spec.smem_bandwidth_per_sm,
-        "latency": steps * STAGE_LATENCY_CYCLES / spec.clock_hz / resident,
+        "l2": global_traffic(op, config.block) / blocks / l2_per_sm / l2_hidden,
+        "smem": smem_traffic(op, config.reg) / blocks / spec.smem_bandwidth_per_sm / issue,
+        "latency": steps * stage_cycles / spec.clock_hz / resident,
     }
+    if tensor_cores:
+        terms["smem"] = 0.0  # fragments are loaded warp-wide, not per point
     bound = max(terms, key=terms.get)
     seconds = per_sm_blocks * terms[bound]
     compulsory = sum(a.size * a.element_bytes for a in op.accesses) / spec.dram_bandwidth
@@ -99,14 +105,26 @@ def gpu_estimate(op: Operator, config: Config, spec: GpuSpec) -> Estimate:
     return Estimate(seconds, blocks, per_sm, waves, bound)
 
 
-# Fitted on this machine's CPU form (bench/roller.py, arch=cpu): seconds per operation.
+def _bytes_per_stage(op: Operator, config: Config) -> float:
+    """Global bytes one block has in flight per stage (all its loads of a stage are
+    independent), or per thread phase for a pointwise op."""
+    if op.staged:
+        return sum(
+            op.inputs[i].footprint(config.block) * op.inputs[i].element_bytes for i in op.staged
+        )
+    points = config.threads(op) * config.points(op)
+    return points * sum(a.element_bytes for a in op.accesses)
+
+
+# Seconds per operation of the CPU form (LLVM -O3 vectorizes the unrolled register tile and the
+# thread loop), fitted on measured 256^3 matmul configs (bench/roller.py, arch=cpu).
 CPU_COSTS = {
-    "point": 1.1e-9,  # accumulator load + body + store, per register-tile point
-    "load": 0.55e-9,  # one operand load from the staged buffer (L1 hit)
-    "copy": 1.5e-9,  # one element of a cooperative copy into the staged buffer
-    "thread": 4e-9,  # per thread per reduction point: loop and index overhead
-    "l2_factor": 2.0,  # operand loads when the staged tiles overflow L1
-    "dram_factor": 4.0,  # ... and when they overflow L2
+    "point": 0.06e-9,  # one register-tile point of one reduction step (vectorized FMA)
+    "load": 0.16e-9,  # one operand load from the staged buffer
+    "copy": 0.5e-9,  # one element of the cooperative copy into the staged buffer
+    "thread": 4.5e-9,  # one thread of one stage: loop, index and accumulator overhead
+    "l2_factor": 1.5,  # loads when the staged tiles and accumulators overflow L1
+    "dram_factor": 3.0,  # ... and when they overflow L2
 }
 
 
@@ -118,22 +136,17 @@ def cpu_estimate(op: Operator, config: Config, spec: CpuSpec) -> Estimate:
     loads = sum(op.inputs[i].footprint(step_tile) for i in op.staged)
     if not op.red_loops:
         loads = sum(a.footprint(config.reg) for a in op.inputs if a is not None)
-        red_points = 1
-    staged = smem_bytes(op, config)
+    working_set = smem_bytes(op, config) + threads * config.points(op) * op.element_bytes
     factor = 1.0
-    if staged > spec.l2_bytes:
+    if working_set > spec.l2_bytes:
         factor = CPU_COSTS["dram_factor"]
-    elif staged > spec.l1d_bytes:
+    elif working_set > spec.l1d_bytes:
         factor = CPU_COSTS["l2_factor"]
     copies = sum(op.inputs[i].footprint(config.block) for i in op.staged)
-    per_thread = (
-        config.points(op) * CPU_COSTS["point"]
-        + loads * CPU_COSTS["load"] * factor
-        + CPU_COSTS["thread"]
-    )
-    per_stage = copies * CPU_COSTS["copy"] + threads * red_points * per_thread
-    seconds = blocks * steps * per_stage
-    return Estimate(seconds, blocks, 1, blocks, "cpu")
+    per_step = config.points(op) * CPU_COSTS["point"] + loads * CPU_COSTS["load"] * factor
+    per_thread = CPU_COSTS["thread"] + red_points * per_step
+    per_stage = copies * CPU_COSTS["copy"] + threads * per_thread
+    return Estimate(blocks * steps * per_stage, blocks, 1, blocks, "cpu")
 
 
 def estimate(op: Operator, config: Config, spec: GpuSpec | CpuSpec) -> Estimate:

@@ -20,6 +20,13 @@ from quartet.roller.operator import Operator
 
 def global_traffic(op: Operator, block: tuple[int, ...]) -> float:
     """Bytes moved between global memory and the block level over the whole operator."""
+    key = ("global", block)
+    if key not in op.memo:
+        op.memo[key] = _global_traffic(op, block)
+    return op.memo[key]
+
+
+def _global_traffic(op: Operator, block: tuple[int, ...]) -> float:
     blocks = math.prod(math.ceil(op.extents[loop] / block[loop]) for loop in op.par_loops)
     steps = math.prod(math.ceil(op.extents[loop] / block[loop]) for loop in op.red_loops)
     staged = set(op.staged)
