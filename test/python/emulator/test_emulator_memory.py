@@ -297,3 +297,35 @@ def test_adjacent_slices_stay_separate_buffers():
         launch(AXPY_IN_PLACE, "axpy", 1, 17, [base[:16], base[16:]])
     assert {r.kind for r in error.value.reports} == {"out-of-bounds"}
     assert error.value.reports[0].thread == (16, 0, 0)
+
+
+def test_more_atomic_operations_and_64_bit():
+    ptx = (
+        HEADER
+        + """
+.visible .entry more(.param .u64 words, .param .u64 wide)
+{
+  .reg .b32 %r<4>;
+  .reg .b64 %rd<4>;
+  mov.u32 %r0, %tid.x;
+  ld.param.u64 %rd0, [words];
+  ld.param.u64 %rd1, [wide];
+  atom.global.dec.u32 %r1, [%rd0], 5;
+  shl.b32 %r2, 1, %r0;
+  atom.global.or.b32 %r1, [%rd0+4], %r2;
+  atom.global.and.b32 %r1, [%rd0+8], %r2;
+  atom.global.xor.b32 %r1, [%rd0+12], 1;
+  atom.global.min.u32 %r1, [%rd0+16], %r0;
+  cvt.u64.u32 %rd2, %r0;
+  shl.b64 %rd2, %rd2, 33;
+  atom.global.add.u64 %rd3, [%rd1], %rd2;
+  ret;
+}
+"""
+    )
+    words = np.array([2, 0, 0xFFFFFFFF, 0, 1000], np.uint32)
+    wide = np.zeros(1, np.uint64)
+    launch(ptx, "more", 1, 8, [words, wide])
+    # dec from 2 with bound 5, 8 times: 2,1,0 -> wraps to 5,4,3,2,1 -> 0
+    assert words.tolist() == [0, 0xFF, 0, 0, 0]
+    assert wide[0] == sum(t << 33 for t in range(8))
