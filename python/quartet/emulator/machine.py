@@ -39,6 +39,7 @@ from .parser import Kernel, Module, Variable
 from .ptxtypes import TYPES, raw_dtype
 
 RUNNING, AT_BARRIER, AT_WARP_OP, EXITED = 0, 1, 2, 3
+_NEVER = np.iinfo(np.int64).max  # scheduling key of a thread that cannot run
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Machine:
         self.live = int(np.count_nonzero(layout.exists))
         self.pc = np.zeros(self.nthreads, np.int64)
         self.backward = np.zeros(self.nthreads, np.int64)
+        self.any_backward = False  # whether ``backward`` holds anything but zeros
         # Uniform mode: all live threads at ``upc``; ``uidx`` None means all threads of the grid.
         self.upc: int | None = 0
         self.uidx = None if self.live == self.nthreads else np.flatnonzero(layout.exists)
@@ -230,6 +232,7 @@ class Machine:
             self.pc[threads] = np.where(taken, op.target, pc + 1)
             if op.target <= pc:
                 self.backward[threads[taken]] += 1
+                self.any_backward = True
 
     def _uniform_exit(self, pc: int, idx: np.ndarray | None, op: Op) -> None:
         threads = self.all_threads if idx is None else idx
@@ -248,14 +251,18 @@ class Machine:
 
     def _divergent_step(self, may_reconverge: bool = True) -> None:
         runnable = self.state == RUNNING
-        if not runnable.any():
+        position = self.backward * self._key_stride + self.pc if self.any_backward else self.pc
+        key = np.where(runnable, position, _NEVER)
+        first = int(np.argmin(key))
+        if key[first] == _NEVER:
             self._deadlock()
-        key = np.where(runnable, self.backward * self._key_stride + self.pc, np.iinfo(np.int64).max)
-        pc = int(self.pc[int(np.argmin(key))])
+        pc = int(self.pc[first])
         idx = np.flatnonzero(runnable & (self.pc == pc))
         if may_reconverge and len(idx) == self.live:  # reconverged: uniform from the next step
             self.upc, self.uidx = pc, (None if len(idx) == self.nthreads else idx)
-            self.backward[:] = 0  # priorities only matter among threads that diverge together
+            if self.any_backward:  # priorities only matter among threads that diverge together
+                self.backward[:] = 0
+                self.any_backward = False
             self.stats.steps -= 1
             return
         op = self.ops[pc]
@@ -270,6 +277,7 @@ class Machine:
             self.pc[idx] = np.where(taken, op.target, pc + 1)
             if op.target <= pc:
                 self.backward[idx[taken]] += 1
+                self.any_backward = True
         elif op.kind == EXIT:
             active = _active(idx, op.guard)
             self.state[active] = EXITED
