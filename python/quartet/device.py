@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from quartet.errors import QuartetError
 from quartet.host import Copy, HostProgram
 
 
@@ -31,13 +32,18 @@ class EmulatedDevice:
 
     def __init__(self, checks: bool = True):
         self.checks = checks
-        self.instructions = 0
+        self.instructions = 0  # thread-level instructions executed, over every launch
+        self.warp_instructions = 0
 
     def launch(self, ptx, kernel, grid, block, buffers) -> None:
-        from quartet.emulator import launch
+        from quartet.emulator import EmulatorError, launch
 
-        stats = launch(ptx, kernel, grid, block, buffers, checks=self.checks)
+        try:
+            stats = launch(ptx, kernel, grid, block, buffers, checks=self.checks)
+        except EmulatorError as error:  # the emulator knows no QuartetError (it imports no MLIR)
+            raise QuartetError(f"error: emulating kernel {kernel}: {error}") from error
         self.instructions += stats.thread_instructions
+        self.warp_instructions += stats.warp_instructions
 
 
 def run_host_program(

@@ -45,3 +45,16 @@ def test_cpu_target_has_nothing_to_emulate():
     model = quartet.compile(programs.BATCHED_AND_MAX, target="cpu")
     with pytest.raises(quartet.QuartetError, match="no PTX to emulate"):
         model.emulate()
+
+
+def test_a_checker_finding_is_a_quartet_error_naming_the_kernel():
+    """Corrupt one kernel's PTX (drop its barriers): the emulator's race report reaches the user
+    as a QuartetError naming the kernel, with the emulator's report as its cause."""
+    model = quartet.compile(programs.BATCHED_AND_MAX, target="sm_90")
+    kernel = next(name for name, ptx in model.ptx.items() if "bar.sync" in ptx)
+    model.ptx[kernel] = model.ptx[kernel].replace("bar.sync \t0;", "")
+    inputs, _ = programs.batched_and_max_inputs(6)
+    with pytest.raises(quartet.QuartetError, match=f"emulating kernel {kernel}") as caught:
+        model.emulate(*inputs)
+    assert "shared" in str(caught.value)
+    assert caught.value.__cause__.reports
