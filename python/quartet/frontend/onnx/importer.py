@@ -45,6 +45,7 @@ class Spec:
     name: str
     shape: tuple[int, ...]
     dtype: np.dtype
+    value: np.ndarray | None = None  # an output known at compile time (not computed in IR)
 
 
 @dataclass
@@ -179,6 +180,10 @@ class Importer:
                     )
                 self.define(value.name, Tensor.constant(array.astype(dtype)))
                 continue
+            if 0 in shape:  # no elements: a compile-time value whatever the user passes
+                self.bound[value.name] = np.zeros(shape, dtype)
+                self.define(value.name, Tensor.constant(self.bound[value.name]))
+                continue
             tensor = Tensor(shape, dtype, f"%in{len(inputs)}", view=True)
             self.define(value.name, tensor)
             inputs.append((Spec(value.name, shape, dtype), tensor))
@@ -197,6 +202,13 @@ class Importer:
             context = NodeContext(node, inputs, self.emit, self.opset, self)
             result = HANDLERS[node.op_type](context)
             outputs = [result] if isinstance(result, Tensor) else list(result)
+            # a tensor without elements has no values to compute: keep it a compile-time value
+            outputs = [
+                Tensor.constant(np.zeros(t.shape, t.dtype))
+                if t.size == 0 and t.const is None
+                else t
+                for t in outputs
+            ]
         for index, name in enumerate(node.output):
             if not name:
                 continue
@@ -237,7 +249,10 @@ class Importer:
         specs, results, seen = [], [], set()
         for value in graph.output:
             tensor = self.lookup(value.name, onnx.NodeProto(name="graph output"))
-            if tensor.ssa is None or tensor.view or tensor.ssa in seen or tensor.const is not None:
+            if tensor.const is not None:
+                specs.append(Spec(value.name, tensor.shape, tensor.dtype, tensor.const))
+                continue
+            if tensor.view or tensor.ssa in seen:
                 tensor = self.emit.copy(tensor)
             seen.add(tensor.ssa)
             specs.append(Spec(value.name, tensor.shape, tensor.dtype))
@@ -258,7 +273,9 @@ class Importer:
             f"  func.func @{name}({', '.join(arguments)}) -> ({result_types}) {{",
             *self.prologue.lines,
             *self.body.lines,
-            f"    return {', '.join(t.ssa for t in results)} : {result_types}",
+            f"    return {', '.join(t.ssa for t in results)} : {result_types}"
+            if results
+            else "    return",
             "  }",
             "}",
         ]

@@ -117,18 +117,9 @@ def scalar_literal(value: float | int | bool, dtype: np.dtype) -> str:
     """An ``arith.constant`` operand text for one scalar of ``dtype``."""
     element = scalar_type(dtype)
     if is_float(dtype):
-        value = float(value)
-        if np.isnan(value):
-            bits = {"f16": "0x7E00", "f32": "0x7FC00000", "f64": "0x7FF8000000000000"}
-            return f"{bits[element]} : {element}"
-        if np.isinf(value):
-            bits = {
-                "f16": ("0x7C00", "0xFC00"),
-                "f32": ("0x7F800000", "0xFF800000"),
-                "f64": ("0x7FF0000000000000", "0xFFF0000000000000"),
-            }
-            return f"{bits[element][value < 0]} : {element}"
-        return f"{value!r} : {element}"
+        # the bit pattern: exact, and covers inf/nan
+        bits = np.asarray(value, dtype=dtype).reshape(1).view(f"u{np.dtype(dtype).itemsize}")[0]
+        return f"0x{int(bits):0{2 * np.dtype(dtype).itemsize}X} : {element}"
     return f"{int(value)} : {element}"
 
 
@@ -196,6 +187,9 @@ class Body:
 
     def select(self, cond: str, a: str, b: str, dtype) -> str:
         return self.op(f"arith.select {cond}, {a}, {b} : {scalar_type(dtype)}")
+
+    def select_index(self, cond: str, a: str, b: str) -> str:
+        return self.op(f"arith.select {cond}, {a}, {b} : index")
 
     def extract(self, tensor: Tensor, indices: Sequence[str]) -> str:
         return self.op(f"tensor.extract {tensor.ssa}[{', '.join(indices)}] : {tensor.type}")
@@ -284,9 +278,10 @@ class Emitter:
         yielded = [yielded] if isinstance(yielded, str) else list(yielded)
         inner.line(f"linalg.yield {', '.join(yielded)} : {', '.join(arg_types[len(inputs) :])}")
         self.w.line(f"}} -> {', '.join(out_types)}")
+        logical = [tuple(shape), *(tuple(s) for s, _, _ in extra_outputs)]
         tensors = [
-            Tensor(tuple(s), np.dtype(d), f"{results}#{k}" if len(outputs) > 1 else results)
-            for k, (s, d, _) in enumerate(outputs)
+            Tensor(logical[k], np.dtype(d), f"{results}#{k}" if len(outputs) > 1 else results)
+            for k, (_, d, _) in enumerate(outputs)
         ]
         return tensors[0] if len(tensors) == 1 else tensors
 

@@ -57,7 +57,7 @@ class OnnxModel:
         """Run the PTX in Quartet's PTX emulator (GPU targets only)."""
         arrays = self._arguments({**(inputs or {}), **named})
         results = self.compiled.emulate(*arrays)
-        return self._results([results] if isinstance(results, np.ndarray) else list(results))
+        return self._results([results] if isinstance(results, np.ndarray) else list(results or ()))
 
     def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs of the right shapes and dtypes (floats in [-1, 1), ints in [0, 4))."""
@@ -92,9 +92,12 @@ class OnnxModel:
         return arrays + self._weights
 
     def _results(self, arrays: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        computed = iter(arrays)
         return {
-            spec.name: _from_ir(array, spec)
-            for spec, array in zip(self.outputs, arrays, strict=True)
+            spec.name: spec.value.copy()
+            if spec.value is not None
+            else _from_ir(next(computed), spec)
+            for spec in self.outputs
         }
 
 

@@ -10,6 +10,31 @@ from collections.abc import Callable
 
 HANDLERS: dict[str, Callable] = {}
 
+# Inputs that must be known at compile time (static shapes): op type -> input positions.
+COMPILE_TIME_INPUTS: dict[str, tuple[int, ...]] = {
+    "Reshape": (1,),
+    "Expand": (1,),
+    "Slice": (1, 2, 3, 4),
+    "Squeeze": (1,),
+    "Unsqueeze": (1,),
+    "Split": (1,),
+    "Tile": (1,),
+    "Pad": (1, 2, 3),
+    "ConstantOfShape": (0,),
+    "Range": (0, 1, 2),
+    "ReduceSum": (1,),
+    "ReduceMean": (1,),
+    "ReduceMax": (1,),
+    "ReduceMin": (1,),
+    "ReduceProd": (1,),
+    "ReduceL1": (1,),
+    "ReduceL2": (1,),
+    "ReduceSumSquare": (1,),
+    "ReduceLogSum": (1,),
+    "ReduceLogSumExp": (1,),
+    "Dropout": (1, 2),
+}
+
 
 def op(*op_types: str):
     """Register the decorated function as the handler of ``op_types`` (default domain)."""
@@ -27,3 +52,24 @@ def supported_ops() -> list[str]:
     from quartet.frontend.onnx import ops  # noqa: F401 - registration side effect
 
     return sorted(HANDLERS)
+
+
+def compile_time_inputs(graph) -> set[str]:
+    """Names of the graph inputs (and values) that must be known at compile time: those used
+    where a static value is required, and everything such a value is computed from."""
+    producers = {output: node for node in graph.node for output in node.output if output}
+    wanted: set[str] = set()
+    pending = [
+        node.input[position]
+        for node in graph.node
+        for position in COMPILE_TIME_INPUTS.get(node.op_type, ())
+        if position < len(node.input) and node.input[position]
+    ]
+    while pending:
+        name = pending.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        if name in producers and producers[name].op_type not in ("Shape", "Size"):
+            pending.extend(n for n in producers[name].input if n)
+    return wanted

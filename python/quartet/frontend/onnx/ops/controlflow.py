@@ -1,1 +1,1 @@
-"""TODO."""
+"""Control flow: If and Loop (implemented below)."""
