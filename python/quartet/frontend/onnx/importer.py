@@ -193,6 +193,31 @@ class Importer:
         for node in nodes:
             self.import_node(node)
 
+    def import_subgraph(
+        self, graph: onnx.GraphProto, arguments: list[Tensor], writer: Writer
+    ) -> list[Tensor]:
+        """Import a Loop/If body into ``writer`` (a nested region) with its inputs bound to
+        ``arguments``; outer values stay visible. Returns the body's output tensors."""
+        if len(arguments) != len(graph.input):
+            raise QuartetError(
+                f"error: subgraph '{graph.name}' has {len(graph.input)} inputs, "
+                f"expected {len(arguments)}"
+            )
+        saved = self.emit.w
+        self.emit.w = writer
+        self.scopes.append({})
+        try:
+            for value, tensor in zip(graph.input, arguments, strict=True):
+                self.define(value.name, tensor)
+            for initializer in graph.initializer:
+                self.define(initializer.name, Tensor.constant(numpy_helper.to_array(initializer)))
+            self.import_nodes(graph.node)
+            node = onnx.NodeProto(name=f"subgraph '{graph.name}'")
+            return [self.lookup(value.name, node) for value in graph.output]
+        finally:
+            self.scopes.pop()
+            self.emit.w = saved
+
     def import_node(self, node: onnx.NodeProto) -> list[Tensor]:
         inputs = [self.lookup(name, node) if name else None for name in node.input]
         if self._foldable(node, inputs):

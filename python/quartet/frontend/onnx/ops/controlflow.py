@@ -1,1 +1,292 @@
-"""Control flow: If and Loop (implemented below)."""
+"""Control flow: If and Loop as ``scf.if``/``scf.for``/``scf.while`` on tensors (the
+controlflow form: each construct carries ``controlflow.placement = #controlflow.device<"grid">``,
+the placement Grinder will lower to the device; today they run on the CPU target).
+
+    Loop(M=8, cond="", v0) with body (i, cond, v) -> (cond, v')
+      -> %r = scf.for %i = %c0 to %c8 step %c1 iter_args(%v = %v0) -> (tensor<..>) {
+           <body>; scf.yield %v' } {controlflow.placement = #controlflow.device<"grid">}
+
+A loop whose condition the body computes becomes ``scf.while``; scan outputs (per-iteration
+values stacked along a new first axis) need a static trip count and are carried tensors updated
+by one kernel per iteration. An If on a compile-time condition imports only the taken branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from quartet.frontend.onnx.context import NodeContext
+from quartet.frontend.onnx.ir import Operand, Tensor, Writer, scalar_type
+from quartet.frontend.onnx.registry import op
+
+PLACEMENT = '{controlflow.placement = #controlflow.device<"grid">}'
+
+
+def _graph(ctx: NodeContext, name: str) -> onnx.GraphProto:
+    for attribute in ctx.node.attribute:
+        if attribute.name == name and attribute.type == onnx.AttributeProto.GRAPH:
+            return attribute.g
+    raise ctx.error(f"missing subgraph attribute '{name}'")
+
+
+def _condition(ctx: NodeContext, tensor: Tensor, writer: Writer) -> str:
+    """The i1 value of a 1-element boolean tensor (read on the host)."""
+    zero = writer.assign("arith.constant 0 : index")
+    element = writer.assign(f"tensor.extract {ctx.emit.ssa(tensor)}[{zero}] : {tensor.type}")
+    if tensor.dtype == np.bool_:
+        return writer.assign(f"arith.trunci {element} : i8 to i1")
+    null = writer.assign(f"arith.constant {0} : {scalar_type(tensor.dtype)}")
+    return writer.assign(f"arith.cmpi ne, {element}, {null} : {scalar_type(tensor.dtype)}")
+
+
+def _yield(ctx: NodeContext, writer: Writer, values: list[Tensor], types: list[str], what: str):
+    for tensor, expected in zip(values, types, strict=True):
+        if tensor.type != expected:
+            raise ctx.error(f"{what} yields {tensor.type} where {expected} is required")
+    names = ", ".join(ctx.emit.ssa(t) for t in values)
+    writer.line(f"scf.yield {names} : {', '.join(types)}" if values else "scf.yield")
+
+
+@op("If")
+def if_op(ctx: NodeContext):
+    condition = ctx.inputs[0]
+    then_graph, else_graph = _graph(ctx, "then_branch"), _graph(ctx, "else_branch")
+    importer = ctx.importer
+    if condition.const is not None:
+        taken = then_graph if bool(np.asarray(condition.const).reshape(-1)[0]) else else_graph
+        return importer.import_subgraph(taken, [], ctx.emit.w)
+    writer = ctx.emit.w
+    flag = _condition(ctx, condition, writer)
+    results = writer.fresh("if")
+    header_at = len(writer.lines)
+    inner = writer.nested()
+    writer.lines.append("")  # the header, once the result types are known
+    then_values = importer.import_subgraph(then_graph, [], inner)
+    types = [t.type for t in then_values]
+    _yield(ctx, inner, then_values, types, "the then branch")
+    writer.line("} else {")
+    else_values = importer.import_subgraph(else_graph, [], inner)
+    _yield(ctx, inner, else_values, types, "the else branch")
+    writer.line(f"}} {PLACEMENT}")
+    count = len(types)
+    target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
+    writer.lines[header_at] = f"{writer.indent}{target}scf.if {flag} -> ({', '.join(types)}) {{"
+    return _results(results, then_values)
+
+
+def _results(name: str, like: list[Tensor]) -> list[Tensor]:
+    if len(like) == 1:
+        return [Tensor(like[0].shape, like[0].dtype, name, view=True)]
+    return [Tensor(t.shape, t.dtype, f"{name}#{i}", view=True) for i, t in enumerate(like)]
+
+
+@op("Loop")
+def loop(ctx: NodeContext):
+    body = _graph(ctx, "body")
+    trip_count, condition = ctx.input(0), ctx.input(1)
+    carried = [t for t in ctx.inputs[2:]]
+    if any(t is None for t in carried):
+        raise ctx.error("omitted loop-carried inputs are not supported")
+    scans = len(body.output) - 1 - len(carried)
+    if scans < 0:
+        raise ctx.error(f"the body has {len(body.output)} outputs, fewer than 1 + {len(carried)}")
+    steps = None
+    if trip_count is not None:
+        if trip_count.const is None:
+            raise ctx.error("the trip count must be known at compile time")
+        steps = int(np.asarray(trip_count.const).reshape(-1)[0])
+    if condition is not None and condition.const is not None:
+        if not bool(np.asarray(condition.const).reshape(-1)[0]):
+            empty = [np.zeros((0, *s), d) for s, d in _scan_shapes(ctx, body, carried, scans)]
+            return carried + [Tensor.constant(array) for array in empty]
+        condition = None
+    computes_exit = condition is not None or not _passes_condition_through(body)
+    if steps is None and not computes_exit:
+        raise ctx.error("a loop without trip count or condition never ends")
+    if computes_exit:
+        if scans:
+            raise ctx.error(
+                "scan outputs of a loop with a computed exit condition are not supported"
+            )
+        return _while_loop(ctx, body, steps, condition, carried)
+    return _for_loop(ctx, body, steps, carried, scans)
+
+
+def _passes_condition_through(body: onnx.GraphProto) -> bool:
+    """Whether the body's condition output is its condition input (or an Identity of it)."""
+    cond_in, cond_out = body.input[1].name, body.output[0].name
+    if cond_in == cond_out:
+        return True
+    producers = {o: n for n in body.node for o in n.output}
+    node = producers.get(cond_out)
+    return node is not None and node.op_type == "Identity" and node.input[0] == cond_in
+
+
+def _iteration_tensor(ctx: NodeContext, body: onnx.GraphProto, index: str) -> Tensor:
+    """The iteration number as the 1-element int64 tensor ONNX bodies receive (a kernel, only
+    when the body reads it)."""
+    if not _uses(body, body.input[0].name):
+        return Tensor.constant(np.array(0, np.int64))
+
+    def body(b, args):
+        return b.op(f"arith.index_cast {index} : index to i64")
+
+    return ctx.emit.generic((), np.int64, [], body)
+
+
+def _uses(graph: onnx.GraphProto, name: str) -> bool:
+    from quartet.frontend.onnx.importer import _all_nodes
+
+    outputs = {value.name for value in graph.output}
+    return name in outputs or any(name in node.input for node in _all_nodes(graph))
+
+
+def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
+    emit, importer = ctx.emit, ctx.importer
+    writer = emit.w
+    true = Tensor.constant(np.array(True))
+    lower, upper = (
+        writer.assign("arith.constant 0 : index"),
+        writer.assign(f"arith.constant {steps} : index"),
+    )
+    one = writer.assign("arith.constant 1 : index")
+    scan_shapes = _scan_shapes(ctx, body, carried, scans)
+    scan_inits = [
+        Tensor((steps, *shape), dtype, emit.fill((steps, *shape), dtype, 0))
+        for shape, dtype in scan_shapes
+    ]
+    state = carried + scan_inits
+    index = writer.fresh("i")
+    args = [writer.fresh("arg") for _ in state]
+    results = writer.fresh("loop")
+    types = [t.type for t in state]
+    inits = ", ".join(f"{a} = {emit.ssa(t)}" for a, t in zip(args, state, strict=True))
+    target = f"{results}:{len(state)} = " if len(state) > 1 else (f"{results} = " if state else "")
+    writer.line(
+        f"{target}scf.for {index} = {lower} to {upper} step {one} iter_args({inits}) -> "
+        f"({', '.join(types)}) {{"
+    )
+    inner = writer.nested()
+    saved, emit.w = emit.w, inner
+    try:
+        iteration = _iteration_tensor(ctx, body, index)
+        block_args = [
+            Tensor(t.shape, t.dtype, a, view=True) for t, a in zip(state, args, strict=True)
+        ]
+        outputs = importer.import_subgraph(
+            body, [iteration, true, *block_args[: len(carried)]], inner
+        )
+        emit.w = inner
+        new_carried = outputs[1 : 1 + len(carried)]
+        new_scans = [
+            _write_row(ctx, stacked, value, index)
+            for stacked, value in zip(
+                block_args[len(carried) :], outputs[1 + len(carried) :], strict=True
+            )
+        ]
+        new_state = [
+            _into(ctx, value, arg)
+            for value, arg in zip(new_carried + new_scans, block_args, strict=True)
+        ]
+        _yield(ctx, inner, new_state, types, "the loop body")
+    finally:
+        emit.w = saved
+    writer.line(f"}} {PLACEMENT}")
+    return _results(results, state)
+
+
+def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
+    """``value`` written into the buffer of the loop argument ``destination`` (a copy kernel
+    whose init is the argument), so that bufferization keeps one buffer per carried value
+    across iterations (a yield must be equivalent to its iteration argument)."""
+    if value.type != destination.type:
+        raise ctx.error(f"the loop body yields {value.type} where {destination.type} is required")
+    if value.ssa == destination.ssa:
+        return value
+    indices = [f"d{i}" for i in range(len(value.ir_shape))]
+    emit = ctx.emit
+    return emit.generic(
+        value.shape, value.dtype, [Operand(value, indices)], lambda b, a: a[0], init=destination.ssa
+    )
+
+
+def _scan_shapes(ctx, body, carried, scans):
+    """Shapes and dtypes of the per-iteration scan values, from the body's declared outputs."""
+    shapes = []
+    for value in body.output[1 + len(carried) :][:scans]:
+        tensor_type = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim]
+        if not tensor_type.HasField("shape") or -1 in dims:
+            raise ctx.error(f"scan output '{value.name}' needs a static shape in the body graph")
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
+        shapes.append((tuple(dims), dtype))
+    return shapes
+
+
+def _write_row(ctx, stacked: Tensor, value: Tensor, index: str) -> Tensor:
+    """``stacked`` with row ``index`` replaced by ``value`` (one kernel)."""
+    if (stacked.shape[0], *value.shape) != stacked.shape:
+        raise ctx.error(f"scan value {value.shape} does not fit {stacked.shape}")
+    rows = [f"d{i + 1}" for i in range(value.rank)] or ["0"]
+
+    def body(b, args):
+        row = b.index(0)
+        here = b.op(f"arith.cmpi eq, {row}, {index} : index")
+        return b.select(here, args[1], args[0], stacked.dtype)
+
+    operands = [Operand(stacked, [f"d{i}" for i in range(stacked.rank)]), Operand(value, rows)]
+    return ctx.emit.generic(stacked.shape, stacked.dtype, operands, body)
+
+
+def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried: list[Tensor]):
+    emit, importer = ctx.emit, ctx.importer
+    writer = emit.w
+    start = Tensor.constant(np.array(True)) if condition is None else condition
+    zero = writer.assign("arith.constant 0 : index")
+    state = [start, *carried]
+    types = ["index", *(t.type for t in state)]
+    results = writer.fresh("while")
+    before = [writer.fresh("b") for _ in types]
+    inits = ", ".join(
+        f"{a} = {v}" for a, v in zip(before, [zero, *(emit.ssa(t) for t in state)], strict=True)
+    )
+    writer.line(
+        f"{results}:{len(types)} = scf.while ({inits}) : ({', '.join(types)}) -> "
+        f"({', '.join(types)}) {{"
+    )
+    inner = writer.nested()
+    flag = _condition(ctx, Tensor(start.shape, start.dtype, before[1]), inner)
+    if steps is not None:
+        limit = inner.assign(f"arith.constant {steps} : index")
+        below = inner.assign(f"arith.cmpi slt, {before[0]}, {limit} : index")
+        flag = inner.assign(f"arith.andi {flag}, {below} : i1")
+    inner.line(f"scf.condition({flag}) {', '.join(before)} : {', '.join(types)}")
+    writer.line("} do {")
+    after = [writer.fresh("a") for _ in types]
+    writer.line(f"^bb0({', '.join(f'{a}: {t}' for a, t in zip(after, types, strict=True))}):")
+    saved, emit.w = emit.w, inner
+    try:
+        iteration = _iteration_tensor(ctx, body, after[0])
+        args = [
+            Tensor(t.shape, t.dtype, a, view=True) for t, a in zip(state, after[1:], strict=True)
+        ]
+        outputs = importer.import_subgraph(body, [iteration, *args], inner)
+        emit.w = inner
+        step = inner.assign("arith.constant 1 : index")
+        following = inner.assign(f"arith.addi {after[0]}, {step} : index")
+        values = [
+            _into(ctx, value, arg)
+            for value, arg in zip(outputs[: 1 + len(carried)], args, strict=True)
+        ]
+        for tensor, expected in zip(values, types[1:], strict=True):
+            if tensor.type != expected:
+                raise ctx.error(f"the loop body yields {tensor.type} where {expected} is required")
+        names = ", ".join([following, *(emit.ssa(t) for t in values)])
+        inner.line(f"scf.yield {names} : {', '.join(types)}")
+    finally:
+        emit.w = saved
+    writer.line(f"}} attributes {PLACEMENT}")
+    return [
+        Tensor(t.shape, t.dtype, f"{results}#{i + 2}", view=True) for i, t in enumerate(carried)
+    ]
