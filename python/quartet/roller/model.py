@@ -11,8 +11,9 @@ hidden. The operator never beats its compulsory DRAM traffic.
 
 CPU (``cpu_estimate``): the tiled program runs serially on one core. Per reduction point a
 "thread" loads its register-tile operands from the staged buffer and updates its accumulators;
-per stage a block copies its staged tiles. Each load costs more when the staged tile spills
-out of L1 or L2. Costs per operation (``CPU_COSTS``) were fitted on this project's CPU lowering.
+per stage a block copies its staged tiles. Each load costs more when the stage and the
+accumulators spill out of L1 or L2. Costs per operation (``CPU_COSTS``) were fitted on
+measurements of this project's CPU form.
 """
 
 from __future__ import annotations
@@ -117,13 +118,15 @@ def _bytes_per_stage(op: Operator, config: Config) -> float:
 
 
 # Seconds per operation of the CPU form (LLVM -O3 vectorizes the unrolled register tile and the
-# thread loop), fitted on measured 256^3 matmul configs (bench/roller.py, arch=cpu).
+# thread loop), fitted by least squares on 33 measured configs of three matmuls (bench/roller.py,
+# arch=cpu) on this project's development machine (AMD EPYC, AVX-512, 48 KB L1d).
 CPU_COSTS = {
-    "point": 0.06e-9,  # one register-tile point of one reduction step (vectorized FMA)
-    "load": 0.16e-9,  # one operand load from the staged buffer
-    "copy": 0.5e-9,  # one element of the cooperative copy into the staged buffer
-    "thread": 4.5e-9,  # one thread of one stage: loop, index and accumulator overhead
-    "l2_factor": 1.5,  # loads when the staged tiles and accumulators overflow L1
+    "point": 0.04e-9,  # one register-tile point of one reduction step (vectorized FMA)
+    "load": 0.15e-9,  # one operand load from the staged buffer
+    "copy": 0.02e-9,  # one element of the cooperative copy into the staged buffer (vectorized)
+    "thread": 1e-9,  # one thread of one stage: loop and index overhead
+    "l1_usable": 0.75,  # fraction of L1d the stage and accumulators may use before loads slow
+    "l2_factor": 2.0,  # loads when the stage and accumulators overflow L1
     "dram_factor": 3.0,  # ... and when they overflow L2
 }
 
@@ -140,7 +143,7 @@ def cpu_estimate(op: Operator, config: Config, spec: CpuSpec) -> Estimate:
     factor = 1.0
     if working_set > spec.l2_bytes:
         factor = CPU_COSTS["dram_factor"]
-    elif working_set > spec.l1d_bytes:
+    elif working_set > CPU_COSTS["l1_usable"] * spec.l1d_bytes:
         factor = CPU_COSTS["l2_factor"]
     copies = sum(op.inputs[i].footprint(config.block) for i in op.staged)
     per_step = config.points(op) * CPU_COSTS["point"] + loads * CPU_COSTS["load"] * factor
