@@ -1,6 +1,6 @@
 """Roller: alignment rules and reuse scores against hand-computed figures, construction
-invariants, hardware specs, and end-to-end compiles whose CPU form matches numpy and whose PTX
-assembles without spills."""
+invariants, hardware specs, and end-to-end compiles whose CPU form and emulated PTX match numpy
+and whose PTX assembles without spills."""
 
 from __future__ import annotations
 
@@ -315,8 +315,11 @@ def test_roller_tiled_operators_match_numpy(source, shapes, reference):
     model = quartet.compile(source, target="sm_90", tiling=ROLLER)
     rng = np.random.default_rng(1)
     inputs = [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]
-    np.testing.assert_allclose(model.run(*inputs), reference(*inputs), rtol=1e-4, atol=1e-4)
+    expected = reference(*inputs)
+    np.testing.assert_allclose(model.run(*inputs), expected, rtol=1e-4, atol=1e-4)
     _check_ptxas(model)
+    # The PTX itself, in the emulator with every checker on (bounds, races, barriers).
+    np.testing.assert_allclose(model.emulate(*inputs), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_roller_for_the_cpu_matches_numpy():
