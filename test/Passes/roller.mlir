@@ -140,7 +140,7 @@ func.func @tall_skinny(%a: tensor<8192x1024xf32>, %b: tensor<1024x64xf32>, %c: t
 /// (m16n8k16: block m, n and k multiples of 16) with whole warps, and pads A by one 128-bit
 /// vector (8 halves).
 // CHECK-LABEL: func.func @half_matmul
-// CHECK: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 16, 16, 128>>, #tile.rtile<"reg", array<i64: 2, 2, 1>>], array<i64: 8, 0>>
+// CHECK: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 128>>, #tile.rtile<"reg", array<i64: 8, 4, 1>>], array<i64: 8, 0>>
 func.func @half_matmul(%a: tensor<128x768xf16>, %b: tensor<768x768xf16>, %c: tensor<128x768xf32>) -> tensor<128x768xf32> {
   %r = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : tensor<128x768xf16>, tensor<768x768xf16>) outs(%c : tensor<128x768xf32>) {

@@ -25,7 +25,7 @@ class Config:
         return {loop: self.block[loop] // self.reg[loop] for loop in op.par_loops}
 
     def threads(self, op: Operator) -> int:
-        return math.prod(self.threads_per_loop(op).values())
+        return math.prod(self.block[loop] // self.reg[loop] for loop in op.par_loops)
 
     def points(self, op: Operator) -> int:
         """Register-tile points per thread."""

@@ -7,8 +7,9 @@
    start from one thread and the shallowest aligned stage, and step along the loop with the best
    reuse score (global bytes saved per on-chip byte) through the aligned sizes, until shared
    memory, the thread limit or the register file is full, or the tile is compute-bound
-   (arithmetic intensity past the machine's FLOP/byte ridge). Every tile on the way with at
-   least a warp of threads is a candidate, with a few deeper reduction stages beside it.
+   (arithmetic intensity past the machine's FLOP/byte ridge) with whole warps of threads.
+   Every tile on the way with whole warps is a candidate, with deeper reduction stages beside
+   it.
 3. **Scale-out and ranking**: the grid copies the tile over the SMs; the micro performance model
    (waves, occupancy, traffic per level) ranks all candidates; the top-k are returned with their
    bank-conflict padding.
@@ -210,7 +211,8 @@ def scale_up_block(op, target: Target, reg, sizes) -> list[Config]:
     while frontier:
         options = {}
         for block in frontier:
-            if _compute_bound(op, target, block):
+            whole_warps = warp_aligned(op, Config(block, reg), target.warp)
+            if whole_warps and _compute_bound(op, target, block):
                 continue
             for loop in range(len(op.extents)):
                 grown_size = _next_size(op, sizes, loop, block[loop], reg[loop])
