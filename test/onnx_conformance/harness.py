@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from quartet import QuartetError
 from quartet.frontend.onnx import compile_model, supported_ops
 from quartet.frontend.onnx.importer import _all_nodes
 from quartet.frontend.onnx.ir import SUPPORTED_DTYPES
@@ -116,9 +117,17 @@ def run_case(name: str, emulate: bool):
     """Compile for sm_90, run on the CPU (and the PTX in the emulator); raise on mismatch."""
     case = all_cases()[name]
     feeds, bound, expected = feeds_and_expected(case)
-    model = compile_model(case.model, target="sm_90", bound_inputs=bound)
+    try:
+        model = compile_model(case.model, target="sm_90", bound_inputs=bound)
+        control_flow = False
+    except QuartetError as error:  # control flow left at run time: the CPU target only
+        if "control flow on the device" not in str(error):
+            raise
+        model = compile_model(case.model, target="cpu", bound_inputs=bound)
+        control_flow = True
     compare(model.run(feeds), expected, name)
     if emulate:
+        assert not control_flow, "control flow on the device is not supported yet"
         assert all(info.spill_stores == 0 for info in model.compiled.ptxas.values())
         compare(model.emulate(feeds), expected, name)
     return model

@@ -70,9 +70,127 @@ def lstm_loop(steps: int = 5, batch: int = 2, features: int = 3, hidden: int = 4
     loop = helper.make_node("Loop", ["M", "", "h0", "c0"], ["h", "c", "hs"], body=body)
     return make_model(
         [loop],
-        [("X", FLOAT, [steps, batch, features]), ("h0", FLOAT, [batch, hidden]),
-         ("c0", FLOAT, [batch, hidden])],
-        [("h", FLOAT, [batch, hidden]), ("c", FLOAT, [batch, hidden]),
-         ("hs", FLOAT, [steps, batch, hidden])],
+        [
+            ("X", FLOAT, [steps, batch, features]),
+            ("h0", FLOAT, [batch, hidden]),
+            ("c0", FLOAT, [batch, hidden]),
+        ],
+        [
+            ("h", FLOAT, [batch, hidden]),
+            ("c", FLOAT, [batch, hidden]),
+            ("hs", FLOAT, [steps, batch, hidden]),
+        ],
         [*weights.items(), ("M", np.array(steps, np.int64))],
     )
+
+
+def if_model() -> onnx.ModelProto:
+    """y = x * 2 if sum(x) > 0 else x - 1, the condition computed at run time."""
+    then_graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["t"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("t", FLOAT, [3, 4])],
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("Sub", ["x", "one"], ["e"])],
+        "else",
+        [],
+        [helper.make_tensor_value_info("e", FLOAT, [3, 4])],
+    )
+    nodes = [
+        helper.make_node("ReduceSum", ["x"], ["s"], keepdims=0),
+        helper.make_node("Greater", ["s", "zero"], ["positive"]),
+        helper.make_node("If", ["positive"], ["y"], then_branch=then_graph, else_branch=else_graph),
+    ]
+    constants = [
+        ("two", np.float32(2)),
+        ("one", np.float32(1)),
+        ("zero", np.float32(0)),
+    ]
+    return make_model(nodes, [("x", FLOAT, [3, 4])], [("y", FLOAT, [3, 4])], constants)
+
+
+def encoder_layer(
+    batch: int = 2, seq: int = 8, dim: int = 16, heads: int = 2, ffn: int = 32, seed: int = 0
+) -> onnx.ModelProto:
+    """A Transformer encoder layer (post-norm): multi-head self-attention, residual,
+    LayerNormalization, a GELU feed-forward block, residual, LayerNormalization."""
+    rng = np.random.default_rng(seed)
+    head = dim // heads
+
+    def weight(*shape):
+        return rng.normal(0, 1 / np.sqrt(shape[0]), shape).astype(np.float32)
+
+    weights = {
+        "Wq": weight(dim, dim),
+        "Wk": weight(dim, dim),
+        "Wv": weight(dim, dim),
+        "Wo": weight(dim, dim),
+        "bo": weight(dim) * 0.1,
+        "W1": weight(dim, ffn),
+        "b1": weight(ffn) * 0.1,
+        "W2": weight(ffn, dim),
+        "b2": weight(dim) * 0.1,
+        "g1": np.ones(dim, np.float32) + weight(dim) * 0.1,
+        "be1": weight(dim) * 0.1,
+        "g2": np.ones(dim, np.float32),
+        "be2": np.zeros(dim, np.float32),
+        "heads_shape": np.array([batch, seq, heads, head], np.int64),
+        "model_shape": np.array([batch, seq, dim], np.int64),
+        "scale": np.float32(1 / np.sqrt(head)),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "Wq"], ["q0"]),
+        node("MatMul", ["x", "Wk"], ["k0"]),
+        node("MatMul", ["x", "Wv"], ["v0"]),
+        node("Reshape", ["q0", "heads_shape"], ["q1"]),
+        node("Reshape", ["k0", "heads_shape"], ["k1"]),
+        node("Reshape", ["v0", "heads_shape"], ["v1"]),
+        node("Transpose", ["q1"], ["q"], perm=[0, 2, 1, 3]),
+        node("Transpose", ["k1"], ["kt"], perm=[0, 2, 3, 1]),
+        node("Transpose", ["v1"], ["v"], perm=[0, 2, 1, 3]),
+        node("MatMul", ["q", "kt"], ["scores0"]),
+        node("Mul", ["scores0", "scale"], ["scores"]),
+        node("Softmax", ["scores"], ["probs"], axis=-1),
+        node("MatMul", ["probs", "v"], ["context0"]),
+        node("Transpose", ["context0"], ["context1"], perm=[0, 2, 1, 3]),
+        node("Reshape", ["context1", "model_shape"], ["context"]),
+        node("MatMul", ["context", "Wo"], ["attn0"]),
+        node("Add", ["attn0", "bo"], ["attn"]),
+        node("Add", ["x", "attn"], ["res1"]),
+        node("LayerNormalization", ["res1", "g1", "be1"], ["h1"], axis=-1, epsilon=1e-5),
+        node("MatMul", ["h1", "W1"], ["f0"]),
+        node("Add", ["f0", "b1"], ["f1"]),
+        node("Gelu", ["f1"], ["f2"]),
+        node("MatMul", ["f2", "W2"], ["f3"]),
+        node("Add", ["f3", "b2"], ["f4"]),
+        node("Add", ["h1", "f4"], ["res2"]),
+        node("LayerNormalization", ["res2", "g2", "be2"], ["y"], axis=-1, epsilon=1e-5),
+    ]
+    return make_model(
+        nodes,
+        [("x", FLOAT, [batch, seq, dim])],
+        [("y", FLOAT, [batch, seq, dim])],
+        list(weights.items()),
+        opset=20,
+    )
+
+
+def lstm_reference(model_inputs: dict, model: onnx.ModelProto) -> dict:
+    """The LSTM loop of :func:`lstm_loop` in numpy (ONNX's reference evaluator fails on it)."""
+    weights = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    h, c = model_inputs["h0"].astype(np.float64), model_inputs["c0"].astype(np.float64)
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    stacked = []
+    for x_t in model_inputs["X"]:
+        gates = x_t @ weights["W"] + h @ weights["R"] + weights["B"]
+        i, f, g, o = np.split(gates, 4, axis=1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        stacked.append(h)
+    return {"h": h, "c": c, "hs": np.stack(stacked)}

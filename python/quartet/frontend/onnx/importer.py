@@ -59,6 +59,7 @@ class ImportedGraph:
     weights: list[tuple[str, np.ndarray]]  # in argument order, after the inputs
     bound_inputs: dict[str, np.ndarray] = field(default_factory=dict)
     op_counts: Counter = field(default_factory=Counter)
+    control_flow: list[str] = field(default_factory=list)  # nodes that became scf loops/ifs
 
 
 def check_supported(graph: onnx.GraphProto) -> None:
@@ -110,6 +111,7 @@ class Importer:
         self.weights: list[tuple[str, str, np.ndarray]] = []  # (ssa, name, array)
         self.scopes: list[dict[str, Tensor]] = [{}]
         self.op_counts: Counter = Counter()
+        self.control_flow: list[str] = []
         self._names: dict[int, str] = {}
 
     # -- values ------------------------------------------------------------------------------
@@ -161,6 +163,7 @@ class Importer:
             weights=[(weight_name, array) for _, weight_name, array in self.weights],
             bound_inputs=self.bound,
             op_counts=self.op_counts,
+            control_flow=self.control_flow,
         )
 
     def _bind_inputs(self, graph: onnx.GraphProto) -> list[tuple[Spec, Tensor]]:

@@ -158,6 +158,11 @@ def compile_model(
         f"imported {sum(graph.op_counts.values())} operators ({counts or 'none'}) and "
         f"{len(graph.weights)} weights in {import_seconds:.2f} s; compiling for {target}"
     )
+    if graph.control_flow and target != "cpu":
+        raise QuartetError(
+            f"error: {graph.control_flow[0]}: control flow on the device (target {target}) is "
+            "not supported yet; compile with target='cpu' (--target cpu)"
+        )
     compiled = quartet.compile(graph.text, target=target, tiling=tiling)
     compiled.stage_seconds = {"import": import_seconds, **compiled.stage_seconds}
     stages = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())

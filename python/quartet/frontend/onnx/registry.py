@@ -33,6 +33,7 @@ COMPILE_TIME_INPUTS: dict[str, tuple[int, ...]] = {
     "ReduceLogSum": (1,),
     "ReduceLogSumExp": (1,),
     "Dropout": (1, 2),
+    "Loop": (0,),
 }
 
 
@@ -57,11 +58,14 @@ def supported_ops() -> list[str]:
 def compile_time_inputs(graph) -> set[str]:
     """Names of the graph inputs (and values) that must be known at compile time: those used
     where a static value is required, and everything such a value is computed from."""
-    producers = {output: node for node in graph.node for output in node.output if output}
+    from quartet.frontend.onnx.importer import _all_nodes
+
+    nodes = list(_all_nodes(graph))  # subgraphs too: their nodes may read outer values
+    producers = {output: node for node in nodes for output in node.output if output}
     wanted: set[str] = set()
     pending = [
         node.input[position]
-        for node in graph.node
+        for node in nodes
         for position in COMPILE_TIME_INPUTS.get(node.op_type, ())
         if position < len(node.input) and node.input[position]
     ]
@@ -70,6 +74,11 @@ def compile_time_inputs(graph) -> set[str]:
         if name in wanted:
             continue
         wanted.add(name)
-        if name in producers and producers[name].op_type not in ("Shape", "Size"):
-            pending.extend(n for n in producers[name].input if n)
+        producer = producers.get(name)
+        if producer is None or producer.op_type in ("Shape", "Size"):
+            continue
+        pending.extend(n for n in producer.input if n)
+        for attribute in producer.attribute:  # an If/Loop result comes from its subgraphs
+            if attribute.type == attribute.GRAPH:
+                pending.extend(value.name for value in attribute.g.output)
     return wanted

@@ -56,6 +56,7 @@ def if_op(ctx: NodeContext):
     if condition.const is not None:
         taken = then_graph if bool(np.asarray(condition.const).reshape(-1)[0]) else else_graph
         return importer.import_subgraph(taken, [], ctx.emit.w)
+    ctx.importer.control_flow.append(f"node '{ctx.name}' (If)")
     writer = ctx.emit.w
     flag = _condition(ctx, condition, writer)
     results = writer.fresh("if")
@@ -98,10 +99,10 @@ def loop(ctx: NodeContext):
         steps = int(np.asarray(trip_count.const).reshape(-1)[0])
     if condition is not None and condition.const is not None:
         if not bool(np.asarray(condition.const).reshape(-1)[0]):
-            empty = [np.zeros((0, *s), d) for s, d in _scan_shapes(ctx, body, carried, scans)]
-            return carried + [Tensor.constant(array) for array in empty]
+            raise ctx.error("a loop that never runs with scan outputs (empty outputs)")
         condition = None
     computes_exit = condition is not None or not _passes_condition_through(body)
+    ctx.importer.control_flow.append(f"node '{ctx.name}' (Loop)")
     if steps is None and not computes_exit:
         raise ctx.error("a loop without trip count or condition never ends")
     if computes_exit:
@@ -143,57 +144,58 @@ def _uses(graph: onnx.GraphProto, name: str) -> bool:
 
 
 def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
+    """scf.for over the carried values and one stacked tensor per scan output. The header is
+    written after the body, once the scan values' shapes are known (their zero inits go
+    before it)."""
     emit, importer = ctx.emit, ctx.importer
     writer = emit.w
-    true = Tensor.constant(np.array(True))
-    lower, upper = (
-        writer.assign("arith.constant 0 : index"),
-        writer.assign(f"arith.constant {steps} : index"),
-    )
-    one = writer.assign("arith.constant 1 : index")
-    scan_shapes = _scan_shapes(ctx, body, carried, scans)
-    scan_inits = [
-        Tensor((steps, *shape), dtype, emit.fill((steps, *shape), dtype, 0))
-        for shape, dtype in scan_shapes
-    ]
-    state = carried + scan_inits
-    index = writer.fresh("i")
-    args = [writer.fresh("arg") for _ in state]
-    results = writer.fresh("loop")
-    types = [t.type for t in state]
-    inits = ", ".join(f"{a} = {emit.ssa(t)}" for a, t in zip(args, state, strict=True))
-    target = f"{results}:{len(state)} = " if len(state) > 1 else (f"{results} = " if state else "")
-    writer.line(
-        f"{target}scf.for {index} = {lower} to {upper} step {one} iter_args({inits}) -> "
-        f"({', '.join(types)}) {{"
-    )
+    index, results = writer.fresh("i"), writer.fresh("loop")
+    carried_args = [writer.fresh("arg") for _ in carried]
+    scan_args = [writer.fresh("scan") for _ in range(scans)]
+    header_at = len(writer.lines)
     inner = writer.nested()
     saved, emit.w = emit.w, inner
     try:
         iteration = _iteration_tensor(ctx, body, index)
         block_args = [
-            Tensor(t.shape, t.dtype, a, view=True) for t, a in zip(state, args, strict=True)
+            Tensor(t.shape, t.dtype, a, view=True)
+            for t, a in zip(carried, carried_args, strict=True)
         ]
-        outputs = importer.import_subgraph(
-            body, [iteration, true, *block_args[: len(carried)]], inner
-        )
+        true = Tensor.constant(np.array(True))
+        outputs = importer.import_subgraph(body, [iteration, true, *block_args], inner)
         emit.w = inner
-        new_carried = outputs[1 : 1 + len(carried)]
-        new_scans = [
-            _write_row(ctx, stacked, value, index)
-            for stacked, value in zip(
-                block_args[len(carried) :], outputs[1 + len(carried) :], strict=True
-            )
+        values = outputs[1 : 1 + len(carried)]
+        rows = outputs[1 + len(carried) :]
+        stacked = [
+            Tensor((steps, *row.shape), row.dtype, a, view=True)
+            for row, a in zip(rows, scan_args, strict=True)
         ]
-        new_state = [
-            _into(ctx, value, arg)
-            for value, arg in zip(new_carried + new_scans, block_args, strict=True)
-        ]
+        # rows first: they may read a carried argument that the copies below overwrite
+        new_rows = [_write_row(ctx, s, row, index) for s, row in zip(stacked, rows, strict=True)]
+        new_state = [_into(ctx, v, a) for v, a in zip(values, block_args, strict=True)]
+        new_state += new_rows
+        types = [t.type for t in [*block_args, *stacked]]
         _yield(ctx, inner, new_state, types, "the loop body")
     finally:
         emit.w = saved
     writer.line(f"}} {PLACEMENT}")
-    return _results(results, state)
+    body_lines = writer.lines[header_at:]
+    del writer.lines[header_at:]
+    inits = [emit.ssa(t) for t in carried]
+    inits += [emit.fill(s.shape, s.dtype, 0) for s in stacked]
+    lower = writer.assign("arith.constant 0 : index")
+    upper = writer.assign(f"arith.constant {steps} : index")
+    one = writer.assign("arith.constant 1 : index")
+    names = [*carried_args, *scan_args]
+    state = ", ".join(f"{a} = {v}" for a, v in zip(names, inits, strict=True))
+    count = len(names)
+    target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
+    writer.line(
+        f"{target}scf.for {index} = {lower} to {upper} step {one} iter_args({state}) -> "
+        f"({', '.join(types)}) {{"
+    )
+    writer.lines.extend(body_lines)
+    return _results(results, [*block_args, *stacked])
 
 
 def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
@@ -211,19 +213,6 @@ def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
     )
 
 
-def _scan_shapes(ctx, body, carried, scans):
-    """Shapes and dtypes of the per-iteration scan values, from the body's declared outputs."""
-    shapes = []
-    for value in body.output[1 + len(carried) :][:scans]:
-        tensor_type = value.type.tensor_type
-        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor_type.shape.dim]
-        if not tensor_type.HasField("shape") or -1 in dims:
-            raise ctx.error(f"scan output '{value.name}' needs a static shape in the body graph")
-        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type))
-        shapes.append((tuple(dims), dtype))
-    return shapes
-
-
 def _write_row(ctx, stacked: Tensor, value: Tensor, index: str) -> Tensor:
     """``stacked`` with row ``index`` replaced by ``value`` (one kernel)."""
     if (stacked.shape[0], *value.shape) != stacked.shape:
@@ -236,7 +225,7 @@ def _write_row(ctx, stacked: Tensor, value: Tensor, index: str) -> Tensor:
         return b.select(here, args[1], args[0], stacked.dtype)
 
     operands = [Operand(stacked, [f"d{i}" for i in range(stacked.rank)]), Operand(value, rows)]
-    return ctx.emit.generic(stacked.shape, stacked.dtype, operands, body)
+    return ctx.emit.generic(stacked.shape, stacked.dtype, operands, body, init=stacked.ssa)
 
 
 def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried: list[Tensor]):
