@@ -13,29 +13,36 @@ Prints a table per section and writes every figure to JSON:
    registers, shared memory, spills (``ptxas -v``) and theoretical occupancy from the spec.
 3. **CPU, measured** (``arch=cpu``): Roller's top-1 and every config of a small exhaustive grid
    run with ``CompiledModel.run`` (median of several runs each) on >= 6 operators; ratio best
-   measured time / top-1 time (target >= 0.8), with numpy's time for the same operator beside.
+   measured time / top-1 time (target >= 0.8), with numpy's time (one BLAS thread) beside.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-import statistics
-import sys
-import time
-from itertools import product
-from pathlib import Path
+import os
 
-import numpy as np
-from mlir import ir, passmanager
-from roller_suite import SUITE, batch_matmul, conv, matmul
+# numpy's BLAS on one thread, like the CPU form it is compared with (and stable timings: BLAS
+# threads spinning on 2 shared cores stall in scheduler quanta).
+for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
 
-import quartet
-from quartet.dialects import create_context
-from quartet.hardware import spec_for
-from quartet.passes.roller import generics
-from quartet.roller import Config, best_of_space, construct, describe, estimate
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from itertools import product  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from mlir import ir, passmanager  # noqa: E402
+from roller_suite import SUITE, batch_matmul, conv, matmul  # noqa: E402
+
+import quartet  # noqa: E402
+from quartet.dialects import create_context  # noqa: E402
+from quartet.hardware import spec_for  # noqa: E402
+from quartet.passes.roller import generics  # noqa: E402
+from quartet.roller import Config, best_of_space, construct, describe, estimate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 GENERALIZE = "builtin.module(func.func(linalg-generalize-named-ops))"
