@@ -85,15 +85,17 @@ def gpu_estimate(op: Operator, config: Config, spec: GpuSpec) -> Estimate:
     issue = min(1.0, warps / SCHEDULERS_PER_SM * ilp / FMA_LATENCY_WARPS)
     tensor_cores = tensor_core_shaped(op, config)
     peak = spec.tensor_flops if tensor_cores else spec.fp32_flops
-    flops = math.prod(config.block) * steps * op.flops_per_point  # padded points of one block
+    padded_points = math.prod(config.block) * steps  # one block's points, padding included
+    flops = padded_points * op.flops_per_point
     l2_per_sm = spec.l2_bandwidth / spec.sm_count
+    smem_bw = spec.smem_bandwidth_per_sm
     in_flight = resident * _bytes_per_stage(op, config)
     l2_hidden = min(1.0, in_flight / (L2_LATENCY_CYCLES * l2_per_sm / spec.clock_hz))
     stage_cycles = BARRIER_CYCLES if double_buffered(op, config) else STAGE_LATENCY_CYCLES
     terms = {
         "compute": flops / (peak / spec.sm_count) / issue,
         "l2": global_traffic(op, config.block) / blocks / l2_per_sm / l2_hidden,
-        "smem": smem_traffic(op, config.reg) / blocks / spec.smem_bandwidth_per_sm / issue,
+        "smem": smem_traffic(op, config.reg) / op.points * padded_points / smem_bw / issue,
         "latency": steps * stage_cycles / spec.clock_hz / resident,
     }
     if tensor_cores:
