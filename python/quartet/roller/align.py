@@ -76,23 +76,35 @@ def bank_conflict_ways(
     staged input ``input_index`` (thread ``t`` at ``t_l`` along each parallel loop, reduction
     offsets 0), with ``pad`` elements added to the buffer's rows."""
     access = op.inputs[input_index]
-    shape = access.buffer_shape(config.block)
-    shape[-1] += pad
-    per_loop = config.threads_per_loop(op)
-    extents = [per_loop[loop] for loop in op.par_loops]
+    width = access.buffer_shape(config.block)[-1] + pad
     words_per_bank: dict[int, set[int]] = {}
-    for thread in range(min(warp, math.prod(extents))):
-        coords = _delinearize(thread, extents)
-        local = [0] * len(op.extents)
-        for loop, coord in zip(op.par_loops, coords, strict=True):
-            local[loop] = coord
-        offset = 0
-        for form, size in zip(access.forms, shape, strict=True):
-            index = sum(coeff * local[loop] for loop, coeff in form.coeffs)
-            offset = offset * size + index
-        word = offset * access.element_bytes // bank_bytes
+    for row, column in _warp_positions(op, config, input_index, warp):
+        word = (row * width + column) * access.element_bytes // bank_bytes
         words_per_bank.setdefault(word % banks, set()).add(word)
     return max(len(words) for words in words_per_bank.values())
+
+
+def _warp_positions(op: Operator, config: Config, input_index: int, warp: int) -> list:
+    """(row of the buffer, column in the row) each thread of the first warp reads."""
+    key = ("warp", config.block, config.reg, input_index, warp)
+    if key in op.memo:
+        return op.memo[key]
+    access = op.inputs[input_index]
+    shape = access.buffer_shape(config.block)
+    per_loop = config.threads_per_loop(op)
+    extents = [per_loop[loop] for loop in op.par_loops]
+    positions = []
+    for thread in range(min(warp, math.prod(extents))):
+        local = [0] * len(op.extents)
+        for loop, coord in zip(op.par_loops, _delinearize(thread, extents), strict=True):
+            local[loop] = coord
+        indices = [sum(c * local[loop] for loop, c in form.coeffs) for form in access.forms]
+        row = 0
+        for index, size in zip(indices[:-1], shape[:-1], strict=True):
+            row = row * size + index
+        positions.append((row, indices[-1]))
+    op.memo[key] = positions
+    return positions
 
 
 def smem_pads(op: Operator, config: Config, banks: int = 32, bank_bytes: int = 4) -> tuple:

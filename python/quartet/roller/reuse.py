@@ -43,6 +43,13 @@ def _global_traffic(op: Operator, block: tuple[int, ...]) -> float:
 
 def smem_traffic(op: Operator, reg: tuple[int, ...]) -> float:
     """Bytes threads load from shared memory into registers over the whole operator."""
+    key = ("smem traffic", reg)
+    if key not in op.memo:
+        op.memo[key] = _smem_traffic(op, reg)
+    return op.memo[key]
+
+
+def _smem_traffic(op: Operator, reg: tuple[int, ...]) -> float:
     points = math.prod(reg[loop] for loop in op.par_loops)
     step_tile = tuple(1 if loop in op.red_loops else reg[loop] for loop in range(len(reg)))
     per_point = sum(
