@@ -322,6 +322,22 @@ def test_roller_tiled_operators_match_numpy(source, shapes, reference):
     np.testing.assert_allclose(model.emulate(*inputs), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
+def test_f16_contraction_tiles_take_the_tensor_core_path(chip):
+    from programs import HALF_MATMUL  # test/python/programs.py, shared by the compile tests
+
+    model = quartet.compile(HALF_MATMUL, target=chip, tiling=f"quartet-roller{{arch={chip}}}")
+    matmul = model.kernels[1]
+    assert model.ptx[matmul.name].count("mma.sync.aligned.m16n8k16") > 0
+    _check_ptxas(model)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((128, 256)).astype(np.float16)
+    b = rng.standard_normal((256, 128)).astype(np.float16)
+    expected = a.astype(np.float32) @ b.astype(np.float32)
+    np.testing.assert_allclose(model.run(a, b), expected, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(model.emulate(a, b), expected, rtol=1e-3, atol=1e-3)
+
+
 def test_roller_for_the_cpu_matches_numpy():
     model = quartet.compile(BATCH_MATMUL, target="cpu", tiling="quartet-roller{arch=cpu}")
     rng = np.random.default_rng(2)
