@@ -120,3 +120,25 @@ def test_squeezenet_ptx_assembles_without_spills(squeezenet):
     assert len(squeezenet.compiled.kernels) > 50
     infos = squeezenet.compiled.ptxas
     assert all(info.spill_stores == info.spill_loads == 0 for info in infos.values())
+
+
+def test_large_weights_import_in_seconds_and_stay_out_of_the_ir():
+    import time
+
+    from models import make_model
+    from onnx import helper
+
+    from quartet.frontend.onnx import import_model
+
+    rng = np.random.default_rng(0)
+    weights = [(f"w{i}", rng.standard_normal((1024, 1024), dtype=np.float32)) for i in range(16)]
+    names = ["x"] + [f"h{i}" for i in range(len(weights))]
+    nodes = [
+        helper.make_node("MatMul", [names[i], name], [names[i + 1]])
+        for i, (name, _) in enumerate(weights)
+    ]
+    model = make_model(nodes, [("x", 1, [4, 1024])], [(names[-1], 1, [4, 1024])], weights)
+    start = time.perf_counter()
+    graph = import_model(model)  # 16.8 M parameters, 67 MB
+    assert time.perf_counter() - start < 5
+    assert len(graph.weights) == 16 and len(graph.text) < 20_000

@@ -100,8 +100,14 @@ def symbol_name(name: str) -> str:
 class Importer:
     """Imports one prepared ModelProto (see :func:`quartet.frontend.onnx.loader.prepare`)."""
 
-    def __init__(self, model: onnx.ModelProto, bound_inputs: Mapping[str, np.ndarray] | None):
+    def __init__(
+        self,
+        model: onnx.ModelProto,
+        bound_inputs: Mapping[str, np.ndarray] | None,
+        weights: Mapping[str, onnx.TensorProto] | None = None,
+    ):
         self.model = model
+        self.large = dict(weights or {})  # initializers kept out of the prepared skeleton
         self.opset = default_opset(model)
         self.bound = {name: np.asarray(value) for name, value in (bound_inputs or {}).items()}
         self.counter = [0]
@@ -148,7 +154,7 @@ class Importer:
         graph = self.model.graph
         check_supported(graph)
         inputs = self._bind_inputs(graph)
-        for initializer in graph.initializer:
+        for initializer in [*graph.initializer, *self.large.values()]:
             array = numpy_helper.to_array(initializer)
             self._names[id(array)] = initializer.name
             self.define(initializer.name, Tensor.constant(array))
@@ -168,10 +174,10 @@ class Importer:
 
     def _bind_inputs(self, graph: onnx.GraphProto) -> list[tuple[Spec, Tensor]]:
         inputs = []
-        known = {value.name for value in graph_inputs(self.model)}
+        known = {value.name for value in graph_inputs(self.model, self.large)}
         for unknown in set(self.bound) - known:
             raise QuartetError(f"error: cannot bind '{unknown}': the model has no such input")
-        for value in graph_inputs(self.model):
+        for value in graph_inputs(self.model, self.large):
             shape = static_shape(value, value.name)
             dtype = _input_dtype(value)
             if value.name in self.bound:

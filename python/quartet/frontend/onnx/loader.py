@@ -9,21 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import shape_inference, version_converter
+from onnx import helper, shape_inference, version_converter
 
 from quartet.errors import QuartetError
 
 MIN_OPSET = 13  # older models are converted up to this opset with onnx.version_converter
 
 
+MAX_SKELETON_ELEMENTS = 1024  # larger initializers skip the checker and shape inference
+
+
 def load(source: str | Path | bytes | onnx.ModelProto) -> onnx.ModelProto:
-    """A ModelProto from a path, serialized bytes or a ModelProto (copied, never modified)."""
+    """A ModelProto from a path, serialized bytes or a ModelProto (never modified)."""
     if isinstance(source, onnx.ModelProto):
-        model = onnx.ModelProto()
-        model.CopyFrom(source)
-        return model
+        return source
     where = "<bytes>"
     if not isinstance(source, bytes):
         where = str(source)
@@ -48,10 +50,48 @@ def default_opset(model: onnx.ModelProto) -> int:
     raise QuartetError("error: the model imports no version of the default ONNX opset")
 
 
+def split_weights(
+    model: onnx.ModelProto,
+) -> tuple[onnx.ModelProto, dict[str, onnx.TensorProto]]:
+    """(the model without its large initializers, which become typed graph inputs; those
+    initializers). The checker and shape inference serialize the whole model: on the skeleton
+    they take milliseconds whatever the weights' size, and the weights are never copied."""
+    graph = model.graph
+    large = {
+        init.name: init
+        for init in graph.initializer
+        if int(np.prod(init.dims, dtype=np.int64)) > MAX_SKELETON_ELEMENTS
+    }
+    skeleton = onnx.ModelProto()
+    _copy_fields(model, skeleton, skip="graph")
+    target = skeleton.graph
+    _copy_fields(graph, target, skip="initializer")
+    target.initializer.extend(i for i in graph.initializer if i.name not in large)
+    listed = {value.name for value in graph.input}
+    for name, init in large.items():
+        if name not in listed:
+            target.input.append(helper.make_tensor_value_info(name, init.data_type, init.dims))
+    return skeleton, large
+
+
+def _copy_fields(source, target, skip: str) -> None:
+    for descriptor, value in source.ListFields():
+        if descriptor.name == skip:
+            continue
+        if descriptor.is_repeated:
+            getattr(target, descriptor.name).extend(value)
+        elif descriptor.message_type is not None:
+            getattr(target, descriptor.name).CopyFrom(value)
+        else:
+            setattr(target, descriptor.name, value)
+
+
 def prepare(
     model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None = None
-) -> onnx.ModelProto:
-    """Check the model, convert opsets below 13, bind input shapes and infer shapes."""
+) -> tuple[onnx.ModelProto, dict[str, onnx.TensorProto]]:
+    """Check the model, convert opsets below 13, bind input shapes and infer shapes (all on the
+    skeleton of :func:`split_weights`); returns the skeleton and the large initializers."""
+    model, large = split_weights(model)
     _check(model)
     opset = default_opset(model)
     if opset < MIN_OPSET:
@@ -62,9 +102,9 @@ def prepare(
                 f"error: cannot convert the model from opset {opset} to {MIN_OPSET}: "
                 f"{_first_line(error)}"
             ) from None
-    bind_input_shapes(model, input_shapes or {})
+    bind_input_shapes(model, input_shapes or {}, set(large))
     try:
-        return shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        return shape_inference.infer_shapes(model, check_type=True, strict_mode=True), large
     except Exception as error:  # noqa: BLE001 - InferenceError and friends
         raise QuartetError(f"error: ONNX shape inference failed: {_first_line(error)}") from None
 
@@ -76,15 +116,18 @@ def _check(model: onnx.ModelProto) -> None:
         raise QuartetError(f"error: invalid ONNX model: {_first_line(error)}") from None
 
 
-def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
-    """The inputs the user feeds (old models also list their initializers as inputs)."""
-    initializers = {init.name for init in model.graph.initializer}
+def graph_inputs(model: onnx.ModelProto, weights=frozenset()) -> list[onnx.ValueInfoProto]:
+    """The inputs the user feeds (old models also list their initializers as inputs; the
+    skeleton lists its large initializers, ``weights``, as inputs)."""
+    initializers = {init.name for init in model.graph.initializer} | set(weights)
     return [value for value in model.graph.input if value.name not in initializers]
 
 
-def bind_input_shapes(model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]]) -> None:
+def bind_input_shapes(
+    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]], weights=frozenset()
+) -> None:
     """Write the bound shapes into the graph inputs; error for unknown names or rank changes."""
-    inputs = {value.name: value for value in graph_inputs(model)}
+    inputs = {value.name: value for value in graph_inputs(model, weights)}
     for name, shape in shapes.items():
         if name not in inputs:
             raise QuartetError(

@@ -129,8 +129,8 @@ def import_model(
     bound_inputs: Mapping[str, np.ndarray] | None = None,
 ) -> ImportedGraph:
     """ONNX model -> graph-level IR text (no compilation); see :func:`compile_model`."""
-    model = prepare(load(source), input_shapes)
-    return Importer(model, bound_inputs).run()
+    model, weights = prepare(load(source), input_shapes)
+    return Importer(model, bound_inputs, weights).run()
 
 
 def compile_model(
