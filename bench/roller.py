@@ -26,6 +26,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
@@ -357,7 +358,12 @@ def main() -> None:
     suite = SUITE[::6] if args.quick else SUITE
     cpu_suite = CPU_SUITE[:2] if args.quick else CPU_SUITE
     started = time.perf_counter()
-    result: dict = {"arch": args.arch}
+    cpu, gpu = spec_for("cpu"), spec_for(args.arch)
+    print(
+        f"GPU model: {gpu.name} ({args.arch}); CPU: {cpu.name}, {cpu.cores} cores, "
+        f"L1d {cpu.l1d_bytes >> 10} KB, L2 {cpu.l2_bytes >> 10} KB, {cpu.simd_bytes * 8}-bit SIMD"
+    )
+    result: dict = {"arch": args.arch, "gpu": gpu.name, "cpu": dataclasses.asdict(cpu)}
 
     measured = cpu_measured(cpu_suite)
     per_config_s = statistics.median(row["per_config_s"] for row in measured)
