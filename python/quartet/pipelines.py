@@ -79,7 +79,8 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
 ]
 
 
-DEFAULT_TILING = "quartet-fixed-tiling"
+# Roller constructs each operator's rProgram for the machine being compiled for.
+DEFAULT_TILING = "quartet-roller{arch={target}}"
 
 
 def steps_for(
@@ -90,6 +91,7 @@ def steps_for(
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
     ``tile.program`` keep it, so pre-tiled input passes through any tiling pass).
     """
+    tiling = tiling.replace("{target}", target)
     prefix = [(step.replace("{tiling}", tiling), why) for step, why in GRAPH_TO_LOOPS]
     if target == "cpu":
         return prefix, LOOPS_TO_CPU

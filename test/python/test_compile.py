@@ -17,9 +17,17 @@ from quartet.ptxas import find_ptxas
 needs_ptxas = pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is not installed")
 
 
+FIXED = "quartet-fixed-tiling"  # pins the tile shapes the structural assertions below expect
+
+
 @pytest.fixture(scope="module")
 def mlp_sm90() -> quartet.CompiledModel:
     return quartet.compile(mlp.SOURCE, target="sm_90")
+
+
+@pytest.fixture(scope="module")
+def mlp_fixed() -> quartet.CompiledModel:
+    return quartet.compile(mlp.SOURCE, target="sm_90", tiling=FIXED)
 
 
 @pytest.mark.parametrize("target", ["cpu", "sm_90"])
@@ -29,15 +37,15 @@ def test_mlp_runs_on_cpu_and_matches_numpy(target, mlp_sm90):
     np.testing.assert_allclose(model.run(*inputs), mlp.reference(*inputs), rtol=1e-4, atol=1e-5)
 
 
-def test_mlp_kernels_and_launches(mlp_sm90):
-    names = [kernel.name for kernel in mlp_sm90.kernels]
+def test_mlp_kernels_and_launches(mlp_fixed):
+    names = [kernel.name for kernel in mlp_fixed.kernels]
     assert names == [f"mlp_k{i}" for i in range(9)]
-    assert set(mlp_sm90.ptx) == set(names)
-    matmul = mlp_sm90.kernels[1]  # 64x1024 output in 64x64 tiles, 16x16 threads of 4x4 points
+    assert set(mlp_fixed.ptx) == set(names)
+    matmul = mlp_fixed.kernels[1]  # 64x1024 output in 64x64 tiles, 16x16 threads of 4x4 points
     assert (matmul.grid, matmul.block) == ((16, 1, 1), (256, 1, 1))
     assert matmul.shared_bytes == 2 * (64 * (16 + 4) + 16 * (64 + 4)) * 4  # double-buffered
-    assert "bar.sync" in mlp_sm90.ptx["mlp_k1"] and "bar.sync" not in mlp_sm90.ptx["mlp_k2"]
-    launches = mlp_sm90.host.launches
+    assert "bar.sync" in mlp_fixed.ptx["mlp_k1"] and "bar.sync" not in mlp_fixed.ptx["mlp_k2"]
+    launches = mlp_fixed.host.launches
     assert [launch.kernel for launch in launches] == names
     assert launches[-1].buffers[0] == 7  # the bias kernel writes the output argument in place
 
@@ -162,7 +170,7 @@ def test_inputs_are_never_written_and_may_be_misaligned_views(target):
 @needs_ptxas
 @pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
 def test_f16_matmul_uses_tensor_cores_without_spills(chip):
-    model = quartet.compile(programs.HALF_MATMUL, target=chip)
+    model = quartet.compile(programs.HALF_MATMUL, target=chip, tiling=FIXED)
     matmul = model.kernels[1]
     ptx = model.ptx[matmul.name]
     # 64x64 blocks of 8 warps (2x4), each warp 2x2 accumulator tiles of 16x8, one 16-deep
