@@ -45,6 +45,7 @@ def test_mlp_kernels_and_launches(mlp_fixed):
     assert (matmul.grid, matmul.block) == ((16, 1, 1), (256, 1, 1))
     assert matmul.shared_bytes == 2 * (64 * (16 + 4) + 16 * (64 + 4)) * 4  # double-buffered
     assert "bar.sync" in mlp_fixed.ptx["mlp_k1"] and "bar.sync" not in mlp_fixed.ptx["mlp_k2"]
+    assert "ld.global.v4.b32" in mlp_fixed.ptx["mlp_k1"]  # 128-bit copies of aligned f32 rows
     launches = mlp_fixed.host.launches
     assert [launch.kernel for launch in launches] == names
     assert launches[-1].buffers[0] == 7  # the bias kernel writes the output argument in place
