@@ -142,3 +142,34 @@ def test_large_weights_import_in_seconds_and_stay_out_of_the_ir():
     graph = import_model(model)  # 16.8 M parameters, 67 MB
     assert time.perf_counter() - start < 5
     assert len(graph.weights) == 16 and len(graph.text) < 20_000
+
+
+def _squeezenet_without_softmax() -> onnx.ModelProto:
+    """SqueezeNet up to its logits (the final Softmax needs expf, which the emulator lacks)."""
+    model = onnx.load(str(LIGHT / "light_squeezenet.onnx"))
+    (softmax,) = [node for node in model.graph.node if node.op_type == "Softmax"]
+    model.graph.node.remove(softmax)
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(softmax.input[0], 1, [1, 1000]))
+    return model
+
+
+@pytest.fixture(scope="module")
+def squeezenet_small():
+    """SqueezeNet's logits on 64x64 images (fully convolutional; 12x less to emulate)."""
+    return compile_model(
+        _squeezenet_without_softmax(), target="sm_90", input_shapes={"data_0": [1, 3, 64, 64]}
+    )
+
+
+def test_squeezenet_runs_in_the_emulator(squeezenet_small):
+    from quartet.device import EmulatedDevice
+
+    feeds = squeezenet_small.random_inputs(seed=2)
+    expected = squeezenet_small.run(feeds)
+    arrays = squeezenet_small._arguments(feeds)
+    emulated = squeezenet_small.compiled.emulate(*arrays, device=EmulatedDevice(checks=False))
+    (logits,) = expected.values()
+    np.testing.assert_allclose(emulated.reshape(logits.shape), logits, rtol=1e-4, atol=1e-6)
+    (reference,) = ReferenceEvaluator(_squeezenet_without_softmax()).run(None, feeds)
+    np.testing.assert_allclose(logits, reference, rtol=1e-4, atol=1e-6)

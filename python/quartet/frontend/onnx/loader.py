@@ -128,6 +128,10 @@ def bind_input_shapes(
 ) -> None:
     """Write the bound shapes into the graph inputs; error for unknown names or rank changes."""
     inputs = {value.name: value for value in graph_inputs(model, weights)}
+    if shapes:  # shapes recorded for the old input shapes would contradict the new ones
+        del model.graph.value_info[:]
+        for output in model.graph.output:
+            output.type.tensor_type.ClearField("shape")
     for name, shape in shapes.items():
         if name not in inputs:
             raise QuartetError(
