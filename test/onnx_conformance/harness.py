@@ -17,7 +17,7 @@ import onnx
 
 from quartet import QuartetError
 from quartet.frontend.onnx import compile_model, supported_ops
-from quartet.frontend.onnx.importer import _all_nodes
+from quartet.frontend.onnx.importer import all_nodes
 from quartet.frontend.onnx.ir import SUPPORTED_DTYPES
 from quartet.frontend.onnx.registry import compile_time_inputs
 
@@ -39,7 +39,7 @@ def ops_supported(model: onnx.ModelProto) -> bool:
     supported = set(supported_ops())
     return all(
         node.domain in ("", "ai.onnx") and node.op_type in supported
-        for node in _all_nodes(model.graph)
+        for node in all_nodes(model.graph)
     )
 
 

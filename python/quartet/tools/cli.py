@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     except QuartetError as error:
         print(error, file=sys.stderr)
         return 1
+    except BrokenPipeError:  # stdout closed early (`quartet ... | head`): not an error
+        return 0
     except Exception:  # noqa: BLE001 - the promised exit code 2 with a bug-report request
         traceback.print_exc()
         print("quartet: internal error; please report a bug with the input", file=sys.stderr)

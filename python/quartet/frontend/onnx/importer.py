@@ -66,7 +66,7 @@ def check_supported(graph: onnx.GraphProto) -> None:
     """One error listing every unsupported op type (with node names), subgraphs included."""
     supported = set(supported_ops())
     missing: dict[str, list[str]] = {}
-    for node in _all_nodes(graph):
+    for node in all_nodes(graph):
         op_type = (
             node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
         )
@@ -80,15 +80,15 @@ def check_supported(graph: onnx.GraphProto) -> None:
         raise QuartetError(f"error: unsupported ONNX operators: {listed}")
 
 
-def _all_nodes(graph: onnx.GraphProto):
+def all_nodes(graph: onnx.GraphProto):
     for node in graph.node:
         yield node
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.GRAPH:
-                yield from _all_nodes(attribute.g)
+                yield from all_nodes(attribute.g)
             elif attribute.type == onnx.AttributeProto.GRAPHS:
                 for subgraph in attribute.graphs:
-                    yield from _all_nodes(subgraph)
+                    yield from all_nodes(subgraph)
 
 
 def symbol_name(name: str) -> str:

@@ -52,11 +52,12 @@ class OnnxModel:
         return self._results(self.compiled._executable.run(*arrays))
 
     def emulate(
-        self, inputs: Mapping[str, np.ndarray] | None = None, **named
+        self, inputs: Mapping[str, np.ndarray] | None = None, device=None, **named
     ) -> dict[str, np.ndarray]:
-        """Run the PTX in Quartet's PTX emulator (GPU targets only)."""
+        """Run the PTX in Quartet's PTX emulator (GPU targets only); ``device`` as in
+        :meth:`quartet.CompiledModel.emulate` (e.g. ``EmulatedDevice(checks=False)``)."""
         arrays = self._arguments({**(inputs or {}), **named})
-        results = self.compiled.emulate(*arrays)
+        results = self.compiled.emulate(*arrays, device=device)
         return self._results([results] if isinstance(results, np.ndarray) else list(results or ()))
 
     def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:

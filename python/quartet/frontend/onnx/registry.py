@@ -58,9 +58,9 @@ def supported_ops() -> list[str]:
 def compile_time_inputs(graph) -> set[str]:
     """Names of the graph inputs (and values) that must be known at compile time: those used
     where a static value is required, and everything such a value is computed from."""
-    from quartet.frontend.onnx.importer import _all_nodes
+    from quartet.frontend.onnx.importer import all_nodes
 
-    nodes = list(_all_nodes(graph))  # subgraphs too: their nodes may read outer values
+    nodes = list(all_nodes(graph))  # subgraphs too: their nodes may read outer values
     producers = {output: node for node in nodes for output in node.output if output}
     wanted: set[str] = set()
     pending = [

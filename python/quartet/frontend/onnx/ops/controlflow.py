@@ -137,10 +137,10 @@ def _iteration_tensor(ctx: NodeContext, body: onnx.GraphProto, index: str) -> Te
 
 
 def _uses(graph: onnx.GraphProto, name: str) -> bool:
-    from quartet.frontend.onnx.importer import _all_nodes
+    from quartet.frontend.onnx.importer import all_nodes
 
     outputs = {value.name for value in graph.output}
-    return name in outputs or any(name in node.input for node in _all_nodes(graph))
+    return name in outputs or any(name in node.input for node in all_nodes(graph))
 
 
 def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
