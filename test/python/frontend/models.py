@@ -194,3 +194,31 @@ def lstm_reference(model_inputs: dict, model: onnx.ModelProto) -> dict:
         h = sigmoid(o) * np.tanh(c)
         stacked.append(h)
     return {"h": h, "c": c, "hs": np.stack(stacked)}
+
+
+def while_loop() -> onnx.ModelProto:
+    """x doubled until its sum exceeds 100 (at most 10 times): the body computes the exit."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Add", ["x_in", "x_in"], ["x_out"]),
+            helper.make_node("ReduceSum", ["x_out"], ["total"], keepdims=0),
+            helper.make_node("Less", ["total", "limit"], ["cond_out"]),
+        ],
+        "double",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x_in", FLOAT, [4]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x_out", FLOAT, [4]),
+        ],
+    )
+    loop = helper.make_node("Loop", ["M", "go", "x"], ["y"], body=body)
+    constants = [
+        ("M", np.array(10, np.int64)),
+        ("go", np.array(True)),
+        ("limit", np.float32(100)),
+    ]
+    return make_model([loop], [("x", FLOAT, [4])], [("y", FLOAT, [4])], constants)

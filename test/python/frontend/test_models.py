@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from models import encoder_layer, if_model, lstm_loop, lstm_reference
+from models import encoder_layer, if_model, lstm_loop, lstm_reference, while_loop
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
@@ -76,6 +76,22 @@ def test_lstm_loop_imports_as_scf_for_in_controlflow_form():
 
     text = import_model(lstm_loop()).text
     assert "scf.for" in text and 'controlflow.placement = #controlflow.device<"grid">' in text
+
+
+def test_loop_with_computed_condition_imports_as_scf_while():
+    from quartet.frontend.onnx import import_model
+
+    text = import_model(while_loop()).text
+    assert "scf.while" in text and "scf.condition" in text
+
+
+@pytest.mark.xfail(reason=DOUBLE_FREE, run=False)
+def test_loop_with_computed_condition_runs_on_cpu():
+    model = while_loop()
+    compiled = compile_model(model, target="cpu")
+    x = np.ones(4, np.float32)
+    (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+    np.testing.assert_allclose(compiled.run(x=x)["y"], expected)
 
 
 def test_control_flow_on_gpu_target_is_a_clear_error():
