@@ -221,6 +221,7 @@ def _report(model: CompiledModel) -> dict:
 def _summary(model: CompiledModel) -> str:
     seconds = sum(model.stage_seconds.values())
     lines = [f"target {model.target}: {len(model.kernels)} kernels, compiled in {seconds:.2f} s"]
+    lines.append("  stages: " + ", ".join(f"{s} {t:.2f} s" for s, t in model.stage_seconds.items()))
     if model.kernels:
         lines.append(f"  {'kernel':<12} {'grid':>10} {'block':>6} {'smem B':>7} {'regs':>5} spills")
     for kernel in model.kernels:
