@@ -22,6 +22,7 @@ from mlir import ir
 
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
+from quartet.passes.fixed_tiling import FixedTiling
 from quartet.roller import construct, describe
 
 CANDIDATES = "tile.candidates"
@@ -47,7 +48,11 @@ class Roller(ModulePass):
                 continue
             ranked = construct(describe(op.opview), spec, self.topk)
             if not ranked:
-                raise PassError(f"no rTile of this operator fits {self.arch}", op)
+                # Nothing aligned fits (e.g. dilated 3-D windows whose smallest staged
+                # footprint exceeds shared memory): keep the operator compilable with the
+                # foundation's fixed tiling rather than fail the whole model.
+                op.attributes["tile.program"] = FixedTiling().rprogram(op.opview).to_attr()
+                continue
             op.attributes["tile.program"] = ranked[0].config.to_rprogram().to_attr()
             if len(ranked) > 1:
                 others = [r.config.to_rprogram().to_attr() for r in ranked[1:]]
