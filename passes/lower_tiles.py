@@ -508,8 +508,13 @@ class _Kernel:
         shape = self._padded_footprint(i)
         if self.double_buffered:
             shape = [2, *shape]
-        # 16-byte aligned: rows are copied with 128-bit vector stores.
-        return memref.alloca(_memref_type(shape, element_type, WORKGROUP), [], [], alignment=16)
+        # 16-byte aligned for 128-bit row copies, but only when the buffer is a whole number of
+        # 16-byte granules: LLVM widens loads up to the known alignment, and would otherwise
+        # read past the end of the buffer.
+        size = math.prod(shape) * _bytes(element_type)
+        alignment = 16 if size % 16 == 0 else max(_bytes(element_type), 1)
+        buffer_type = _memref_type(shape, element_type, WORKGROUP)
+        return memref.alloca(buffer_type, [], [], alignment=alignment)
 
     def _alloc_accumulator(self, output: ir.Value) -> ir.Value:
         element_type = ir.MemRefType(output.type).element_type

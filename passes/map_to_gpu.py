@@ -135,7 +135,7 @@ class _Launch:
                 symbol,
                 ir.TypeAttr.get(buffer_type),
                 sym_visibility="private",
-                alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 16),
+                alignment=alloca.attributes.get("alignment", None),
             )
         with ir.InsertionPoint(alloca), alloca.location:
             shared = memref.get_global(buffer_type, symbol)

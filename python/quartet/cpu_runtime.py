@@ -15,6 +15,7 @@ from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 from mlir.runtime import get_ranked_memref_descriptor
 
+from quartet.errors import QuartetError
 from quartet.signature import Signature
 
 
@@ -29,7 +30,11 @@ class CpuExecutable:
 
     def __init__(self, module: ir.Module, entry: str, signature: Signature):
         self.entry, self.signature = entry, signature
-        self.engine = ExecutionEngine(module, opt_level=3, shared_libs=runtime_libraries())
+        try:
+            self.engine = ExecutionEngine(module, opt_level=3, shared_libs=runtime_libraries())
+        except RuntimeError as error:  # e.g. an op with no LLVM lowering reached the JIT
+            message = f"error: the CPU build of @{entry} cannot be JIT-compiled: {error}"
+            raise QuartetError(message) from None
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Check the inputs against the signature, run, and return fresh output arrays."""

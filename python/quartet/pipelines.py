@@ -64,13 +64,15 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
     ("canonicalize", "fold index arithmetic before it is lowered"),
     ("cse", "share the address computations the unrolled register tile repeats"),
     (
+        "func.func(scf-parallel-for-to-nested-fors,buffer-loop-hoisting)",
+        "serial loops; per-block buffers out of loops (before deallocation is placed, so a "
+        "hoisted buffer is freed once, not once per iteration)",
+    ),
+    (
         "buffer-deallocation-pipeline",
         "free the intermediate buffers bufferization allocated (else every run leaks)",
     ),
-    (
-        "func.func(llvm-request-c-wrappers,scf-parallel-for-to-nested-fors,buffer-loop-hoisting)",
-        "C entry points for the ExecutionEngine; serial loops; per-block buffers out of loops",
-    ),
+    ("func.func(llvm-request-c-wrappers)", "C entry points for the ExecutionEngine"),
     ("convert-scf-to-cf", "structured control flow to branches"),
     ("expand-strided-metadata", "make memref metadata explicit for the LLVM lowering"),
     ("finalize-memref-to-llvm", "buffers to LLVM pointers and descriptors"),

@@ -2,7 +2,7 @@
 
 /// Check that a block loop becomes a gpu.launch named after its kernel with one CTA per
 /// iteration and as many threads as its widest phase; that the shared buffer becomes a
-/// workgroup global, the per-thread buffer loses its thread dimension, the barrier becomes
+/// workgroup global (keeping its alignment), the per-thread buffer loses its thread dimension, the barrier becomes
 /// gpu.barrier, and the narrower phase is guarded by the thread id.
 // CHECK: memref.global "private" @__smem_rev_k0_0 : memref<32xf32, #gpu.address_space<workgroup>> {alignment = 16 : i64}
 // CHECK-LABEL: func.func @rev
@@ -27,7 +27,7 @@ func.func @rev(%a: memref<64xf32>) {
   %c32 = arith.constant 32 : index
   scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
     %base = arith.muli %b, %c32 : index
-    %s = memref.alloca() : memref<32xf32, #gpu.address_space<workgroup>>
+    %s = memref.alloca() {alignment = 16 : i64} : memref<32xf32, #gpu.address_space<workgroup>>
     %acc = memref.alloca() : memref<32x1xf32, #gpu.address_space<private>>
     scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
       %i = arith.addi %base, %t : index

@@ -180,3 +180,50 @@ def test_f16_matmul_uses_tensor_cores_without_spills(chip):
     info = model.ptxas[matmul.name]
     assert info.spill_stores == info.spill_loads == 0
     assert info.shared_bytes == (64 * (16 + 4) + 16 * (64 + 4)) * 2
+
+
+def test_an_op_without_a_cpu_lowering_is_a_quartet_error():
+    """math.erf has no LLVM lowering for the CPU: a readable error, not a RuntimeError."""
+    source = """
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = math.erf %v : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+"""
+    with pytest.raises(quartet.QuartetError, match="cannot be JIT-compiled"):
+        quartet.compile(source, target="cpu")
+
+
+def test_a_loop_allocating_in_its_body_frees_each_buffer_once():
+    """Buffers hoisted out of an scf.for are freed once (a double free aborted the process)."""
+    source = """
+#m = affine_map<(d0) -> (d0)>
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %x) -> (tensor<4xf32>) {
+    %e = tensor.empty() : tensor<4xf32>
+    %y = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]} ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %one = arith.constant 1.0 : f32
+      %s = arith.addf %v, %one : f32
+      linalg.yield %s : f32
+    } -> tensor<4xf32>
+    %z = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]} ins(%y : tensor<4xf32>) outs(%a : tensor<4xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      linalg.yield %v : f32
+    } -> tensor<4xf32>
+    scf.yield %z : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+"""
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(quartet.compile(source, target="cpu").run(x), x + 3)

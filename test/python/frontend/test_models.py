@@ -22,12 +22,6 @@ EMULATOR_GAP = (
     "the PTX emulator lacks fma.rm (libdevice expf, used by Softmax/GELU); "
     "reported to the emulator's owner"
 )
-DOUBLE_FREE = (
-    "lowering bug: LOOPS_TO_CPU runs buffer-loop-hoisting after buffer-deallocation-pipeline, "
-    "so an alloc hoisted out of an scf.for is freed every iteration (double free, process "
-    "abort); reported with a minimal MLIR case"
-)
-
 
 @pytest.fixture(scope="module")
 def encoder_sm90():
@@ -61,7 +55,6 @@ def test_encoder_weights_are_arguments_not_literals():
     assert len(model.mlir) < 40_000  # 64x256 weights would be ~200 kB as literals
 
 
-@pytest.mark.xfail(reason=DOUBLE_FREE, run=False)
 def test_lstm_loop_runs_on_cpu():
     model = lstm_loop()
     compiled = compile_model(model, target="cpu")
@@ -85,7 +78,6 @@ def test_loop_with_computed_condition_imports_as_scf_while():
     assert "scf.while" in text and "scf.condition" in text
 
 
-@pytest.mark.xfail(reason=DOUBLE_FREE, run=False)
 def test_loop_with_computed_condition_runs_on_cpu():
     model = while_loop()
     compiled = compile_model(model, target="cpu")
