@@ -3,6 +3,7 @@
     quartet compile model.mlir --target sm_90 -o out/   # out/<kernel>.ptx, final.mlir, report.json
     quartet compile model.onnx --target sm_90 -o out/ [--input-shape x=1,3,224,224]
     quartet run model.onnx --target cpu [--inputs in.npz] --check   # vs onnxruntime/reference
+    quartet emulate model.onnx [--target sm_80] --check  # the PTX itself, in the emulator
     quartet demo                                         # the bundled MLP, end to end
 
 Exit codes: 0 ok, 1 user error (bad input, unsupported construct), 2 internal error.
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from quartet.compiler import CompiledModel, compile
+from quartet.device import EmulatedDevice
 from quartet.errors import QuartetError
 from quartet.pipelines import TARGETS
 
@@ -52,19 +54,27 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run an .onnx model on the CPU (or its PTX in the emulator for sm_XX)"
     )
-    run.add_argument("model", type=Path)
-    run.add_argument("--target", choices=TARGETS, default="cpu")
-    run.add_argument("--inputs", type=Path, help=".npz of named inputs (default: random)")
-    run.add_argument("--check", action="store_true", help="compare with onnxruntime/reference")
-    run.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    run.add_argument("--rtol", type=float, default=1e-3)
-    run.add_argument("--atol", type=float, default=1e-4)
-    _add_onnx_options(run)
-    run.set_defaults(command=_run)
+    _add_run_options(run, TARGETS, default="cpu")
+    emulate = commands.add_parser(
+        "emulate", help="compile an .onnx model to PTX and execute it in the PTX emulator"
+    )
+    _add_run_options(emulate, [t for t in TARGETS if t != "cpu"], default="sm_90")
     demo = commands.add_parser("demo", help="the bundled MLP: PTX, ptxas, CPU run vs numpy")
     demo.add_argument("--target", choices=[t for t in TARGETS if t != "cpu"], default="sm_90")
     demo.set_defaults(command=_demo)
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, targets, default: str) -> None:
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--target", choices=targets, default=default)
+    parser.add_argument("--inputs", type=Path, help=".npz of named inputs (default: random)")
+    parser.add_argument("--check", action="store_true", help="compare with onnxruntime/reference")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    parser.add_argument("--rtol", type=float, default=1e-3)
+    parser.add_argument("--atol", type=float, default=1e-4)
+    _add_onnx_options(parser)
+    parser.set_defaults(command=_run)
 
 
 def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +196,17 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Quartet demo: {mlp.SOURCE.name} (batch 64, 512-1024-1024-10, f32)")
     print(_summary(model))
     print(f"CPU run of the tiled program vs numpy: max abs error {error:.3g}, rel {relative:.3g}")
-    ok = relative < 1e-4 and all(i.spill_stores == 0 for i in model.ptxas.values())
+    device = EmulatedDevice(checks=True)
+    start = time.perf_counter()
+    emulated = model.emulate(*inputs, device=device)
+    seconds = time.perf_counter() - start
+    emulated_error = float(np.max(np.abs(emulated - expected))) / float(np.max(np.abs(expected)))
+    print(
+        f"PTX in the emulator (all checkers on): rel error {emulated_error:.3g}, "
+        f"{device.warp_instructions:,} warp instructions in {seconds:.1f} s"
+    )
+    spills = sum(i.spill_stores + i.spill_loads for i in model.ptxas.values())
+    ok = relative < 1e-4 and emulated_error < 1e-4 and spills == 0
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -36,3 +36,26 @@ def test_run_check_against_reference(tmp_path):
     result = quartet("run", str(model), "--target", "cpu", "--inputs", str(inputs), "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "max abs error" in result.stdout and "check OK" in result.stdout
+
+
+def test_emulate_runs_the_ptx_and_checks_it(tmp_path):
+    """`quartet emulate` compiles to sm_90 PTX and executes it in the emulator (checkers on)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.random.default_rng(1).normal(size=(16, 24)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["h"]),
+            helper.make_node("Relu", ["h"], ["y"]),
+        ],
+        "gemm_relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 24])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = tmp_path / "gemm_relu.onnx"
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.write_bytes(onnx_model.SerializeToString())
+    result = quartet("emulate", str(model), "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PTX emulator (sm_90)" in result.stdout and "check OK" in result.stdout
