@@ -23,6 +23,7 @@ EMULATOR_GAP = (
     "reported to the emulator's owner"
 )
 
+
 @pytest.fixture(scope="module")
 def encoder_sm90():
     return compile_model(encoder_layer(), target="sm_90")
