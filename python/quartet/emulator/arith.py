@@ -2,11 +2,10 @@
 copysign`` and the float functions ``rcp sqrt rsqrt ex2 lg2 sin cos tanh``.
 
 Integer arithmetic wraps at the type's width (``.sat`` clamps); ``.f32`` arithmetic is done in
-float32 (``.rn``, the default, is numpy's rounding; directed roundings are rejected rather than
-approximated); ``fma``/``mad`` on f32 are computed in float64 and rounded once (the product is
-exact, so only a rare double-rounding tie can differ from a fused unit); ``.approx`` functions
-use numpy's correctly rounded ones (at least as accurate as the hardware). Division by zero
-gives -1 (integers; the dividend for ``rem``), never a trap.
+float32 (``.rn``, the default, is numpy's rounding); directed roundings ``.rz/.rm/.rp`` on
+f32/f64 ``add sub mul fma`` are exact (see ``rounding``); ``fma``/``mad`` on f32 are exactly
+fused; ``.approx`` functions use numpy's correctly rounded ones (at least as accurate as the
+hardware). Division by zero gives -1 (integers; the dividend for ``rem``), never a trap.
 """
 
 from __future__ import annotations
@@ -19,15 +18,22 @@ from .elementwise import elementwise, float_modifiers, is_float_like, split_type
 from .ops import SIMPLE, Op, decoder, expect_operands, unsupported
 from .parser import Instruction
 from .ptxtypes import TYPES, PTXType
+from .rounding import DIRECTED, fma_f32
 
 
 def _fused(a, b, c):
-    """a*b+c with one rounding for float32 (the float64 product of float32s is exact)."""
+    """a*b+c with one rounding for float32 (exact residual, see ``rounding``)."""
     dtype = np.result_type(a, b, c)
     if dtype == np.float64:
         return a * b + c
+    if dtype == np.float32:
+        return fma_f32(a, b, c)
     wide = np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)
     return wide.astype(dtype)
+
+
+def _directed(name: str, ptx_type: PTXType):
+    return DIRECTED.get((name, ptx_type.name))
 
 
 def _mul_high(a, b, ptx_type: PTXType):
@@ -88,7 +94,8 @@ def _add_sub(instruction: Instruction, machine) -> Op:
     subtract = instruction.opcode[0] == "sub"
     compute = (lambda a, b: a - b) if subtract else (lambda a, b: a + b)
     if is_float_like(ptx_type):
-        compute = float_modifiers(instruction, modifiers, ptx_type, compute)
+        rounded = _directed(instruction.opcode[0], ptx_type)
+        compute = float_modifiers(instruction, modifiers, ptx_type, compute, rounded)
     elif "sat" in modifiers:
         compute = _saturating(ptx_type, compute)
     return elementwise(instruction, machine, ptx_type, 2, compute)
@@ -98,7 +105,9 @@ def _add_sub(instruction: Instruction, machine) -> Op:
 def _mul(instruction: Instruction, machine) -> Op:
     modifiers, ptx_type = split_type(instruction)
     if is_float_like(ptx_type):
-        compute = float_modifiers(instruction, modifiers, ptx_type, lambda a, b: a * b)
+        compute = float_modifiers(
+            instruction, modifiers, ptx_type, lambda a, b: a * b, _directed("mul", ptx_type)
+        )
         return elementwise(instruction, machine, ptx_type, 2, compute)
     if "wide" in modifiers:
         wide = TYPES[f"{ptx_type.kind}{2 * ptx_type.bits}"]
@@ -121,7 +130,9 @@ def _mul(instruction: Instruction, machine) -> Op:
 def _mad(instruction: Instruction, machine) -> Op:
     modifiers, ptx_type = split_type(instruction)
     if is_float_like(ptx_type):
-        compute = float_modifiers(instruction, modifiers, ptx_type, _fused)
+        compute = float_modifiers(
+            instruction, modifiers, ptx_type, _fused, _directed("fma", ptx_type)
+        )
         return elementwise(instruction, machine, ptx_type, 3, compute)
     if "wide" in modifiers:
         wide = TYPES[f"{ptx_type.kind}{2 * ptx_type.bits}"]

@@ -85,12 +85,20 @@ def _in_domain(compute: Callable, decode: Callable, encode: Callable) -> Callabl
 
 
 def float_modifiers(
-    instruction: Instruction, modifiers: set[str], ptx_type: PTXType, compute: Callable
+    instruction: Instruction,
+    modifiers: set[str],
+    ptx_type: PTXType,
+    compute: Callable,
+    rounded: Callable | None = None,
 ) -> Callable:
-    """Apply ``.ftz``/``.sat`` around a float computation; reject directed rounding."""
+    """Apply ``.ftz``/``.sat`` around a float computation. A directed rounding ``.rz/.rm/.rp``
+    needs ``rounded`` (f32/f64 ``add sub mul fma``: ``rounded(a, b, ..., mode)``)."""
     directed = modifiers & {"rz", "rm", "rp"}
     if directed:
-        raise unsupported(instruction, f"rounding .{directed.pop()} on arithmetic")
+        mode = directed.pop()
+        if rounded is None or ptx_type.name not in ("f32", "f64"):
+            raise unsupported(instruction, f"rounding .{mode} on this arithmetic")
+        compute = lambda *values: rounded(*values, mode)  # noqa: E731
     if "ftz" in modifiers and ptx_type.name == "f32":
         compute = _flushing(compute)
     if "sat" in modifiers:

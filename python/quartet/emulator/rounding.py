@@ -1,0 +1,162 @@
+"""Directed rounding (``.rz .rm .rp``) for f32/f64 ``add sub mul fma`` and narrowing ``cvt``.
+
+Each result is the round-to-nearest result ``r`` of the exact value ``x`` plus the sign of the
+residual ``x - r``; a directed mode then steps ``r`` one ulp (``np.nextafter``) where it lies on
+the wrong side of ``x``. f32 operations find the residual exactly and vectorized: the product of
+two float32s is exact in float64, and Knuth's TwoSum splits a float64 sum into ``s + e`` exactly,
+so ``sign((s - r) + e)`` is the residual's sign (``s - r`` is exact: ``r`` is ``s`` rounded to
+f32). f64 operations, rare in practice, are computed per element with ``fractions.Fraction``.
+``.rn`` on f32 ``fma`` uses the same residual to break the double-rounding ties of a float64
+intermediate, so it is a true fused multiply-add.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+MODES = ("rn", "rz", "rm", "rp")
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a + b == s + e`` exactly (float64, no overflow)."""
+    s = a + b
+    bb = s - a
+    e = (a - (s - bb)) + (b - bb)
+    return s, e
+
+
+def _direct(r: np.ndarray, residual: np.ndarray, mode: str) -> np.ndarray:
+    """Step the nearest result ``r`` toward the exact value per ``mode`` (residual = x - r)."""
+    residual = np.where(np.isnan(residual), 0, residual)
+    if mode == "rm":
+        step = residual < 0
+        target = -np.inf
+    elif mode == "rp":
+        step = residual > 0
+        target = np.inf
+    else:  # rz: the exact value is nearer zero than r
+        step = (residual != 0) & ((residual < 0) != (r < 0)) & (r != 0)
+        target = 0.0
+    if not np.any(step):
+        return r
+    return np.where(step, np.nextafter(r, np.asarray(target, r.dtype)), r)
+
+
+def _f32_sum(p: np.ndarray, c: np.ndarray, mode: str) -> np.ndarray:
+    """``p + c`` (float64 values, each exact) rounded once to float32 in ``mode``."""
+    s, e = _two_sum(p, c)
+    finite = np.isfinite(s)
+    r = s.astype(np.float32)
+    residual = np.where(finite, (s - r.astype(np.float64)) + np.where(finite, e, 0), 0)
+    # s itself overflowed float64 only for infinite inputs; r overflowed when |s| > f32 max.
+    over = finite & np.isinf(r)
+    residual = np.where(over, -np.sign(r.astype(np.float64)), residual)
+    if mode == "rn":
+        # A float64 s exactly halfway between two float32s with e != 0 is no tie: go toward e.
+        tie = finite & ~over & (e != 0)
+        if np.any(tie):
+            below = s - r.astype(np.float64)
+            toward_s = np.nextafter(r, np.where(below > 0, np.inf, -np.inf).astype(np.float32))
+            half = np.abs(below) == np.abs(toward_s.astype(np.float64) - r) / 2
+            fix = tie & half & (below * e > 0)
+            r = np.where(fix, toward_s, r).astype(np.float32)
+        return r
+    out = _direct(r, residual, mode).astype(np.float32)
+    if mode == "rm":  # an exact zero sum of opposite signs is -0 when rounding down
+        zero = (out == 0) & (residual == 0) & ~(np.signbit(p) & np.signbit(c))
+        both_positive_zero = (p == 0) & (c == 0) & ~np.signbit(p) & ~np.signbit(c)
+        out = np.where(zero & ~both_positive_zero, np.float32(-0.0), out)
+    return out
+
+
+def fma_f32(a, b, c, mode: str = "rn") -> np.ndarray:
+    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
+    return _f32_sum(a * b, c, mode)
+
+
+def add_f32(a, b, mode: str) -> np.ndarray:
+    return _f32_sum(np.asarray(a, np.float64), np.asarray(b, np.float64), mode)
+
+
+def sub_f32(a, b, mode: str) -> np.ndarray:
+    return _f32_sum(np.asarray(a, np.float64), -np.asarray(b, np.float64), mode)
+
+
+def mul_f32(a, b, mode: str) -> np.ndarray:
+    return _f32_sum(np.asarray(a, np.float64) * np.asarray(b, np.float64), np.zeros(()), mode)
+
+
+def _exact_f64(values: list, combine, mode: str, addends=None) -> float:
+    """Round ``combine(*Fractions)`` to float64 in ``mode``; IEEE specials via numpy first."""
+    floats = [float(v) for v in values]
+    if not all(np.isfinite(floats)):
+        with np.errstate(all="ignore"):
+            return float(combine(*(np.float64(v) for v in floats)))
+    exact = combine(*(Fraction(v) for v in floats))
+    try:
+        r = float(exact)
+    except OverflowError:
+        r = float("inf") if exact > 0 else float("-inf")
+    if exact == 0:
+        zero = 0.0
+        if addends is not None:
+            signs = [np.signbit(x) for x in addends(*floats)]
+            negative = all(signs) or (mode == "rm" and not all(not s for s in signs))
+            zero = -0.0 if negative else 0.0
+        else:
+            zero = float(combine(*(np.float64(v) for v in floats)))
+        return zero
+    residual = -np.sign(r) if np.isinf(r) else float(exact - Fraction(r))
+    residual = np.sign(residual) if residual != 0 else 0.0
+    if r == 0:  # underflow to zero keeps the exact value's sign
+        r = -0.0 if exact < 0 else 0.0
+    return float(_direct(np.float64(r), np.float64(residual), mode))
+
+
+def _per_element(combine, mode: str, addends, *arrays) -> np.ndarray:
+    arrays = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in arrays))
+    out = np.empty(arrays[0].shape, np.float64)
+    for index in np.ndindex(out.shape):
+        out[index] = _exact_f64([a[index] for a in arrays], combine, mode, addends)
+    return out
+
+
+def fma_f64(a, b, c, mode: str) -> np.ndarray:
+    return _per_element(lambda x, y, z: x * y + z, mode, lambda x, y, z: (x * y, z), a, b, c)
+
+
+def add_f64(a, b, mode: str) -> np.ndarray:
+    return _per_element(lambda x, y: x + y, mode, lambda x, y: (x, y), a, b)
+
+
+def sub_f64(a, b, mode: str) -> np.ndarray:
+    return _per_element(lambda x, y: x - y, mode, lambda x, y: (x, -y), a, b)
+
+
+def mul_f64(a, b, mode: str) -> np.ndarray:
+    return _per_element(lambda x, y: x * y, mode, None, a, b)
+
+
+DIRECTED = {
+    ("fma", "f32"): fma_f32,
+    ("add", "f32"): add_f32,
+    ("sub", "f32"): sub_f32,
+    ("mul", "f32"): mul_f32,
+    ("fma", "f64"): fma_f64,
+    ("add", "f64"): add_f64,
+    ("sub", "f64"): sub_f64,
+    ("mul", "f64"): mul_f64,
+}
+
+
+def narrow_f64_to_f32(values, mode: str) -> np.ndarray:
+    """``cvt.rX.f32.f64``: float64 to float32 in ``mode``."""
+    values = np.asarray(values, np.float64)
+    r = values.astype(np.float32)
+    finite = np.isfinite(values)
+    residual = np.where(finite, values - r.astype(np.float64), 0)  # exact (Sterbenz)
+    over = finite & np.isinf(r)
+    residual = np.where(over, -np.sign(values), residual)
+    return _direct(r, residual, mode).astype(np.float32)
