@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .elementwise import elementwise, float_modifiers, is_float_like, split_type
-from .ops import SIMPLE, Op, decoder, expect_operands, unsupported
+from .ops import SIMPLE, Op, decoder, expect_operands
 from .parser import Instruction
 from .ptxtypes import TYPES, PTXType
 from .rounding import DIRECTED, fma_f32
@@ -89,8 +89,10 @@ def _rem(a, b, ptx_type: PTXType):
 @decoder("add", "sub")
 def _add_sub(instruction: Instruction, machine) -> Op:
     modifiers, ptx_type = split_type(instruction)
-    if modifiers & {"cc"} or instruction.opcode[0] in ("addc", "subc"):
-        raise unsupported(instruction, "carry chains")
+    if "cc" in modifiers:
+        from .carry import carry_chain
+
+        return carry_chain(instruction, machine)
     subtract = instruction.opcode[0] == "sub"
     compute = (lambda a, b: a - b) if subtract else (lambda a, b: a + b)
     if is_float_like(ptx_type):
@@ -129,6 +131,10 @@ def _mul(instruction: Instruction, machine) -> Op:
 @decoder("mad", "fma")
 def _mad(instruction: Instruction, machine) -> Op:
     modifiers, ptx_type = split_type(instruction)
+    if "cc" in modifiers:
+        from .carry import carry_chain
+
+        return carry_chain(instruction, machine)
     if is_float_like(ptx_type):
         compute = float_modifiers(
             instruction, modifiers, ptx_type, _fused, _directed("fma", ptx_type)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import arith, bits, compare, control, convert, memops, warpops  # noqa: F401  (decoders)
+from . import arith, bits, carry, compare, control, convert, memops, warpops  # noqa: F401  (decoders)
 from .checkers import Reporter
 from .errors import EmulatorCheckError, ExecutionError, LaunchError, PTXUnsupportedError
 from .layout import WARP_SIZE, ThreadLayout, lane_bits, place_variables, special_registers
@@ -99,6 +99,7 @@ class Machine:
         shared_sizes = (shared_bytes, self.memory.shared_size)
         special = special_registers(layout, num_sms, shared_sizes, lambda: self.stats.steps)
         self.operands = Operands(self.registers, special, symbols)
+        self.carry = np.zeros(self.nthreads, np.uint8)  # CC.CF of the carry-chain instructions
         self.decode_pc = 0
         self.ops = []
         for pc, instruction in enumerate(kernel.instructions):
