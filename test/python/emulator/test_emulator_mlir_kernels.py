@@ -2,6 +2,8 @@
 bare-pointer ABI for sm_90, assembled by ptxas, emulated with all checkers on, checked against
 numpy."""
 
+import math
+
 import numpy as np
 import pytest
 from emulator_harness import KERNELS_DIR
@@ -14,7 +16,9 @@ def kernel_ptx(to_ptx):
     return lambda name: to_ptx((KERNELS_DIR / f"{name}.mlir").read_text())
 
 
-@pytest.mark.parametrize("name", ["vector_add", "tiled_matmul", "block_sum", "mma_matmul"])
+@pytest.mark.parametrize(
+    "name", ["vector_add", "tiled_matmul", "block_sum", "mma_matmul", "unary_math"]
+)
 def test_emitted_ptx_assembles(kernel_ptx, ptxas, name):
     report = ptxas(kernel_ptx(name))
     assert "error" not in report.lower()
@@ -69,3 +73,17 @@ def test_tensor_core_matmul(kernel_ptx):
     c = np.zeros((64, 64), np.float32)
     launch(ptx, "mma_matmul", (8, 4), 32, [a, b, c])
     np.testing.assert_allclose(c, a.astype(np.float32) @ b.astype(np.float32), rtol=1e-4, atol=1e-3)
+
+
+def test_libdevice_exp_and_erf(kernel_ptx):
+    ptx = kernel_ptx("unary_math")
+    assert "fma.rm.f32" in ptx  # __nv_expf, inlined
+    a = np.linspace(-10, 10, 1024).astype(np.float32)
+    b, c = np.zeros(1024, np.float32), np.zeros(1024, np.float32)
+    launch(ptx, "unary_math", 8, 128, [a, b, c, 1000])
+    exact_exp = np.exp(a[:1000].astype(np.float64))
+    ulps = np.abs(b[:1000] - exact_exp) / np.spacing(exact_exp.astype(np.float32))
+    assert ulps.max() < 2  # libdevice's expf is accurate to 2 ulp
+    exact_erf = np.array([math.erf(x) for x in a[:1000].astype(np.float64)])
+    np.testing.assert_allclose(c[:1000], exact_erf, rtol=0, atol=2e-7)
+    assert not b[1000:].any() and not c[1000:].any()
