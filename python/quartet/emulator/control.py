@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ExecutionError
-from .ops import BARRIER, BRANCH, EXIT, SIMPLE, WARP, Op, decoder, unsupported
+from .ops import BARRIER, BRANCH, EXIT, RET, SIMPLE, WARP, Op, decoder, unsupported
 from .parser import Imm, Instruction, Sym, parse_int
 from .ptxtypes import TYPES
 
@@ -24,8 +24,8 @@ def _branch(instruction: Instruction, machine) -> Op:
 
 @decoder("ret", "exit")
 def _exit(instruction: Instruction, machine) -> Op:
-    if not machine.kernel.is_entry:
-        raise unsupported(instruction, "return from a device function")
+    if instruction.opcode[0] == "ret" and machine.in_function():
+        return Op(RET)
     return Op(EXIT)
 
 

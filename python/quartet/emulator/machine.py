@@ -28,13 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import arith, bits, carry, compare, control, convert, memops, warpops  # noqa: F401  (decoders)
+from . import arith, bits, calls, carry, compare, control, convert, memops, warpops  # noqa: F401  (decoders)
 from .checkers import Reporter
 from .errors import EmulatorCheckError, ExecutionError, LaunchError, PTXUnsupportedError
 from .layout import WARP_SIZE, ThreadLayout, lane_bits, place_variables, special_registers
 from .memory import Memory
 from .operands import Operands
-from .ops import BARRIER, BRANCH, EXIT, SIMPLE, WARP, Op, decode
+from .ops import BARRIER, BRANCH, CALL, EXIT, RET, SIMPLE, WARP, Op, decode
 from .parser import Kernel, Module, Variable
 from .ptxtypes import TYPES, raw_dtype
 
@@ -88,24 +88,31 @@ class Machine:
         self.param_offsets = param_offsets
         self.stats = LaunchStats(kernel.name, layout.grid, layout.block)
         self._init_threads()
-        lines = [(instruction.line, instruction.text) for instruction in kernel.instructions]
-        lines.append((kernel.line, f"end of {kernel.name}"))
-        self.reporter = Reporter(kernel.name, lines, layout.coords)
+        self.program = calls.link(module, kernel)
+        self.reporter = Reporter(kernel.name, self.program.lines, layout.coords)
         symbols = self._map_memory(module.globals + kernel.variables, buffers, shared_bytes)
         self.registers = {
             name: np.zeros(self.nthreads, np.bool_ if t.kind == "pred" else raw_dtype(t.bits))
-            for name, t in kernel.registers.items()
+            for name, t in self.program.registers.items()
         }
+        self.param_storage = {  # call parameters: per-thread bytes
+            name: np.zeros((self.nthreads, size), np.uint8)
+            for name, size in self.program.param_variables.items()
+        }
+        self.call_stack = np.zeros((self.nthreads, 0), np.int64)  # call-site pcs, grown on use
+        self.call_depth = np.zeros(self.nthreads, np.int64)
         shared_sizes = (shared_bytes, self.memory.shared_size)
         special = special_registers(layout, num_sms, shared_sizes, lambda: self.stats.steps)
         self.operands = Operands(self.registers, special, symbols)
         self.carry = np.zeros(self.nthreads, np.uint8)  # CC.CF of the carry-chain instructions
         self.decode_pc = 0
         self.ops = []
-        for pc, instruction in enumerate(kernel.instructions):
+        for pc, instruction in enumerate(self.program.instructions):
             self.decode_pc = pc
-            self.ops.append(self._decode(instruction))
-        self.ops.append(Op(EXIT))  # falling off the end of the body exits
+            if instruction is None:  # falling off the end of a body exits or returns
+                self.ops.append(Op(RET if self.in_function() else EXIT))
+            else:
+                self.ops.append(self._decode(instruction))
         self._key_stride = np.int64(len(self.ops) + 1)
 
     def _init_threads(self) -> None:
@@ -160,9 +167,13 @@ class Machine:
         return op
 
     def label(self, instruction, name: str) -> int:
-        if name not in self.kernel.labels:
+        if name not in self.program.labels:
             raise PTXUnsupportedError(instruction.line, instruction.text, f"unknown label {name}")
-        return self.kernel.labels[name]
+        return self.program.labels[name]
+
+    def in_function(self) -> bool:
+        """Whether the instruction being decoded belongs to a device function."""
+        return self.program.function_at[self.decode_pc] is not None
 
     # -- running --------------------------------------------------------------------------------
     def run(self) -> LaunchStats:
@@ -197,7 +208,7 @@ class Machine:
         rendezvous = op.kind in (BARRIER, WARP) and (
             op.guard is not None or (op.kind == WARP and idx is not None)
         )
-        if rendezvous:  # a partial rendezvous: the divergent path parks and releases threads
+        if rendezvous or op.kind in (CALL, RET):  # the divergent path handles these
             self._diverge()
             self._divergent_step(may_reconverge=False)
             return
@@ -290,8 +301,45 @@ class Machine:
             self.pc[np.setdiff1d(idx, active, assume_unique=True)] += 1
             self.state[active] = AT_BARRIER
             self._release_barriers()
+        elif op.kind == CALL:
+            self._call(pc, idx, op)
+        elif op.kind == RET:
+            self._return(idx, op)
         else:
             self._warp_collective(pc, idx, op)
+
+    def _call(self, pc: int, idx: np.ndarray, op: Op) -> None:
+        active = _active(idx, op.guard)
+        self.pc[np.setdiff1d(idx, active, assume_unique=True)] += 1
+        if not len(active):
+            return
+        op.run(active)
+        depth = self.call_depth[active]
+        if int(depth.max()) >= self.call_stack.shape[1]:
+            if self.call_stack.shape[1] >= calls.MAX_CALL_DEPTH:
+                raise ExecutionError(
+                    f"{self.kernel.name}: line {self.reporter.lines[pc][0]}: calls nested more "
+                    f"than {calls.MAX_CALL_DEPTH} deep (unbounded recursion?)"
+                )
+            grown = np.zeros((self.nthreads, self.call_stack.shape[1] + 4), np.int64)
+            grown[:, : self.call_stack.shape[1]] = self.call_stack
+            self.call_stack = grown
+        self.call_stack[active, depth] = pc
+        self.call_depth[active] = depth + 1
+        self.pc[active] = op.target
+
+    def _return(self, idx: np.ndarray, op: Op) -> None:
+        active = _active(idx, op.guard)
+        self.pc[np.setdiff1d(idx, active, assume_unique=True)] += 1
+        if not len(active):
+            return
+        depth = self.call_depth[active] - 1
+        sites = self.call_stack[active, depth]
+        self.call_depth[active] = depth
+        for site in np.unique(sites):
+            threads = active[sites == site]
+            self.ops[int(site)].finish(threads)
+            self.pc[threads] = site + 1
 
     def _release_barriers(self) -> None:
         waiting = self.state == AT_BARRIER

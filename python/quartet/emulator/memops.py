@@ -73,6 +73,15 @@ def _load_param(instruction: Instruction, machine, ptx_type: PTXType, address, w
     """Kernel parameters are launch constants: the load becomes a broadcast of known values."""
     if not isinstance(address, Addr) or not isinstance(address.base, Sym):
         raise unsupported(instruction, "ld.param from a computed address")
+    if address.base.name in machine.param_storage:
+        read = _call_param(instruction, machine, address, ptx_type, len(writers))
+
+        def run_call_param(idx):
+            values = read(idx)
+            for position, write in enumerate(writers):
+                write(idx, values[:, position])
+
+        return Op(SIMPLE, run_call_param)
     width = ptx_type.nbytes
     data = machine.param_value(instruction, address.base.name, address.offset, width * len(writers))
     if len(data) != width * len(writers):
@@ -86,6 +95,49 @@ def _load_param(instruction: Instruction, machine, ptx_type: PTXType, address, w
     return Op(SIMPLE, run)
 
 
+def _call_param(instruction: Instruction, machine, address, ptx_type: PTXType, count: int):
+    """The per-thread bytes of a call parameter at ``address`` (a reader of (n, count) values)."""
+    storage = machine.param_storage[address.base.name]
+    start, end = address.offset, address.offset + ptx_type.nbytes * count
+    if start < 0 or end > storage.shape[1]:
+        raise unsupported(instruction, "access past the end of the parameter")
+    dtype = ptx_type.dtype
+
+    def read(idx):
+        rows = storage[:, start:end] if idx is None else storage[idx, start:end]
+        return np.ascontiguousarray(rows).view(dtype)
+
+    read.storage, read.start, read.end = storage, start, end
+    return read
+
+
+def _store_param(instruction: Instruction, machine, ptx_type: PTXType, address, source, count):
+    """``st.param`` to a call's argument or a function's return parameter (per-thread bytes)."""
+    if not isinstance(address, Addr) or not isinstance(address.base, Sym):
+        raise unsupported(instruction, "st.param to a computed address")
+    if address.base.name not in machine.param_storage:
+        raise unsupported(instruction, f"st.param to '{address.base.name}'")
+    target = _call_param(instruction, machine, address, ptx_type, count)
+    storage, start, end = target.storage, target.start, target.end
+    readers = machine.operands.vector_readers(instruction, source, ptx_type)
+    if len(readers) != count:
+        raise unsupported(instruction, "vector width and source count differ")
+    dtype = ptx_type.dtype
+
+    def run(idx):
+        n = len(machine.threads(idx))
+        values = np.empty((n, count), dtype)
+        for position, read in enumerate(readers):
+            values[:, position] = _broadcast(np.asarray(read(idx), dtype), n)
+        data = values.view(np.uint8).reshape(n, end - start)
+        if idx is None:
+            storage[:, start:end] = data
+        else:
+            storage[idx, start:end] = data
+
+    return Op(SIMPLE, run)
+
+
 @decoder("st")
 def _store(instruction: Instruction, machine) -> Op:
     ptx_type = type_of(instruction.opcode[-1], instruction)
@@ -93,7 +145,7 @@ def _store(instruction: Instruction, machine) -> Op:
     expect_operands(instruction, 2)
     address, source = instruction.operands
     if space == "param":
-        raise unsupported(instruction, "st.param (argument passing for device-function calls)")
+        return _store_param(instruction, machine, ptx_type, address, source, count)
     if not isinstance(address, Addr):
         raise unsupported(instruction, "store to a non-address operand")
     readers = machine.operands.vector_readers(instruction, source, ptx_type)

@@ -8,7 +8,10 @@ arrays. ``kind`` tells the scheduler how the op moves program counters:
 - ``branch``: guarded threads jump to ``target``;
 - ``exit``: guarded threads finish;
 - ``barrier``: CTA-wide rendezvous (``bar.sync``/``barrier.sync``);
-- ``warp``: warp-collective rendezvous; ``run`` gets whole participating warps.
+- ``warp``: warp-collective rendezvous; ``run`` gets whole participating warps;
+- ``call``: ``run`` passes the arguments, threads push the call site and jump to ``target``;
+- ``ret``: threads return from a device function to their call site (whose op's ``finish``
+  copies the results back) and go on after it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from .machine import Machine
 
 SIMPLE, BRANCH, EXIT, BARRIER, WARP = "simple", "branch", "exit", "barrier", "warp"
+CALL, RET = "call", "ret"
 
 
 @dataclass
@@ -37,6 +41,8 @@ class Op:
     member_mask: Callable[[np.ndarray], np.ndarray] | None = None
     # The ``@%p`` guard, filled in by the machine: per-thread bool reader or None.
     guard: Callable[[np.ndarray | None], np.ndarray] | None = None
+    # Call ops: copies the callee's return parameters to the call's return operands.
+    finish: Callable[[np.ndarray], None] | None = None
 
 
 Decoder = Callable[[Instruction, "Machine"], Op]

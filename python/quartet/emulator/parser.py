@@ -100,6 +100,7 @@ class Param:
     ptx_type: PTXType
     size: int
     align: int
+    space: str = "param"  # "reg" for a device function's ``.reg`` parameter
 
 
 @dataclass
@@ -113,6 +114,7 @@ class Kernel:
     labels: dict[str, int] = field(default_factory=dict)
     directives: dict[str, tuple[int, ...]] = field(default_factory=dict)
     is_entry: bool = True
+    returns: list[Param] = field(default_factory=list)  # a ``.func``'s return parameters
 
 
 @dataclass
@@ -320,10 +322,14 @@ class _Parser:
     # -- functions ------------------------------------------------------------------------------
     def function(self, is_entry: bool) -> Kernel | None:
         self.next()  # .entry / .func
-        if self.peek() is not None and self.peek().text == "(":  # .func (.param ...) name(...)
-            self.skip_parens()
+        returns = []
+        if self.accept("(") and not self.accept(")"):  # .func (.param ...) name(...)
+            returns.append(self.param())
+            while self.accept(","):
+                returns.append(self.param())
+            self.expect(")")
         name_token = self.next()
-        kernel = Kernel(name_token.text, name_token.line, is_entry=is_entry)
+        kernel = Kernel(name_token.text, name_token.line, is_entry=is_entry, returns=returns)
         if self.accept("(") and not self.accept(")"):
             kernel.params.append(self.param())
             while self.accept(","):
@@ -343,17 +349,8 @@ class _Parser:
         self.body(kernel)
         return kernel
 
-    def skip_parens(self) -> None:
-        depth = 0
-        while True:
-            text = self.next().text
-            depth += text == "("
-            depth -= text == ")"
-            if depth == 0:
-                return
-
     def param(self) -> Param:
-        self.expect(".param")
+        space = "reg" if self.accept(".reg") else self.expect(".param").text[1:]
         align = 0
         type_token = self.next()
         if type_token.text == ".align":
@@ -375,7 +372,7 @@ class _Parser:
         if self.accept("["):
             size *= self.expect_int()
             self.expect("]")
-        return Param(name, ptx_type, size, align or ptx_type.nbytes)
+        return Param(name, ptx_type, size, align or ptx_type.nbytes, space)
 
     def body(self, kernel: Kernel) -> None:
         depth = 1
@@ -450,6 +447,8 @@ class _Parser:
             return self.address(token.line)
         if text in ("{", "("):  # vector operand, or the argument list of a call
             closing = "}" if text == "{" else ")"
+            if self.accept(closing):
+                return Vec(())
             items = [self.vector_item()]
             while self.accept(","):
                 items.append(self.vector_item())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from quartet.emulator import LaunchError, PTXSyntaxError, PTXUnsupportedError, launch, parse_ptx
+from quartet.emulator import LaunchError, PTXSyntaxError, launch, parse_ptx
 from quartet.emulator.parser import Addr, Imm, PredPair, Reg, Sym, Vec, literal_value
 from quartet.emulator.ptxtypes import TYPES
 
@@ -136,13 +136,17 @@ DEVICE_CALL = """.version 7.8
 """
 
 
-def test_device_function_calls_are_reported_unsupported():
+def test_device_functions_parse_and_are_not_kernels():
     module = parse_ptx(DEVICE_CALL)
-    assert not module.kernels["twice"].is_entry
+    twice = module.kernels["twice"]
+    assert not twice.is_entry
+    assert [(p.name, p.ptx_type.name, p.space) for p in twice.returns] == [
+        ("func_retval0", "b32", "param")
+    ]
+    assert [p.name for p in twice.params] == ["twice_param_0"]
     with pytest.raises(LaunchError, match="no kernel 'twice'"):
         launch(DEVICE_CALL, "twice", 1, 1, [1])
-    with pytest.raises(PTXUnsupportedError, match="line 17: unsupported: st.param"):
-        launch(DEVICE_CALL, "caller", 1, 1, [])
+    launch(DEVICE_CALL, "caller", 1, 1, [])  # calls run (see test_emulator_calls.py)
 
 
 def test_reqntid_and_block_limits():

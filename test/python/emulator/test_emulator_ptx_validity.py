@@ -2,6 +2,7 @@
 never tested on input the hardware toolchain would reject."""
 
 import pytest
+import test_emulator_calls as test_calls
 import test_emulator_checkers as test_checkers
 import test_emulator_control as test_control
 import test_emulator_memory as test_memory
@@ -23,6 +24,24 @@ KERNELS = {
     "handoff": test_control.PRODUCER_AFTER_CONSUMER,
     "tile_reuse": test_checkers.TILE_REUSE,
     "device_call": test_parser.DEVICE_CALL,
+    "directed_rounding": elementwise_ptx(
+        "fma.rm.f32 %d, %a, %b, %c; add.rz.f32 %d, %d, %a; mul.rp.f32 %d, %d, %b;"
+        " sub.rm.f32 %d, %d, %c;",
+        [4, 4, 4],
+        4,
+    ),
+    "narrowing_cvt": elementwise_ptx("cvt.rm.f32.f64 %t0, %a; mov.b32 %d, %t0;", [8], 4),
+    "carry_chain": elementwise_ptx(
+        "mov.b64 {%t0, %t1}, %a; mov.b64 {%t2, %t3}, %b; add.cc.u32 %t4, %t0, %t2;"
+        " addc.cc.u32 %t5, %t1, %t3; madc.hi.cc.u32 %t6, %t0, %t2, %t4;"
+        " subc.u32 %t7, %t5, %t6; mad.lo.cc.u64 %w0, %a, %b, %a; madc.lo.u64 %w1, %a, %b, %b;"
+        " sub.cc.u64 %d, %w0, %w1; subc.cc.u64 %w2, %a, 0; mad.hi.cc.u64 %w3, %a, %a, %b;",
+        [8, 8],
+        8,
+    ),
+    "calls": test_calls.CALLS,
+    "reg_params": test_calls.REG_PARAMS,
+    "call_collective": test_calls.COLLECTIVE,
 }
 
 
