@@ -17,7 +17,7 @@ def kernel_ptx(to_ptx):
 
 
 @pytest.mark.parametrize(
-    "name", ["vector_add", "tiled_matmul", "block_sum", "mma_matmul", "unary_math"]
+    "name", ["vector_add", "tiled_matmul", "block_sum", "mma_matmul", "unary_math", "device_call"]
 )
 def test_emitted_ptx_assembles(kernel_ptx, ptxas, name):
     report = ptxas(kernel_ptx(name))
@@ -87,3 +87,19 @@ def test_libdevice_exp_and_erf(kernel_ptx):
     exact_erf = np.array([math.erf(x) for x in a[:1000].astype(np.float64)])
     np.testing.assert_allclose(c[:1000], exact_erf, rtol=0, atol=2e-7)
     assert not b[1000:].any() and not c[1000:].any()
+
+
+def test_device_function_call(kernel_ptx):
+    ptx = kernel_ptx("device_call")
+    assert ".func  (.param .b32 func_retval0) helper(" in ptx
+    assert "call.uni (retval0), helper, (param0);" in ptx
+    a = np.linspace(-5, 5, 1024).astype(np.float32)
+    b = np.zeros(1024, np.float32)
+    launch(ptx, "call_helper", 8, 128, [a, b, 1000])
+    exp = np.exp(a[:1000].astype(np.float64))
+    # exp to within 2 ulp, then one f32 addition (half an ulp of the sum).
+    exact = exp + a[:1000]
+    error = np.abs(b[:1000].astype(np.float64) - exact)
+    bound = 2 * np.spacing(exp.astype(np.float32)) + np.spacing(np.abs(exact).astype(np.float32))
+    assert (error <= bound).all()
+    assert not b[1000:].any()
