@@ -73,7 +73,17 @@ def _f32_sum(p: np.ndarray, c: np.ndarray, mode: str) -> np.ndarray:
 
 def fma_f32(a, b, c, mode: str = "rn") -> np.ndarray:
     a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
-    return _f32_sum(a * b, c, mode)
+    p = a * b
+    if mode != "rn" or (p.ndim == 0 and c.ndim == 0):
+        return _f32_sum(p, c, mode)
+    # Fast path: a float64 sum can only hide a tie when its low 28 mantissa bits are zero.
+    p, c = np.broadcast_arrays(p, c)
+    s = p + c
+    r = s.astype(np.float32)
+    maybe = (s.view(np.uint64) & np.uint64(0x0FFFFFFF)) == 0
+    if np.any(maybe):
+        r[maybe] = _f32_sum(p[maybe], c[maybe], "rn")
+    return r
 
 
 def add_f32(a, b, mode: str) -> np.ndarray:
