@@ -2,8 +2,8 @@
 copysign`` and the float functions ``rcp sqrt rsqrt ex2 lg2 sin cos tanh``.
 
 Integer arithmetic wraps at the type's width (``.sat`` clamps); ``.f32`` arithmetic is done in
-float32 (``.rn``, the default, is numpy's rounding); directed roundings ``.rz/.rm/.rp`` on
-f32/f64 ``add sub mul fma`` are exact (see ``rounding``); ``fma``/``mad`` on f32 are exactly
+float32 (``.rn``, the default, is numpy's rounding); directed roundings ``.rz/.rm/.rp`` on f32/f64
+``add sub mul fma div rcp sqrt`` are exact (see ``rounding``); ``fma``/``mad`` on f32 are exactly
 fused; ``.approx`` functions use numpy's correctly rounded ones (at least as accurate as the
 hardware). Division by zero gives -1 (integers; the dividend for ``rem``), never a trap.
 """
@@ -162,7 +162,13 @@ def _div_op(instruction: Instruction, machine) -> Op:
     modifiers, ptx_type = split_type(instruction)
     compute = lambda a, b: _div(a, b, ptx_type)  # noqa: E731
     if is_float_like(ptx_type):
-        compute = float_modifiers(instruction, modifiers - {"full", "approx"}, ptx_type, compute)
+        compute = float_modifiers(
+            instruction,
+            modifiers - {"full", "approx"},
+            ptx_type,
+            compute,
+            _directed("div", ptx_type),
+        )
     return elementwise(instruction, machine, ptx_type, 2, compute)
 
 
@@ -189,7 +195,11 @@ def _unary_float(instruction: Instruction, machine) -> Op:
     modifiers, ptx_type = split_type(instruction)
     function = _UNARY_FLOAT[instruction.opcode[0]]
     compute = float_modifiers(
-        instruction, modifiers - {"approx", "full"}, ptx_type, lambda a: function(np.asarray(a))
+        instruction,
+        modifiers - {"approx", "full"},
+        ptx_type,
+        lambda a: function(np.asarray(a)),
+        _directed(instruction.opcode[0], ptx_type),
     )
     return elementwise(instruction, machine, ptx_type, 1, compute)
 

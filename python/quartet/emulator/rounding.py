@@ -1,4 +1,5 @@
-"""Directed rounding (``.rz .rm .rp``) for f32/f64 ``add sub mul fma`` and narrowing ``cvt``.
+"""Directed rounding (``.rz .rm .rp``) for f32/f64 ``add sub mul fma div rcp sqrt`` and
+narrowing ``cvt``.
 
 Each result is the round-to-nearest result ``r`` of the exact value ``x`` plus the sign of the
 residual ``x - r``; a directed mode then steps ``r`` one ulp (``np.nextafter``) where it lies on
@@ -101,7 +102,7 @@ def mul_f32(a, b, mode: str) -> np.ndarray:
 def _exact_f64(values: list, combine, mode: str, addends=None) -> float:
     """Round ``combine(*Fractions)`` to float64 in ``mode``; IEEE specials via numpy first."""
     floats = [float(v) for v in values]
-    if not all(np.isfinite(floats)):
+    if not all(np.isfinite(floats)) or (combine is _divide and floats[1] == 0):
         with np.errstate(all="ignore"):
             return float(combine(*(np.float64(v) for v in floats)))
     exact = combine(*(Fraction(v) for v in floats))
@@ -149,7 +150,64 @@ def mul_f64(a, b, mode: str) -> np.ndarray:
     return _per_element(lambda x, y: x * y, mode, None, a, b)
 
 
+def div_f32(a, b, mode: str) -> np.ndarray:
+    """f32 ``a / b``: the float64 quotient rounded to f32 is the nearest f32 (53 >= 2*24 + 2
+    makes the double rounding innocuous); ``r * b`` is exact, so ``sign(a - r*b) * sign(b)`` is
+    the residual's sign."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    r = (a / b).astype(np.float32)
+    if mode == "rn":
+        return r
+    residual = (a - r.astype(np.float64) * b) * np.sign(b)
+    return _direct(r, residual, mode).astype(np.float32)
+
+
+def rcp_f32(b, mode: str) -> np.ndarray:
+    return div_f32(np.float64(1), b, mode)
+
+
+def sqrt_f32(a, mode: str) -> np.ndarray:
+    """f32 ``sqrt``: as ``div_f32``, with ``sign(a - r*r)`` (``r*r`` exact in float64)."""
+    a = np.asarray(a, np.float64)
+    r = np.sqrt(a).astype(np.float32)
+    if mode == "rn":
+        return r
+    wide = r.astype(np.float64)
+    return _direct(r, np.where(np.isinf(wide), 0, a - wide * wide), mode).astype(np.float32)
+
+
+def _divide(x, y):
+    return x / y
+
+
+def div_f64(a, b, mode: str) -> np.ndarray:
+    return _per_element(_divide, mode, None, a, b)
+
+
+def rcp_f64(b, mode: str) -> np.ndarray:
+    return div_f64(np.ones_like(np.asarray(b, np.float64)), b, mode)
+
+
+def sqrt_f64(a, mode: str) -> np.ndarray:
+    a = np.asarray(a, np.float64)
+    r = np.sqrt(a)
+    out = np.array(r, np.float64)
+    for index in np.ndindex(out.shape):
+        x, root = float(a[index]), float(r[index])
+        if np.isfinite(root) and x > 0:
+            residual = Fraction(x) - Fraction(root) ** 2
+            sign = 1.0 if residual > 0 else (-1.0 if residual < 0 else 0.0)
+            out[index] = _direct(np.float64(root), np.float64(sign), mode)
+    return out
+
+
 DIRECTED = {
+    ("div", "f32"): div_f32,
+    ("rcp", "f32"): rcp_f32,
+    ("sqrt", "f32"): sqrt_f32,
+    ("div", "f64"): div_f64,
+    ("rcp", "f64"): rcp_f64,
+    ("sqrt", "f64"): sqrt_f64,
     ("fma", "f32"): fma_f32,
     ("add", "f32"): add_f32,
     ("sub", "f32"): sub_f32,

@@ -211,8 +211,9 @@ def test_unsupported_instruction_names_instruction_and_line():
 
 
 def test_directed_rounding_is_rejected_not_approximated():
-    # add/sub/mul/fma round exactly in every mode; sqrt.rz has no exact model yet.
-    ptx = HEADER + ".visible .entry k()\n{\n  .reg .b32 %r;\n  sqrt.rz.f32 %r, %r;\n  ret;\n}\n"
+    # f32/f64 arithmetic rounds exactly in every mode; narrowing to f16 has no exact model yet.
+    body = "  .reg .b32 %r;\n  .reg .b16 %h;\n  cvt.rz.f16.f32 %h, %r;\n  ret;\n"
+    ptx = HEADER + ".visible .entry k()\n{\n" + body + "}\n"
     with pytest.raises(PTXUnsupportedError, match=r"rounding \.rz"):
         launch(ptx, "k", 1, 1, [])
 

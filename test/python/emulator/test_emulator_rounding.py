@@ -172,3 +172,49 @@ def test_f64_directed_through_ptx(elementwise):
         1.0,
         np.nextafter(1.0, 0.0),  # 1 - 2**-60 rounded down
     ]
+
+
+def test_div_rcp_sqrt_directed(elementwise):
+    third_down, third_up = np.uint32(0x3EAAAAAA), np.uint32(0x3EAAAAAB)  # 1/3 lies between
+    ones, threes = f32(1, -1), f32(3, 3)
+    cases = {"rn": [third_up, third_up], "rz": [third_down, third_down]}
+    cases |= {"rm": [third_down, third_up], "rp": [third_up, third_down]}
+    for mode, expected in cases.items():
+        out = elementwise(f"div.{mode}.f32 %d, %a, %b;", np.float32, ones, threes)
+        signs = np.array([0, 0x80000000], np.uint32)
+        assert out.view(np.uint32).tolist() == (np.array(expected, np.uint32) | signs).tolist()
+        out = elementwise(f"rcp.{mode}.f32 %d, %a;", np.float32, threes)
+        assert out.view(np.uint32).tolist() == [expected[0]] * 2
+    # sqrt(2) = 1.41421356...: f32 0x3fb504f3 is below it, 0x3fb504f4 above.
+    two = f32(2, 2)
+    down = elementwise("sqrt.rm.f32 %d, %a;", np.float32, two).view(np.uint32)
+    up = elementwise("sqrt.rp.f32 %d, %a;", np.float32, two).view(np.uint32)
+    assert down.tolist() == [0x3FB504F3] * 2 and up.tolist() == [0x3FB504F4] * 2
+    third64 = elementwise("rcp.rz.f64 %d, %a;", np.float64, np.array([3.0, -3.0]))
+    assert third64.tolist() == [1 / 3, -1 / 3]  # the nearest double to 1/3 is below it
+    third64 = elementwise("rcp.rp.f64 %d, %a;", np.float64, np.array([3.0, -3.0]))
+    assert third64.tolist() == [np.nextafter(1 / 3, 1), -1 / 3]
+    root64 = elementwise("sqrt.rm.f64 %d, %a;", np.float64, np.array([2.0, 4.0]))
+    assert root64.tolist() == [np.nextafter(np.sqrt(2.0), 0), 2.0]  # sqrt(2) rounds up
+
+
+@pytest.mark.parametrize("mode", ("rz", "rm", "rp"))
+def test_random_div_sqrt_against_fractions(mode):
+    rng = np.random.default_rng(13)
+    a, b = _random32(rng, 300, 30), _random32(rng, 300, 30)
+    exact = [Fraction(float(x)) / Fraction(float(y)) for x, y in zip(a, b, strict=True)]
+    assert rounding.div_f32(a, b, mode).tolist() == [float(_round32(x, mode)) for x in exact]
+    a64, b64 = rng.standard_normal(100), rng.standard_normal(100) * 1e5
+    exact = [Fraction(float(x)) / Fraction(float(y)) for x, y in zip(a64, b64, strict=True)]
+    assert rounding.div_f64(a64, b64, mode).tolist() == [_round64(x, mode) for x in exact]
+    for values, function, dtype in ((np.abs(a), rounding.sqrt_f32, np.float32),
+                                    (np.abs(a64), rounding.sqrt_f64, np.float64)):  # fmt: skip
+        roots = function(values, mode)
+        for value, root in zip(values, roots, strict=True):
+            below, above = (np.nextafter(root, dtype(-1)), np.nextafter(root, dtype(np.inf)))
+            square, target = Fraction(float(root)) ** 2, Fraction(float(value))
+            # root is on the requested side of the exact square root, and one ulp from it
+            if mode == "rp":
+                assert square >= target > Fraction(float(below)) ** 2
+            else:
+                assert square <= target < Fraction(float(above)) ** 2
