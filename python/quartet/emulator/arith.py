@@ -18,14 +18,14 @@ from .elementwise import elementwise, float_modifiers, is_float_like, split_type
 from .ops import SIMPLE, Op, decoder, expect_operands
 from .parser import Instruction
 from .ptxtypes import TYPES, PTXType
-from .rounding import DIRECTED, fma_f32
+from .rounding import DIRECTED, fma_f32, fma_f64_rn
 
 
 def _fused(a, b, c):
-    """a*b+c with one rounding for float32 (exact residual, see ``rounding``)."""
+    """a*b+c with one rounding (see ``rounding``)."""
     dtype = np.result_type(a, b, c)
     if dtype == np.float64:
-        return a * b + c
+        return fma_f64_rn(a, b, c)
     if dtype == np.float32:
         return fma_f32(a, b, c)
     wide = np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)

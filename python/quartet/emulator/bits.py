@@ -218,3 +218,30 @@ def _lop3(instruction: Instruction, machine) -> Op:
         return result
 
     return Op(SIMPLE, lambda idx: write(idx, compute(a(idx), b(idx), c(idx))))
+
+
+@decoder("shf")
+def _funnel_shift(instruction: Instruction, machine) -> Op:
+    """``shf.{l,r}.{wrap,clamp}.b32 d, a, b, c``: shift the 64-bit ``b:a`` (b high) by ``c``
+    (``.wrap``: c mod 32, ``.clamp``: min(c, 32)); ``.l`` keeps the high word, ``.r`` the low."""
+    parts = instruction.opcode
+    if len(parts) != 4 or parts[1] not in ("l", "r") or parts[2] not in ("wrap", "clamp"):
+        raise unsupported(instruction, "funnel shift form")
+    if parts[3] not in ("b32", "u32", "s32"):
+        raise unsupported(instruction, "funnel shift type")
+    expect_operands(instruction, 4)
+    operands = machine.operands
+    u32 = TYPES["u32"]
+    a, b, c = (operands.read(instruction, o, u32) for o in instruction.operands[1:])
+    write = operands.write(instruction, instruction.operands[0], u32)
+    left, wrap = parts[1] == "l", parts[2] == "wrap"
+
+    def compute(low, high, count):
+        count = np.asarray(count, np.uint64)
+        count = count & np.uint64(31) if wrap else np.minimum(count, np.uint64(32))
+        joined = (np.asarray(high, np.uint64) << np.uint64(32)) | np.asarray(low, np.uint64)
+        if left:
+            return ((joined << count) >> np.uint64(32)).astype(np.uint32)
+        return (joined >> count).astype(np.uint32)
+
+    return Op(SIMPLE, lambda idx: write(idx, compute(a(idx), b(idx), c(idx))))

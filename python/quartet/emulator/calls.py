@@ -4,7 +4,9 @@
 instructions, renaming the function's registers, labels and ``.param`` names to
 ``function::name`` so each function keeps its own namespace. ``.param`` variables of a call
 (the caller's ``param0``/``retval0`` and the callee's formal and return parameters) live in
-per-thread byte arrays (``Machine.param_storage``); ``.reg`` parameters are registers.
+per-thread byte arrays (``Machine.param_storage``); ``.reg`` parameters are registers; a
+function's ``.local`` (and ``.shared``) variables get a static place of their own in the
+thread's (block's) space.
 
 ``call`` copies each argument into the callee's formal parameter, pushes the call site on the
 thread's return stack and jumps to the callee; ``ret`` in a function pops the call site, copies
@@ -20,9 +22,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import PTXUnsupportedError
 from .ops import CALL, Op, decoder, unsupported
-from .parser import Addr, Imm, Instruction, Kernel, Module, Param, PredPair, Reg, Sym, Vec
+from .parser import (
+    Addr,
+    Imm,
+    Instruction,
+    Kernel,
+    Module,
+    Param,
+    PredPair,
+    Reg,
+    Sym,
+    Variable,
+    Vec,
+)
 from .ptxtypes import PTXType
 
 MAX_CALL_DEPTH = 64
@@ -47,6 +60,7 @@ class Program:
     labels: dict[str, int] = field(default_factory=dict)
     registers: dict[str, PTXType] = field(default_factory=dict)
     param_variables: dict[str, int] = field(default_factory=dict)  # per-thread .param bytes
+    variables: list[Variable] = field(default_factory=list)  # functions' .local/.shared, renamed
     functions: dict[str, Function] = field(default_factory=dict)
     function_at: list[str | None] = field(default_factory=list)  # per pc: enclosing function
 
@@ -89,12 +103,11 @@ def _append(program: Program, function: Kernel) -> None:
     prefix = f"{function.name}::"
     names = {name: prefix + name for name in function.registers}
     for variable in function.variables:
-        if variable.space != "param":
-            raise PTXUnsupportedError(
-                function.line, f".func {function.name}", f".{variable.space} variables"
-            )
         names[variable.name] = prefix + variable.name
-        program.param_variables[prefix + variable.name] = variable.size or 0
+        if variable.space == "param":
+            program.param_variables[prefix + variable.name] = variable.size or 0
+        else:  # one static frame per function: its .local depot sits beside the kernel's
+            program.variables.append(replace(variable, name=prefix + variable.name))
     for param in function.params + function.returns:
         names[param.name] = prefix + param.name
         if param.space == "reg":

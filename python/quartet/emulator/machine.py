@@ -90,7 +90,8 @@ class Machine:
         self._init_threads()
         self.program = calls.link(module, kernel)
         self.reporter = Reporter(kernel.name, self.program.lines, layout.coords)
-        symbols = self._map_memory(module.globals + kernel.variables, buffers, shared_bytes)
+        variables = module.globals + kernel.variables + self.program.variables
+        symbols = self._map_memory(variables, buffers, shared_bytes)
         self.registers = {
             name: np.zeros(self.nthreads, np.bool_ if t.kind == "pred" else raw_dtype(t.bits))
             for name, t in self.program.registers.items()

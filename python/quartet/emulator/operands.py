@@ -36,7 +36,14 @@ class Operands:
         self.special = special
         self.symbols = symbols
 
+    def _as_register(self, operand):
+        """A ``.reg`` name without ``%`` (inline asm: ``.reg .u32 r0;``) is a register."""
+        if isinstance(operand, Sym) and operand.name in self.registers:
+            return Reg(operand.name)
+        return operand
+
     def read(self, instruction: Instruction, operand, ptx_type: PTXType) -> Reader:
+        operand = self._as_register(operand)
         if isinstance(operand, Imm):
             value = literal_value(operand.text, ptx_type, instruction.line)
             if ptx_type.kind == "bf":
@@ -89,6 +96,7 @@ class Operands:
         return raw
 
     def write(self, instruction: Instruction, operand, ptx_type: PTXType) -> Writer:
+        operand = self._as_register(operand)
         if operand is None:  # the '_' sink
             return lambda idx, values: None
         if isinstance(operand, PredPair):
@@ -133,6 +141,8 @@ class Operands:
         """The byte address of ``[base+offset]`` as int64 values."""
         if not isinstance(operand, Addr):
             raise PTXUnsupportedError(instruction.line, instruction.text, "expected [address]")
+        if isinstance(operand.base, Sym) and operand.base.name in self.registers:
+            operand = Addr(Reg(operand.base.name), operand.offset)
         offset = np.int64(operand.offset)
         if operand.base is None:
             return lambda idx: offset

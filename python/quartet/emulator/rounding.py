@@ -201,6 +201,60 @@ def sqrt_f64(a, mode: str) -> np.ndarray:
     return out
 
 
+_SPLIT = np.float64(2.0**27 + 1)
+
+
+def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = _SPLIT * x
+    high = t - (t - x)
+    return high, x - high
+
+
+def fma_f64_rn(a, b, c) -> np.ndarray:
+    """Fused ``a*b + c`` in float64, round to nearest even (libdevice's f64 argument reductions
+    depend on it). Dekker's TwoProduct and TwoSum give ``a*b + c = s + t + e`` exactly; adding
+    ``t + e`` rounded to odd to ``s`` rounds once (Boldo and Melquiond, 2008). Lanes where the
+    splitting could overflow or underflow, or that are not finite, are computed with Fraction."""
+    with np.errstate(all="ignore"):
+        return _fma_f64_rn(*np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, c))))
+
+
+def _fma_f64_rn(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    p = a * b
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(b)
+    e = ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+    s, t = _two_sum(p, c)
+    w, error = _two_sum(t, e)
+    odd = (w.view(np.uint64) & np.uint64(1)).astype(bool)
+    nudge = (error != 0) & ~odd
+    w = np.where(nudge, np.nextafter(w, np.where(error > 0, np.inf, -np.inf)), w)
+    result = np.asarray(s + w, np.float64)
+    magnitude = np.maximum(np.abs(a), np.abs(b))
+    tiny = np.abs(p) < 2.0**-960
+    risky = ~np.isfinite(result) | ~np.isfinite(p) | (magnitude > 2.0**995) | tiny
+    risky |= np.abs(c) > 2.0**1020
+    risky &= np.isfinite(a) & np.isfinite(b) & np.isfinite(c)
+    if np.any(risky):
+        result = result.copy() if result.ndim else np.array(result)
+        special = np.flatnonzero(risky.reshape(-1))
+        flat = result.reshape(-1)
+        for index in special:
+            x, y, z = (float(v.reshape(-1)[index]) for v in (a, b, c))
+            flat[index] = _fma_exact_rn(x, y, z)
+    return result
+
+
+def _fma_exact_rn(x: float, y: float, z: float) -> float:
+    exact = Fraction(x) * Fraction(y) + Fraction(z)
+    if exact == 0:
+        return float(np.float64(x) * np.float64(y) + np.float64(z))
+    try:
+        return float(exact)
+    except OverflowError:
+        return float("inf") if exact > 0 else float("-inf")
+
+
 DIRECTED = {
     ("div", "f32"): div_f32,
     ("rcp", "f32"): rcp_f32,

@@ -4,8 +4,12 @@ Each case runs one instruction (or a short sequence) per thread of a hand-writte
 chosen inputs and compares with numpy or with values worked out by hand from the PTX ISA.
 """
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
+
+from quartet.emulator import rounding
 
 I32 = np.array([0, 1, -1, 7, -7, 2**31 - 1, -(2**31), 123456789], np.int32)
 U32 = I32.view(np.uint32)
@@ -243,9 +247,21 @@ def test_float64(elementwise):
     b = np.array([0.25, 4.0, 1e10, -3.0], np.float64)
     np.testing.assert_array_equal(elementwise("add.f64 %d, %a, %b;", np.float64, a, b), a + b)
     np.testing.assert_array_equal(elementwise("div.rn.f64 %d, %a, %b;", np.float64, a, b), a / b)
-    np.testing.assert_array_equal(
-        elementwise("fma.rn.f64 %d, %a, %b, %a;", np.float64, a, b), a * b + a
-    )
+    fused = [float(Fraction(x) * Fraction(y) + Fraction(x)) for x, y in zip(a, b, strict=True)]
+    assert elementwise("fma.rn.f64 %d, %a, %b, %a;", np.float64, a, b).tolist() == fused
+    assert fused[2] != 1e200 * 1e10 + 1e200  # one rounding, not two
+
+
+def test_fma_f64_is_fused():
+    # (1 + 2**-27)**2 - 1 = 2**-26 + 2**-54 exactly; unfused, the square rounds to 1 + 2**-26.
+    a = np.array([1 + 2.0**-27, 3.0, 1e300, -(2.0**-600)])
+    b = np.array([1 + 2.0**-27, 1 / 3, 1e10, 2.0**-500])
+    c = np.array([-1.0, -1.0, -1e308, 2.0**-1074])
+    got = rounding.fma_f64_rn(a, b, c)
+    exact = [Fraction(x) * Fraction(y) + Fraction(z) for x, y, z in zip(a, b, c, strict=True)]
+    assert got[0] == 2.0**-26 + 2.0**-54
+    assert got[2] == np.inf
+    assert got.tolist()[:2] + got.tolist()[3:] == [float(exact[i]) for i in (0, 1, 3)]
 
 
 SETP_CASES = {
@@ -421,3 +437,19 @@ def test_lop3_truth_table(elementwise):
     assert elementwise("lop3.b32 %d, %a, %b, %c, 0xE8;", np.uint32, a, b, c)[0] == (
         (a[0] & b[0]) | (a[0] & c[0]) | (b[0] & c[0])
     )
+
+
+def test_funnel_shifts(elementwise):
+    # libdevice's sinf/cosf range reduction uses shf.l.wrap.b32.
+    low = np.array([0x89ABCDEF, 0xFFFFFFFF, 0, 0x80000001, 1, 0x12345678], np.uint32)
+    high = np.array([0x01234567, 0, 0xFFFFFFFF, 0x7FFFFFFE, 2, 0x9ABCDEF0], np.uint32)
+    counts = np.array([4, 35, 0, 31, 32, 40], np.uint32)
+    joined = [(int(h) << 32) | int(lo) for lo, h in zip(low, high, strict=True)]
+    for mode in ("wrap", "clamp"):
+        shift = [int(n) % 32 if mode == "wrap" else min(int(n), 32) for n in counts]
+        left = elementwise(f"shf.l.{mode}.b32 %d, %a, %b, %c;", np.uint32, low, high, counts)
+        expected = [((j << n) >> 32) & 0xFFFFFFFF for j, n in zip(joined, shift, strict=True)]
+        assert left.tolist() == expected, mode
+        right = elementwise(f"shf.r.{mode}.b32 %d, %a, %b, %c;", np.uint32, low, high, counts)
+        expected = [(j >> n) & 0xFFFFFFFF for j, n in zip(joined, shift, strict=True)]
+        assert right.tolist() == expected, mode

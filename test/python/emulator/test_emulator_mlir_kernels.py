@@ -17,7 +17,8 @@ def kernel_ptx(to_ptx):
 
 
 @pytest.mark.parametrize(
-    "name", ["vector_add", "tiled_matmul", "block_sum", "mma_matmul", "unary_math", "device_call"]
+    "name",
+    ["vector_add", "tiled_matmul", "block_sum", "mma_matmul", "unary_math", "device_call", "trig"],
 )
 def test_emitted_ptx_assembles(kernel_ptx, ptxas, name):
     report = ptxas(kernel_ptx(name))
@@ -103,3 +104,20 @@ def test_device_function_call(kernel_ptx):
     bound = 2 * np.spacing(exp.astype(np.float32)) + np.spacing(np.abs(exact).astype(np.float32))
     assert (error <= bound).all()
     assert not b[1000:].any()
+
+
+def test_libdevice_sin_slow_paths(kernel_ptx):
+    ptx = kernel_ptx("trig")
+    assert "shf.l.wrap.b32" in ptx and "call.uni" in ptx and ".local" in ptx
+    assert "madc.hi.cc.u32" in ptx
+    rng = np.random.default_rng(5)
+    magnitudes = np.exp2(rng.integers(-10, 120, 64).astype(np.float64))
+    x = (rng.standard_normal(64) * magnitudes).astype(np.float32)
+    y = rng.standard_normal(64) * np.exp2(rng.integers(-10, 1000, 64).astype(np.float64))
+    s, d = np.zeros(64, np.float32), np.zeros(64)
+    launch(ptx, "trig", 1, 64, [x, s, y, d])
+    # numpy's sin is accurate to within an ulp, libdevice's to 2 (f32) and 2 (f64).
+    exact32 = np.sin(x.astype(np.float64))
+    assert (np.abs(s - exact32) <= 2 * np.spacing(np.abs(exact32).astype(np.float32)) + 1e-45).all()
+    exact64 = np.sin(y)
+    assert (np.abs(d - exact64) <= 3 * np.spacing(np.abs(exact64))).all()
