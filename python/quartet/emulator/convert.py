@@ -3,9 +3,9 @@
 ``cvt`` follows the ISA's conversion table: integer to integer truncates or sign/zero-extends
 (``.sat`` clamps); float to integer needs ``.rni/.rzi/.rmi/.rpi`` and saturates, NaN giving 0;
 integer to float and float narrowing round to nearest even (directed roundings are exact for
-f64 to f32, rejected on other narrowing conversions); ``.rni`` etc. on float to float round to an
-integral value; bf16 goes through float32 with bit tricks; ``cvt.rn.f16x2.f32 d, a, b`` puts
-``a`` in the upper half.
+f64 to f32 and integers to f32/f64, rejected on other narrowing conversions); ``.rni`` etc. on
+float to float round to an integral value; bf16 goes through float32 with bit tricks;
+``cvt.rn.f16x2.f32 d, a, b`` puts ``a`` in the upper half.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .operands import type_of
 from .ops import SIMPLE, Op, decoder, expect_operands, unsupported
 from .parser import Instruction, Vec
 from .ptxtypes import TYPES, PTXType, bf16_to_f32, f32_to_bf16, flush_subnormals
-from .rounding import narrow_f64_to_f32
+from .rounding import int_to_float, narrow_f64_to_f32
 
 _FLOAT_ROUNDING = {"rn", "rz", "rm", "rp"}
 _INT_ROUNDING = {"rni", "rzi", "rmi", "rpi"}
@@ -127,6 +127,9 @@ def _converter(
         return lambda values: values.astype(dest.dtype)
     if rounding_name in ("rz", "rm", "rp"):
         narrowing = not source_float or dest.bits < source.bits
+        if not source_float and dest.name in ("f32", "f64"):  # integer to float
+            finish = _finish_float(dest, saturate, ftz)
+            return lambda values: finish(int_to_float(values, dest.dtype, rounding_name))
         if narrowing and not (source.name == "f64" and dest.name == "f32"):
             raise unsupported(instruction, f"directed rounding .{rounding_name}")
         if narrowing:

@@ -282,3 +282,21 @@ def narrow_f64_to_f32(values, mode: str) -> np.ndarray:
     over = finite & np.isinf(r)
     residual = np.where(over, -np.sign(values), residual)
     return _direct(r, residual, mode).astype(np.float32)
+
+
+def int_to_float(values, dest: np.dtype, mode: str) -> np.ndarray:
+    """``cvt.rX.f32/f64.{s,u}{32,64}`` in a directed ``mode``: 32-bit integers are exact in
+    float64 (narrowed like ``cvt.f32.f64``); 64-bit ones are rounded per element from Python
+    integers."""
+    values = np.asarray(values)
+    if values.dtype.itemsize <= 4:
+        wide = values.astype(np.float64)
+        return wide if dest == np.float64 else narrow_f64_to_f32(wide, mode)
+    out = np.empty(values.shape, dest)
+    for index in np.ndindex(values.shape):
+        exact = int(values[index])
+        nearest = dest.type(float(exact))  # a neighbour of the exact value
+        residual = exact - Fraction(float(nearest))
+        sign = 1.0 if residual > 0 else (-1.0 if residual < 0 else 0.0)
+        out[index] = _direct(nearest, dest.type(sign), mode)
+    return out

@@ -218,3 +218,24 @@ def test_random_div_sqrt_against_fractions(mode):
                 assert square >= target > Fraction(float(below)) ** 2
             else:
                 assert square <= target < Fraction(float(above)) ** 2
+
+
+def test_cvt_integer_to_float_directed(elementwise):
+    big = np.array([2**24 + 1, -(2**24 + 1), 2**31 - 1, 7], np.int32)
+    expected = {
+        "rz": [2**24, -(2**24), 2**31 - 128, 7],
+        "rm": [2**24, -(2**24 + 2), 2**31 - 128, 7],
+        "rp": [2**24 + 2, -(2**24), 2**31, 7],
+    }
+    for mode, values in expected.items():
+        out = elementwise(f"cvt.{mode}.f32.s32 %d, %a;", np.float32, big)
+        assert out.tolist() == values, mode
+    huge = np.array([2**63 - 1, 2**53 + 1, 3, 2**64 - 1], np.uint64)
+    up = elementwise("cvt.rp.f64.u64 %d, %a;", np.float64, huge)
+    assert up.tolist() == [2.0**63, 2.0**53 + 2, 3.0, 2.0**64]
+    down = elementwise("cvt.rz.f64.u64 %d, %a;", np.float64, huge)
+    assert down.tolist() == [2.0**63 - 1024, 2.0**53, 3.0, 2.0**64 - 2048]
+    down32 = elementwise(
+        "cvt.rm.f32.s64 %t0, %a; mov.b32 %d, %t0;", np.float32, huge.view(np.int64)
+    )
+    assert down32.tolist() == [2.0**63 - 2**39, 2.0**53, 3.0, -1.0]
