@@ -400,6 +400,9 @@ class _Parser:
                 self.skip_line_directive()
             elif token.kind == "word" and self.peek(1) is not None and self.peek(1).text == ":":
                 self.pos += 2
+                if self.peek() is not None and self.peek().text == ".callprototype":
+                    self.skip_statement()  # the signature of an indirect call
+                    continue
                 kernel.labels[text] = len(kernel.instructions)
             else:
                 kernel.instructions.append(self.instruction())

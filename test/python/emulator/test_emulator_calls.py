@@ -220,3 +220,14 @@ def test_call_errors():
     )
     with pytest.raises(ExecutionError, match="nested more than 64"):
         launch(recursive, "k", 1, 32, [])
+
+
+def test_indirect_calls_are_reported_unsupported():
+    ptx = (
+        HEADER
+        + ".func f()\n{\n  ret;\n}\n"
+        + ".visible .entry k()\n{\n  .reg .b64 %rd1;\n"
+        + "  prototype_0 : .callprototype ()_ ();\n  call %rd1, (), prototype_0;\n  ret;\n}\n"
+    )
+    with pytest.raises(PTXUnsupportedError, match="line 12: unsupported: indirect call"):
+        launch(ptx, "k", 1, 1, [])
