@@ -239,3 +239,13 @@ def test_cvt_integer_to_float_directed(elementwise):
         "cvt.rm.f32.s64 %t0, %a; mov.b32 %d, %t0;", np.float32, huge.view(np.int64)
     )
     assert down32.tolist() == [2.0**63 - 2**39, 2.0**53, 3.0, -1.0]
+
+
+def test_directed_rounding_with_immediates(elementwise):
+    a = f32(1, -1, 0.5)
+    out = elementwise("add.rp.f32 %d, %a, 0f30800000;", np.float32, a)  # + 2**-30
+    assert out.tolist() == f32(ONE_UP, -1 + 2.0**-24, 0.5 + 2.0**-24).tolist()
+    out = elementwise("fma.rm.f32 %d, %a, 0f3EAAAAAB, 0f00000000;", np.float32, a)
+    assert out.tolist() == (a * np.float32(1 / 3)).tolist()  # 1/3 rounded up, times a: exact
+    out = elementwise("fma.rn.f32 %d, 0f3F800800, 0f3F800800, %a;", np.float32, f32(0, 0, 0))
+    assert out.tolist() == [np.float32((1 + 2.0**-12) ** 2)] * 3
