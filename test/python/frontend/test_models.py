@@ -18,10 +18,6 @@ from quartet.ptxas import find_ptxas
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 needs_ptxas = pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is not installed")
-EMULATOR_GAP = (
-    "the PTX emulator lacks fma.rm (libdevice expf, used by Softmax/GELU); "
-    "reported to the emulator's owner"
-)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,6 @@ def test_encoder_layer_ptx_assembles(encoder_sm90):
     assert all(info.spill_stores == info.spill_loads == 0 for info in infos.values())
 
 
-@pytest.mark.xfail(reason=EMULATOR_GAP, strict=True)
 def test_encoder_layer_in_emulator(encoder_sm90):
     feeds = encoder_sm90.random_inputs(seed=3)
     (expected,) = ReferenceEvaluator(encoder_layer()).run(None, feeds)
