@@ -173,24 +173,35 @@ def _matrix_form(instruction: Instruction, name: str):
     return count, space, along_row, across
 
 
+def _row_addresses(instruction: Instruction, machine, address):
+    """Per launch: (warp count, per-warp row addresses, per-warp threads) of an m8n8 access,
+    where lanes 8m..8m+7 give the row addresses of matrix m."""
+    if not isinstance(address, Addr):
+        raise unsupported(instruction, f"{instruction.opcode[0]} address")
+    read_address = machine.operands.address(instruction, address)
+
+    def per_warp(threads):
+        warps = len(threads) // 32
+        addresses = np.broadcast_to(read_address(threads), (len(threads),)).reshape(warps, 32)
+        return warps, addresses, threads.reshape(warps, 32)
+
+    return per_warp
+
+
 @decoder("ldmatrix")
 def _ldmatrix(instruction: Instruction, machine) -> Op:
     """Lanes 8m..8m+7 give the row addresses of matrix m; every lane gets its fragment."""
     count, space, rows, cols = _matrix_form(instruction, "ldmatrix")
     expect_operands(instruction, 2)
     destination, address = instruction.operands
-    if not isinstance(address, Addr):
-        raise unsupported(instruction, "ldmatrix address")
+    per_warp = _row_addresses(instruction, machine, address)
     writers = machine.operands.vector_writers(instruction, destination, TYPES["b32"])
     if len(writers) != count:
         raise unsupported(instruction, "ldmatrix destination count")
-    read_address = machine.operands.address(instruction, address)
     memory, pc = machine.memory, machine.decode_pc
 
     def run(threads):
-        warps = len(threads) // 32
-        addresses = np.broadcast_to(read_address(threads), (len(threads),)).reshape(warps, 32)
-        by_warp = threads.reshape(warps, 32)
+        warps, addresses, by_warp = per_warp(threads)
         for matrix, write in enumerate(writers):
             row_lanes = slice(8 * matrix, 8 * matrix + 8)
             data = memory.load(
@@ -209,18 +220,14 @@ def _stmatrix(instruction: Instruction, machine) -> Op:
     count, space, rows, cols = _matrix_form(instruction, "stmatrix")
     expect_operands(instruction, 2)
     address, source = instruction.operands
-    if not isinstance(address, Addr):
-        raise unsupported(instruction, "stmatrix address")
+    per_warp = _row_addresses(instruction, machine, address)
     readers = machine.operands.vector_readers(instruction, source, TYPES["b32"])
     if len(readers) != count:
         raise unsupported(instruction, "stmatrix source count")
-    read_address = machine.operands.address(instruction, address)
     memory, pc = machine.memory, machine.decode_pc
 
     def run(threads):
-        warps = len(threads) // 32
-        addresses = np.broadcast_to(read_address(threads), (len(threads),)).reshape(warps, 32)
-        by_warp = threads.reshape(warps, 32)
+        warps, addresses, by_warp = per_warp(threads)
         for matrix, read in enumerate(readers):
             packed = np.broadcast_to(read(threads), (len(threads),)).astype(np.uint32)
             halves = np.zeros((warps, 8, 8), np.uint16)
