@@ -16,6 +16,7 @@ candidates with the micro performance model for ``arch`` and attaches the best a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from mlir import ir
@@ -23,7 +24,7 @@ from mlir import ir
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.fixed_tiling import FixedTiling
-from quartet.roller import construct, describe
+from quartet.roller import Operator, Ranked, construct, describe
 
 CANDIDATES = "tile.candidates"
 
@@ -43,20 +44,38 @@ class Roller(ModulePass):
             spec = spec_for(self.arch)
         except ValueError as error:
             raise PassError(f"option 'arch': {error}") from None
+        chosen: dict[Operator, dict[str, ir.Attribute]] = {}
         for op in generics(module):
             if "tile.program" in op.attributes:
                 continue
-            ranked = construct(describe(op.opview), spec, self.topk)
-            if not ranked:
-                # Nothing aligned fits (e.g. dilated 3-D windows whose smallest staged
-                # footprint exceeds shared memory): keep the operator compilable with the
-                # foundation's fixed tiling rather than fail the whole model.
-                op.attributes["tile.program"] = FixedTiling().rprogram(op.opview).to_attr()
-                continue
-            op.attributes["tile.program"] = ranked[0].config.to_rprogram().to_attr()
-            if len(ranked) > 1:
-                others = [r.config.to_rprogram().to_attr() for r in ranked[1:]]
-                op.attributes[CANDIDATES] = ir.ArrayAttr.get(others)
+            operator = describe(op.opview)
+            if operator not in chosen:
+                chosen[operator] = self._attributes(op, operator, spec)
+            for name, value in chosen[operator].items():
+                op.attributes[name] = value
+
+    def _attributes(self, op: ir.Operation, operator: Operator, spec) -> dict[str, ir.Attribute]:
+        """``tile.program`` (and ``tile.candidates``) for ``operator``: everything Roller reads
+        of an operator is in its Operator, so equal Operators get equal programs."""
+        ranked = constructed(operator, spec, self.topk)
+        if not ranked:
+            # Nothing aligned fits (e.g. dilated 3-D windows whose smallest staged
+            # footprint exceeds shared memory): keep the operator compilable with the
+            # foundation's fixed tiling rather than fail the whole model.
+            return {"tile.program": FixedTiling().rprogram(op.opview).to_attr()}
+        attributes = {"tile.program": ranked[0].config.to_rprogram().to_attr()}
+        if len(ranked) > 1:
+            others = [r.config.to_rprogram().to_attr() for r in ranked[1:]]
+            attributes[CANDIDATES] = ir.ArrayAttr.get(others)
+        return attributes
+
+
+@functools.lru_cache(maxsize=4096)
+def constructed(operator: Operator, spec, topk: int) -> tuple[Ranked, ...]:
+    """Roller's ranking of ``operator``, memoized per operator signature (an Operator is the
+    loops, iterator kinds, accesses, dtypes and body size): a model's repeated layers, and every
+    compile in one process, construct each distinct operator once."""
+    return tuple(construct(operator, spec, topk))
 
 
 def generics(module: ir.Operation) -> list[ir.Operation]:
