@@ -71,7 +71,7 @@ class LowerTiles(ModulePass):
                 continue
             generics = [op for op in _walk(func.operation) if _is_tiled_generic(op)]
             for index, op in enumerate(generics):
-                kernel = f"{func.attributes['sym_name'].value}_k{index}"
+                kernel = _kernel_name(op, f"{func.attributes['sym_name'].value}_k{index}")
                 _Kernel(op, kernel, self.double_buffer, self.tensor_cores).lower()
 
 
@@ -84,6 +84,13 @@ def _walk(op: ir.Operation) -> list[ir.Operation]:
 
     op.walk(visit)
     return found
+
+
+def _kernel_name(op: ir.Operation, default: str) -> str:
+    """The ``tile.kernel`` name quartet-outline-kernels gave the operator, else ``default``."""
+    if "tile.kernel" in op.attributes:
+        return ir.StringAttr(op.attributes["tile.kernel"]).value
+    return default
 
 
 def _is_tiled_generic(op: ir.Operation) -> bool:
