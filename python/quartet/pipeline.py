@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from mlir import ir, passmanager
 
+from quartet import isolation
 from quartet.errors import QuartetError
 from quartet.passes.base import ModulePass, PassError, PassOptionError
 from quartet.passes.registry import lookup
@@ -73,7 +74,18 @@ def run_pipeline(
     filename: str = "-",
     print_ir_after_all: bool = False,
 ) -> None:
-    """Run ``elements`` on ``module`` in its Context; raise QuartetError on any failure."""
+    """Run ``elements`` on ``module`` in its Context; raise QuartetError on any failure.
+
+    In an isolated child (quartet.isolation) the elements run one at a time, each announced to
+    the parent first, so that a crash report can name the pass that crashed.
+    """
+    if isolation.active() and len(elements) > 1:
+        for element in elements:
+            isolation.report(pass_name=element.pipeline_element())
+            run_pipeline(
+                module, [element], filename=filename, print_ir_after_all=print_ir_after_all
+            )
+        return
     manager = passmanager.PassManager("builtin.module")
     for element in elements:
         if isinstance(element, Upstream):

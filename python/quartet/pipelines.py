@@ -33,6 +33,10 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "results become caller-owned output buffers, written in place by the last kernel",
     ),
     ("canonicalize", "fold the copies and casts bufferization leaves"),
+    (
+        "quartet-outline-kernels",
+        "one function per distinct operator: repeated layers are lowered and compiled once",
+    ),
     ("quartet-lower-tiles", "each tiled generic -> block loop of thread phases and barriers"),
 ]
 
@@ -47,6 +51,7 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
         "move constants into the kernels so outlining passes buffers only",
     ),
     ("gpu-kernel-outlining", "one gpu.module per kernel: PTX per kernel, named after it"),
+    ("inline", "the host calls its kernel functions' launches directly: one flat launch list"),
     ("nvvm-attach-target{chip={chip} O=3}", "select the NVPTX target and optimization level"),
     (
         "gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,"
@@ -58,7 +63,7 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),
 ]
 
-# Barrier-phase loops -> LLVM for MLIR's ExecutionEngine.
+# Barrier-phase loops -> LLVM, compiled into a shared library (quartet.cpu_runtime).
 LOOPS_TO_CPU: list[tuple[str, str]] = [
     ("quartet-map-to-cpu", "sequential phases need no barriers; drop GPU address spaces"),
     ("canonicalize", "fold index arithmetic before it is lowered"),
@@ -72,7 +77,7 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
         "buffer-deallocation-pipeline",
         "free the intermediate buffers bufferization allocated (else every run leaks)",
     ),
-    ("func.func(llvm-request-c-wrappers)", "C entry points for the ExecutionEngine"),
+    ("func.func(llvm-request-c-wrappers)", "C entry points the library is called through (ctypes)"),
     ("convert-scf-to-cf", "structured control flow to branches"),
     ("expand-strided-metadata", "make memref metadata explicit for the LLVM lowering"),
     ("finalize-memref-to-llvm", "buffers to LLVM pointers and descriptors"),

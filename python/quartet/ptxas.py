@@ -12,6 +12,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,15 @@ def assemble(ptx: str, chip: str) -> list[PtxasInfo]:
     if done.returncode != 0:
         raise QuartetError(f"error: ptxas rejected the PTX for {chip}:\n{done.stderr.strip()}")
     return _parse_report(done.stderr)
+
+
+def assemble_all(ptx: Mapping[str, str], chip: str) -> list[PtxasInfo]:
+    """:func:`assemble` for every PTX text in ``ptx``, one ptxas process per CPU at a time."""
+    if not ptx:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(ptx), os.cpu_count() or 1)) as pool:
+        reports = pool.map(lambda text: assemble(text, chip), ptx.values())
+        return [info for infos in reports for info in infos]
 
 
 def _parse_report(report: str) -> list[PtxasInfo]:

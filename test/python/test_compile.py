@@ -38,8 +38,10 @@ def test_mlp_runs_on_cpu_and_matches_numpy(target, mlp_sm90):
 
 
 def test_mlp_kernels_and_launches(mlp_fixed):
+    """Nine operators, eight distinct kernels: the two 64x1024 fills are one kernel launched
+    twice (quartet-outline-kernels), and the PTX holds each kernel once."""
     names = [kernel.name for kernel in mlp_fixed.kernels]
-    assert names == [f"mlp_k{i}" for i in range(9)]
+    assert names == [f"mlp_k{i}" for i in range(8)]
     assert set(mlp_fixed.ptx) == set(names)
     matmul = mlp_fixed.kernels[1]  # 64x1024 output in 64x64 tiles, 16x16 threads of 4x4 points
     assert (matmul.grid, matmul.block) == ((16, 1, 1), (256, 1, 1))
@@ -47,7 +49,8 @@ def test_mlp_kernels_and_launches(mlp_fixed):
     assert "bar.sync" in mlp_fixed.ptx["mlp_k1"] and "bar.sync" not in mlp_fixed.ptx["mlp_k2"]
     assert "ld.global.v4.b32" in mlp_fixed.ptx["mlp_k1"]  # 128-bit copies of aligned f32 rows
     launches = mlp_fixed.host.launches
-    assert [launch.kernel for launch in launches] == names
+    assert [launch.kernel for launch in launches] == [*names[:3], "mlp_k0", *names[3:]]
+    assert mlp_fixed.launches == 9
     assert launches[-1].buffers[0] == 7  # the bias kernel writes the output argument in place
 
 
@@ -118,11 +121,70 @@ def test_tiled_operators_match_numpy_on_cpu(target, source, make_inputs):
             "argument #0 of @f has type tensor<?xf32>: a static shape is required",
         ),
         ("/no/such/model.mlir", {}, "cannot read /no/such/model.mlir"),
+        (
+            123,
+            {},
+            "quartet.compile takes MLIR text, a path to a .mlir file or an mlir.ir.Module, got int",
+        ),
+        (None, {}, "got NoneType"),
+        (
+            programs.BATCHED_AND_MAX,
+            {"target": None},
+            "target must be one of cpu, sm_80, sm_90, got None",
+        ),
+        (
+            programs.BATCHED_AND_MAX,
+            {"tiling": 3},
+            "tiling must be a pipeline element (a string), got 3",
+        ),
+        (programs.BATCHED_AND_MAX, {"entry": 5}, "entry must be a function name (a string), got 5"),
     ],
 )
 def test_bad_input_raises_quartet_error(source, kwargs, message):
     with pytest.raises(quartet.QuartetError, match=re.escape(message)):
         quartet.compile(source, **kwargs)
+
+
+NEGATE = """func.func @f(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>], iterator_types = ["parallel"], tile.program = PROGRAM}
+      outs(%x : tensor<8xf32>) {
+  ^bb0(%o: f32):
+    %m = arith.negf %o : f32
+    linalg.yield %m : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("program", "message"),
+    [
+        ("42", "'linalg.generic' op 'tile.program' must be a #tile.rprogram attribute"),
+        (
+            '#tile.rprogram<[#tile.rtile<"smem", array<i64: 3>>, #tile.rtile<"reg", array<i64: 2>>], array<i64>>',
+            "'linalg.generic' op reg tile [2] does not divide smem tile [3]",
+        ),
+    ],
+)
+def test_ir_failing_the_dialect_verifier_is_a_located_error(tmp_path, program, message):
+    """MLIR that parses but fails Quartet's dialect verifier: a located QuartetError from the
+    API (from a string and from a file), never a ValueError about a stale diagnostic."""
+    path = tmp_path / "bad.mlir"
+    path.write_text(NEGATE.replace("PROGRAM", program))
+    for source, name in ((path.read_text(), "<string>"), (path, str(path))):
+        with pytest.raises(quartet.QuartetError) as caught:
+            quartet.compile(source, cache=False)
+        assert str(caught.value).splitlines()[0] == f"{name}:2:8: error: {message}"
+
+
+def test_a_binary_file_given_as_mlir_is_a_clear_error(tmp_path):
+    path = tmp_path / "model.mlir"
+    path.write_bytes(b"MLIR\xff\xfe\x00 binary")
+    with pytest.raises(
+        quartet.QuartetError, match=r"model.mlir is not MLIR text \(byte 4 is not UTF-8\)"
+    ):
+        quartet.compile(path)
 
 
 def test_run_rejects_wrong_inputs(mlp_sm90):
@@ -196,7 +258,7 @@ func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %y : tensor<4xf32>
 }
 """
-    with pytest.raises(quartet.QuartetError, match="cannot be JIT-compiled"):
+    with pytest.raises(quartet.QuartetError, match="no LLVM lowering for 'math.erf'"):
         quartet.compile(source, target="cpu")
 
 

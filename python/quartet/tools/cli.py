@@ -15,11 +15,11 @@ import argparse
 import json
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
 
+from quartet import isolation
 from quartet.compiler import CompiledModel, compile
 from quartet.device import EmulatedDevice
 from quartet.errors import QuartetError
@@ -27,18 +27,25 @@ from quartet.pipelines import TARGETS
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in a child process (quartet.isolation): an MLIR assertion or a crash of
+    generated code is reported as an internal error naming the stage and pass (exit 2), and
+    never a traceback or an abort of the ``quartet`` process itself."""
     args = _parser().parse_args(argv)
     try:
-        return args.command(args)
+        return isolation.call(f"'quartet {args.name}'", _command, args)
+    except isolation.InternalError as error:
+        print(error, file=sys.stderr)
+        return 2
     except QuartetError as error:
         print(error, file=sys.stderr)
         return 1
+
+
+def _command(args: argparse.Namespace) -> int:
+    try:
+        return args.command(args)
     except BrokenPipeError:  # stdout closed early (`quartet ... | head`): not an error
         return 0
-    except Exception:  # noqa: BLE001 - the promised exit code 2 with a bug-report request
-        traceback.print_exc()
-        print("quartet: internal error; please report a bug with the input", file=sys.stderr)
-        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     compile_cmd.add_argument("--entry", help="function to compile when there are several")
     compile_cmd.add_argument("-o", "--output", type=Path, help="directory for PTX and report")
     _add_onnx_options(compile_cmd)
-    compile_cmd.set_defaults(command=_compile)
+    compile_cmd.set_defaults(command=_compile, name="compile")
     run = commands.add_parser(
         "run", help="run an .onnx model on the CPU (or its PTX in the emulator for sm_XX)"
     )
@@ -61,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(emulate, [t for t in TARGETS if t != "cpu"], default="sm_90")
     demo = commands.add_parser("demo", help="the bundled MLP: PTX, ptxas, CPU run vs numpy")
     demo.add_argument("--target", choices=[t for t in TARGETS if t != "cpu"], default="sm_90")
-    demo.set_defaults(command=_demo)
+    demo.set_defaults(command=_demo, name="demo")
     return parser
 
 
@@ -74,7 +81,7 @@ def _add_run_options(parser: argparse.ArgumentParser, targets, default: str) -> 
     parser.add_argument("--rtol", type=float, default=1e-3)
     parser.add_argument("--atol", type=float, default=1e-4)
     _add_onnx_options(parser)
-    parser.set_defaults(command=_run)
+    parser.set_defaults(command=_run, name=parser.prog.split()[-1])
 
 
 def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +93,12 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         help="bind the shape of an ONNX input with dynamic dimensions (repeatable)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="compile from scratch: neither read nor write the compile cache",
+    )
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -94,7 +107,7 @@ def _compile(args: argparse.Namespace) -> int:
         onnx_model = _compile_onnx(args, args.target)
         model, graph_ir = onnx_model.compiled, onnx_model.mlir
     else:
-        model = compile(args.model, target=args.target, entry=args.entry)
+        model = compile(args.model, target=args.target, entry=args.entry, cache=args.cache)
     report = _report(model)
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
@@ -146,6 +159,7 @@ def _compile_onnx(args: argparse.Namespace, target: str):
         args.model,
         target=target,
         input_shapes=_input_shapes(args.input_shape),
+        cache=args.cache,
         progress=_progress(args),
     )
 
@@ -217,6 +231,7 @@ def _report(model: CompiledModel) -> dict:
         "entry": model.entry,
         "pipeline": model.pipeline,
         "stage_seconds": model.stage_seconds,
+        "launches": model.launches,
         "kernels": [
             {
                 "name": kernel.name,
@@ -240,7 +255,9 @@ def _report(model: CompiledModel) -> dict:
 
 def _summary(model: CompiledModel) -> str:
     seconds = sum(model.stage_seconds.values())
-    lines = [f"target {model.target}: {len(model.kernels)} kernels, compiled in {seconds:.2f} s"]
+    launches = f" ({model.launches} launches)" if model.launches is not None else ""
+    kernels = f"{len(model.kernels)} kernels{launches}"
+    lines = [f"target {model.target}: {kernels}, compiled in {seconds:.2f} s"]
     lines.append("  stages: " + ", ".join(f"{s} {t:.2f} s" for s, t in model.stage_seconds.items()))
     if model.kernels:
         lines.append(f"  {'kernel':<12} {'grid':>10} {'block':>6} {'smem B':>7} {'regs':>5} spills")

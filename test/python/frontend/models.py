@@ -116,66 +116,101 @@ def encoder_layer(
 ) -> onnx.ModelProto:
     """A Transformer encoder layer (post-norm): multi-head self-attention, residual,
     LayerNormalization, a GELU feed-forward block, residual, LayerNormalization."""
+    return encoder(1, batch=batch, seq=seq, dim=dim, heads=heads, ffn=ffn, seed=seed)
+
+
+def encoder(
+    layers: int,
+    batch: int = 2,
+    seq: int = 8,
+    dim: int = 16,
+    heads: int = 2,
+    ffn: int = 32,
+    seed: int = 0,
+) -> onnx.ModelProto:
+    """A BERT-style encoder: ``layers`` encoder layers (:func:`encoder_layer`), each with its own
+    random weights. ``encoder(12, batch=1, seq=128, dim=768, heads=12, ffn=3072)`` is BERT-base's
+    encoder (85 M parameters)."""
     rng = np.random.default_rng(seed)
     head = dim // heads
-
-    def weight(*shape):
-        return rng.normal(0, 1 / np.sqrt(shape[0]), shape).astype(np.float32)
-
     weights = {
-        "Wq": weight(dim, dim),
-        "Wk": weight(dim, dim),
-        "Wv": weight(dim, dim),
-        "Wo": weight(dim, dim),
-        "bo": weight(dim) * 0.1,
-        "W1": weight(dim, ffn),
-        "b1": weight(ffn) * 0.1,
-        "W2": weight(ffn, dim),
-        "b2": weight(dim) * 0.1,
-        "g1": np.ones(dim, np.float32) + weight(dim) * 0.1,
-        "be1": weight(dim) * 0.1,
-        "g2": np.ones(dim, np.float32),
-        "be2": np.zeros(dim, np.float32),
         "heads_shape": np.array([batch, seq, heads, head], np.int64),
         "model_shape": np.array([batch, seq, dim], np.int64),
         "scale": np.float32(1 / np.sqrt(head)),
     }
-    node = helper.make_node
-    nodes = [
-        node("MatMul", ["x", "Wq"], ["q0"]),
-        node("MatMul", ["x", "Wk"], ["k0"]),
-        node("MatMul", ["x", "Wv"], ["v0"]),
-        node("Reshape", ["q0", "heads_shape"], ["q1"]),
-        node("Reshape", ["k0", "heads_shape"], ["k1"]),
-        node("Reshape", ["v0", "heads_shape"], ["v1"]),
-        node("Transpose", ["q1"], ["q"], perm=[0, 2, 1, 3]),
-        node("Transpose", ["k1"], ["kt"], perm=[0, 2, 3, 1]),
-        node("Transpose", ["v1"], ["v"], perm=[0, 2, 1, 3]),
-        node("MatMul", ["q", "kt"], ["scores0"]),
-        node("Mul", ["scores0", "scale"], ["scores"]),
-        node("Softmax", ["scores"], ["probs"], axis=-1),
-        node("MatMul", ["probs", "v"], ["context0"]),
-        node("Transpose", ["context0"], ["context1"], perm=[0, 2, 1, 3]),
-        node("Reshape", ["context1", "model_shape"], ["context"]),
-        node("MatMul", ["context", "Wo"], ["attn0"]),
-        node("Add", ["attn0", "bo"], ["attn"]),
-        node("Add", ["x", "attn"], ["res1"]),
-        node("LayerNormalization", ["res1", "g1", "be1"], ["h1"], axis=-1, epsilon=1e-5),
-        node("MatMul", ["h1", "W1"], ["f0"]),
-        node("Add", ["f0", "b1"], ["f1"]),
-        node("Gelu", ["f1"], ["f2"]),
-        node("MatMul", ["f2", "W2"], ["f3"]),
-        node("Add", ["f3", "b2"], ["f4"]),
-        node("Add", ["h1", "f4"], ["res2"]),
-        node("LayerNormalization", ["res2", "g2", "be2"], ["y"], axis=-1, epsilon=1e-5),
-    ]
+    nodes, x = [], "x"
+    for layer in range(layers):
+        prefix = f"l{layer}_" if layers > 1 else ""
+        y = "y" if layer == layers - 1 else f"{prefix}y"
+        nodes += _encoder_layer(prefix, x, y, dim, ffn, weights, rng)
+        x = y
+    shape = [batch, seq, dim]
     return make_model(
-        nodes,
-        [("x", FLOAT, [batch, seq, dim])],
-        [("y", FLOAT, [batch, seq, dim])],
-        list(weights.items()),
-        opset=20,
+        nodes, [("x", FLOAT, shape)], [("y", FLOAT, shape)], list(weights.items()), opset=20
     )
+
+
+def _encoder_layer(prefix: str, x: str, y: str, dim: int, ffn: int, weights: dict, rng) -> list:
+    """The nodes of one post-norm encoder layer from ``x`` to ``y``; its weights are added to
+    ``weights`` under ``prefix``."""
+
+    def weight(name, *shape, scale=1.0):
+        weights[prefix + name] = rng.normal(0, scale / np.sqrt(shape[0]), shape).astype(np.float32)
+        return prefix + name
+
+    def named(name, value):
+        weights[prefix + name] = value
+        return prefix + name
+
+    def v(name):  # an intermediate value of this layer
+        return prefix + name
+
+    node = helper.make_node
+    gamma = named("g1", np.ones(dim, np.float32) + rng.normal(0, 0.1, dim).astype(np.float32))
+    return [
+        node("MatMul", [x, weight("Wq", dim, dim)], [v("q0")]),
+        node("MatMul", [x, weight("Wk", dim, dim)], [v("k0")]),
+        node("MatMul", [x, weight("Wv", dim, dim)], [v("v0")]),
+        node("Reshape", [v("q0"), "heads_shape"], [v("q1")]),
+        node("Reshape", [v("k0"), "heads_shape"], [v("k1")]),
+        node("Reshape", [v("v0"), "heads_shape"], [v("v1")]),
+        node("Transpose", [v("q1")], [v("q")], perm=[0, 2, 1, 3]),
+        node("Transpose", [v("k1")], [v("kt")], perm=[0, 2, 3, 1]),
+        node("Transpose", [v("v1")], [v("v")], perm=[0, 2, 1, 3]),
+        node("MatMul", [v("q"), v("kt")], [v("scores0")]),
+        node("Mul", [v("scores0"), "scale"], [v("scores")]),
+        node("Softmax", [v("scores")], [v("probs")], axis=-1),
+        node("MatMul", [v("probs"), v("v")], [v("context0")]),
+        node("Transpose", [v("context0")], [v("context1")], perm=[0, 2, 1, 3]),
+        node("Reshape", [v("context1"), "model_shape"], [v("context")]),
+        node("MatMul", [v("context"), weight("Wo", dim, dim)], [v("attn0")]),
+        node("Add", [v("attn0"), weight("bo", dim, scale=0.1)], [v("attn")]),
+        node("Add", [x, v("attn")], [v("res1")]),
+        node(
+            "LayerNormalization",
+            [v("res1"), gamma, weight("be1", dim, scale=0.1)],
+            [v("h1")],
+            axis=-1,
+            epsilon=1e-5,
+        ),
+        node("MatMul", [v("h1"), weight("W1", dim, ffn)], [v("f0")]),
+        node("Add", [v("f0"), weight("b1", ffn, scale=0.1)], [v("f1")]),
+        node("Gelu", [v("f1")], [v("f2")]),
+        node("MatMul", [v("f2"), weight("W2", ffn, dim)], [v("f3")]),
+        node("Add", [v("f3"), weight("b2", dim, scale=0.1)], [v("f4")]),
+        node("Add", [v("h1"), v("f4")], [v("res2")]),
+        node(
+            "LayerNormalization",
+            [
+                v("res2"),
+                named("g2", np.ones(dim, np.float32)),
+                named("be2", np.zeros(dim, np.float32)),
+            ],
+            [y],
+            axis=-1,
+            epsilon=1e-5,
+        ),
+    ]
 
 
 def lstm_reference(model_inputs: dict, model: onnx.ModelProto) -> dict:

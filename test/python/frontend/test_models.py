@@ -3,12 +3,13 @@ If, and ONNX's own ``light`` model zoo (SqueezeNet here; the larger ones in benc
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-from models import encoder_layer, if_model, lstm_loop, lstm_reference, while_loop
+from models import encoder, encoder_layer, if_model, lstm_loop, lstm_reference, while_loop
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
@@ -43,6 +44,32 @@ def test_encoder_layer_in_emulator(encoder_sm90):
     feeds = encoder_sm90.random_inputs(seed=3)
     (expected,) = ReferenceEvaluator(encoder_layer()).run(None, feeds)
     np.testing.assert_allclose(encoder_sm90.emulate(feeds)["y"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_repeated_layers_compile_to_the_kernels_of_one_layer():
+    """Three encoder layers (different weights, same shapes) give exactly the kernels of one,
+    launched three times; the CPU library holds each kernel function once too."""
+    one = compile_model(encoder(1), target="sm_90", cache=False).compiled
+    three = compile_model(encoder(3), target="sm_90", cache=False).compiled
+    assert three.kernels == one.kernels and three.ptx == one.ptx
+    assert three.launches == 3 * one.launches
+    cpu_one, cpu_three = (
+        compile_model(encoder(n), target="cpu", cache=False).compiled.final_ir for n in (1, 3)
+    )
+    kernel_function = re.compile(r"llvm\.func (?:internal |private )?@test_graph_k\d+\.func\(")
+    assert len(kernel_function.findall(cpu_three)) == len(kernel_function.findall(cpu_one)) > 10
+
+
+def test_a_deep_encoder_matches_the_reference_on_cpu_and_in_the_emulator():
+    from quartet.device import EmulatedDevice
+
+    model = encoder(3)
+    compiled = compile_model(model, target="sm_90")
+    feeds = compiled.random_inputs(seed=5)
+    (expected,) = ReferenceEvaluator(model).run(None, feeds)
+    np.testing.assert_allclose(compiled.run(feeds)["y"], expected, rtol=1e-4, atol=1e-5)
+    emulated = compiled.emulate(feeds, device=EmulatedDevice(checks=False))["y"]
+    np.testing.assert_allclose(emulated, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_encoder_weights_are_arguments_not_literals():

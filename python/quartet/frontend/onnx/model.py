@@ -49,7 +49,7 @@ class OnnxModel:
     def run(self, inputs: Mapping[str, np.ndarray] | None = None, **named) -> dict[str, np.ndarray]:
         """Run on the CPU (the same tiled program the GPU target compiles)."""
         arrays = self._arguments({**(inputs or {}), **named})
-        return self._results(self.compiled._executable.run(*arrays))
+        return self._results(self.compiled.executable.run(*arrays))
 
     def emulate(
         self, inputs: Mapping[str, np.ndarray] | None = None, device=None, **named
@@ -141,13 +141,14 @@ def compile_model(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     bound_inputs: Mapping[str, np.ndarray] | None = None,
     tiling: str = DEFAULT_TILING,
+    cache: bool = True,
     progress: Progress | None = None,
 ) -> OnnxModel:
     """Import an ONNX model (path, bytes or ModelProto) and compile it for ``target``.
 
     ``input_shapes`` binds dynamic input dimensions (``{"x": [1, 3, 224, 224]}``);
     ``bound_inputs`` turns graph inputs into compile-time constants (a shape fed as an input).
-    ``progress`` receives one line per stage.
+    ``cache=False`` skips the compile cache. ``progress`` receives one line per stage.
     """
     report = progress or (lambda line: None)
     start = time.perf_counter()
@@ -164,9 +165,10 @@ def compile_model(
             f"error: {graph.control_flow[0]}: control flow on the device (target {target}) is "
             "not supported yet; compile with target='cpu' (--target cpu)"
         )
-    compiled = quartet.compile(graph.text, target=target, tiling=tiling)
+    compiled = quartet.compile(graph.text, target=target, tiling=tiling, cache=cache)
     compiled.stage_seconds = {"import": import_seconds, **compiled.stage_seconds}
     stages = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())
-    report(f"compiled: {len(compiled.kernels)} kernels ({stages})")
+    launches = f", {compiled.launches} launches" if compiled.launches is not None else ""
+    report(f"compiled: {len(compiled.kernels)} kernels{launches} ({stages})")
     weights = [np.ascontiguousarray(_to_ir(array)) for _, array in graph.weights]
     return OnnxModel(graph, compiled, import_seconds, weights)

@@ -1,0 +1,111 @@
+"""The on-disk compile cache: a compiled model, keyed by everything that determines it.
+
+The key is a SHA-256 over the input IR, the pipeline text, the target and the entry, and over
+the compiler itself: Quartet's version and the contents of its own source files (an edited pass
+is a different compiler), the MLIR bindings' version, and the host CPU (the CPU library is
+compiled for it). An entry is a directory ``<root>/<key>/`` holding ``model.pickle`` (the
+:class:`quartet.CompiledModel`: PTX, host program, IR, signature) and, once built,
+``model.so`` (the CPU library).
+
+The root is ``$QUARTET_CACHE_DIR``, else ``$XDG_CACHE_HOME/quartet``, else
+``~/.cache/quartet``. ``QUARTET_CACHE=0``, ``quartet.compile(..., cache=False)`` and the CLI's
+``--no-cache`` turn it off. A cache that cannot be written is skipped with a warning; nothing
+is ever evicted (delete the directory to reclaim the space).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import tempfile
+import warnings
+from pathlib import Path
+
+MODEL = "model.pickle"
+
+
+def root() -> Path:
+    if os.environ.get("QUARTET_CACHE_DIR"):
+        return Path(os.environ["QUARTET_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "quartet"
+
+
+def enabled() -> bool:
+    return os.environ.get("QUARTET_CACHE", "1").lower() not in ("0", "false", "no", "off")
+
+
+def key(*parts: str) -> str | None:
+    """The entry name of a compile of ``parts`` (None when the cache is turned off)."""
+    if not enabled():
+        return None
+    digest = hashlib.sha256(fingerprint().encode())
+    for part in parts:
+        digest.update(b"\0" + part.encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def fingerprint() -> str:
+    """Quartet's version, its sources, the MLIR bindings' version and the host CPU."""
+    import quartet
+    import quartet.dialects
+    import quartet.passes
+    from quartet.hardware.cpu import host_cpu
+
+    digest = hashlib.sha256()
+    for package in (quartet, quartet.dialects, quartet.passes):
+        for directory in package.__path__:
+            for path in sorted(Path(directory).rglob("*")):
+                if path.suffix in (".py", ".mlir"):
+                    digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    versions = [_version("quartet"), _version("xtc-mlir-python-bindings"), host_cpu().name]
+    return "\n".join([*versions, digest.hexdigest()])
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def entry(name: str) -> Path | None:
+    """The entry directory of ``name``, created; None (with a warning) if it cannot be."""
+    path = root() / name
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        warnings.warn(
+            f"quartet: compile cache disabled: cannot create {path}: {error}", stacklevel=3
+        )
+        return None
+    return path
+
+
+def load(name: str):
+    """The cached model of entry ``name``, or None."""
+    path = root() / name / MODEL
+    try:
+        with path.open("rb") as file:
+            model = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    model.cache_entry = path.parent
+    return model
+
+
+def store(name: str, model) -> None:
+    """Write ``model`` into entry ``name`` (atomically: readers never see half a file)."""
+    directory = entry(name)
+    if directory is None:
+        return
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as file:
+            pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(file.name, directory / MODEL)
+    except OSError as error:
+        warnings.warn(f"quartet: cannot write the compile cache {directory}: {error}", stacklevel=3)

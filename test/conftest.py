@@ -1,0 +1,13 @@
+"""Every test session compiles into a compile cache of its own (never the user's), so runs are
+independent of each other and of what a developer compiled before."""
+
+import os
+import shutil
+import tempfile
+
+_CACHE = tempfile.mkdtemp(prefix="quartet-test-cache-")
+os.environ["QUARTET_CACHE_DIR"] = _CACHE
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_CACHE, ignore_errors=True)
