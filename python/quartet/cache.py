@@ -5,7 +5,8 @@ the compiler itself: Quartet's version and the contents of its own source files 
 is a different compiler), the MLIR bindings' version, and the host CPU (the CPU library is
 compiled for it). An entry is a directory ``<root>/<key>/`` holding ``model.pickle`` (the
 :class:`quartet.CompiledModel`: PTX, host program, IR, signature) and, once built,
-``model.so`` (the CPU library).
+``model.so`` (the CPU library). The ONNX frontend keeps imported graphs the same way, their
+weights beside them as ``.npy`` files that a cache hit memory-maps instead of reading the model.
 
 The root is ``$QUARTET_CACHE_DIR``, else ``$XDG_CACHE_HOME/quartet``, else
 ``~/.cache/quartet``. ``QUARTET_CACHE=0``, ``quartet.compile(..., cache=False)`` and the CLI's
@@ -23,6 +24,8 @@ import pickle
 import tempfile
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 MODEL = "model.pickle"
 
@@ -88,24 +91,39 @@ def entry(name: str) -> Path | None:
 
 def load(name: str):
     """The cached model of entry ``name``, or None."""
-    path = root() / name / MODEL
-    try:
-        with path.open("rb") as file:
-            model = pickle.load(file)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    found = load_with_arrays(name)
+    if found is None:
         return None
-    model.cache_entry = path.parent
+    model, _ = found
+    model.cache_entry = root() / name
     return model
 
 
-def store(name: str, model) -> None:
-    """Write ``model`` into entry ``name`` (atomically: readers never see half a file)."""
+def store(name: str, model, arrays: list[np.ndarray] = ()) -> None:
+    """Write ``model`` (and ``arrays``, read back memory-mapped) into entry ``name``,
+    atomically: readers never see half an entry, because the pickle is written last."""
     directory = entry(name)
     if directory is None:
         return
     try:
+        for index, array in enumerate(arrays):
+            with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as file:
+                np.save(file, array, allow_pickle=False)
+            os.replace(file.name, directory / f"{index}.npy")
         with tempfile.NamedTemporaryFile(dir=directory, delete=False, suffix=".tmp") as file:
-            pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((model, len(arrays)), file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(file.name, directory / MODEL)
     except OSError as error:
         warnings.warn(f"quartet: cannot write the compile cache {directory}: {error}", stacklevel=3)
+
+
+def load_with_arrays(name: str):
+    """(object, arrays) of entry ``name`` (the arrays memory-mapped, read-only), or None."""
+    path = root() / name
+    try:
+        with (path / MODEL).open("rb") as file:
+            model, count = pickle.load(file)
+        arrays = [np.load(path / f"{i}.npy", mmap_mode="r") for i in range(count)]
+    except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    return model, arrays

@@ -94,3 +94,37 @@ def quartet_version() -> str:
     import importlib.metadata
 
     return importlib.metadata.version("quartet")
+
+
+def test_an_onnx_model_file_is_imported_once(cache_dir, tmp_path):
+    """A second compile of the same .onnx file reads neither the file nor its weights: the
+    imported graph comes from the cache, its weights memory-mapped; editing the file misses."""
+    import os
+    import sys
+    from pathlib import Path
+
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from quartet.frontend.onnx import compile_model
+
+    sys.path.insert(0, str(Path(__file__).parent / "frontend"))
+    from models import encoder_layer
+
+    path = tmp_path / "encoder.onnx"
+    onnx.save(encoder_layer(dim=32, ffn=64), path)
+    first = compile_model(path, target="sm_90")
+    second = compile_model(path, target="sm_90")
+    assert not first.graph.cached and second.graph.cached
+    assert "import-cache" in first.compiled.stage_seconds
+    assert set(second.compiled.stage_seconds) == {"import", "read", "cache"}
+    assert all(isinstance(array, np.memmap) for _, array in second.graph.weights)
+    feeds = second.random_inputs(seed=1)
+    (expected,) = ReferenceEvaluator(str(path)).run(None, feeds)
+    np.testing.assert_allclose(second.run(feeds)["y"], expected, rtol=1e-4, atol=1e-5)
+    onnx.save(encoder_layer(dim=32, ffn=64, seed=1), path)  # new weights, same graph
+    os.utime(path, ns=(1, 1))
+    third = compile_model(path, target="sm_90")
+    assert not third.graph.cached
+    (expected,) = ReferenceEvaluator(str(path)).run(None, feeds)
+    np.testing.assert_allclose(third.run(feeds)["y"], expected, rtol=1e-4, atol=1e-5)

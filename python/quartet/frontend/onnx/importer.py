@@ -60,6 +60,7 @@ class ImportedGraph:
     bound_inputs: dict[str, np.ndarray] = field(default_factory=dict)
     op_counts: Counter = field(default_factory=Counter)
     control_flow: list[str] = field(default_factory=list)  # nodes that became scf loops/ifs
+    cached: bool = False  # read back from the compile cache (weights memory-mapped)
 
 
 def check_supported(graph: onnx.GraphProto) -> None:

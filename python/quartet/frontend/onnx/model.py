@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +14,7 @@ import numpy as np
 import onnx
 
 import quartet
+from quartet import cache as compile_cache
 from quartet.compiler import CompiledModel
 from quartet.errors import QuartetError
 from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
@@ -134,6 +138,35 @@ def import_model(
     return Importer(model, bound_inputs, weights).run()
 
 
+def _import_key(source, input_shapes, bound_inputs) -> str | None:
+    """The import cache's key for a model file: the file's identity (path, size and
+    modification time, so a hit never reads the file), the bound shapes and inputs. Models given
+    as bytes or a ModelProto are imported every time (their compile is still cached)."""
+    if not isinstance(source, str | Path):
+        return None
+    try:
+        stat = os.stat(source)
+    except OSError:
+        return None  # import_model reports the unreadable file
+    bound = hashlib.sha256()
+    for name, value in sorted((bound_inputs or {}).items()):
+        array = np.ascontiguousarray(value)
+        bound.update(f"{name}:{array.dtype}:{array.shape}:".encode() + array.tobytes())
+    shapes = sorted((name, tuple(shape)) for name, shape in (input_shapes or {}).items())
+    identity = f"{Path(source).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return compile_cache.key("onnx-import", identity, repr(shapes), bound.hexdigest())
+
+
+def _cached_import(key: str | None) -> ImportedGraph | None:
+    """The imported graph of ``key`` with its weights memory-mapped from the cache."""
+    found = compile_cache.load_with_arrays(key) if key else None
+    if found is None:
+        return None
+    graph, arrays = found
+    names = [name for name, _ in graph.weights]
+    return dataclasses.replace(graph, weights=list(zip(names, arrays, strict=True)))
+
+
 def compile_model(
     source: str | Path | bytes | onnx.ModelProto,
     target: str = "sm_90",
@@ -153,8 +186,17 @@ def compile_model(
     report = progress or (lambda line: None)
     start = time.perf_counter()
     report("importing the ONNX model")
-    graph = import_model(source, input_shapes=input_shapes, bound_inputs=bound_inputs)
+    key = _import_key(source, input_shapes, bound_inputs) if cache else None
+    graph = _cached_import(key)
+    if graph is None:
+        graph = import_model(source, input_shapes=input_shapes, bound_inputs=bound_inputs)
     import_seconds = time.perf_counter() - start
+    stages = {"import": import_seconds}
+    if key and not graph.cached:
+        names = [(name, None) for name, _ in graph.weights]
+        arrays = [array for _, array in graph.weights]
+        compile_cache.store(key, dataclasses.replace(graph, weights=names, cached=True), arrays)
+        stages["import-cache"] = time.perf_counter() - start - import_seconds
     counts = ", ".join(f"{op} x{n}" for op, n in graph.op_counts.most_common())
     report(
         f"imported {sum(graph.op_counts.values())} operators ({counts or 'none'}) and "
@@ -166,9 +208,9 @@ def compile_model(
             "not supported yet; compile with target='cpu' (--target cpu)"
         )
     compiled = quartet.compile(graph.text, target=target, tiling=tiling, cache=cache)
-    compiled.stage_seconds = {"import": import_seconds, **compiled.stage_seconds}
-    stages = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())
+    compiled.stage_seconds = {**stages, **compiled.stage_seconds}
+    timing = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())
     launches = f", {compiled.launches} launches" if compiled.launches is not None else ""
-    report(f"compiled: {len(compiled.kernels)} kernels{launches} ({stages})")
+    report(f"compiled: {len(compiled.kernels)} kernels{launches} ({timing})")
     weights = [np.ascontiguousarray(_to_ir(array)) for _, array in graph.weights]
     return OnnxModel(graph, compiled, import_seconds, weights)
