@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlir
@@ -65,17 +66,38 @@ def build_library(module: ir.Module, directory: Path) -> Path:
         ) from None
     library = directory / LIBRARY
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
-        source, optimized, objects = (Path(scratch) / n for n in ("m.ll", "m.bc", "m.o"))
+        source = Path(scratch) / "model.ll"
         source.write_text(llvm_ir)
-        _tool([llvm_tool("opt"), "-O3", "-mcpu=native", str(source), "-o", str(optimized)])
-        _tool(
-            [llvm_tool("llc"), "-O3", "-mcpu=native", "-relocation-model=pic"]
-            + ["-filetype=obj", str(optimized), "-o", str(objects)]
-        )
+        parts = _split(source, os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            objects = list(pool.map(_compile_object, parts))
         linked = Path(scratch) / LIBRARY
-        _tool([linker, "-shared", "-o", str(linked), str(objects), *_runtime_link_arguments()])
+        _tool(
+            [linker, "-shared", "-o", str(linked), *map(str, objects), *_runtime_link_arguments()]
+        )
         os.replace(linked, library)  # atomic: a concurrent reader never loads half a library
     return library
+
+
+def _split(source: Path, count: int) -> list[Path]:
+    """``source`` as ``count`` modules of about equal size (functions dealt round robin, the
+    private kernel functions made hidden externals), so that each core compiles one."""
+    if count == 1:
+        return [source]
+    prefix = source.with_suffix(".part")
+    _tool([llvm_tool("llvm-split"), f"-j{count}", "--round-robin", "-o", str(prefix), str(source)])
+    return [Path(f"{prefix}{index}") for index in range(count)]
+
+
+def _compile_object(module: Path) -> Path:
+    """One module optimized (``opt -O3``) and compiled to a position-independent object."""
+    optimized, objects = (module.parent / f"{module.name}.{suffix}" for suffix in ("bc", "o"))
+    _tool([llvm_tool("opt"), "-O3", "-mcpu=native", str(module), "-o", str(optimized)])
+    _tool(
+        [llvm_tool("llc"), "-O3", "-mcpu=native", "-relocation-model=pic"]
+        + ["-filetype=obj", str(optimized), "-o", str(objects)]
+    )
+    return objects
 
 
 def _check_translatable(module: ir.Module) -> None:
