@@ -93,8 +93,15 @@ def test_pipeline_replays_with_quartet_opt(mlp_sm90):
         (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(2)),
         (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
         (programs.HALF_MATMUL, lambda: programs.half_matmul_inputs(2)),
+        (programs.BOOL_MASKS, lambda: programs.bool_masks_inputs(2)),
     ],
-    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape", "f16-matmul"],
+    ids=[
+        "batched-matmul-and-max",
+        "conv-gather-slice",
+        "constant-and-reshape",
+        "f16-matmul",
+        "bool-masks",
+    ],
 )
 def test_tiled_operators_match_numpy_on_cpu(target, source, make_inputs):
     """Irregular extents, batch loops, max-reductions, convolution windows, gathers through

@@ -28,8 +28,15 @@ def test_mlp_ptx_matches_numpy_and_the_cpu_form():
         (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(4)),
         (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
         (programs.HALF_MATMUL, lambda: programs.half_matmul_inputs(4)),
+        (programs.BOOL_MASKS, lambda: programs.bool_masks_inputs(4)),
     ],
-    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape", "f16-mma"],
+    ids=[
+        "batched-matmul-and-max",
+        "conv-gather-slice",
+        "constant-and-reshape",
+        "f16-mma",
+        "bool-masks",
+    ],
 )
 def test_tiled_operators_emulate_cleanly(source, make_inputs):
     """Padded tiles, windows and gathers never touch memory outside their buffers, never race
