@@ -30,15 +30,38 @@ def binary(b: Body, kind: str, x: str, y: str, dtype) -> str:
         return b.op(f"{name} {x}, {y} : {element}")
     if kind == "pow":
         return int_pow(b, x, y, dtype)
+    if kind == "div":
+        return int_divide(b, x, y, dtype)
     name = {
         "add": "arith.addi",
         "sub": "arith.subi",
         "mul": "arith.muli",
-        "div": "arith.divsi",
         "max": "arith.maxsi",
         "min": "arith.minsi",
     }[kind]
     return b.op(f"{name} {x}, {y} : {element}")
+
+
+def int_divide(b: Body, x: str, y: str, dtype) -> str:
+    """``x / y`` truncated toward zero (ONNX, C) that never traps: ``x / 0`` is 0 and
+    ``MIN / -1`` is MIN (what numpy's integer division, and so ONNX's reference, give)."""
+    divisor, by_zero = safe_divisor(b, x, y, dtype)
+    quotient = b.op(f"arith.divsi {x}, {divisor} : {scalar_type(dtype)}")
+    return b.select(by_zero, b.const(0, dtype), quotient, dtype)
+
+
+def safe_divisor(b: Body, x: str, y: str, dtype) -> tuple[str, str]:
+    """(a divisor that cannot trap, whether ``y`` is 0): ``y`` itself, or 1 where ``y`` is 0
+    or ``x / y`` overflows (MIN / -1). With 1, ``arith.divsi`` gives MIN for MIN / -1 (two's
+    complement wrap-around) and ``arith.remsi`` gives 0 for both, as numpy does."""
+    by_zero = compare(b, "eq", y, b.const(0, dtype), dtype)
+    smallest = b.const(int(np.iinfo(dtype).min), dtype)
+    overflow = b.op(
+        f"arith.andi {compare(b, 'eq', x, smallest, dtype)}, "
+        f"{compare(b, 'eq', y, b.const(-1, dtype), dtype)} : i1"
+    )
+    unsafe = b.op(f"arith.ori {by_zero}, {overflow} : i1")
+    return b.select(unsafe, b.const(1, dtype), y, dtype), by_zero
 
 
 def int_pow(b: Body, x: str, y: str, dtype) -> str:
