@@ -23,6 +23,7 @@ from mlir import ir
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.fixed_tiling import FixedTiling
+from quartet.passes.iteration_space import generics
 from quartet.roller import construct, describe
 
 CANDIDATES = "tile.candidates"
@@ -57,16 +58,3 @@ class Roller(ModulePass):
             if len(ranked) > 1:
                 others = [r.config.to_rprogram().to_attr() for r in ranked[1:]]
                 op.attributes[CANDIDATES] = ir.ArrayAttr.get(others)
-
-
-def generics(module: ir.Operation) -> list[ir.Operation]:
-    """Every linalg.generic in ``module``, in walk order."""
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "linalg.generic":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
-    return found
