@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 import traceback
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ from quartet.pipelines import TARGETS
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        _check_options(args)
         return args.command(args)
     except QuartetError as error:
         print(error, file=sys.stderr)
@@ -86,6 +90,32 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         help="bind the shape of an ONNX input with dynamic dimensions (repeatable)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Option values argparse accepts but Quartet cannot use: one-line errors before any work
+    (and the output directory created up front, so a bad -o fails before the compile)."""
+    if getattr(args, "seed", 0) < 0:
+        raise QuartetError(f"error: --seed must be a non-negative integer, got {args.seed}")
+    for option in ("rtol", "atol"):
+        value = getattr(args, option, None)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise QuartetError(f"error: --{option} must be a finite number >= 0, got {value}")
+    if getattr(args, "output", None) is not None:
+        _create_output_directory(args.output)
+
+
+def _create_output_directory(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise QuartetError(f"error: -o {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise QuartetError(
+            f"error: -o {path}: cannot create the directory ({error.strerror})"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise QuartetError(f"error: -o {path}: the directory is not writable")
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -177,11 +207,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _load_inputs(path: Path) -> dict[str, np.ndarray]:
+    """The named arrays of an .npz archive (``np.savez``); one-line errors for anything else."""
     try:
-        with np.load(path) as archive:
+        loaded = np.load(path)
+    except OSError as error:
+        raise QuartetError(f"error: --inputs {path}: cannot read it ({error.strerror})") from None
+    except (ValueError, EOFError, zipfile.BadZipFile):
+        raise QuartetError(
+            f"error: --inputs {path}: not an .npz archive of named arrays (np.savez)"
+        ) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise QuartetError(
+            f"error: --inputs {path}: a single .npy array has no input names; save the inputs "
+            "with np.savez(path, name=array, ...)"
+        )
+    try:
+        with loaded as archive:
             return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as error:
-        raise QuartetError(f"error: cannot read inputs from {path}: {error}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise QuartetError(f"error: --inputs {path}: cannot read an array ({first})") from None
 
 
 def _demo(args: argparse.Namespace) -> int:
