@@ -94,6 +94,18 @@ def exp(b: Body, x: str, dtype) -> str:
     return unary_math(b, "exp", x, dtype)
 
 
+def log1p(b: Body, u: str, dtype) -> str:
+    """log(1 + u) accurate for small u (MLIR lowers ``math.log1p`` as log(1 + u), which is 0
+    for |u| below the epsilon): w = 1 + u; u where w == 1, else log(w) * u / (w - 1)
+    (Goldberg, "What every computer scientist should know about floating-point", thm. 4).
+    For finite u > -1."""
+    one = b.const(1.0, dtype)
+    w = binary(b, "add", one, u, dtype)
+    ratio = binary(b, "div", u, binary(b, "sub", w, one, dtype), dtype)
+    corrected = binary(b, "mul", unary_math(b, "log", w, dtype), ratio, dtype)
+    return b.select(compare(b, "eq", w, one, dtype), u, corrected, dtype)
+
+
 def erf(b: Body, x: str, dtype) -> str:
     """erf(x) = sign(x) * (1 - poly(t) * exp(-x^2)), t = 1 / (1 + p|x|)."""
     element = scalar_type(dtype)
