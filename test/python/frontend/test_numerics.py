@@ -101,3 +101,86 @@ def test_softmax_of_large_magnitudes(op):
     expected = (log_p if op == "LogSoftmax" else np.exp(log_p)).astype(np.float32)
     assert np.isfinite(actual).sum() == np.isfinite(expected).sum() >= 23  # -6e38 is -inf
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-30)
+
+
+HALF = helper.np_dtype_to_tensor_dtype(np.dtype(np.float16))
+
+
+def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    error = np.abs(actual.astype(np.float64) - expected)
+    return float(np.max(error) / np.max(np.abs(expected)))
+
+
+def test_f16_gemm_accumulates_in_f32_on_tensor_cores():
+    """f16 operands, f32 accumulator (the tensor-core form): the error against a float64
+    reference is float16's rounding of the result (2.6e-4 here, as onnxruntime), not the
+    3.9e-3 of accumulating 256 products in float16."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 256)).astype(np.float16)
+    w = rng.standard_normal((256, 64)).astype(np.float16)
+    c = rng.standard_normal(64).astype(np.float16)
+    node = helper.make_node("Gemm", ["a", "w", "c"], ["y"])
+    model = make_model(
+        [node], [("a", HALF, [64, 256])], [("y", HALF, [64, 64])], [("w", w), ("c", c)]
+    )
+    expected = a.astype(np.float64) @ w.astype(np.float64) + c
+    compiled = compile_model(model, target="sm_90")
+    assert any("mma.sync.aligned.m16n8k16" in ptx for ptx in compiled.compiled.ptx.values())
+    for actual in (compiled.run(a=a)["y"], compiled.emulate(a=a)["y"]):
+        assert actual.dtype == np.float16
+        assert _relative_error(actual, expected) < 5e-4
+
+
+def _attention(scale: float, tokens: int = 16, width: int = 64):
+    """softmax(Q K^T * scale) V, all float16 (scale a float16 constant)."""
+    nodes = [
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[1, 0]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"]),
+        helper.make_node("Mul", ["scores", "scale"], ["scaled"]),
+        helper.make_node("Softmax", ["scaled"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    inputs = [(name, HALF, [tokens, width]) for name in "qkv"]
+    scale_value = [("scale", np.array(scale, np.float16))]
+    return make_model(nodes, inputs, [("y", HALF, [tokens, width])], scale_value)
+
+
+@pytest.mark.parametrize("scale", [-0.125, -20000.0])
+def test_f16_attention_with_a_large_negative_scale_is_finite(scale):
+    """Scores times -2e4 exceed float16's 65504: rounded to float16 between Mul and Softmax
+    they were +-inf and 1024 of 1024 outputs NaN. Kept in float32 between the two (as
+    onnxruntime's CPU kernels do) the result is softmax's: finite and accurate."""
+    rng = np.random.default_rng(0)
+    feeds = {name: rng.standard_normal((16, 64)).astype(np.float16) for name in "qkv"}
+    q, k, v = (feeds[name].astype(np.float64) for name in "qkv")
+    scores = q @ k.T * float(np.float16(scale))
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected = (p / p.sum(axis=1, keepdims=True)) @ v
+    compiled = compile_model(_attention(scale), target="sm_90")
+    for actual in (compiled.run(feeds)["y"], compiled.emulate(feeds)["y"]):
+        assert np.isfinite(actual).all()
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=2e-3)
+
+
+def test_f16_reductions_and_normalizations_accumulate_in_f32():
+    """4096 ones sum to 2048 in float16 (2048 + 1 rounds back to 2048), and the variance of
+    values near 1000 overflows it (1000^2 > 65504): both are computed in float32."""
+    ones = np.ones((2, 4096), np.float16)
+    x = (np.float16(1000) + np.linspace(-1, 1, 2 * 4096).reshape(2, 4096)).astype(np.float16)
+    nodes = [
+        helper.make_node("ReduceSum", ["ones", "axes"], ["total"], keepdims=0),
+        helper.make_node("LayerNormalization", ["x", "gamma"], ["normal"], axis=-1),
+    ]
+    model = make_model(
+        nodes,
+        [("ones", HALF, [2, 4096]), ("x", HALF, [2, 4096])],
+        [("total", HALF, [2]), ("normal", HALF, [2, 4096])],
+        [("axes", np.array([1], np.int64)), ("gamma", np.ones(4096, np.float16))],
+    )
+    outputs = compile_model(model, target="cpu").run(ones=ones, x=x)
+    np.testing.assert_array_equal(outputs["total"], [4096, 4096])
+    wide = x.astype(np.float64)
+    centered = wide - wide.mean(axis=1, keepdims=True)
+    expected = centered / np.sqrt((centered**2).mean(axis=1, keepdims=True) + 1e-5)
+    assert outputs["normal"].dtype == np.float16
+    np.testing.assert_allclose(outputs["normal"], expected, rtol=0, atol=2e-2)

@@ -57,6 +57,7 @@ class Tensor:
     ssa: str | None = None
     const: np.ndarray | None = None
     view: bool = False  # produced by a shape-only op (or a function argument): no kernel wrote it
+    half: np.dtype | None = None  # a float32 tensor standing for this float16 value (precision.py)
 
     @property
     def ir_shape(self) -> tuple[int, ...]:

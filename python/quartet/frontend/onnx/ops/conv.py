@@ -96,19 +96,22 @@ def conv(ctx: NodeContext):
         _window_index(3 + i, c_loop + 1 + i, strides[i], dilations[i]) for i in range(n)
     ]
     w_index = ["d1", "d2", f"d{c_loop}"] + [f"d{c_loop + 1 + i}" for i in range(n)]
+    dtype, wide = x.dtype, s.accumulator(x.dtype)  # float16 accumulates in float32
     if bias is None:
-        init = emit.fill(out_shape, x.dtype, 0)
+        init = emit.fill(out_shape, wide, 0)
     else:
         bias_g = emit.reshape(bias, [groups, filters // groups])
         init = emit.generic(
-            out_shape, x.dtype, [Operand(bias_g, ["d1", "d2"])], lambda b, a: a[0]
+            out_shape,
+            wide,
+            [Operand(bias_g, ["d1", "d2"])],
+            lambda b, a: s.cast(b, a[0], bias.dtype, wide),
         ).ssa
-    dtype = x.dtype
     result = emit.generic(
         out_shape,
-        dtype,
+        wide,
         [Operand(xg, x_index), Operand(wg, w_index)],
-        lambda b, a: s.binary(b, "add", a[2], s.binary(b, "mul", a[0], a[1], dtype), dtype),
+        lambda b, a: s.multiply_add(b, a[2], a[0], a[1], dtype),
         reductions=[per_group, *kernel],
         init=init,
     )

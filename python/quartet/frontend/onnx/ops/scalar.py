@@ -64,6 +64,21 @@ def safe_divisor(b: Body, x: str, y: str, dtype) -> tuple[str, str]:
     return b.select(unsafe, b.const(1, dtype), y, dtype), by_zero
 
 
+def accumulator(dtype) -> np.dtype:
+    """The type sums over ``dtype`` values accumulate in: float32 for float16, else dtype."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
+
+
+def multiply_add(b: Body, acc: str, x: str, y: str, dtype, scale: float = 1.0) -> str:
+    """``acc + ext(x) * ext(y) [* scale]`` in the accumulator type of ``dtype`` (ext: the
+    widening the tensor-core lowering recognises on float16 operands)."""
+    wide = accumulator(dtype)
+    product = binary(b, "mul", cast(b, x, dtype, wide), cast(b, y, dtype, wide), wide)
+    if scale != 1.0:
+        product = binary(b, "mul", product, b.const(scale, wide), wide)
+    return binary(b, "add", acc, product, wide)
+
+
 def int_pow(b: Body, x: str, y: str, dtype) -> str:
     """Integer power through f64 (exact for results below 2**53)."""
     element = scalar_type(dtype)
