@@ -79,7 +79,7 @@ def _add_run_options(parser: argparse.ArgumentParser, targets, default: str) -> 
         "--rtol", type=float, help="relative tolerance (default by dtype: f32 1e-3, f16 1e-2)"
     )
     parser.add_argument(
-        "--atol", type=float, help="absolute tolerance (default by dtype: f32 1e-4, f16 1e-3)"
+        "--atol", type=float, help="absolute tolerance (default by dtype: f32 1e-4, f16 1e-2)"
     )
     _add_onnx_options(parser)
     parser.set_defaults(command=_run)

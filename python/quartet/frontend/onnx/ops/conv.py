@@ -118,6 +118,19 @@ def conv(ctx: NodeContext):
     return emit.reshape(result, [n_batch, filters, *outputs])
 
 
+def _pool_window(ctx: NodeContext, x: Tensor, kernel: list[int]):
+    """:func:`_window` for a pooling node, whose pads must each be smaller than the kernel
+    (onnxruntime's rule): else a window could hold only padding, and has no value."""
+    window = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    pads = ctx.attr("pads") or []
+    if any(pad >= kernel[i % len(kernel)] for i, pad in enumerate(pads)):
+        raise ctx.error(
+            f"pads {list(pads)} are not supported with kernel_shape {kernel}: each pad must be "
+            "smaller than the kernel, or a window can hold only padding"
+        )
+    return window
+
+
 def _pool_operands(padded: Tensor, x: Tensor, kernel, strides, dilations) -> list[Operand]:
     """The padded input at the window positions, and a window-shaped operand indexed by the
     window loops alone (linalg derives every loop's extent from some operand dimension)."""
@@ -134,7 +147,7 @@ def max_pool(ctx: NodeContext):
     if len([o for o in ctx.node.output if o]) > 1:
         raise ctx.error("the Indices output is not supported")
     kernel = list(ctx.attr("kernel_shape"))
-    outputs, before, extents, strides, dilations = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    outputs, before, extents, strides, dilations = _pool_window(ctx, x, kernel)
     padded = _padded(ctx, x, before, extents, lowest(x.dtype))
     dtype = x.dtype
     return ctx.emit.generic(
@@ -151,7 +164,7 @@ def max_pool(ctx: NodeContext):
 def average_pool(ctx: NodeContext):
     x = ctx.inputs[0]
     kernel = list(ctx.attr("kernel_shape"))
-    outputs, before, extents, strides, dilations = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    outputs, before, extents, strides, dilations = _pool_window(ctx, x, kernel)
     padded = _padded(ctx, x, before, extents, 0)
     dtype = x.dtype
     shape = [*x.shape[:2], *outputs]
