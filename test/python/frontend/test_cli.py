@@ -146,3 +146,17 @@ def test_a_failing_onnxruntime_is_named_before_the_fallback(monkeypatch):
         "warning: onnxruntime cannot run the model (Opset 99 is under development); "
         "comparing with the ONNX reference evaluator instead"
     ]
+
+
+def test_check_of_an_opset_9_batch_normalization(tmp_path):
+    """onnx.reference's BatchNormalization-9 uses batch statistics by default; --check uses
+    the running ones (inference), as the model means and Quartet computes."""
+    rng = np.random.default_rng(0)
+    stats = {n: rng.uniform(0.5, 1.5, 4).astype(np.float32) for n in ("s", "b", "m", "v")}
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])
+    model = make_model(
+        [node], [("x", FLOAT, [2, 4, 3])], [("y", FLOAT, [2, 4, 3])], stats.items(), opset=9
+    )
+    result = quartet("run", "-q", _saved(tmp_path, model), "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "check OK" in result.stdout

@@ -172,3 +172,13 @@ def test_inputs_that_are_not_an_npz(save, tmp_path, write, fragment):
 def test_bad_run_option_values(save, option, value, fragment):
     result = quartet("run", "-q", save(relu_model()), "--check", f"{option}={value}")
     assert_user_error(result, fragment)
+
+
+def test_pool_pads_not_smaller_than_the_kernel(save):
+    """A pad as large as the window gives windows of padding only (onnxruntime rejects it)."""
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[2, 0, 0, 0])
+    model = make_model([node], [("x", FLOAT, [1, 1, 4, 4])], [("y", FLOAT, [1, 1, 5, 3])])
+    assert_user_error(
+        quartet("run", "-q", save(model)),
+        "(MaxPool): pads [2, 0, 0, 0] are not supported with kernel_shape [2, 2]",
+    )
