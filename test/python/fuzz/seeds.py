@@ -70,30 +70,37 @@ def attention() -> onnx.ModelProto:
 
 
 def gated() -> onnx.ModelProto:
-    """ReduceMean -> Greater -> If: a residual block taken only when the mean is positive."""
+    """Two residual blocks, each taken only when the mean of its input is positive
+    (ReduceMean -> Greater -> If): deallocation tracks at run time what each If allocated."""
     weights = _weights(np.random.default_rng(3), w=(6, 6))
     weights["zero"] = np.zeros((), np.float32)
-    then_graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "w"], ["xw"]),
-            helper.make_node("Tanh", ["xw"], ["t"]),
-            helper.make_node("Add", ["x", "t"], ["then_out"]),
-        ],
-        "then",
-        [],
-        [helper.make_tensor_value_info("then_out", FLOAT, [3, 6])],
-    )
-    else_graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["else_out"])],
-        "else",
-        [],
-        [helper.make_tensor_value_info("else_out", FLOAT, [3, 6])],
-    )
-    nodes = [
-        helper.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
-        helper.make_node("Greater", ["m", "zero"], ["c"]),
-        helper.make_node("If", ["c"], ["y"], then_branch=then_graph, else_branch=else_graph),
-    ]
+    nodes, value = [], "x"
+    for block in range(2):
+        then_graph = helper.make_graph(
+            [
+                helper.make_node("MatMul", [value, "w"], [f"xw{block}"]),
+                helper.make_node("Tanh", [f"xw{block}"], [f"t{block}"]),
+                helper.make_node("Add", [value, f"t{block}"], [f"then{block}"]),
+            ],
+            f"then{block}",
+            [],
+            [helper.make_tensor_value_info(f"then{block}", FLOAT, [3, 6])],
+        )
+        else_graph = helper.make_graph(
+            [helper.make_node("Identity", [value], [f"else{block}"])],
+            f"else{block}",
+            [],
+            [helper.make_tensor_value_info(f"else{block}", FLOAT, [3, 6])],
+        )
+        out = "y" if block == 1 else f"h{block}"
+        nodes += [
+            helper.make_node("ReduceMean", [value], [f"m{block}"], keepdims=0),
+            helper.make_node("Greater", [f"m{block}", "zero"], [f"c{block}"]),
+            helper.make_node(
+                "If", [f"c{block}"], [out], then_branch=then_graph, else_branch=else_graph
+            ),
+        ]
+        value = out
     return _model(nodes, [("x", [3, 6])], [("y", [3, 6])], weights, "gated")
 
 
