@@ -186,3 +186,20 @@ def bool_masks_inputs(seed: int):
     keep = rng.random((4, 8)) > 0.5
     pattern = np.array([1, 0, 1, 1, 0, 0, 1, 0], bool)
     return (x, keep), ((x > 0) & pattern, np.where(keep, x, 0).astype(np.float32))
+
+
+def tiled_cases(seed: int) -> list:
+    """The programs above as pytest parameters (source, make_inputs), inputs from ``seed``."""
+    import pytest
+
+    return [
+        pytest.param(
+            BATCHED_AND_MAX, lambda: batched_and_max_inputs(seed), id="batched-matmul-and-max"
+        ),
+        pytest.param(
+            CONV_GATHER_SLICE, lambda: conv_gather_slice_inputs(seed), id="conv-gather-slice"
+        ),
+        pytest.param(CONSTANT_AND_RESHAPE, constant_and_reshape_inputs, id="constant-and-reshape"),
+        pytest.param(HALF_MATMUL, lambda: half_matmul_inputs(seed), id="f16-matmul"),
+        pytest.param(BOOL_MASKS, lambda: bool_masks_inputs(seed), id="bool-masks"),
+    ]
