@@ -27,7 +27,7 @@ from mlir import ir
 
 from quartet.dialects.tile import RProgram, RTile
 from quartet.passes.base import ModulePass, PassError, option
-from quartet.passes.iteration_space import IterationSpace
+from quartet.passes.iteration_space import IterationSpace, generics
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,9 @@ class FixedTiling(ModulePass):
                 raise PassError(f"option '{name}' must be a power of two, got {value}")
         if self.reduction_tile < 1 or self.smem_pad < 0:
             raise PassError("options 'reduction-tile' >= 1 and 'smem-pad' >= 0 are required")
-
-        def visit(op: ir.Operation) -> ir.WalkResult:
-            if op.name == "linalg.generic" and "tile.program" not in op.attributes:
+        for op in generics(module):
+            if "tile.program" not in op.attributes:
                 op.attributes["tile.program"] = self.rprogram(op.opview).to_attr()
-            return ir.WalkResult.ADVANCE
-
-        module.walk(visit)
 
     def rprogram(self, op) -> RProgram:
         """The fixed rProgram for one generic, from its loop extents and iterator types."""

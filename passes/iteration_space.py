@@ -115,3 +115,17 @@ class IterationSpace:
     def uses_reduction(self, operand: int) -> bool:
         """Whether operand ``operand``'s indexing map reads any reduction loop."""
         return any(not self.parallel[loop] for form in self.forms[operand] for loop in form.loops)
+
+
+def generics(module: ir.Operation) -> list[ir.Operation]:
+    """Every linalg.generic in ``module``, in walk order (collected first: an exception raised
+    inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == "linalg.generic":
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    return found

@@ -24,6 +24,7 @@ from mlir import ir
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.fixed_tiling import FixedTiling
+from quartet.passes.iteration_space import generics
 from quartet.roller import Operator, Ranked, construct, describe
 
 CANDIDATES = "tile.candidates"
@@ -76,16 +77,3 @@ def constructed(operator: Operator, spec, topk: int) -> tuple[Ranked, ...]:
     loops, iterator kinds, accesses, dtypes and body size): a model's repeated layers, and every
     compile in one process, construct each distinct operator once."""
     return tuple(construct(operator, spec, topk))
-
-
-def generics(module: ir.Operation) -> list[ir.Operation]:
-    """Every linalg.generic in ``module``, in walk order."""
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "linalg.generic":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
-    return found

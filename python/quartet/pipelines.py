@@ -50,6 +50,10 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
         "gpu-launch-sink-index-computations",
         "move constants into the kernels so outlining passes buffers only",
     ),
+    (
+        "quartet-widen-bool-buffers",
+        "i1 buffers as bytes: the LLVM lowering has no sub-byte layout (an i1 store aborts)",
+    ),
     ("gpu-kernel-outlining", "one gpu.module per kernel: PTX per kernel, named after it"),
     ("inline", "the host calls its kernel functions' launches directly: one flat launch list"),
     ("nvvm-attach-target{chip={chip} O=3}", "select the NVPTX target and optimization level"),
@@ -76,6 +80,11 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
     (
         "buffer-deallocation-pipeline",
         "free the intermediate buffers bufferization allocated (else every run leaks)",
+    ),
+    (
+        "quartet-widen-bool-buffers",
+        "i1 buffers (booleans, the ownership flags deallocation keeps) as bytes: the LLVM "
+        "lowering has no sub-byte layout (an i1 store aborts)",
     ),
     ("func.func(llvm-request-c-wrappers)", "C entry points the library is called through (ctypes)"),
     ("convert-scf-to-cf", "structured control flow to branches"),

@@ -1,5 +1,5 @@
-// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling)' | FileCheck %s
-// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling{threads=64 reg-tile=2 reduction-tile=8 smem-pad=0})' | FileCheck %s --check-prefix=SMALL
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling)' --verify-diagnostics | FileCheck %s
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling{threads=64 reg-tile=2 reduction-tile=8 smem-pad=0})' --verify-diagnostics | FileCheck %s --check-prefix=SMALL
 
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
@@ -70,4 +70,31 @@ func.func @narrow(%a: tensor<64x1024xf32>, %b: tensor<1024x10xf32>, %c: tensor<6
     linalg.yield %t : f32
   } -> tensor<64x2xf32>
   return %r, %n : tensor<64x10xf32>, tensor<64x2xf32>
+}
+
+// -----
+
+/// Check that an operand of dynamic shape is a located error (as quartet-roller reports it),
+/// not an internal error with a traceback.
+func.func @dynamic(%x: tensor<?x4xf32>, %o: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{quartet-fixed-tiling: operand #0 has a dynamic shape (tensor<?x4xf32>)}}
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x4xf32>) outs(%o : tensor<?x4xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    linalg.yield %v : f32
+  } -> tensor<?x4xf32>
+  return %r : tensor<?x4xf32>
+}
+
+// -----
+
+/// Check that an indexing map that is not a linear function of the loops is a located error.
+func.func @modulo(%x: tensor<8xf32>, %o: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{quartet-fixed-tiling: indexing map #0 ((d0) -> (d0 mod 4)): d0 mod 4 is not a linear function of the loops}}
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0 mod 4)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<8xf32>) outs(%o : tensor<8xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    linalg.yield %v : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
 }

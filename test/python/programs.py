@@ -151,3 +151,55 @@ def half_matmul_inputs(seed: int):
     a = rng.standard_normal((128, 256)).astype(np.float16)
     b = rng.standard_normal((256, 128)).astype(np.float16)
     return (a, b), (a.astype(np.float32) @ b.astype(np.float32),)
+
+
+# Booleans (i1) in buffers: an input mask, a constant mask (a global) and a compare result.
+BOOL_MASKS = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+func.func @masks(%x: tensor<4x8xf32>, %keep: tensor<4x8xi1>) -> (tensor<4x8xi1>, tensor<4x8xf32>) {
+  %pattern = arith.constant dense<[true, false, true, true, false, false, true, false]> : tensor<8xi1>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<4x8xi1>
+  %positive = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %pattern : tensor<4x8xf32>, tensor<8xi1>) outs(%e1 : tensor<4x8xi1>) {
+  ^bb0(%v: f32, %p: i1, %o: i1):
+    %gt = arith.cmpf ogt, %v, %zero : f32
+    %both = arith.andi %gt, %p : i1
+    linalg.yield %both : i1
+  } -> tensor<4x8xi1>
+  %e2 = tensor.empty() : tensor<4x8xf32>
+  %kept = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %keep : tensor<4x8xf32>, tensor<4x8xi1>) outs(%e2 : tensor<4x8xf32>) {
+  ^bb0(%v: f32, %k: i1, %o: f32):
+    %s = arith.select %k, %v, %zero : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %positive, %kept : tensor<4x8xi1>, tensor<4x8xf32>
+}
+"""
+
+
+def bool_masks_inputs(seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    keep = rng.random((4, 8)) > 0.5
+    pattern = np.array([1, 0, 1, 1, 0, 0, 1, 0], bool)
+    return (x, keep), ((x > 0) & pattern, np.where(keep, x, 0).astype(np.float32))
+
+
+def tiled_cases(seed: int) -> list:
+    """The programs above as pytest parameters (source, make_inputs), inputs from ``seed``."""
+    import pytest
+
+    return [
+        pytest.param(
+            BATCHED_AND_MAX, lambda: batched_and_max_inputs(seed), id="batched-matmul-and-max"
+        ),
+        pytest.param(
+            CONV_GATHER_SLICE, lambda: conv_gather_slice_inputs(seed), id="conv-gather-slice"
+        ),
+        pytest.param(CONSTANT_AND_RESHAPE, constant_and_reshape_inputs, id="constant-and-reshape"),
+        pytest.param(HALF_MATMUL, lambda: half_matmul_inputs(seed), id="f16-matmul"),
+        pytest.param(BOOL_MASKS, lambda: bool_masks_inputs(seed), id="bool-masks"),
+    ]

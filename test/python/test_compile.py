@@ -89,16 +89,7 @@ def test_pipeline_replays_with_quartet_opt(mlp_sm90):
 
 
 @pytest.mark.parametrize("target", ["cpu", "sm_80"])
-@pytest.mark.parametrize(
-    ("source", "make_inputs"),
-    [
-        (programs.BATCHED_AND_MAX, lambda: programs.batched_and_max_inputs(2)),
-        (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(2)),
-        (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
-        (programs.HALF_MATMUL, lambda: programs.half_matmul_inputs(2)),
-    ],
-    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape", "f16-matmul"],
-)
+@pytest.mark.parametrize(("source", "make_inputs"), programs.tiled_cases(2))
 def test_tiled_operators_match_numpy_on_cpu(target, source, make_inputs):
     """Irregular extents, batch loops, max-reductions, convolution windows, gathers through
     linalg.index, strided slices, constants and reshapes: all through the same lowering."""

@@ -21,16 +21,7 @@ def test_mlp_ptx_matches_numpy_and_the_cpu_form():
     assert device.instructions > 64 * 1024 * 1024  # at least one FMA per multiply of layer 2
 
 
-@pytest.mark.parametrize(
-    ("source", "make_inputs"),
-    [
-        (programs.BATCHED_AND_MAX, lambda: programs.batched_and_max_inputs(4)),
-        (programs.CONV_GATHER_SLICE, lambda: programs.conv_gather_slice_inputs(4)),
-        (programs.CONSTANT_AND_RESHAPE, programs.constant_and_reshape_inputs),
-        (programs.HALF_MATMUL, lambda: programs.half_matmul_inputs(4)),
-    ],
-    ids=["batched-matmul-and-max", "conv-gather-slice", "constant-and-reshape", "f16-mma"],
-)
+@pytest.mark.parametrize(("source", "make_inputs"), programs.tiled_cases(4))
 def test_tiled_operators_emulate_cleanly(source, make_inputs):
     """Padded tiles, windows and gathers never touch memory outside their buffers, never race
     and never read unwritten shared memory, and compute what numpy does."""

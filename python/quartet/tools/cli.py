@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     never a traceback or an abort of the ``quartet`` process itself."""
     args = _parser().parse_args(argv)
     try:
+        _check_options(args)
         return isolation.call(f"'quartet {args.name}'", _command, args)
     except isolation.InternalError as error:
         print(error, file=sys.stderr)
@@ -78,8 +82,12 @@ def _add_run_options(parser: argparse.ArgumentParser, targets, default: str) -> 
     parser.add_argument("--inputs", type=Path, help=".npz of named inputs (default: random)")
     parser.add_argument("--check", action="store_true", help="compare with onnxruntime/reference")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    parser.add_argument("--rtol", type=float, default=1e-3)
-    parser.add_argument("--atol", type=float, default=1e-4)
+    parser.add_argument(
+        "--rtol", type=float, help="relative tolerance (default by dtype: f32 1e-3, f16 1e-2)"
+    )
+    parser.add_argument(
+        "--atol", type=float, help="absolute tolerance (default by dtype: f32 1e-4, f16 1e-2)"
+    )
     _add_onnx_options(parser)
     parser.set_defaults(command=_run, name=parser.prog.split()[-1])
 
@@ -99,6 +107,32 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="compile from scratch: neither read nor write the compile cache",
     )
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Option values argparse accepts but Quartet cannot use: one-line errors before any work
+    (and the output directory created up front, so a bad -o fails before the compile)."""
+    if getattr(args, "seed", 0) < 0:
+        raise QuartetError(f"error: --seed must be a non-negative integer, got {args.seed}")
+    for option in ("rtol", "atol"):
+        value = getattr(args, option, None)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise QuartetError(f"error: --{option} must be a finite number >= 0, got {value}")
+    if getattr(args, "output", None) is not None:
+        _create_output_directory(args.output)
+
+
+def _create_output_directory(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise QuartetError(f"error: -o {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise QuartetError(
+            f"error: -o {path}: cannot create the directory ({error.strerror})"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise QuartetError(f"error: -o {path}: the directory is not writable")
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -179,9 +213,17 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {name}: {list(value.shape)} {value.dtype}")
     if not args.check:
         return 0
+    return _check(args, model, feeds, outputs)
+
+
+def _check(args: argparse.Namespace, model, feeds, outputs) -> int:
+    """--check: compare with onnxruntime or the reference on the same inputs (those bound at
+    compile time, such as inputs without elements, included)."""
     from quartet.frontend.onnx.check import compare, reference_outputs
 
-    engine, expected = reference_outputs(args.model, feeds, model.graph.outputs)
+    warn = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+    reference_feeds = {**model.graph.bound_inputs, **feeds}
+    engine, expected = reference_outputs(args.model, reference_feeds, model.outputs, warn)
     ok = True
     for line, good in compare(outputs, expected, args.rtol, args.atol):
         print(f"  vs {engine}: {line}")
@@ -191,11 +233,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _load_inputs(path: Path) -> dict[str, np.ndarray]:
+    """The named arrays of an .npz archive (``np.savez``); one-line errors for anything else."""
     try:
-        with np.load(path) as archive:
+        loaded = np.load(path)
+    except OSError as error:
+        raise QuartetError(f"error: --inputs {path}: cannot read it ({error.strerror})") from None
+    except (ValueError, EOFError, zipfile.BadZipFile):
+        raise QuartetError(
+            f"error: --inputs {path}: not an .npz archive of named arrays (np.savez)"
+        ) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise QuartetError(
+            f"error: --inputs {path}: a single .npy array has no input names; save the inputs "
+            "with np.savez(path, name=array, ...)"
+        )
+    try:
+        with loaded as archive:
             return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as error:
-        raise QuartetError(f"error: cannot read inputs from {path}: {error}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise QuartetError(f"error: --inputs {path}: cannot read an array ({first})") from None
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -111,6 +111,45 @@ def if_model() -> onnx.ModelProto:
     return make_model(nodes, [("x", FLOAT, [3, 4])], [("y", FLOAT, [3, 4])], constants)
 
 
+def skip_blocks(blocks: int = 2, shape=(1, 4, 8, 8), keepdims: int = 0) -> onnx.ModelProto:
+    """SkipNet-style gating: per block, ``h = h + relu(h * w) if mean(h) > 0 else h``.
+
+    The taken branch computes on the block's input, the skipped one passes it through, so
+    deallocation must track at run time which buffers each ``scf.if`` allocated (flags in i1
+    buffers). ``keepdims`` = 1 gives the If a [1, 1, 1, 1] condition (one element, rank 4).
+    """
+    nodes, value = [], "x"
+    for block in range(blocks):
+        inner, out = f"h{block}", f"y{block}"
+        then_graph = helper.make_graph(
+            [
+                helper.make_node("Mul", [value, "w"], [f"{inner}_scaled"]),
+                helper.make_node("Relu", [f"{inner}_scaled"], [f"{inner}_relu"]),
+                helper.make_node("Add", [value, f"{inner}_relu"], [f"{inner}_then"]),
+            ],
+            f"block{block}_then",
+            [],
+            [helper.make_tensor_value_info(f"{inner}_then", FLOAT, shape)],
+        )
+        else_graph = helper.make_graph(
+            [helper.make_node("Identity", [value], [f"{inner}_skip"])],
+            f"block{block}_else",
+            [],
+            [helper.make_tensor_value_info(f"{inner}_skip", FLOAT, shape)],
+        )
+        nodes += [
+            helper.make_node("ReduceMean", [value], [f"{inner}_mean"], keepdims=keepdims),
+            helper.make_node("Greater", [f"{inner}_mean", "zero"], [f"{inner}_gate"]),
+            helper.make_node(
+                "If", [f"{inner}_gate"], [out], then_branch=then_graph, else_branch=else_graph
+            ),
+        ]
+        value = out
+    nodes.append(helper.make_node("Identity", [value], ["y"]))
+    constants = [("w", np.float32(1.5)), ("zero", np.float32(0))]
+    return make_model(nodes, [("x", FLOAT, list(shape))], [("y", FLOAT, list(shape))], constants)
+
+
 def encoder_layer(
     batch: int = 2, seq: int = 8, dim: int = 16, heads: int = 2, ffn: int = 32, seed: int = 0
 ) -> onnx.ModelProto:

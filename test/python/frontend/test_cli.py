@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
+import onnx
 import pytest
-from models import encoder_layer
-from test_errors import quartet
+from models import FLOAT, encoder_layer, make_model
+from onnx import helper
+from test_errors import assert_user_error, quartet, relu_model
 
 from quartet.ptxas import find_ptxas
 
@@ -59,3 +62,101 @@ def test_emulate_runs_the_ptx_and_checks_it(tmp_path):
     result = quartet("emulate", str(model), "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PTX emulator (sm_90)" in result.stdout and "check OK" in result.stdout
+
+
+def _saved(tmp_path, model: onnx.ModelProto) -> str:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    return str(path)
+
+
+def _f16_chain():
+    """MatMul, Tanh, MatMul in float16: rounding differs from the reference's by f16 ulps."""
+    half = helper.np_dtype_to_tensor_dtype(np.dtype(np.float16))
+    w = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float16)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        helper.make_node("Tanh", ["h"], ["t"]),
+        helper.make_node("MatMul", ["t", "w"], ["y"]),
+    ]
+    return make_model(nodes, [("x", half, [16, 64])], [("y", half, [16, 64])], [("w", w)])
+
+
+def test_check_tolerances_follow_the_dtype_unless_given(tmp_path):
+    """A correct f16 model passes with f16's default tolerances; f32's, given explicitly,
+    still apply (they fail it: exit 2)."""
+    path = _saved(tmp_path, _f16_chain())
+    result = quartet("run", "-q", path, "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "check OK" in result.stdout
+    strict = quartet("run", "-q", path, "--check", "--rtol", "1e-3", "--atol", "1e-4")
+    assert strict.returncode == 2 and "check FAILED" in strict.stdout
+
+
+def test_check_of_a_model_without_outputs_is_refused(tmp_path):
+    graph = helper.make_graph([], "empty", [helper.make_tensor_value_info("x", FLOAT, [2])], [])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    result = quartet("run", "-q", _saved(tmp_path, model), "--check")
+    assert_user_error(result, "the model has no outputs")
+
+
+@pytest.mark.parametrize("opset", [30, 99])
+def test_an_opset_newer_than_onnx_knows_is_an_error(tmp_path, opset):
+    model = relu_model()
+    model.opset_import[0].version = opset
+    path = _saved(tmp_path, model)
+    for command in ("compile", "run"):
+        assert_user_error(
+            quartet(command, "-q", path, "--target", "cpu"),
+            f"imports opset {opset} of the default ONNX domain",
+            f"knows opsets up to {onnx.defs.onnx_opset_version()}",
+        )
+
+
+def test_check_feeds_the_reference_an_input_without_elements(tmp_path):
+    """A [0]-shaped input is a compile-time value, but the reference still needs it."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Concat", ["r", "empty"], ["y"], axis=0),
+    ]
+    model = make_model(nodes, [("x", FLOAT, [2]), ("empty", FLOAT, [0])], [("y", FLOAT, [2])])
+    result = quartet("run", "-q", _saved(tmp_path, model), "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "check OK" in result.stdout
+
+
+def test_a_failing_onnxruntime_is_named_before_the_fallback(monkeypatch):
+    import types
+
+    from quartet.frontend.onnx.check import reference_outputs
+    from quartet.frontend.onnx.importer import Spec
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Opset 99 is under development\nmore")
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", types.SimpleNamespace(InferenceSession=refuse))
+    warnings = []
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) - 3
+    specs = [Spec("y", (2, 3), np.dtype(np.float32))]
+    engine, outputs = reference_outputs(relu_model(), {"x": x}, specs, warnings.append)
+    assert engine == "onnx reference"
+    np.testing.assert_array_equal(outputs["y"], np.maximum(x, 0))
+    assert warnings == [
+        "warning: onnxruntime cannot run the model (Opset 99 is under development); "
+        "comparing with the ONNX reference evaluator instead"
+    ]
+
+
+def test_check_of_an_opset_9_batch_normalization(tmp_path):
+    """onnx.reference's BatchNormalization-9 uses batch statistics by default; --check uses
+    the running ones (inference), as the model means and Quartet computes."""
+    rng = np.random.default_rng(0)
+    stats = {n: rng.uniform(0.5, 1.5, 4).astype(np.float32) for n in ("s", "b", "m", "v")}
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])
+    model = make_model(
+        [node], [("x", FLOAT, [2, 4, 3])], [("y", FLOAT, [2, 4, 3])], stats.items(), opset=9
+    )
+    result = quartet("run", "-q", _saved(tmp_path, model), "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "check OK" in result.stdout

@@ -124,3 +124,61 @@ def test_dynamic_dimension_names_the_input_and_binding_fixes_it(save):
     result = quartet("run", "-q", path, "--input-shape", "x=4,3", "--check")
     assert result.returncode == 0, result.stderr
     assert "check OK" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("make_target", "fragment"),
+    [
+        (lambda tmp: tmp / "a_file", "exists and is not a directory"),
+        (lambda tmp: tmp / "a_file" / "out", "cannot create the directory (Not a directory)"),
+    ],
+    ids=["existing-file", "under-a-file"],
+)
+def test_output_directory_that_cannot_be_used(save, tmp_path, make_target, fragment):
+    (tmp_path / "a_file").write_text("not a directory\n")
+    target = make_target(tmp_path)
+    result = quartet("compile", "-q", save(relu_model()), "--target", "cpu", "-o", str(target))
+    assert_user_error(result, f"-o {target}: {fragment}")
+    assert (tmp_path / "a_file").read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize(
+    ("write", "fragment"),
+    [
+        (lambda p: np.save(p, np.zeros((2, 3), np.float32)), "a single .npy array has no input"),
+        (lambda p: p.write_text("x = 1, 2, 3\n"), "not an .npz archive of named arrays"),
+        (lambda p: p.write_bytes(b"PK\x03\x04truncated"), "not an .npz archive of named arrays"),
+    ],
+    ids=["npy", "text", "broken-zip"],
+)
+def test_inputs_that_are_not_an_npz(save, tmp_path, write, fragment):
+    inputs = tmp_path / "inputs.npy"
+    write(inputs)
+    result = quartet("run", "-q", save(relu_model()), "--inputs", str(inputs))
+    assert_user_error(result, f"--inputs {inputs}: {fragment}")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--seed", "-5", "--seed must be a non-negative integer, got -5"),
+        ("--rtol", "-1", "--rtol must be a finite number >= 0, got -1.0"),
+        ("--rtol", "nan", "--rtol must be a finite number >= 0, got nan"),
+        ("--atol", "-1", "--atol must be a finite number >= 0, got -1.0"),
+        ("--atol", "nan", "--atol must be a finite number >= 0, got nan"),
+        ("--atol", "inf", "--atol must be a finite number >= 0, got inf"),
+    ],
+)
+def test_bad_run_option_values(save, option, value, fragment):
+    result = quartet("run", "-q", save(relu_model()), "--check", f"{option}={value}")
+    assert_user_error(result, fragment)
+
+
+def test_pool_pads_not_smaller_than_the_kernel(save):
+    """A pad as large as the window gives windows of padding only (onnxruntime rejects it)."""
+    node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[2, 0, 0, 0])
+    model = make_model([node], [("x", FLOAT, [1, 1, 4, 4])], [("y", FLOAT, [1, 1, 5, 3])])
+    assert_user_error(
+        quartet("run", "-q", save(model)),
+        "(MaxPool): pads [2, 0, 0, 0] are not supported with kernel_shape [2, 2]",
+    )

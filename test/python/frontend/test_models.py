@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from models import encoder, encoder_layer, if_model, lstm_loop, lstm_reference, while_loop
+from models import (
+    encoder,
+    encoder_layer,
+    if_model,
+    lstm_loop,
+    lstm_reference,
+    skip_blocks,
+    while_loop,
+)
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
@@ -121,6 +129,20 @@ def test_if_with_runtime_condition_runs_on_cpu():
     for x in (np.ones((3, 4), np.float32), -np.ones((3, 4), np.float32)):
         (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
         np.testing.assert_allclose(compiled.run(x=x)["y"], expected)
+
+
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_skip_blocks_run_on_cpu_and_match_reference(keepdims):
+    """Two gated residual blocks in a row (the skip-block pattern): deallocation keeps
+    ownership flags in i1 buffers, which must lower (they used to abort the process)."""
+    model = skip_blocks(keepdims=keepdims)
+    compiled = compile_model(model, target="cpu")
+    assert compiled.mlir.count("scf.if") == 2
+    rng = np.random.default_rng(3)
+    for shift in (1.0, -1.0):  # both blocks taken, both skipped
+        x = (rng.uniform(-1, 1, (1, 4, 8, 8)) + shift).astype(np.float32)
+        (expected,) = ReferenceEvaluator(model).run(None, {"x": x})
+        np.testing.assert_allclose(compiled.run(x=x)["y"], expected, rtol=1e-6)
 
 
 def _stored_output(name: str) -> np.ndarray:

@@ -1,11 +1,15 @@
 """Comparing a compiled model's outputs with an independent ONNX runtime.
 
-onnxruntime when it is installed (optional), else ONNX's own ReferenceEvaluator.
+onnxruntime when it is installed (optional), else ONNX's own ReferenceEvaluator; a failing
+onnxruntime is reported before the fallback. Default tolerances follow each output's dtype:
+float16 carries 11 significant bits and the reference rounds every operator to it, so its
+results are compared about 10x looser than float32's; integers and booleans must be equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +17,35 @@ import onnx
 
 from quartet.errors import QuartetError
 
+# (rtol, atol) by output dtype when none is given; float64 keeps float32's (the reference
+# may compute in either).
+TOLERANCES = {
+    np.dtype(np.float16): (1e-2, 1e-2),  # the reference rounds every operator to float16
+    np.dtype(np.float32): (1e-3, 1e-4),
+    np.dtype(np.float64): (1e-3, 1e-4),
+}
+
+
+def tolerances(dtype, rtol: float | None = None, atol: float | None = None):
+    """(rtol, atol) for an output of ``dtype``: the given ones, else the dtype's defaults."""
+    default_rtol, default_atol = TOLERANCES.get(np.dtype(dtype), (0.0, 0.0))
+    return (default_rtol if rtol is None else rtol, default_atol if atol is None else atol)
+
 
 def reference_outputs(
-    source: str | Path | onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: Sequence
+    source: str | Path | onnx.ModelProto,
+    feeds: Mapping[str, np.ndarray],
+    outputs: Sequence,
+    warn: Callable[[str], None] = lambda line: None,
 ) -> tuple[str, dict[str, np.ndarray]]:
-    """(engine name, {output name: array}) from onnxruntime, else the reference evaluator."""
+    """(engine name, {output name: array}) from onnxruntime, else the reference evaluator;
+    ``warn`` hears why onnxruntime was not used when it is installed."""
     from quartet.frontend.onnx.loader import load
 
     model = load(source)
     names = [spec.name for spec in outputs]
+    if not names:
+        raise QuartetError("error: the model has no outputs: --check has nothing to compare")
     try:
         import onnxruntime
     except ImportError:
@@ -32,21 +56,54 @@ def reference_outputs(
                 model.SerializeToString(), providers=["CPUExecutionProvider"]
             )
             return "onnxruntime", dict(zip(names, session.run(names, dict(feeds)), strict=True))
-        except Exception:  # noqa: BLE001, S110 - fall back to the reference evaluator
-            pass
+        except Exception as error:  # noqa: BLE001 - onnxruntime raises its own types
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            warn(
+                f"warning: onnxruntime cannot run the model ({first or type(error).__name__});"
+                " comparing with the ONNX reference evaluator instead"
+            )
     from onnx.reference import ReferenceEvaluator
 
     try:
-        results = ReferenceEvaluator(model).run(names, dict(feeds))
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # x / 0 and friends
+            warnings.simplefilter("ignore")
+            evaluator = ReferenceEvaluator(model, new_ops=[_inference_batch_norm()])
+            results = evaluator.run(names, dict(feeds))
     except Exception as error:  # noqa: BLE001 - the reference raises anything
-        raise QuartetError(f"error: the ONNX reference evaluator failed: {error}") from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise QuartetError(
+            f"error: the ONNX reference evaluator failed: {first or type(error).__name__}"
+        ) from None
     return "onnx reference", dict(zip(names, results, strict=True))
 
 
+def _inference_batch_norm():
+    """BatchNormalization for the reference evaluator: inference (running statistics), the
+    only mode Quartet imports, whatever the opset. onnx.reference's
+    version 9 (used up to opset 13) computes batch statistics whenever ``momentum`` is set,
+    and the schema's default sets it, so a correct opset-9 model failed --check."""
+    from onnx.reference.op_run import OpRun
+    from onnx.reference.ops import op_batch_normalization as reference
+
+    class BatchNormalization(OpRun):
+        op_domain = ""
+
+        def _run(self, x, scale, bias, mean, var, epsilon=None, momentum=None, **modes):
+            if len(self.onnx_node.output) > 1 or modes.get("training_mode"):
+                raise ValueError("training mode (Quartet imports inference only)")
+            return (reference._batchnorm_test_mode(x, scale, bias, mean, var, epsilon),)
+
+    return BatchNormalization
+
+
 def compare(
-    actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray], rtol: float, atol: float
+    actual: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> list[tuple[str, bool]]:
-    """One line per output with max abs/rel error, and whether it is within tolerance."""
+    """One line per output with max abs/rel error, and whether it is within tolerance
+    (``rtol``/``atol``, or the output dtype's defaults, :func:`tolerances`)."""
     lines = []
     for name, value in actual.items():
         reference = np.asarray(expected[name])
@@ -60,7 +117,8 @@ def compare(
         rel_error = float(
             np.max(error[finite] / np.maximum(np.abs(want[finite]), 1e-30), initial=0.0)
         )
-        good = bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+        output_rtol, output_atol = tolerances(value.dtype, rtol, atol)
+        good = bool(np.allclose(got, want, rtol=output_rtol, atol=output_atol, equal_nan=True))
         lines.append(
             (f"{name}: max abs error {abs_error:.3g}, max rel error {rel_error:.3g}", good)
         )

@@ -32,6 +32,7 @@ from quartet.frontend.onnx.ir import (
     dense_literal,
 )
 from quartet.frontend.onnx.loader import default_opset, graph_inputs, static_shape
+from quartet.frontend.onnx.precision import Precision, value_types
 from quartet.frontend.onnx.registry import HANDLERS, supported_ops
 
 MAX_INLINE_ELEMENTS = 16  # larger compile-time values become weight arguments
@@ -120,6 +121,7 @@ class Importer:
         self.op_counts: Counter = Counter()
         self.control_flow: list[str] = []
         self._names: dict[int, str] = {}
+        self.precision = Precision(self.emit, value_types(model.graph), self._names)
 
     # -- values ------------------------------------------------------------------------------
 
@@ -216,6 +218,7 @@ class Importer:
         saved = self.emit.w
         self.emit.w = writer
         self.scopes.append({})
+        self.precision.enter()
         try:
             for value, tensor in zip(graph.input, arguments, strict=True):
                 self.define(value.name, tensor)
@@ -223,8 +226,9 @@ class Importer:
                 self.define(initializer.name, Tensor.constant(numpy_helper.to_array(initializer)))
             self.import_nodes(graph.node)
             node = onnx.NodeProto(name=f"subgraph '{graph.name}'")
-            return [self.lookup(value.name, node) for value in graph.output]
+            return [self.precision.narrow(self.lookup(value.name, node)) for value in graph.output]
         finally:
+            self.precision.leave()
             self.scopes.pop()
             self.emit.w = saved
 
@@ -234,12 +238,14 @@ class Importer:
             outputs = self._fold(node, inputs)
         else:
             self.op_counts[node.op_type] += 1
+            inputs = self.precision.inputs(node, inputs)
             context = NodeContext(node, inputs, self.emit, self.opset, self)
             result = HANDLERS[node.op_type](context)
             outputs = [result] if isinstance(result, Tensor) else list(result)
+            outputs = self.precision.results(node.output, outputs)
             # a tensor without elements has no values to compute: keep it a compile-time value
             outputs = [
-                Tensor.constant(np.zeros(t.shape, t.dtype))
+                Tensor.constant(np.zeros(t.shape, t.half or t.dtype))
                 if t.size == 0 and t.const is None
                 else t
                 for t in outputs
@@ -283,7 +289,9 @@ class Importer:
     def _outputs(self, graph: onnx.GraphProto) -> tuple[list[Spec], list[Tensor]]:
         specs, results, seen = [], [], set()
         for value in graph.output:
-            tensor = self.lookup(value.name, onnx.NodeProto(name="graph output"))
+            tensor = self.precision.narrow(
+                self.lookup(value.name, onnx.NodeProto(name="graph output"))
+            )
             if tensor.const is not None:
                 specs.append(Spec(value.name, tensor.shape, tensor.dtype, tensor.const))
                 continue

@@ -7,7 +7,7 @@ nodes, needs no Context until ``quartet.compile`` parses it, and large weights n
 A :class:`Tensor` is a graph value: its ONNX shape and dtype plus either an SSA name in the
 function being written or a compile-time value (``const``) that is materialized only when an
 operator needs it in IR. ONNX scalars (rank 0) are ``tensor<1xT>`` in IR (``ir_shape``), booleans
-are ``i8`` (buffers of ``i1`` do not lower); generic bodies convert to ``i1`` where needed.
+are ``i8`` (numpy's layout: one byte per bool); generic bodies convert to ``i1`` where needed.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class Tensor:
     ssa: str | None = None
     const: np.ndarray | None = None
     view: bool = False  # produced by a shape-only op (or a function argument): no kernel wrote it
+    half: np.dtype | None = None  # a float32 tensor standing for this float16 value (precision.py)
 
     @property
     def ir_shape(self) -> tuple[int, ...]:

@@ -94,6 +94,12 @@ def prepare(
     model, large = split_weights(model)
     _check(model)
     opset = default_opset(model)
+    if opset > onnx.defs.onnx_opset_version():
+        raise QuartetError(
+            f"error: the model imports opset {opset} of the default ONNX domain; the installed "
+            f"onnx {onnx.__version__} (its checker, shape inference and reference evaluator) "
+            f"knows opsets up to {onnx.defs.onnx_opset_version()}"
+        )
     if opset < MIN_OPSET:
         try:
             model = version_converter.convert_version(model, MIN_OPSET)

@@ -31,9 +31,12 @@ def _graph(ctx: NodeContext, name: str) -> onnx.GraphProto:
 
 
 def _condition(ctx: NodeContext, tensor: Tensor, writer: Writer) -> str:
-    """The i1 value of a 1-element boolean tensor (read on the host)."""
+    """The i1 value of a 1-element tensor of any rank (read on the host)."""
+    if tensor.size != 1:
+        raise ctx.error(f"the condition has {tensor.size} elements, not 1")
     zero = writer.assign("arith.constant 0 : index")
-    element = writer.assign(f"tensor.extract {ctx.emit.ssa(tensor)}[{zero}] : {tensor.type}")
+    indices = ", ".join([zero] * len(tensor.ir_shape))
+    element = writer.assign(f"tensor.extract {ctx.emit.ssa(tensor)}[{indices}] : {tensor.type}")
     if tensor.dtype == np.bool_:
         return writer.assign(f"arith.trunci {element} : i8 to i1")
     null = writer.assign(f"arith.constant {0} : {scalar_type(tensor.dtype)}")

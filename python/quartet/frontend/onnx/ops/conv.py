@@ -96,23 +96,39 @@ def conv(ctx: NodeContext):
         _window_index(3 + i, c_loop + 1 + i, strides[i], dilations[i]) for i in range(n)
     ]
     w_index = ["d1", "d2", f"d{c_loop}"] + [f"d{c_loop + 1 + i}" for i in range(n)]
+    dtype, wide = x.dtype, s.accumulator(x.dtype)  # float16 accumulates in float32
     if bias is None:
-        init = emit.fill(out_shape, x.dtype, 0)
+        init = emit.fill(out_shape, wide, 0)
     else:
         bias_g = emit.reshape(bias, [groups, filters // groups])
         init = emit.generic(
-            out_shape, x.dtype, [Operand(bias_g, ["d1", "d2"])], lambda b, a: a[0]
+            out_shape,
+            wide,
+            [Operand(bias_g, ["d1", "d2"])],
+            lambda b, a: s.cast(b, a[0], bias.dtype, wide),
         ).ssa
-    dtype = x.dtype
     result = emit.generic(
         out_shape,
-        dtype,
+        wide,
         [Operand(xg, x_index), Operand(wg, w_index)],
-        lambda b, a: s.binary(b, "add", a[2], s.binary(b, "mul", a[0], a[1], dtype), dtype),
+        lambda b, a: s.multiply_add(b, a[2], a[0], a[1], dtype),
         reductions=[per_group, *kernel],
         init=init,
     )
     return emit.reshape(result, [n_batch, filters, *outputs])
+
+
+def _pool_window(ctx: NodeContext, x: Tensor, kernel: list[int]):
+    """:func:`_window` for a pooling node, whose pads must each be smaller than the kernel
+    (onnxruntime's rule): else a window could hold only padding, and has no value."""
+    window = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    pads = ctx.attr("pads") or []
+    if any(pad >= kernel[i % len(kernel)] for i, pad in enumerate(pads)):
+        raise ctx.error(
+            f"pads {list(pads)} are not supported with kernel_shape {kernel}: each pad must be "
+            "smaller than the kernel, or a window can hold only padding"
+        )
+    return window
 
 
 def _pool_operands(padded: Tensor, x: Tensor, kernel, strides, dilations) -> list[Operand]:
@@ -131,7 +147,7 @@ def max_pool(ctx: NodeContext):
     if len([o for o in ctx.node.output if o]) > 1:
         raise ctx.error("the Indices output is not supported")
     kernel = list(ctx.attr("kernel_shape"))
-    outputs, before, extents, strides, dilations = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    outputs, before, extents, strides, dilations = _pool_window(ctx, x, kernel)
     padded = _padded(ctx, x, before, extents, lowest(x.dtype))
     dtype = x.dtype
     return ctx.emit.generic(
@@ -148,7 +164,7 @@ def max_pool(ctx: NodeContext):
 def average_pool(ctx: NodeContext):
     x = ctx.inputs[0]
     kernel = list(ctx.attr("kernel_shape"))
-    outputs, before, extents, strides, dilations = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    outputs, before, extents, strides, dilations = _pool_window(ctx, x, kernel)
     padded = _padded(ctx, x, before, extents, 0)
     dtype = x.dtype
     shape = [*x.shape[:2], *outputs]

@@ -212,8 +212,14 @@ def hard_sigmoid(ctx: NodeContext):
 
 @op("Softplus")
 def softplus(ctx: NodeContext):
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|): e^x overflows past 88.7 (f32) where the
+    answer is x; e^-|x| never does."""
+
     def fn(c, b, x, d):
-        return s.unary_math(b, "log1p", s.exp(b, x, d), d)
+        _float_only(c, d)
+        magnitude = b.op(f"math.absf {x} : {scalar_type(d)}")
+        tail = s.log1p(b, s.exp(b, s.neg(b, magnitude, d), d), d)
+        return s.binary(b, "add", s.binary(b, "max", x, b.const(0.0, d), d), tail, d)
 
     return _unary(fn)(ctx)
 

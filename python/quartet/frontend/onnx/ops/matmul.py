@@ -1,7 +1,8 @@
 """MatMul (numpy semantics: batch broadcasting, 1-D operands) and Gemm.
 
 A matmul is one reduction generic over (batch..., m, n, k) whose init is the zero fill (MatMul)
-or the broadcast ``beta * C`` (Gemm); transposed Gemm operands are permuted indexing maps:
+or the broadcast ``beta * C`` (Gemm); float16 operands accumulate in float32 (precision.py);
+transposed Gemm operands are permuted indexing maps:
 
     Gemm(A: KxM, B: NxK, transA=1, transB=1)
       -> linalg.generic {indexing_maps = [(d0, d1, d2) -> (d2, d0), (d0, d1, d2) -> (d1, d2),
@@ -40,7 +41,7 @@ def matmul(ctx: NodeContext):
     b_index.append(red)
     if n_dims:
         b_index.append(f"d{nb + len(m_dims)}")
-    init = ctx.emit.fill(out_shape, a.dtype, 0)
+    init = ctx.emit.fill(out_shape, s.accumulator(a.dtype), 0)
     return _contract(ctx, out_shape, Operand(a, a_index), Operand(b, b_index), k, init, 1.0)
 
 
@@ -56,7 +57,7 @@ def gemm(ctx: NodeContext):
     a_index = ["d2", "d0"] if trans_a else ["d0", "d2"]
     b_index = ["d1", "d2"] if trans_b else ["d2", "d1"]
     if c is None or beta == 0:
-        init = ctx.emit.fill((m, n), a.dtype, 0)
+        init = ctx.emit.fill((m, n), s.accumulator(a.dtype), 0)
     else:
         init = _broadcast_to(ctx, c, (m, n), beta).ssa
     return _contract(ctx, (m, n), Operand(a, a_index), Operand(b, b_index), k, init, alpha)
@@ -77,12 +78,12 @@ def _broadcast_to(ctx: NodeContext, c: Tensor, shape, scale: float) -> Tensor:
 
 
 def _contract(ctx, out_shape, a: Operand, b: Operand, k: int, init: str, alpha: float) -> Tensor:
+    """The contraction generic; float16 operands accumulate in float32 (its result type)."""
     dtype = a.tensor.dtype
 
     def body(builder, args):
-        product = s.binary(builder, "mul", args[0], args[1], dtype)
-        if alpha != 1.0:
-            product = s.binary(builder, "mul", product, builder.const(alpha, dtype), dtype)
-        return s.binary(builder, "add", args[2], product, dtype)
+        return s.multiply_add(builder, args[2], args[0], args[1], dtype, alpha)
 
-    return ctx.emit.generic(out_shape, dtype, [a, b], body, reductions=[k], init=init)
+    return ctx.emit.generic(
+        out_shape, s.accumulator(dtype), [a, b], body, reductions=[k], init=init
+    )

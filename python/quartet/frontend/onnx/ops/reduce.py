@@ -37,7 +37,6 @@ _REDUCE = {
     "ReduceL2": ("add", "square", "sqrt"),
     "ReduceSumSquare": ("add", "square", None),
     "ReduceLogSum": ("add", None, "log"),
-    "ReduceLogSumExp": ("add", "exp", "log"),
 }
 
 
@@ -74,15 +73,27 @@ def reduce_axes(ctx: NodeContext, x: Tensor, axes, kind: str, pre=None) -> Tenso
     )
 
 
+def _reduced_axes(ctx: NodeContext, x: Tensor) -> list[int] | None:
+    """The axes a Reduce* node reduces (all when none are given); None for a no-op."""
+    axes = axes_of(ctx, x.rank, 1)
+    if axes:
+        return axes
+    return None if ctx.attr("noop_with_empty_axes", 0) else list(range(x.rank))
+
+
+def _keepdims(ctx: NodeContext, result: Tensor, x: Tensor, axes) -> Tensor:
+    if not ctx.attr("keepdims", 1):
+        return result
+    return ctx.emit.reshape(result, [1 if i in axes else d for i, d in enumerate(x.shape)])
+
+
 @op(*_REDUCE)
 def reduce(ctx: NodeContext):
     x = ctx.inputs[0]
     kind, pre_name, post_name = _REDUCE[ctx.node.op_type]
-    axes = axes_of(ctx, x.rank, 1)
-    if not axes:
-        if ctx.attr("noop_with_empty_axes", 0):
-            return x
-        axes = list(range(x.rank))
+    axes = _reduced_axes(ctx, x)
+    if axes is None:
+        return x
     dtype = x.dtype
     pre = {
         None: None,
@@ -92,7 +103,6 @@ def reduce(ctx: NodeContext):
             else b.op(f"math.absi {v} : {_t(dtype)}")
         ),
         "square": lambda b, v: s.binary(b, "mul", v, v, dtype),
-        "exp": lambda b, v: s.exp(b, v, dtype),
     }[pre_name]
     result = reduce_axes(ctx, x, axes, kind, pre)
     if post_name is not None:
@@ -104,9 +114,54 @@ def reduce(ctx: NodeContext):
             return s.unary_math(b, post_name, args[0], dtype)
 
         result = pointwise(ctx, [result], dtype, post)
-    if ctx.attr("keepdims", 1):
-        result = ctx.emit.reshape(result, [1 if i in axes else d for i, d in enumerate(x.shape)])
-    return result
+    return _keepdims(ctx, result, x, axes)
+
+
+@op("ReduceLogSumExp")
+def reduce_log_sum_exp(ctx: NodeContext):
+    """log(sum(e^x)) = m + log(sum(e^(x - m))) with m the maximum: e^x alone overflows."""
+    x = ctx.inputs[0]
+    axes = _reduced_axes(ctx, x)
+    if axes is None:
+        return x
+    dtype = x.dtype
+    maximum, total = exp_sums(ctx, x, axes)
+
+    def body(b, args):
+        log_total = s.unary_math(b, "log", args[1], dtype)
+        return s.binary(b, "add", finite_shift(b, args[0], dtype), log_total, dtype)
+
+    return _keepdims(ctx, pointwise(ctx, [maximum, total], dtype, body), x, axes)
+
+
+def exp_sums(ctx: NodeContext, x: Tensor, axes) -> tuple[Tensor, Tensor]:
+    """(maximum, sum of e^(x - m)) over ``axes``, both without the reduced dims. The shift m
+    is the maximum, or 0 where the maximum is infinite (:func:`finite_shift`): an all -inf
+    row then sums to 0 (log-sum-exp -inf), not to NaN."""
+    dtype = x.dtype
+    maximum = reduce_axes(ctx, x, axes, "max")
+    shape = [d for i, d in enumerate(x.shape) if i not in axes]
+    total = ctx.emit.generic(
+        shape,
+        dtype,
+        [Operand(x, axis_indices(x.rank, axes)), Operand(maximum, _kept_loops(shape))],
+        lambda b, a: s.binary(b, "add", a[2], shifted_exp(b, a[0], a[1], dtype), dtype),
+        reductions=[x.shape[a] for a in axes],
+        init=ctx.emit.fill(shape, dtype, 0),
+    )
+    return maximum, total
+
+
+def finite_shift(b, maximum: str, dtype) -> str:
+    """The shift of :func:`exp_sums` from the maximum (recomputed where used: no kernel)."""
+    magnitude = b.op(f"math.absf {maximum} : {_t(dtype)}")
+    finite = s.compare(b, "ne", magnitude, b.const(np.inf, dtype), dtype)
+    return b.select(finite, maximum, b.const(0.0, dtype), dtype)
+
+
+def shifted_exp(b, value: str, maximum: str, dtype) -> str:
+    """e^(value - shift) for the row whose maximum is ``maximum``."""
+    return s.exp(b, s.binary(b, "sub", value, finite_shift(b, maximum, dtype), dtype), dtype)
 
 
 def _t(dtype) -> str:
@@ -134,35 +189,22 @@ def global_pool(ctx: NodeContext):
 
 @op("Softmax", "LogSoftmax")
 def softmax(ctx: NodeContext):
+    """e^(x - m) / s and (x - m) - log(s), with m and s as in :func:`exp_sums`: no e^x of a
+    large x is ever formed."""
     x = ctx.inputs[0]
     axis = ctx.axis(ctx.attr("axis", -1), x.rank)
     dtype = x.dtype
-    maximum = reduce_axes(ctx, x, [axis], "max")
+    maximum, total = exp_sums(ctx, x, [axis])
     kept = kept_indices(x.rank, [axis])
-    full = identity_indices(x.rank)
-    shape = [d for i, d in enumerate(x.shape) if i != axis]
-    indices = axis_indices(x.rank, [axis])
-
-    def shifted_exp(b, value, peak):
-        return s.exp(b, s.binary(b, "sub", value, peak, dtype), dtype)
-
-    total = ctx.emit.generic(
-        shape,
-        dtype,
-        [Operand(x, indices), Operand(maximum, _kept_loops(shape))],
-        lambda b, a: s.binary(b, "add", a[2], shifted_exp(b, a[0], a[1]), dtype),
-        reductions=[x.shape[axis]],
-        init=ctx.emit.fill(shape, dtype, 0),
-    )
 
     def normalize(b, args):
         value, peak, denominator = args[0], args[1], args[2]
         if ctx.node.op_type == "LogSoftmax":
-            shifted = s.binary(b, "sub", value, peak, dtype)
+            shifted = s.binary(b, "sub", value, finite_shift(b, peak, dtype), dtype)
             return s.binary(b, "sub", shifted, s.unary_math(b, "log", denominator, dtype), dtype)
-        return s.binary(b, "div", shifted_exp(b, value, peak), denominator, dtype)
+        return s.binary(b, "div", shifted_exp(b, value, peak, dtype), denominator, dtype)
 
-    operands = [Operand(x, full), Operand(maximum, kept), Operand(total, kept)]
+    operands = [Operand(x, identity_indices(x.rank)), Operand(maximum, kept), Operand(total, kept)]
     return ctx.emit.generic(x.shape, dtype, operands, lambda b, a: normalize(b, a[:3]))
 
 

@@ -30,15 +30,53 @@ def binary(b: Body, kind: str, x: str, y: str, dtype) -> str:
         return b.op(f"{name} {x}, {y} : {element}")
     if kind == "pow":
         return int_pow(b, x, y, dtype)
+    if kind == "div":
+        return int_divide(b, x, y, dtype)
     name = {
         "add": "arith.addi",
         "sub": "arith.subi",
         "mul": "arith.muli",
-        "div": "arith.divsi",
         "max": "arith.maxsi",
         "min": "arith.minsi",
     }[kind]
     return b.op(f"{name} {x}, {y} : {element}")
+
+
+def int_divide(b: Body, x: str, y: str, dtype) -> str:
+    """``x / y`` truncated toward zero (ONNX, C) that never traps: ``x / 0`` is 0 and
+    ``MIN / -1`` is MIN (what numpy's integer division, and so ONNX's reference, give)."""
+    divisor, by_zero = safe_divisor(b, x, y, dtype)
+    quotient = b.op(f"arith.divsi {x}, {divisor} : {scalar_type(dtype)}")
+    return b.select(by_zero, b.const(0, dtype), quotient, dtype)
+
+
+def safe_divisor(b: Body, x: str, y: str, dtype) -> tuple[str, str]:
+    """(a divisor that cannot trap, whether ``y`` is 0): ``y`` itself, or 1 where ``y`` is 0
+    or ``x / y`` overflows (MIN / -1). With 1, ``arith.divsi`` gives MIN for MIN / -1 (two's
+    complement wrap-around) and ``arith.remsi`` gives 0 for both, as numpy does."""
+    by_zero = compare(b, "eq", y, b.const(0, dtype), dtype)
+    smallest = b.const(int(np.iinfo(dtype).min), dtype)
+    overflow = b.op(
+        f"arith.andi {compare(b, 'eq', x, smallest, dtype)}, "
+        f"{compare(b, 'eq', y, b.const(-1, dtype), dtype)} : i1"
+    )
+    unsafe = b.op(f"arith.ori {by_zero}, {overflow} : i1")
+    return b.select(unsafe, b.const(1, dtype), y, dtype), by_zero
+
+
+def accumulator(dtype) -> np.dtype:
+    """The type sums over ``dtype`` values accumulate in: float32 for float16, else dtype."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
+
+
+def multiply_add(b: Body, acc: str, x: str, y: str, dtype, scale: float = 1.0) -> str:
+    """``acc + ext(x) * ext(y) [* scale]`` in the accumulator type of ``dtype`` (ext: the
+    widening the tensor-core lowering recognises on float16 operands)."""
+    wide = accumulator(dtype)
+    product = binary(b, "mul", cast(b, x, dtype, wide), cast(b, y, dtype, wide), wide)
+    if scale != 1.0:
+        product = binary(b, "mul", product, b.const(scale, wide), wide)
+    return binary(b, "add", acc, product, wide)
 
 
 def int_pow(b: Body, x: str, y: str, dtype) -> str:
@@ -69,6 +107,18 @@ def neg(b: Body, x: str, dtype) -> str:
 
 def exp(b: Body, x: str, dtype) -> str:
     return unary_math(b, "exp", x, dtype)
+
+
+def log1p(b: Body, u: str, dtype) -> str:
+    """log(1 + u) accurate for small u (MLIR lowers ``math.log1p`` as log(1 + u), which is 0
+    for |u| below the epsilon): w = 1 + u; u where w == 1, else log(w) * u / (w - 1)
+    (Goldberg, "What every computer scientist should know about floating-point", thm. 4).
+    For finite u > -1."""
+    one = b.const(1.0, dtype)
+    w = binary(b, "add", one, u, dtype)
+    ratio = binary(b, "div", u, binary(b, "sub", w, one, dtype), dtype)
+    corrected = binary(b, "mul", unary_math(b, "log", w, dtype), ratio, dtype)
+    return b.select(compare(b, "eq", w, one, dtype), u, corrected, dtype)
 
 
 def erf(b: Body, x: str, dtype) -> str:
