@@ -37,3 +37,8 @@ def integers(values: list[int] | tuple[int, ...]) -> str:
 def quoted(text: str) -> str:
     """The textual form of a string attribute."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def boolean(value: bool) -> str:
+    """The textual form of a bool attribute (an i1 integer)."""
+    return "true" if value else "false"

@@ -19,13 +19,41 @@ irdl.dialect @tile {
     %pad = irdl.base "#builtin.dense_array"
     irdl.parameters(tiles: %tiles, smem_pad: %pad)
   }
-  // The fused kernel an operator belongs to (Welder), attached as `tile.group`.
+  // How quartet-lower-tiles builds one operator, decided by the tiling pass and read by every
+  // later one (and by Roller's cost model): threads per loop (1 on reduction loops), the inputs
+  // staged in shared memory per reduction stage, double buffering (0/1), and the tensor-core
+  // plan (empty, or m, n, k loops, warps along m and n, m16n8 tiles per warp along m and n).
+  // Attached to an operator as `tile.plan`.
+  irdl.attribute @plan {
+    %threads = irdl.base "#builtin.dense_array"
+    %staged = irdl.base "#builtin.dense_array"
+    %double = irdl.base "#builtin.integer"
+    %mma = irdl.base "#builtin.dense_array"
+    irdl.parameters(threads: %threads, staged: %staged, double_buffer: %double, mma: %mma)
+  }
+  // The fused kernel an operator belongs to (Welder), attached as `tile.group`: its name, the
+  // grid every member shares (blocks along each parallel loop of the output operator), and
+  // whether this member is the group's output operator (1) or a producer inside it (0).
   irdl.attribute @group {
+    %name = irdl.base "#builtin.string"
+    %grid = irdl.base "#builtin.dense_array"
+    %output = irdl.base "#builtin.integer"
+    irdl.parameters(name: %name, grid: %grid, output: %output)
+  }
+  // The kernel an operator (or the block loop it became) is compiled into, attached as
+  // `tile.kernel`: the block loop, the gpu.module and the PTX entry are all named after it.
+  irdl.attribute @kernel {
     %name = irdl.base "#builtin.string"
     irdl.parameters(name: %name)
   }
-  // The memory level where an operator's result lives for its consumers in the same group
-  // (Welder's edge placement), attached to the producer as `tile.edge`.
+  // Roller's runners-up, best first (#tile.rprogram each), attached as `tile.candidates`.
+  irdl.attribute @candidates {
+    %programs = irdl.base "#builtin.array"
+    irdl.parameters(programs: %programs)
+  }
+  // The memory level an operand is read from (Welder's edge placement), one per operand of a
+  // consumer in `tile.levels`: "global" (another kernel, or an input), "smem" (its producer in
+  // the same group staged it in shared memory), "reg" (computed by the reading thread itself).
   irdl.attribute @edge {
     %global = irdl.is "global"
     %smem = irdl.is "smem"

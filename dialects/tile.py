@@ -8,18 +8,23 @@ with ``from_attr`` (which raises ValueError on an attribute of another kind or s
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 from mlir import ir
 
-from .params import build, integers, is_attr, parameters, quoted
+from .params import boolean, build, integers, is_attr, parameters, quoted
 
 LEVELS = ("global", "smem", "reg")
 """Memory levels, outermost first."""
 
 PROGRAM = "tile.program"
+PLAN = "tile.plan"
 GROUP = "tile.group"
-EDGE = "tile.edge"
+OPERAND_LEVELS = "tile.levels"
+KERNEL = "tile.kernel"
+CANDIDATES = "tile.candidates"
 
 
 @dataclass(frozen=True)
@@ -66,23 +71,109 @@ class RProgram:
 
 
 @dataclass(frozen=True)
+class TensorCores:
+    """An operator's m16n8k16 tensor-core plan: which loops are m, n and k, the warp grid over
+    the block tile, and the 16x8 accumulator tiles each warp holds."""
+
+    m: int
+    n: int
+    k: int
+    warps_m: int
+    warps_n: int
+    tiles_m: int
+    tiles_n: int
+
+    @property
+    def warps(self) -> int:
+        return self.warps_m * self.warps_n
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How quartet-lower-tiles builds one operator: threads per loop (1 on reduction loops),
+    the inputs staged in shared memory, double buffering, and the tensor-core plan if any."""
+
+    threads: tuple[int, ...]
+    staged: tuple[int, ...] = ()
+    double_buffer: bool = False
+    mma: TensorCores | None = None
+
+    @property
+    def thread_count(self) -> int:
+        return math.prod(self.threads)
+
+    def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
+        mma = () if self.mma is None else dataclasses.astuple(self.mma)
+        fields = (integers(self.threads), integers(self.staged), boolean(self.double_buffer))
+        return build("tile.plan", *fields, integers(mma), context=context)
+
+    @classmethod
+    def from_attr(cls, attr: ir.Attribute) -> Plan:
+        threads, staged, double, mma = parameters(attr, "tile.plan")
+        arrays = (threads, staged, mma)
+        if not all(isinstance(array, ir.DenseI64ArrayAttr) for array in arrays):
+            raise ValueError("plan threads, staged and mma must be array<i64>")
+        if len(mma) not in (0, 7):
+            raise ValueError(f"plan mma must be empty or have 7 entries, got {len(mma)}")
+        cores = TensorCores(*mma) if len(mma) else None
+        return cls(tuple(threads), tuple(staged), bool(ir.IntegerAttr(double).value), cores)
+
+
+@dataclass(frozen=True)
 class Group:
-    """The fused kernel an operator belongs to."""
+    """The fused kernel an operator belongs to: its name, the blocks along each parallel loop
+    of the output operator (the grid every member shares), and whether this is the output."""
+
+    name: str
+    grid: tuple[int, ...] = ()
+    output: bool = True
+
+    def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
+        fields = (quoted(self.name), integers(self.grid), boolean(self.output))
+        return build("tile.group", *fields, context=context)
+
+    @classmethod
+    def from_attr(cls, attr: ir.Attribute) -> Group:
+        name, grid, output = parameters(attr, "tile.group")
+        if not isinstance(grid, ir.DenseI64ArrayAttr):
+            raise ValueError("group grid must be an array<i64>")
+        return cls(ir.StringAttr(name).value, tuple(grid), bool(ir.IntegerAttr(output).value))
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """The kernel an operator, or the block loop it became, is compiled into."""
 
     name: str
 
     def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
-        return build("tile.group", quoted(self.name), context=context)
+        return build("tile.kernel", quoted(self.name), context=context)
 
     @classmethod
-    def from_attr(cls, attr: ir.Attribute) -> Group:
-        (name,) = parameters(attr, "tile.group")
+    def from_attr(cls, attr: ir.Attribute) -> Kernel:
+        (name,) = parameters(attr, "tile.kernel")
         return cls(ir.StringAttr(name).value)
 
 
 @dataclass(frozen=True)
+class Candidates:
+    """Roller's runners-up rPrograms, best first."""
+
+    programs: tuple[RProgram, ...]
+
+    def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
+        programs = ", ".join(str(program.to_attr(context)) for program in self.programs)
+        return build("tile.candidates", f"[{programs}]", context=context)
+
+    @classmethod
+    def from_attr(cls, attr: ir.Attribute) -> Candidates:
+        (programs,) = parameters(attr, "tile.candidates")
+        return cls(tuple(RProgram.from_attr(program) for program in ir.ArrayAttr(programs)))
+
+
+@dataclass(frozen=True)
 class Edge:
-    """The memory level where a producer's result lives for consumers in its group."""
+    """The memory level one operand of a consumer is read from (one entry of ``tile.levels``)."""
 
     level: str
 
@@ -93,3 +184,22 @@ class Edge:
     def from_attr(cls, attr: ir.Attribute) -> Edge:
         (level,) = parameters(attr, "tile.edge")
         return cls(ir.StringAttr(level).value)
+
+
+def levels_to_attr(levels: tuple[str, ...] | list[str]) -> ir.Attribute:
+    """``tile.levels``: one #tile.edge per operand (inputs, then outputs)."""
+    return ir.ArrayAttr.get([Edge(level).to_attr() for level in levels])
+
+
+def levels_from_attr(attr: ir.Attribute) -> tuple[str, ...]:
+    """The levels of a ``tile.levels`` array; ValueError if it holds anything else."""
+    if not isinstance(attr, ir.ArrayAttr):
+        raise ValueError("tile.levels must be an array of #tile.edge attributes")
+    return tuple(Edge.from_attr(edge).level for edge in attr)
+
+
+def operand_levels(op: ir.Operation) -> tuple[str, ...]:
+    """The level each operand of ``op`` is read from ("global" where nothing says otherwise)."""
+    if OPERAND_LEVELS in op.attributes:
+        return levels_from_attr(op.attributes[OPERAND_LEVELS])
+    return ("global",) * len(op.operands)

@@ -25,6 +25,8 @@ def verify(module_op: ir.Operation) -> bool:
     programs: dict[ir.Operation, list[ir.Operation]] = defaultdict(list)
     for op in _walk(module_op):
         errors += [(op, message) for message in _check_op(op)]
+        if op.regions:
+            errors += _check_groups(op)
         if op.name in schedule.PLACED_OPS:
             holder = _enclosing(op, lambda parent: schedule.VEUS in parent.attributes)
             if holder is None:
@@ -69,8 +71,10 @@ def _check_op(op: ir.Operation) -> list[str]:
 
 ATTRIBUTE_KINDS = {
     tile.PROGRAM: "tile.rprogram",
+    tile.PLAN: "tile.plan",
     tile.GROUP: "tile.group",
-    tile.EDGE: "tile.edge",
+    tile.KERNEL: "tile.kernel",
+    tile.CANDIDATES: "tile.candidates",
     schedule.VEUS: "schedule.veus",
     controlflow.PLACEMENT: "controlflow.device",
 }
@@ -98,10 +102,97 @@ def _check_tile_attributes(op: ir.Operation) -> list[str]:
     errors = []
     if (attr := _attribute(op, tile.PROGRAM)) is not None:
         errors += _check_program(op, attr)
-    if (attr := _attribute(op, tile.GROUP)) is not None and not tile.Group.from_attr(attr).name:
-        errors.append("tile.group name must not be empty")
-    if (attr := _attribute(op, tile.EDGE)) is not None:
-        errors += _check_edge(op, tile.Edge.from_attr(attr))
+    if (attr := _attribute(op, tile.PLAN)) is not None:
+        errors += _check_plan(op, attr)
+    if (attr := _attribute(op, tile.GROUP)) is not None:
+        errors += _check_group(tile.Group.from_attr(attr))
+    if (attr := _attribute(op, tile.KERNEL)) is not None and not tile.Kernel.from_attr(attr).name:
+        errors.append("tile.kernel name must not be empty")
+    if (attr := _attribute(op, tile.CANDIDATES)) is not None:
+        errors += _check_candidates(attr)
+    if tile.OPERAND_LEVELS in op.attributes:
+        errors += _check_levels(op)
+    return errors
+
+
+def _check_group(group: tile.Group) -> list[str]:
+    if not group.name:
+        return ["tile.group name must not be empty"]
+    if any(blocks <= 0 for blocks in group.grid):
+        return [f"tile.group grid extents must be positive, got {list(group.grid)}"]
+    return []
+
+
+def _check_candidates(attr: ir.Attribute) -> list[str]:
+    try:
+        candidates = tile.Candidates.from_attr(attr)
+    except ValueError as error:
+        return [str(error)]
+    return [
+        message for program in candidates.programs for message in _check_program_shapes(program)
+    ]
+
+
+def _check_plan(op: ir.Operation, attr: ir.Attribute) -> list[str]:
+    try:
+        plan = tile.Plan.from_attr(attr)
+    except ValueError as error:
+        return [str(error)]
+    if any(extent <= 0 for extent in plan.threads):
+        return [f"plan threads must be positive, got {list(plan.threads)}"]
+    if plan.mma is not None and plan.thread_count != 32 * plan.mma.warps:
+        return [f"tile.plan has {plan.thread_count} threads for {plan.mma.warps} mma warps"]
+    maps = linalg.get_indexing_maps(op)
+    if maps is None:
+        return []
+    loops = ir.AffineMapAttr(maps[0]).value.n_dims
+    inputs = len(op.opview.inputs)
+    if len(plan.threads) != loops:
+        return [f"tile.plan has threads for {len(plan.threads)} loops but the op has {loops}"]
+    if any(not 0 <= index < inputs for index in plan.staged):
+        return [f"tile.plan stages inputs {list(plan.staged)} but the op has {inputs} inputs"]
+    return []
+
+
+def _check_levels(op: ir.Operation) -> list[str]:
+    try:
+        levels = tile.levels_from_attr(op.attributes[tile.OPERAND_LEVELS])
+    except ValueError as error:
+        return [str(error)]
+    if len(levels) != len(op.operands):
+        return [f"tile.levels has {len(levels)} entries but the op has {len(op.operands)} operands"]
+    group = _attribute(op, tile.GROUP)
+    name = None if group is None else tile.Group.from_attr(group).name
+    errors = []
+    for index, (level, operand) in enumerate(zip(levels, op.operands, strict=True)):
+        if level == "global":
+            continue
+        producer = operand.owner if isinstance(operand.owner, ir.OpView) else None
+        theirs = None if producer is None else _attribute(producer.operation, tile.GROUP)
+        if name is None or theirs is None or tile.Group.from_attr(theirs).name != name:
+            errors.append(
+                f"operand #{index} at '{level}' needs its producer in the same tile.group"
+            )
+    return errors
+
+
+def _check_groups(op: ir.Operation) -> list[tuple[ir.Operation, str]]:
+    """Per block of ``op``: every group has exactly one output operator, and one grid."""
+    errors = []
+    for region in op.regions:
+        for block in region.blocks:
+            members: dict[str, list[tuple[ir.Operation, tile.Group]]] = defaultdict(list)
+            for nested in block.operations:
+                if (attr := _attribute(nested.operation, tile.GROUP)) is not None:
+                    group = tile.Group.from_attr(attr)
+                    members[group.name].append((nested.operation, group))
+            for name, ops in members.items():
+                outputs = [member for member, group in ops if group.output]
+                if len(outputs) != 1:
+                    errors.append((ops[0][0], f"tile.group '{name}' has {len(outputs)} outputs"))
+                grids = {group.grid for _, group in ops}
+                if len(grids) > 1:
+                    errors.append((ops[0][0], f"tile.group '{name}' members disagree on the grid"))
     return errors
 
 
@@ -152,16 +243,6 @@ def _check_program_against_linalg(op: ir.Operation, program: tile.RProgram) -> l
         pads = len(program.smem_pad)
         errors.append(f"smem_pad has {pads} entries but the op has {inputs} inputs")
     return errors
-
-
-def _check_edge(op: ir.Operation, edge: tile.Edge) -> list[str]:
-    if edge.level == "global":
-        return []
-    group = _attribute(op, tile.GROUP)
-    consumers = [use.owner.operation for result in op.results for use in result.uses]
-    if group is None or all(_attribute(user, tile.GROUP) != group for user in consumers):
-        return [f"tile.edge at '{edge.level}' needs a consumer in the same tile.group"]
-    return []
 
 
 def _check_stage(op: ir.Operation) -> list[str]:

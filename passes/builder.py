@@ -125,3 +125,8 @@ def select_or(
     with ir.InsertionPoint(branch.else_block):
         scf.YieldOp([fallback])
     return branch.results[0]
+
+
+def cta_barrier() -> None:
+    """A ``schedule.barrier`` of the thread block, between two thread phases."""
+    ir.Operation.create("schedule.barrier", attributes={"scope": ir.StringAttr.get("cta")})

@@ -1,5 +1,7 @@
 """quartet-fixed-tiling: attach one fixed, reasonable rProgram to every linalg.generic.
 
+An operator that already carries a ``tile.program`` keeps it and gets the plan it implies.
+
 The foundation's tiling, before Roller constructs tiles per operator (``quartet-roller``). It
 reads only the iteration space (extents and iterator types), so it serves every linalg op:
 
@@ -15,7 +17,11 @@ Small extents shrink the thread count along that loop (a 10-wide loop does not g
     linalg.generic {iterator_types = ["parallel", "parallel", "reduction"]} ...
   becomes
     linalg.generic {..., tile.program = #tile.rprogram<[#tile.rtile<"smem",
-        array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 1>>], array<i64: 4, 4>>}
+        array<i64: 64, 64, 16>>, #tile.rtile<"reg", array<i64: 4, 4, 1>>], array<i64: 4, 4>>,
+        tile.plan = #tile.plan<array<i64: 16, 16, 1>, array<i64: 0, 1>, true, array<i64>>}
+
+with the lowering plan of ``quartet.roller.plan`` (staged inputs, double buffering, tensor
+cores) that quartet-lower-tiles builds.
 """
 
 from __future__ import annotations
@@ -25,9 +31,13 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from quartet.dialects.tile import RProgram, RTile
+from quartet.dialects.tile import PLAN, PROGRAM, RProgram, RTile
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.iteration_space import IterationSpace, generics
+from quartet.roller import Config, describe
+from quartet.roller.plan import plan_attributes
+
+MMA_SHAPE = (16, 8, 16)  # the shape quartet-lower-tiles emits (tile.mma, PTX mma.sync m16n8k16)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,12 @@ class FixedTiling(ModulePass):
     reg_tile: int = option(4, "register-tile extent per thread along tiled parallel loops")
     reduction_tile: int = option(16, "shared-memory stage along the innermost reduction loop")
     smem_pad: int = option(4, "shared-memory padding (elements) of each staged input's rows")
+    double_buffer: bool = option(
+        True, "two shared buffers per staged input, so stage k+1 loads while stage k computes"
+    )
+    tensor_cores: bool = option(
+        True, "f16/bf16 contractions with f32 accumulation as m16n8k16 tensor-core steps"
+    )
 
     def apply(self, module: ir.Operation) -> None:
         for name, value in (("threads", self.threads), ("reg-tile", self.reg_tile)):
@@ -46,9 +62,20 @@ class FixedTiling(ModulePass):
                 raise PassError(f"option '{name}' must be a power of two, got {value}")
         if self.reduction_tile < 1 or self.smem_pad < 0:
             raise PassError("options 'reduction-tile' >= 1 and 'smem-pad' >= 0 are required")
+        mma_shape = MMA_SHAPE if self.tensor_cores else None
         for op in generics(module):
-            if "tile.program" not in op.attributes:
-                op.attributes["tile.program"] = self.rprogram(op.opview).to_attr()
+            if PLAN in op.attributes:
+                continue
+            program = (
+                RProgram.from_attr(op.attributes[PROGRAM])
+                if PROGRAM in op.attributes
+                else self.rprogram(op.opview)
+            )
+            attributes = plan_attributes(
+                describe(op.opview), Config.from_rprogram(program), mma_shape, self.double_buffer
+            )
+            for name, value in attributes.items():
+                op.attributes[name] = value
 
     def rprogram(self, op) -> RProgram:
         """The fixed rProgram for one generic, from its loop extents and iterator types."""

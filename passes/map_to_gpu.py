@@ -2,9 +2,9 @@
 
 Derives the GPU form from the same source form the CPU runs (``quartet-lower-tiles``):
 
-- each block loop ``scf.parallel ... {tile.kernel = "f_k0"}`` becomes one ``gpu.launch`` named
-  ``f_k0`` (outlined later into its own ``gpu.module @f_k0``), its iterations the CTAs of a
-  1-D grid;
+- each block loop ``scf.parallel ... {tile.kernel = #tile.kernel<"f_k0">}`` becomes one
+  ``gpu.launch`` named ``f_k0`` (outlined later into its own ``gpu.module @f_k0``), its
+  iterations the CTAs of a 1-D grid;
 - each thread phase ``scf.parallel (%t) = (0) to (T)`` inside it becomes straight-line code of
   every thread with ``%t = thread_id x`` (guarded when the phase has fewer than the block's
   threads), so the phases now share one body and ``schedule.barrier`` becomes ``gpu.barrier``;
@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import gpu, memref, scf
 
+from quartet.dialects import tile
+from quartet.dialects.tile import Kernel
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
 from quartet.passes.mma import expand_warp
@@ -38,7 +40,7 @@ class MapToGpu(ModulePass):
     name = "quartet-map-to-gpu"
 
     def apply(self, module: ir.Operation) -> None:
-        kernels = [op for op in _walk(module) if "tile.kernel" in op.attributes]
+        kernels = [op for op in _walk(module) if tile.KERNEL in op.attributes]
         for kernel in kernels:
             _Launch(module, kernel).build()
 
@@ -66,7 +68,7 @@ class _Launch:
 
     def __init__(self, module: ir.Operation, kernel: ir.Operation):
         self.module, self.kernel = module, kernel.opview
-        self.name = ir.StringAttr(kernel.attributes["tile.kernel"]).value
+        self.name = Kernel.from_attr(kernel.attributes[tile.KERNEL]).name
         loop = self.kernel
         for lower, step in zip(loop.lowerBound, loop.step, strict=True):
             if _constant(lower, "a block loop bound", loop) != 0 or _constant(step, "", loop) != 1:

@@ -14,8 +14,6 @@ floating point type"): with ``group = lane / 4`` and ``pair = lane % 4``, accumu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mlir import ir
 from mlir.dialects import arith, memref, nvgpu, vector
 
@@ -103,73 +101,3 @@ def expand_warp(op: ir.Operation) -> None:
 def _fragment(values: list[ir.Value], shape: list[int], element: ir.Type) -> ir.Value:
     """The registers of one fragment, as the vector<RxCxT> nvgpu.mma.sync takes."""
     return vector.from_elements(ir.VectorType.get(shape, element), values)
-
-
-@dataclass(frozen=True)
-class TensorCorePlan:
-    """How one contraction maps onto m16n8k16 steps: loops, operands and the warp grid."""
-
-    m: int  # loop indices
-    n: int
-    k: int
-    warps_m: int  # warp grid over the block tile
-    warps_n: int
-    tiles_m: int  # 16x8 accumulator tiles per warp
-    tiles_n: int
-
-    @classmethod
-    def of(cls, op, space, block_tile, num_threads: int) -> TensorCorePlan | None:
-        """The plan for a ``C(m,n) += A(m,k) * B(k,n)`` generic on f16/bf16 inputs with an f32
-        accumulator whose tiles fit tensor-core shapes exactly, else None."""
-        if len(space.par_loops) != 2 or len(space.red_loops) != 1 or len(op.inputs) != 2:
-            return None
-        (m, n), (k,) = space.par_loops, space.red_loops
-        a_forms, b_forms, c_forms = (tuple(f.single_loop() for f in forms) for forms in space.forms)
-        if (a_forms, b_forms, c_forms) != ((m, k), (k, n), (m, n)) or not _is_fma(op):
-            return None
-        types = [ir.ShapedType(value.type).element_type for value in (*op.inputs, *op.outputs)]
-        if str(types[0]) not in ("f16", "bf16") or types[1] != types[0] or str(types[2]) != "f32":
-            return None
-        if any(space.extents[loop] % block_tile[loop] for loop in (m, n, k)):
-            return None
-        if num_threads % 32 or block_tile[k] % K:
-            return None
-        return cls._with_warp_grid(m, n, k, block_tile, num_threads // 32)
-
-    @classmethod
-    def _with_warp_grid(cls, m, n, k, block_tile, warps) -> TensorCorePlan | None:
-        """The most square warp grid whose warp tiles are whole 16x8 tiles."""
-        grids = [(wm, warps // wm) for wm in range(1, warps + 1) if warps % wm == 0]
-        fitting = [
-            (wm, wn)
-            for wm, wn in grids
-            if block_tile[m] % (16 * wm) == 0 and block_tile[n] % (8 * wn) == 0
-        ]
-        if not fitting:
-            return None
-        wm, wn = min(
-            fitting, key=lambda grid: abs(block_tile[m] // grid[0] - block_tile[n] // grid[1])
-        )
-        return cls(m, n, k, wm, wn, block_tile[m] // (16 * wm), block_tile[n] // (8 * wn))
-
-
-def _is_fma(op) -> bool:
-    """Whether the body is ``out + ext(a) * ext(b)`` (in either operand order)."""
-    body = op.regions[0].blocks[0]
-    a, bv, out = body.arguments
-    ops = list(body.operations)
-    if len(ops) != 5 or ops[-1].name != "linalg.yield":
-        return False
-    total = ops[-1].operands[0].owner
-    if total.name != "arith.addf" or out not in list(total.operands):
-        return False
-    product = next(v for v in total.operands if v != out).owner
-    if not isinstance(product, ir.OpView) or product.name != "arith.mulf":
-        return False
-    sources = set()
-    for value in product.operands:
-        owner = value.owner
-        if not isinstance(owner, ir.OpView) or owner.name != "arith.extf":
-            return False
-        sources.add(owner.operands[0])
-    return sources == {a, bv}

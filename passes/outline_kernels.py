@@ -17,7 +17,7 @@ the host function calls the shared kernel once per use.
       call @f_k0.func(%y, %z) : (memref<8xf32>, memref<8xf32>) -> ()
     }
     func.func private @f_k0.func(%a: memref<8xf32>, %b: memref<8xf32>) {
-      linalg.generic {tile.kernel = "f_k0", tile.program = ...} ins(%a) outs(%b)
+      linalg.generic {tile.kernel = #tile.kernel<"f_k0">, tile.program = ...} ins(%a) outs(%b)
     }
 
 The kernel function's arguments are the operator's distinct non-constant operands and the outer
@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import func
 
+from quartet.dialects import tile
+from quartet.dialects.tile import Kernel
 from quartet.passes.base import ModulePass, PassError
 
-KERNEL = "tile.kernel"
 _CANDIDATE = "__quartet_kernel_candidate"
 
 
@@ -61,7 +62,7 @@ def _is_host_function(op: ir.OpView) -> bool:
     """A function with a body that is not itself a kernel."""
     if op.operation.name != "func.func" or len(op.regions[0].blocks) == 0:
         return False
-    return not any(KERNEL in g.attributes for g in _tiled_generics(op.operation))
+    return not any(tile.KERNEL in g.attributes for g in _tiled_generics(op.operation))
 
 
 def _tiled_generics(op: ir.Operation) -> list[ir.Operation]:
@@ -89,7 +90,7 @@ def _outline(module: ir.Operation, generic: ir.Operation, prefix: str, kernels: 
         name = f"{prefix}_k{len(kernels)}"
         kernels[text] = name
         candidate.attributes["sym_name"] = ir.StringAttr.get(function_name(name))
-        _kernel_generic(candidate).attributes[KERNEL] = ir.StringAttr.get(name)
+        _kernel_generic(candidate).attributes[tile.KERNEL] = Kernel(name).to_attr()
     else:
         candidate.operation.erase()
     with ir.InsertionPoint(generic), generic.location:

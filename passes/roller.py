@@ -4,14 +4,16 @@ For every ``linalg.generic`` without a ``tile.program``, reads its iteration spa
 accesses (``quartet.roller.describe``), grows register and shared-memory rTiles along the loops
 with the best data-reuse score under the hardware's alignment rules and capacities, ranks the
 candidates with the micro performance model for ``arch`` and attaches the best as
-``tile.program``; the runners-up (top-k) are kept, best first, as the discardable
-``tile.candidates`` array so a later pass (or a measurement) can choose among them.
+``tile.program`` with the lowering plan it implies (``tile.plan``, the same plan the model
+costed); the runners-up (top-k) are kept, best first, as ``tile.candidates`` so a later pass
+(or a measurement) can choose among them.
 
     linalg.generic {iterator_types = ["parallel", "parallel", "reduction"]} ins(... 128x768 ...)
   becomes
     linalg.generic {..., tile.program = #tile.rprogram<[#tile.rtile<"smem",
         array<i64: 32, 64, 8>>, #tile.rtile<"reg", array<i64: 4, 4, 1>>], array<i64: 4, 0>>,
-        tile.candidates = [#tile.rprogram<...>, ...]}
+        tile.plan = #tile.plan<array<i64: 8, 16, 1>, array<i64: 0, 1>, true, array<i64>>,
+        tile.candidates = #tile.candidates<[#tile.rprogram<...>, ...]>}
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from quartet.dialects import tile
+from quartet.dialects.tile import Candidates, RProgram
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.fixed_tiling import FixedTiling
 from quartet.passes.iteration_space import generics
-from quartet.roller import Operator, Ranked, construct, describe
-
-CANDIDATES = "tile.candidates"
+from quartet.roller import Config, Operator, Ranked, construct, describe
+from quartet.roller.plan import plan_attributes
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,13 @@ class Roller(ModulePass):
             raise PassError(f"option 'arch': {error}") from None
         chosen: dict[Operator, dict[str, ir.Attribute]] = {}
         for op in generics(module):
-            if "tile.program" in op.attributes:
+            if tile.PLAN in op.attributes:
                 continue
             operator = describe(op.opview)
+            if tile.PROGRAM in op.attributes:  # a given program gets the plan it implies
+                given = Config.from_rprogram(RProgram.from_attr(op.attributes[tile.PROGRAM]))
+                op.attributes[tile.PLAN] = plan_attributes(operator, given, _mma(spec))[tile.PLAN]
+                continue
             if operator not in chosen:
                 chosen[operator] = self._attributes(op, operator, spec)
             for name, value in chosen[operator].items():
@@ -59,16 +66,22 @@ class Roller(ModulePass):
         """``tile.program`` (and ``tile.candidates``) for ``operator``: everything Roller reads
         of an operator is in its Operator, so equal Operators get equal programs."""
         ranked = constructed(operator, spec, self.topk)
+        mma_shape = _mma(spec)
         if not ranked:
             # Nothing aligned fits (e.g. dilated 3-D windows whose smallest staged
             # footprint exceeds shared memory): keep the operator compilable with the
             # foundation's fixed tiling rather than fail the whole model.
-            return {"tile.program": FixedTiling().rprogram(op.opview).to_attr()}
-        attributes = {"tile.program": ranked[0].config.to_rprogram().to_attr()}
+            config = Config.from_rprogram(FixedTiling().rprogram(op.opview))
+            return plan_attributes(operator, config, mma_shape)
+        attributes = plan_attributes(operator, ranked[0].config, mma_shape)
         if len(ranked) > 1:
-            others = [r.config.to_rprogram().to_attr() for r in ranked[1:]]
-            attributes[CANDIDATES] = ir.ArrayAttr.get(others)
+            others = Candidates(tuple(r.config.to_rprogram() for r in ranked[1:]))
+            attributes[tile.CANDIDATES] = others.to_attr()
         return attributes
+
+
+def _mma(spec) -> tuple[int, int, int] | None:
+    return getattr(spec, "mma_shape", None)  # a CPU has no tensor cores
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,5 +1,6 @@
 """Every test session compiles into a compile cache of its own (never the user's), so runs are
-independent of each other and of what a developer compiled before."""
+independent of each other and of what a developer compiled before; and every Quartet pass is
+followed by the dialect verifier."""
 
 import os
 import shutil
@@ -7,6 +8,7 @@ import tempfile
 
 _CACHE = tempfile.mkdtemp(prefix="quartet-test-cache-")
 os.environ["QUARTET_CACHE_DIR"] = _CACHE
+os.environ["QUARTET_VERIFY_EACH_PASS"] = "1"  # the dialect verifier after every Quartet pass
 
 
 def pytest_unconfigure(config):

@@ -18,6 +18,7 @@ config.suffixes = [".mlir"]
 config.excludes = ["python"]  # pytest's, not lit's
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = config.test_source_root
+config.environment["QUARTET_VERIFY_EACH_PASS"] = "1"  # the dialect verifier after every pass
 
 repo_root = Path(config.test_source_root).parent
 # lit runs under the project's venv; its python has the mlir wheels and the editable quartet.

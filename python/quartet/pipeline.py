@@ -9,6 +9,7 @@ pipeline printed by one replays in the other.
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from mlir import ir, passmanager
 
 from quartet import isolation
+from quartet.dialects.verify import verify
 from quartet.errors import QuartetError
 from quartet.passes.base import ModulePass, PassError, PassOptionError
 from quartet.passes.registry import lookup
@@ -32,6 +34,10 @@ class Upstream:
 
 
 Element = ModulePass | Upstream
+
+# Set (as the test suites do) to run the dialect verifier after every Quartet pass, so a pass
+# that writes attributes its dialect rejects fails where it does so.
+VERIFY_EACH_PASS = "QUARTET_VERIFY_EACH_PASS"
 
 # The buffer name in pipeline error messages: ``<pass-pipeline>:1:COLUMN: error: ...``.
 PIPELINE_SOURCE = "<pass-pipeline>"
@@ -113,6 +119,9 @@ def _as_mlir_pass(quartet_pass: ModulePass):
     def run(op: ir.Operation, pass_) -> None:
         try:
             quartet_pass.apply(op)
+            if VERIFY_EACH_PASS in os.environ and not verify(op):
+                op.location.emit_error(f"{quartet_pass.name} left IR its dialects reject")
+                pass_.signal_pass_failure()
         except PassError as error:
             where = error.op.location if error.op is not None else op.location
             where.emit_error(f"{quartet_pass.name}: {error}")

@@ -1,6 +1,6 @@
-// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles)' --verify-diagnostics | FileCheck %s
-// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles{double-buffer=false})' --verify-diagnostics | FileCheck %s --check-prefix=SINGLE
-// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-lower-tiles{tensor-cores=false})' --verify-diagnostics | FileCheck %s --check-prefix=SCALAR
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling,quartet-lower-tiles)' --verify-diagnostics | FileCheck %s
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling{double-buffer=false},quartet-lower-tiles)' --verify-diagnostics | FileCheck %s --check-prefix=SINGLE
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(quartet-fixed-tiling{tensor-cores=false},quartet-lower-tiles)' --verify-diagnostics | FileCheck %s --check-prefix=SCALAR
 
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
@@ -32,7 +32,7 @@
 // CHECK-NEXT: }
 // CHECK: scf.parallel
 // CHECK: memref.store %{{.*}}, %arg2[
-// CHECK: tile.kernel = "matmul_k0"
+// CHECK: tile.kernel = #tile.kernel<"matmul_k0">
 // CHECK-NOT: linalg.generic
 // SINGLE-LABEL: func.func @matmul
 // SINGLE: memref.alloca() {alignment = 16 : i64} : memref<64x20xf32, #gpu.address_space<workgroup>>
@@ -72,7 +72,7 @@ func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<1
 // CHECK: scf.if %[[IN]]
 // CHECK: memref.store
 // CHECK: arith.addf
-// CHECK: tile.kernel = "bias_k0"
+// CHECK: tile.kernel = #tile.kernel<"bias_k0">
 func.func @bias(%x: memref<64x10xf32>, %b: memref<10xf32>, %o: memref<64x10xf32>) {
   linalg.generic {indexing_maps = [#row, #col, #row], iterator_types = ["parallel", "parallel"]}
       ins(%x, %b : memref<64x10xf32>, memref<10xf32>) outs(%o : memref<64x10xf32>)
@@ -113,20 +113,6 @@ func.func @half(%a: memref<128x64xf16>, %b: memref<64x128xf16>, %c: memref<128x1
     %m = arith.mulf %xf, %yf : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
-  }
-  return
-}
-
-// -----
-
-/// Check that an operator without an rProgram is left alone.
-// CHECK-LABEL: func.func @untiled
-// CHECK: linalg.generic
-func.func @untiled(%x: memref<4xf32>, %o: memref<4xf32>) {
-  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
-      ins(%x : memref<4xf32>) outs(%o : memref<4xf32>) {
-  ^bb0(%v: f32, %out: f32):
-    linalg.yield %v : f32
   }
   return
 }

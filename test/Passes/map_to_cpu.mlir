@@ -9,7 +9,7 @@
 // CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<32xf32>
 // CHECK-NOT: schedule.barrier
 // CHECK-NOT: address_space
-// CHECK: tile.kernel = "phases_k0"
+// CHECK: tile.kernel = #tile.kernel<"phases_k0">
 func.func @phases(%a: memref<32xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -32,7 +32,7 @@ func.func @phases(%a: memref<32xf32>) {
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = "phases_k0"}
+  } {tile.kernel = #tile.kernel<"phases_k0">}
   return
 }
 
@@ -61,6 +61,6 @@ func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf3
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = "mma_k0"}
+  } {tile.kernel = #tile.kernel<"mma_k0">}
   return
 }

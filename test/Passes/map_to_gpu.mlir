@@ -47,7 +47,7 @@ func.func @rev(%a: memref<64xf32>) {
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = "rev_k0"}
+  } {tile.kernel = #tile.kernel<"rev_k0">}
   return
 }
 
@@ -67,7 +67,7 @@ func.func @bad_private(%a: memref<4xf32>) {
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = "bad_private_k0"}
+  } {tile.kernel = #tile.kernel<"bad_private_k0">}
   return
 }
 
@@ -101,6 +101,6 @@ func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf3
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = "mma_k0"}
+  } {tile.kernel = #tile.kernel<"mma_k0">}
   return
 }

@@ -13,11 +13,11 @@
 // CHECK: return
 // CHECK-LABEL: func.func private @f_k0.func(%arg0: memref<8xf32>, %arg1: memref<8xf32>)
 // CHECK: linalg.generic {{.*}} ins(%arg0 : memref<8xf32>) outs(%arg1 : memref<8xf32>)
-// CHECK-SAME: tile.kernel = "f_k0"
+// CHECK-SAME: tile.kernel = #tile.kernel<"f_k0">
 // CHECK: arith.maximumf
 // CHECK-LABEL: func.func private @f_k1.func
 // CHECK: linalg.generic
-// CHECK-SAME: tile.kernel = "f_k1"
+// CHECK-SAME: tile.kernel = #tile.kernel<"f_k1">
 // CHECK: arith.negf
 // CHECK-NOT: func.func private @f_k2
 func.func @f(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>, %w: memref<8xf32>) {

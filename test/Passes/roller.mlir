@@ -13,7 +13,8 @@
 /// A100 (fewer SMs, less L2 bandwidth per SM) the block shrinks to 8x32 so all SMs get work, and
 /// topk=1 keeps no candidates.
 // CHECK-LABEL: func.func @bert_qkv
-// CHECK: tile.candidates = [#tile.rprogram<
+// CHECK: tile.candidates = #tile.candidates<[#tile.rprogram<
+// CHECK-SAME: tile.plan = #tile.plan<array<i64: 8, 16, 1>, array<i64: 0, 1>, true, array<i64>>
 // CHECK-SAME: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 16, 64, 16>>, #tile.rtile<"reg", array<i64: 2, 4, 1>>], array<i64: 0, 0>>
 // A100-LABEL: func.func @bert_qkv
 // A100-NOT: tile.candidates
@@ -138,9 +139,11 @@ func.func @tall_skinny(%a: tensor<8192x1024xf32>, %b: tensor<1024x64xf32>, %c: t
 
 /// Check that an f16 contraction with f32 accumulation is tiled in tensor-core multiples
 /// (m16n8k16: block m, n and k multiples of 16) with whole warps, and pads A by one 128-bit
-/// vector (8 halves).
+/// vector (8 halves); its plan runs it on tensor cores (one warp, 2x4 tiles of 16x8, loops
+/// m, n, k = 0, 1, 2) without double buffering.
 // CHECK-LABEL: func.func @half_matmul
-// CHECK: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 128>>, #tile.rtile<"reg", array<i64: 8, 4, 1>>], array<i64: 8, 0>>
+// CHECK: tile.plan = #tile.plan<array<i64: 4, 8, 1>, array<i64: 0, 1>, false, array<i64: 0, 1, 2, 1, 1, 2, 4>>
+// CHECK-SAME: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 128>>, #tile.rtile<"reg", array<i64: 8, 4, 1>>], array<i64: 8, 0>>
 func.func @half_matmul(%a: tensor<128x768xf16>, %b: tensor<768x768xf16>, %c: tensor<128x768xf32>) -> tensor<128x768xf32> {
   %r = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : tensor<128x768xf16>, tensor<768x768xf16>) outs(%c : tensor<128x768xf32>) {
@@ -160,10 +163,12 @@ func.func @half_matmul(%a: tensor<128x768xf16>, %b: tensor<768x768xf16>, %c: ten
 #kn = affine_map<(d0, d1, d2) -> (d2, d1)>
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 
-/// Check that an operator that already carries a tile.program keeps it and gets no candidates.
+/// Check that an operator that already carries a tile.program keeps it, gets no candidates, and
+/// gets the plan its program implies (16x16 threads, both inputs staged, double-buffered).
 // CHECK-LABEL: func.func @pretiled
 // CHECK-NOT: tile.candidates
-// CHECK: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 8>>, #tile.rtile<"reg", array<i64: 2, 2, 1>>], array<i64: 0, 0>>
+// CHECK: tile.plan = #tile.plan<array<i64: 16, 16, 1>, array<i64: 0, 1>, true, array<i64>>
+// CHECK-SAME: tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 8>>, #tile.rtile<"reg", array<i64: 2, 2, 1>>], array<i64: 0, 0>>
 func.func @pretiled(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %r = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"],
                        tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 8>>, #tile.rtile<"reg", array<i64: 2, 2, 1>>], array<i64: 0, 0>>}

@@ -8,7 +8,16 @@ from mlir import ir
 from quartet.dialects import DIALECT_NAMES, create_context
 from quartet.dialects.controlflow import Device
 from quartet.dialects.schedule import Placement, Veus
-from quartet.dialects.tile import Edge, Group, RProgram, RTile
+from quartet.dialects.tile import (
+    Candidates,
+    Edge,
+    Group,
+    Kernel,
+    Plan,
+    RProgram,
+    RTile,
+    TensorCores,
+)
 from quartet.dialects.verify import verify
 
 MATMUL = """
@@ -83,6 +92,17 @@ func.func @f(%n: index, %x: i1) {{
 """
 
 
+LEVELS_REG = '[#tile.edge<"reg">]'
+
+
+def group_op(name: str, output: int, grid: str = "array<i64>", levels: str | None = None) -> str:
+    """``%0 = arith.addf %x, %x`` as a member of group ``name``."""
+    attrs = f'tile.group = #tile.group<"{name}", {grid}, {"true" if output else "false"}>'
+    if levels is not None:
+        attrs += f", tile.levels = {levels}"
+    return f"%0 = arith.addf %x, %x {{{attrs}}} : f32"
+
+
 def verifier_messages(source: str) -> tuple[bool, list[str]]:
     """Parse ``source`` (it must pass IRDL), run the verifier, and collect what it reports."""
     context = create_context()
@@ -116,9 +136,13 @@ def test_create_context_gives_a_fresh_context_each_time():
         RTile("smem", (64, 64, 16)),
         RProgram((RTile("smem", (64, 64, 16)), RTile("reg", (4, 4, 16))), (0, 4)),
         RProgram((RTile("global", (128,)),), ()),
-        Group("mlp_k0"),
-        Group('quote " and \\ backslash'),
+        Group("mlp_k0", (4, 2), True),
+        Group('quote " and \\ backslash', (), False),
         Edge("reg"),
+        Kernel("mlp_k3"),
+        Candidates((RProgram((RTile("smem", (8, 16)), RTile("reg", (1, 4))), (0,)),)),
+        Plan((16, 16, 1), (0, 1), True),
+        Plan((2, 64, 1), (0, 1), False, TensorCores(0, 1, 2, 2, 2, 1, 4)),
         Veus(216, 2),
         Placement(3, 7),
         Device("grid"),
@@ -184,9 +208,21 @@ INVALID = {
         on_op('tile.group = "k0"'),
         "'test.op' op 'tile.group' must be a #tile.group attribute",
     ),
-    "tile.edge kind": (
-        on_op('tile.edge = "smem"'),
-        "'test.op' op 'tile.edge' must be a #tile.edge attribute",
+    "tile.kernel kind": (
+        on_op('tile.kernel = "k0"'),
+        "'test.op' op 'tile.kernel' must be a #tile.kernel attribute",
+    ),
+    "tile.plan kind": (
+        on_op("tile.plan = 3"),
+        "'test.op' op 'tile.plan' must be a #tile.plan attribute",
+    ),
+    "tile.candidates kind": (
+        on_op(f"tile.candidates = {program(rtile('smem', 8))}"),
+        "'test.op' op 'tile.candidates' must be a #tile.candidates attribute",
+    ),
+    "tile.levels kind": (
+        on_op('tile.levels = ["smem"]'),
+        "'test.op' op expected a #tile.edge attribute, got \"smem\"",
     ),
     "tiles are rtiles": (
         on_op("tile.program = " + program(EDGE_SMEM)),
@@ -238,17 +274,55 @@ INVALID = {
         "'linalg.matmul' op smem_pad has 1 entries but the op has 2 inputs",
     ),
     "group name": (
-        on_op('tile.group = #tile.group<"">'),
+        on_op('tile.group = #tile.group<"", array<i64>, true>'),
         "'test.op' op tile.group name must not be empty",
     ),
-    "edge consumer": (
+    "group grid": (
+        on_op('tile.group = #tile.group<"g", array<i64: 4, 0>, true>'),
+        "'test.op' op tile.group grid extents must be positive, got [4, 0]",
+    ),
+    "group output": (
+        f"func.func @f(%x: f32) -> f32 {{\n {group_op('g', 0)}\n return %0 : f32\n}}",
+        "'arith.addf' op tile.group 'g' has 0 outputs",
+    ),
+    "group grids agree": (
+        f"""func.func @f(%x: f32) -> f32 {{
+          {group_op("g", 0, grid="array<i64: 2>")}
+          %1 = arith.mulf %0, %0 {{tile.group = #tile.group<"g", array<i64: 4>, true>}} : f32
+          return %1 : f32
+        }}""",
+        "'arith.addf' op tile.group 'g' members disagree on the grid",
+    ),
+    "levels count": (
+        f"func.func @f(%x: f32) -> f32 {{\n {group_op('g', 1, levels=LEVELS_REG)}\n"
+        " return %0 : f32\n}",
+        "'arith.addf' op tile.levels has 1 entries but the op has 2 operands",
+    ),
+    "levels producer in group": (
         """func.func @f(%x: f32) -> f32 {
-          %0 = arith.addf %x, %x {tile.edge = #tile.edge<"reg">, tile.group = #tile.group<"a">}
-              : f32
-          %1 = arith.mulf %0, %0 {tile.group = #tile.group<"b">} : f32
+          %0 = arith.addf %x, %x {tile.group = #tile.group<"a", array<i64>, true>} : f32
+          %1 = arith.mulf %0, %x {tile.group = #tile.group<"b", array<i64>, true>,
+              tile.levels = [#tile.edge<"reg">, #tile.edge<"global">]} : f32
           return %1 : f32
         }""",
-        "'arith.addf' op tile.edge at 'reg' needs a consumer in the same tile.group",
+        "'arith.mulf' op operand #0 at 'reg' needs its producer in the same tile.group",
+    ),
+    "plan threads per loop": (
+        MATMUL.replace(
+            "PROGRAM", program(rtile("smem", 64, 64, 16), pad="array<i64: 0, 0>")
+        ).replace(
+            "{tile.program",
+            "{tile.plan = #tile.plan<array<i64: 16, 16>, array<i64>, false, array<i64>>, "
+            "tile.program",
+        ),
+        "'linalg.matmul' op tile.plan has threads for 2 loops but the op has 3",
+    ),
+    "plan mma warps": (
+        on_op(
+            "tile.plan = #tile.plan<array<i64: 64>, array<i64>, false, "
+            "array<i64: 0, 1, 2, 2, 2, 1, 4>>"
+        ),
+        "'test.op' op tile.plan has 64 threads for 4 mma warps",
     ),
     "stage levels": (
         """func.func @f(%a: memref<8xf32>, %b: memref<8xf32>) {

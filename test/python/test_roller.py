@@ -18,8 +18,9 @@ from quartet.hardware.cpu import _parse_size
 from quartet.passes.iteration_space import Linear
 from quartet.roller import Access, Config, Operator, construct
 from quartet.roller.align import aligned_sizes, bank_conflict_ways, loop_units, smem_pads, waste
-from quartet.roller.config import double_buffered, register_words, smem_bytes
+from quartet.roller.config import register_words
 from quartet.roller.construct import GPU_REGISTER_BUDGET, best_of_space
+from quartet.roller.plan import plan_for, smem_bytes
 from quartet.roller.reuse import block_reuse_score, global_traffic, reg_reuse_score, smem_traffic
 
 EXAMPLES = Path(quartet.__file__).parent / "examples"
@@ -135,13 +136,16 @@ def test_pointwise_reuse_comes_only_from_broadcast_operands():
     assert smem_traffic(bias, (1, 4)) == 0
 
 
+MMA = (16, 8, 16)
+
+
 def test_shared_memory_counts_padding_and_double_buffering():
     op = matmul(64, 1024, 512)
     config = Config((16, 32, 128), (2, 4, 1), (4, 0))
-    assert double_buffered(op, config)  # one reduction loop, four stages
-    assert smem_bytes(op, config) == 2 * (16 * 132 + 128 * 32) * 4  # 49664 > 48 KB static
+    assert plan_for(op, config, MMA).double_buffer  # one reduction loop, four stages
+    assert smem_bytes(op, config, MMA) == 2 * (16 * 132 + 128 * 32) * 4  # 49664 > 48 KB static
     whole_k = Config((16, 32, 512), (2, 4, 1), (0, 0))
-    assert not double_buffered(op, whole_k)  # a single stage has nothing to overlap
+    assert not plan_for(op, whole_k, MMA).double_buffer  # a single stage: nothing to overlap
 
 
 # -- construction --------------------------------------------------------------------------
@@ -170,7 +174,7 @@ def test_every_candidate_is_realizable_by_the_lowering(op, arch):
         assert all(config.reg[loop] == 1 for loop in op.red_loops)
         threads = config.threads(op)
         assert 32 <= threads <= 1024 and threads % 32 == 0
-        assert smem_bytes(op, config) <= spec.static_smem_per_block
+        assert smem_bytes(op, config, spec.mma_shape) <= spec.static_smem_per_block
         assert register_words(op, config.reg) <= GPU_REGISTER_BUDGET
         assert len(config.pads) == len(op.inputs)
     estimates = [candidate.estimate.seconds for candidate in ranked]
@@ -189,7 +193,7 @@ def test_top1_is_within_five_percent_of_the_exhaustive_best():
 def test_cpu_construction_sizes_the_stage_to_the_caches():
     cpu = host_cpu()
     top = construct(matmul(256, 256, 256), cpu, 1)[0].config
-    assert smem_bytes(matmul(256, 256, 256), top) <= cpu.l2_bytes
+    assert smem_bytes(matmul(256, 256, 256), top, None) <= cpu.l2_bytes
     assert top.points(matmul(256, 256, 256)) >= 8  # register tiles amortize operand loads
 
 

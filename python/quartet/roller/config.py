@@ -49,44 +49,6 @@ class Config:
         return cls(program.tile("smem").shape, program.tile("reg").shape, program.smem_pad)
 
 
-def smem_bytes(op: Operator, config: Config) -> int:
-    """Shared memory of the staged inputs' buffers, padding included."""
-    key = ("smem", config.block, config.pads)
-    if key not in op.memo:
-        op.memo[key] = _smem_bytes(op, config)
-    return op.memo[key]
-
-
-def double_buffered(op: Operator, config: Config) -> bool:
-    """Whether quartet-lower-tiles (double-buffer=true, its default) gives each staged input two
-    shared buffers: one reduction loop with more than one stage, not a tensor-core plan."""
-    if len(op.red_loops) != 1 or not op.staged:
-        return False
-    (loop,) = op.red_loops
-    return op.extents[loop] > config.block[loop] and not tensor_core_shaped(op, config)
-
-
-def tensor_core_shaped(op: Operator, config: Config) -> bool:
-    """Whether the lowering takes its m16n8k16 tensor-core path for this config."""
-    roles = op.contraction_roles
-    if roles is None or len(op.par_loops) != 2 or len(op.red_loops) != 1:
-        return False
-    if any(op.extents[loop] % config.block[loop] for loop in roles):
-        return False
-    return config.threads(op) % 32 == 0 and config.block[roles[2]] % 16 == 0
-
-
-def _smem_bytes(op: Operator, config: Config) -> int:
-    total = 0
-    for i in op.staged:
-        access = op.inputs[i]
-        shape = access.buffer_shape(config.block)
-        pad = config.pads[i] if config.pads else 0
-        shape[-1] += pad
-        total += math.prod(shape) * access.element_bytes
-    return total * (2 if double_buffered(op, config) else 1)
-
-
 def register_words(op: Operator, reg: tuple[int, ...]) -> int:
     """32-bit registers one thread needs for its tile: accumulators plus the operands of one
     reduction step (or, pointwise, every operand of every point), plus addressing."""

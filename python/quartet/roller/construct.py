@@ -25,9 +25,10 @@ from itertools import product
 
 from quartet.hardware import CpuSpec, GpuSpec
 from quartet.roller.align import VECTOR_BYTES, aligned_sizes, loop_units, smem_pads, warp_aligned
-from quartet.roller.config import Config, register_words, smem_bytes
+from quartet.roller.config import Config, register_words
 from quartet.roller.model import Estimate, estimate, occupancy
 from quartet.roller.operator import Operator
+from quartet.roller.plan import smem_bytes
 from quartet.roller.reuse import block_reuse_score, global_traffic, reg_reuse_score, smem_traffic
 
 MAX_POINTS = 64
@@ -248,7 +249,7 @@ def _block_fits(op: Operator, target: Target, config: Config) -> bool:
     if config.threads(op) > target.max_threads:
         return False
     config = config.with_pads(_largest_pads(op))
-    if smem_bytes(op, config) > target.smem_capacity:
+    if smem_bytes(op, config, target.mma_shape) > target.smem_capacity:
         return False
     return isinstance(target.spec, CpuSpec) or occupancy(op, config, target.spec) > 0
 

@@ -22,14 +22,9 @@ import math
 from dataclasses import dataclass
 
 from quartet.hardware import CpuSpec, GpuSpec
-from quartet.roller.config import (
-    Config,
-    double_buffered,
-    register_words,
-    smem_bytes,
-    tensor_core_shaped,
-)
+from quartet.roller.config import Config, register_words
 from quartet.roller.operator import Operator
+from quartet.roller.plan import plan_for, smem_bytes
 from quartet.roller.reuse import global_traffic, smem_traffic
 
 STAGE_LATENCY_CYCLES = 800
@@ -66,7 +61,7 @@ INFEASIBLE = Estimate(math.inf, 0, 0, 0, "infeasible")
 
 def occupancy(op: Operator, config: Config, spec: GpuSpec) -> int:
     """Blocks one SM holds at once (0: the config does not fit)."""
-    smem = smem_bytes(op, config)
+    smem = smem_bytes(op, config, spec.mma_shape)
     if smem > spec.static_smem_per_block:
         return 0
     return spec.blocks_per_sm(config.threads(op), register_words(op, config.reg), smem)
@@ -83,7 +78,8 @@ def gpu_estimate(op: Operator, config: Config, spec: GpuSpec) -> Estimate:
     warps = resident * math.ceil(config.threads(op) / spec.warp_size)
     ilp = min(config.points(op), FMA_LATENCY_WARPS)
     issue = min(1.0, warps / SCHEDULERS_PER_SM * ilp / FMA_LATENCY_WARPS)
-    tensor_cores = tensor_core_shaped(op, config)
+    plan = plan_for(op, config, spec.mma_shape)
+    tensor_cores = plan.mma is not None
     peak = spec.tensor_flops if tensor_cores else spec.fp32_flops
     padded_points = math.prod(config.block) * steps  # one block's points, padding included
     flops = padded_points * op.flops_per_point
@@ -91,7 +87,7 @@ def gpu_estimate(op: Operator, config: Config, spec: GpuSpec) -> Estimate:
     smem_bw = spec.smem_bandwidth_per_sm
     in_flight = resident * _bytes_per_stage(op, config)
     l2_hidden = min(1.0, in_flight / (L2_LATENCY_CYCLES * l2_per_sm / spec.clock_hz))
-    stage_cycles = BARRIER_CYCLES if double_buffered(op, config) else STAGE_LATENCY_CYCLES
+    stage_cycles = BARRIER_CYCLES if plan.double_buffer else STAGE_LATENCY_CYCLES
     terms = {
         "compute": flops / (peak / spec.sm_count) / issue,
         "l2": global_traffic(op, config.block) / blocks / l2_per_sm / l2_hidden,
@@ -141,7 +137,7 @@ def cpu_estimate(op: Operator, config: Config, spec: CpuSpec) -> Estimate:
     loads = sum(op.inputs[i].footprint(step_tile) for i in op.staged)
     if not op.red_loops:
         loads = sum(a.footprint(config.reg) for a in op.inputs if a is not None)
-    working_set = smem_bytes(op, config) + threads * config.points(op) * op.element_bytes
+    working_set = smem_bytes(op, config, None) + threads * config.points(op) * op.element_bytes
     factor = 1.0
     if working_set > spec.l2_bytes:
         factor = CPU_COSTS["dram_factor"]

@@ -85,6 +85,7 @@ class Operator:
     inputs: tuple[Access | None, ...]
     outputs: tuple[Access, ...]
     flops_per_point: int = 2
+    multiply_add: bool = False  # the body is out + ext(a) * ext(b), a contraction's step
     name: str = field(default="", compare=False)
 
     @cached_property
@@ -150,6 +151,7 @@ def describe(generic, name: str = "") -> Operator:
         inputs=tuple(accesses[:count]),
         outputs=tuple(accesses[count:]),
         flops_per_point=_body_flops(generic),
+        multiply_add=_is_multiply_add(generic),
         name=name,
     )
 
@@ -164,3 +166,31 @@ def _access(value: ir.Value, forms) -> Access:
 def _body_flops(generic) -> int:
     body = generic.regions[0].blocks[0]
     return max(1, sum(1 for op in body.operations if op.operation.name != "linalg.yield"))
+
+
+def _is_multiply_add(generic) -> bool:
+    """Whether the body is ``out + ext(a) * ext(b)`` over the two inputs (in either order)."""
+    body = generic.regions[0].blocks[0]
+    if len(body.arguments) != 3:
+        return False
+    a, b, out = body.arguments
+    ops = list(body.operations)
+    if len(ops) != 5 or ops[-1].name != "linalg.yield":
+        return False
+    total = ops[-1].operands[0].owner
+    if (
+        not isinstance(total, ir.OpView)
+        or total.name != "arith.addf"
+        or out not in list(total.operands)
+    ):
+        return False
+    product = next(v for v in total.operands if v != out).owner
+    if not isinstance(product, ir.OpView) or product.name != "arith.mulf":
+        return False
+    sources = set()
+    for value in product.operands:
+        owner = value.owner
+        if not isinstance(owner, ir.OpView) or owner.name != "arith.extf":
+            return False
+        sources.add(owner.operands[0])
+    return sources == {a, b}

@@ -32,13 +32,25 @@
 
 /// Check that a group name is a string.
 // expected-error @below {{expected base attribute 'builtin.string' but got 'builtin.integer'}}
-"test.op"() {tile.group = #tile.group<0>} : () -> ()
+"test.op"() {tile.group = #tile.group<0, array<i64>, true>} : () -> ()
 
 // -----
 
 /// Check that an edge level must be one of global, smem, reg.
 // expected-error @below {{'"l2"' does not satisfy the constraint}}
-"test.op"() {tile.edge = #tile.edge<"l2">} : () -> ()
+"test.op"() {tile.levels = [#tile.edge<"l2">]} : () -> ()
+
+// -----
+
+/// Check that a group records its grid as an array.
+// expected-error @below {{expected base attribute 'builtin.dense_array' but got 'builtin.integer'}}
+"test.op"() {tile.group = #tile.group<"g", 4, 1>} : () -> ()
+
+// -----
+
+/// Check that a plan has all four parameters.
+// expected-error @below {{expected 4 type arguments, but had 3}}
+"test.op"() {tile.plan = #tile.plan<array<i64: 8>, array<i64>, 0>} : () -> ()
 
 // -----
 
@@ -54,9 +66,15 @@
 
 // -----
 
-/// Check that tile.edge holds an edge.
-// expected-error @below {{'test.op' op 'tile.edge' must be a #tile.edge attribute}}
-"test.op"() {tile.edge = "smem"} : () -> ()
+/// Check that tile.kernel holds a kernel.
+// expected-error @below {{'test.op' op 'tile.kernel' must be a #tile.kernel attribute}}
+"test.op"() {tile.kernel = "k0"} : () -> ()
+
+// -----
+
+/// Check that tile.levels holds edges.
+// expected-error @below {{'test.op' op expected a #tile.edge attribute, got "smem"}}
+"test.op"() {tile.levels = ["smem"]} : () -> ()
 
 // -----
 
@@ -142,25 +160,41 @@ func.func @pad(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf3
 
 /// Check that a group has a name.
 // expected-error @below {{'test.op' op tile.group name must not be empty}}
-"test.op"() {tile.group = #tile.group<"">} : () -> ()
+"test.op"() {tile.group = #tile.group<"", array<i64>, true>} : () -> ()
 
 // -----
 
-/// Check that an on-chip edge needs its producer in a group.
-func.func @edge_no_group(%x: f32) -> f32 {
-  // expected-error @below {{'arith.addf' op tile.edge at 'smem' needs a consumer in the same tile.group}}
-  %0 = arith.addf %x, %x {tile.edge = #tile.edge<"smem">} : f32
-  %1 = arith.mulf %0, %0 : f32
+/// Check that a plan's mma warps match its threads.
+// expected-error @below {{'test.op' op tile.plan has 64 threads for 4 mma warps}}
+"test.op"() {tile.plan = #tile.plan<array<i64: 64>, array<i64>, false, array<i64: 0, 1, 2, 2, 2, 1, 4>>} : () -> ()
+
+// -----
+
+/// Check that an operand read on chip needs its producer in the consumer's group.
+func.func @level_no_group(%x: f32) -> f32 {
+  %0 = arith.addf %x, %x : f32
+  // expected-error @below {{'arith.mulf' op operand #0 at 'smem' needs its producer in the same tile.group}}
+  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k0", array<i64>, true>, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">]} : f32
   return %1 : f32
 }
 
 // -----
 
-/// Check that an on-chip edge needs a consumer in the producer's group.
-func.func @edge_other_group(%x: f32) -> f32 {
-  // expected-error @below {{'arith.addf' op tile.edge at 'reg' needs a consumer in the same tile.group}}
-  %0 = arith.addf %x, %x {tile.edge = #tile.edge<"reg">, tile.group = #tile.group<"k0">} : f32
-  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k1">} : f32
+/// Check that an operand read in registers needs its producer in the same group.
+func.func @level_other_group(%x: f32) -> f32 {
+  %0 = arith.addf %x, %x {tile.group = #tile.group<"k0", array<i64>, true>} : f32
+  // expected-error @below {{'arith.mulf' op operand #1 at 'reg' needs its producer in the same tile.group}}
+  %1 = arith.mulf %x, %0 {tile.group = #tile.group<"k1", array<i64>, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"reg">]} : f32
+  return %1 : f32
+}
+
+// -----
+
+/// Check that a group has exactly one output operator.
+func.func @two_outputs(%x: f32) -> f32 {
+  // expected-error @below {{'arith.addf' op tile.group 'k0' has 2 outputs}}
+  %0 = arith.addf %x, %x {tile.group = #tile.group<"k0", array<i64>, true>} : f32
+  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k0", array<i64>, true>} : f32
   return %1 : f32
 }
 

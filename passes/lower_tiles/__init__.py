@@ -1,0 +1,181 @@
+"""quartet-lower-tiles: each kernel's tiled operators on buffers -> one block loop of phases.
+
+A kernel is a Welder group (the ``linalg.generic`` ops of a block sharing a ``tile.group``) or a
+single tiled operator. It becomes one block loop in the barrier-phase form, the one source
+form both targets derive from (DESIGN.md, "Loops"); one iteration is one thread block, which
+computes one tile of the group's output operator:
+
+    scf.parallel (%block...) {tile.kernel = #tile.kernel<"f_k0">} {
+      %a_s = memref.alloca() : memref<64x17xf32, #gpu.address_space<workgroup>>
+      %acc = memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>  // [thread, point]
+      scf.parallel (%t) { acc[t, *] = init[...] }            // thread phase
+      scf.for %k0 = 0 to K step 16 {
+        scf.parallel (%t) { a_s[...] = A[...] ... }          // cooperative load to shared memory
+        "schedule.barrier"() {scope = "cta"}
+        scf.parallel (%t) { acc[t, *] = body(a_s, b_s, acc) } // register tile, fully unrolled
+        "schedule.barrier"() {scope = "cta"}
+      }
+      scf.parallel (%t) { out[...] = epilogue(acc[t, *]) }   // sinks and epilogues
+    }
+
+Within a kernel, each phase (``plan.py``: a reduction, or a pointwise operator needed beyond
+registers) is built over its region by ``phase.py`` (staging in ``staging.py``, tensor cores in
+``tensor_core.py``, where its values go in ``epilogue.py``); operands are read where the kernel
+keeps them (``sources.py``); a phase whose result later phases read from shared memory is
+followed by a barrier. Sibling thread phases separated by explicit barriers, run one after the
+other, are exactly the sequential semantics (the CPU form); ``quartet-map-to-gpu`` turns each
+phase into the body of one ``gpu.launch`` thread with the barriers as ``gpu.barrier``.
+Everything this pass does follows from the attributes the tiling passes wrote (``tile.program``,
+``tile.plan``, ``tile.levels``, ``tile.group``, ``tile.kernel``): it decides nothing itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlir import ir
+
+from quartet.dialects import tile
+from quartet.dialects.tile import Group, Kernel
+from quartet.passes import builder as b
+from quartet.passes.base import ModulePass, PassError
+from quartet.passes.lower_tiles.phase import Phase
+from quartet.passes.lower_tiles.plan import KernelPlan, kernel_plan
+from quartet.passes.lower_tiles.sources import Reader, evaluate
+from quartet.passes.lower_tiles.staging import alloc_shared
+
+
+@dataclass(frozen=True)
+class LowerTiles(ModulePass):
+    """Lower each kernel's tiled linalg.generic ops on buffers to one block loop of phases."""
+
+    name = "quartet-lower-tiles"
+
+    def apply(self, module: ir.Operation) -> None:
+        for func in module.regions[0].blocks[0].operations:
+            if func.operation.name != "func.func":
+                continue
+            prefix = ir.StringAttr(func.attributes["sym_name"]).value
+            for index, ops in enumerate(kernels(func.operation)):
+                output = ops[-1] if len(ops) == 1 else _output_op(ops)
+                name = _kernel_name(output, f"{prefix}_k{index}")
+                plan = kernel_plan(name, ops, _local_buffers(func.operation, ops))
+                build(plan)
+
+
+def kernels(func: ir.Operation) -> list[list[ir.Operation]]:
+    """The tiled generics of ``func`` by kernel, in program order: a group's members together
+    (at its output operator's position), every other operator alone."""
+    found: list[list[ir.Operation]] = []
+    groups: dict[tuple, list[ir.Operation]] = {}
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name != "linalg.generic" or tile.PROGRAM not in op.attributes:
+            return ir.WalkResult.ADVANCE
+        if tile.GROUP not in op.attributes:
+            found.append([op])
+            return ir.WalkResult.ADVANCE
+        key = (op.block, Group.from_attr(op.attributes[tile.GROUP]).name)
+        if key not in groups:
+            groups[key] = []
+            found.append(groups[key])
+        groups[key].append(op)
+        return ir.WalkResult.ADVANCE
+
+    func.walk(visit)
+    return found
+
+
+def _output_op(ops: list[ir.Operation]) -> ir.Operation:
+    outputs = [op for op in ops if Group.from_attr(op.attributes[tile.GROUP]).output]
+    if len(outputs) != 1:
+        raise PassError(f"a tile.group needs one output operator, found {len(outputs)}", ops[0])
+    return outputs[0]
+
+
+def _kernel_name(op: ir.Operation, default: str) -> str:
+    """The ``tile.kernel`` name quartet-outline-kernels gave the kernel, else ``default``."""
+    if tile.KERNEL in op.attributes:
+        return Kernel.from_attr(op.attributes[tile.KERNEL]).name
+    return default
+
+
+def _local_buffers(func: ir.Operation, ops: list[ir.Operation]) -> set[ir.Value]:
+    """Buffers allocated in ``func`` that only the kernel's own operators use: a result kept
+    there needs no global store."""
+    members = set(ops)
+    local = set()
+    for op in ops:
+        for value in op.opview.outputs:
+            owner = value.owner
+            if not isinstance(owner, ir.OpView) or owner.operation.name != "memref.alloc":
+                continue
+            users = {use.owner.operation for use in value.uses}
+            if all(user in members or user.name == "memref.dealloc" for user in users):
+                local.add(value)
+    return local
+
+
+def build(plan: KernelPlan) -> None:
+    """The block loop of ``plan`` at its output operator, then its operators erased."""
+    output = plan.output.op
+    _check_order(plan)
+    with (
+        ir.InsertionPoint(output),
+        output.location,
+        b.parallel(list(plan.grid) or [1]) as (
+            block_loop,
+            block_ids,
+        ),
+    ):
+        block_loop.attributes[tile.KERNEL] = Kernel(plan.name).to_attr()
+        block_loop.attributes[tile.PROGRAM] = output.attributes[tile.PROGRAM]
+        _build_block(plan, block_ids)
+    for member in reversed(plan.members):
+        member.op.operation.erase()
+
+
+def _build_block(plan: KernelPlan, block_ids: list[ir.Value]) -> None:
+    """One block: region origins, shared buffers of on-chip results, then the phases."""
+    tile_origins = {
+        position: b.mul(block_id, size)
+        for position, (block_id, size) in enumerate(zip(block_ids, plan.tile_sizes, strict=False))
+    }
+    origins = {
+        member: {loop: evaluate(form, tile_origins) for loop, form in member.origin.items()}
+        for member in plan.members
+    }
+    shared = {
+        member: alloc_shared(member.region_shape(), _element(member))
+        for member in plan.members
+        if member.shared_output
+    }
+    reader = Reader(plan, origins, shared)
+    for member in plan.phases:
+        Phase(plan, member, reader, origins[member]).build()
+        if any(m.shared_output for m in (member, *member.epilogue)):
+            b.cta_barrier()
+
+
+def _element(member) -> ir.Type:
+    return ir.MemRefType(member.outputs[0].type).element_type
+
+
+def _check_order(plan: KernelPlan) -> None:
+    """Nothing between a kernel's first and last operator may use what the kernel writes: the
+    whole kernel runs at its output operator's position."""
+    members = {m.op.operation for m in plan.members}
+    written = {value for m in plan.members for value in m.outputs}
+    first = plan.members[0].op.operation
+    block_ops = list(first.block.operations)
+    start = next(i for i, o in enumerate(block_ops) if o.operation == first)
+    end = next(i for i, o in enumerate(block_ops) if o.operation == plan.output.op.operation)
+    for between in block_ops[start + 1 : end]:
+        if between.operation in members:
+            continue
+        if any(operand in written for operand in between.operation.operands):
+            raise PassError(
+                "an operation between the operators of a fused kernel uses a value the "
+                "kernel writes",
+                between.operation,
+            )

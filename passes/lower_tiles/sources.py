@@ -1,0 +1,134 @@
+"""Reading an operand where its kernel keeps it, and evaluating an operator's body at a point.
+
+A member reads operand ``i`` at its loop indices through the operand's indexing map; the
+resulting position (one index per dimension of the operand) is then read from:
+
+- global memory (level "global", or any operand no member of the kernel writes): a load from
+  the buffer;
+- the shared-memory buffer its producer filled over its region (level "smem"): a load at the
+  position minus the producer's region origin;
+- its producer's body (level "reg" from an inline producer): the producer evaluated at the
+  position, its own operands read the same way, recursively.
+
+Values a phase holds in registers (its accumulators, and the epilogues computed from them)
+never come through here: the epilogue builder hands them over directly.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import arith, memref
+
+from quartet.passes import builder as b
+from quartet.passes.base import PassError
+from quartet.passes.iteration_space import Linear
+from quartet.passes.lower_tiles.plan import INLINE, KernelPlan, Member
+
+
+def evaluate(form: Linear, index: dict[int, ir.Value], constant: bool = True) -> ir.Value:
+    """``sum(coeff * index[loop]) (+ constant)`` as index arithmetic."""
+    value = None
+    for loop, coeff in form.coeffs:
+        term = b.mul(index[loop], coeff)
+        value = term if value is None else arith.addi(value, term)
+    offset = form.constant if constant else 0
+    if value is None:
+        return b.const_index(offset)
+    return b.add(value, offset)
+
+
+class Reader:
+    """Reads members' operands from global memory, shared buffers or inline producers."""
+
+    def __init__(
+        self,
+        kernel: KernelPlan,
+        origins: dict[Member, dict[int, ir.Value]],
+        shared: dict[Member, ir.Value],
+    ):
+        self.kernel, self.origins, self.shared = kernel, origins, shared
+
+    def operand(self, member: Member, operand: int, index: dict[int, ir.Value]) -> ir.Value:
+        """Operand ``operand`` of ``member`` at loop indices ``index`` (positions along loops
+        that may run past the operand's edge are clamped into it)."""
+        value = member.op.operands[operand]
+        if not isinstance(value.type, ir.MemRefType):
+            return value
+        return self.at(member, operand, self.position(member, operand, index))
+
+    def position(self, member: Member, operand: int, index: dict[int, ir.Value]):
+        """The operand's indices at ``index``, clamped along loops past the member's edge."""
+        shape = ir.MemRefType(member.op.operands[operand].type).shape
+        padded = self.kernel.padded(member)
+        position = []
+        for form, size in zip(member.space.forms[operand], shape, strict=True):
+            value = evaluate(form, index)
+            if any(loop in padded for loop in form.loops):
+                value = arith.minui(value, b.const_index(size - 1))
+            position.append(value)
+        return position
+
+    def at(self, member: Member, operand: int, position: list[ir.Value]) -> ir.Value:
+        """Operand ``operand`` of ``member`` at ``position`` (its own indices)."""
+        producer = member.producers.get(operand)
+        level = member.levels[operand]
+        if producer is None or level == "global":
+            return memref.load(member.op.operands[operand], position)
+        if level == "smem":
+            return memref.load(self.shared[producer], self.shared_index(producer, position))
+        if producer.role == INLINE:
+            loops = producer.output_loops()
+            return self.evaluate(producer, dict(zip(loops, position, strict=True)))[0]
+        raise PassError(
+            f"operand #{operand} is held in registers by another phase's thread", member.op
+        )
+
+    def shared_index(self, producer: Member, position: list[ir.Value]) -> list[ir.Value]:
+        """A position in ``producer``'s output, in its shared buffer (relative to its region)."""
+        origin = self.origins[producer]
+        return [
+            arith.subi(value, origin[loop])
+            for value, loop in zip(position, producer.output_loops(), strict=True)
+        ]
+
+    def evaluate(self, member: Member, index: dict[int, ir.Value]) -> list[ir.Value]:
+        """``member``'s body at loop indices ``index``, every operand read where it lives."""
+        operands = [self.operand(member, i, index) for i in range(len(member.inputs))]
+        operands += [self.initial(member, j, index) for j in range(len(member.outputs))]
+        return clone_body(member, operands, index)
+
+    def initial(self, member: Member, output: int, index: dict[int, ir.Value]) -> ir.Value | None:
+        """The value output ``output`` holds before ``member`` computes it (what its body's out
+        argument reads), or None when the body never reads it."""
+        body = member.op.regions[0].blocks[0]
+        argument = body.arguments[len(member.inputs) + output]
+        if not list(argument.uses):
+            return None
+        return self.operand(member, len(member.inputs) + output, index)
+
+
+def clone_body(member: Member, operands: list[ir.Value | None], index: dict[int, ir.Value]):
+    """Clone ``member``'s scalar body at the insertion point; return the yielded values.
+
+    ``linalg.index`` becomes the loop index of the point; values defined outside the operator
+    (buffers read with computed indices) are used as they are. An operand given as None is one
+    the body never reads.
+    """
+    body = member.op.regions[0].blocks[0]
+    mapping = {
+        argument: value
+        for argument, value in zip(body.arguments, operands, strict=True)
+        if value is not None
+    }
+    for op in body.operations:
+        if op.name == "linalg.yield":
+            return [mapping.get(v, v) for v in op.operands]
+        if op.name == "linalg.index":
+            mapping[op.results[0]] = index[ir.IntegerAttr(op.attributes["dim"]).value]
+            continue
+        clone = op.clone()
+        for old, new in mapping.items():
+            clone.operation.replace_uses_of_with(old, new)
+        for old, new in zip(op.results, clone.results, strict=True):
+            mapping[old] = new
+    raise PassError("operator body has no linalg.yield", member.op)

@@ -1,0 +1,84 @@
+"""A contraction phase as warps of m16n8k16 tensor-core steps (the plan's ``mma``).
+
+The threads form ``warps_m x warps_n`` warps over the block tile; each warp owns
+``tiles_m x tiles_n`` accumulator tiles of 16x8, and each thread holds its four fragment
+elements of each (PTX ISA, "Matrix Fragments for mma.m16n8k16"), initialised from the output's
+initial value. Per stage, both inputs are staged in shared memory and every warp issues one
+``tile.mma`` per accumulator tile and 16-deep step; the fragment points then go to the
+phase's sinks and epilogues like any other point.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from mlir import ir
+from mlir.dialects import arith, memref
+
+from quartet.passes import builder as b
+from quartet.passes.lower_tiles import epilogue
+from quartet.passes.lower_tiles.staging import PRIVATE, Stager, memref_type
+from quartet.passes.mma import acc_position, lane_coords
+
+
+def build_tensor_core_phase(phase) -> None:
+    member, plan = phase.member, phase.member.plan.mma
+    phase.stager = Stager(phase.kernel, member, phase.reader, phase.num_threads)
+    slots = plan.tiles_m * plan.tiles_n * 4
+    f32 = ir.F32Type.get()
+    acc = memref.alloca(memref_type([phase.num_threads, slots], f32, PRIVATE), [], [])
+    output = len(member.inputs)
+    with b.parallel([phase.num_threads]) as (_, (thread,)):
+        for slot, index in _fragment_points(phase, thread):
+            initial = phase.reader.operand(member, output, index)
+            memref.store(initial, acc, [thread, b.const_index(slot)])
+    (loop,) = member.red_loops
+    with b.for_loop(0, member.extents[loop], member.block_tile[loop]) as k0:
+        with b.parallel([phase.num_threads]) as (_, (thread,)):
+            for i in member.plan.staged:
+                phase.stager.copy(i, thread, phase.stage_origin({loop: k0}))
+        b.cta_barrier()
+        with b.parallel([phase.num_threads]) as (_, (thread,)):
+            _build_mma_steps(phase, thread, acc)
+        b.cta_barrier()
+    with b.parallel([phase.num_threads]) as (_, (thread,)):
+        for slot, index in _fragment_points(phase, thread):
+            epilogue.store(phase, [memref.load(acc, [thread, b.const_index(slot)])], index)
+
+
+def _warp_origin(phase, thread: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """Where the thread's warp tile starts inside the block tile (m, n)."""
+    plan = phase.member.plan.mma
+    warp = b.div(thread, 32)
+    row, col = b.div(warp, plan.warps_n), b.rem(warp, plan.warps_n)
+    return b.mul(row, 16 * plan.tiles_m), b.mul(col, 8 * plan.tiles_n)
+
+
+def _fragment_points(phase, thread):
+    """(accumulator slot, loop indices) of every output element the thread holds."""
+    plan = phase.member.plan.mma
+    warp_m, warp_n = _warp_origin(phase, thread)
+    group, pair = lane_coords(thread)
+    for tile_m, tile_n, e in product(range(plan.tiles_m), range(plan.tiles_n), range(4)):
+        row, col = acc_position(group, pair, e)
+        m = b.add(arith.addi(phase.origin[plan.m], warp_m), b.add(row, 16 * tile_m))
+        n = b.add(arith.addi(phase.origin[plan.n], warp_n), b.add(col, 8 * tile_n))
+        yield (tile_m * plan.tiles_n + tile_n) * 4 + e, {plan.m: m, plan.n: n}
+
+
+def _build_mma_steps(phase, thread: ir.Value, acc: ir.Value) -> None:
+    plan = phase.member.plan.mma
+    warp_m, warp_n = _warp_origin(phase, thread)
+    a, bm = (phase.stager.buffers[i] for i in phase.member.plan.staged)
+    for kk in range(0, phase.member.block_tile[plan.k], 16):
+        for tile_m, tile_n in product(range(plan.tiles_m), range(plan.tiles_n)):
+            slot = (tile_m * plan.tiles_n + tile_n) * 4
+            operands = [
+                a, bm, acc, thread,
+                b.add(warp_m, 16 * tile_m), b.const_index(kk),
+                b.const_index(kk), b.add(warp_n, 8 * tile_n),
+                b.const_index(slot),
+            ]  # fmt: skip
+            ir.Operation.create(
+                "tile.mma", operands=operands, attributes={"shape": ir.StringAttr.get("m16n8k16")}
+            )
