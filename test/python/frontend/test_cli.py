@@ -135,7 +135,12 @@ def test_a_failing_onnxruntime_is_named_before_the_fallback(monkeypatch):
     def refuse(*args, **kwargs):
         raise RuntimeError("Opset 99 is under development\nmore")
 
-    monkeypatch.setitem(sys.modules, "onnxruntime", types.SimpleNamespace(InferenceSession=refuse))
+    fake = types.SimpleNamespace(
+        InferenceSession=refuse,
+        SessionOptions=types.SimpleNamespace,
+        GraphOptimizationLevel=types.SimpleNamespace(ORT_DISABLE_ALL=0),
+    )
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake)
     warnings = []
     x = np.arange(6, dtype=np.float32).reshape(2, 3) - 3
     specs = [Spec("y", (2, 3), np.dtype(np.float32))]

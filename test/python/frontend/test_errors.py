@@ -76,8 +76,8 @@ def test_graph_failing_the_checker(save):
 def test_unsupported_ops_listed_with_node_names_before_compiling(save):
     nodes = [
         helper.make_node("Relu", ["x"], ["r"]),
-        helper.make_node("Hardmax", ["r"], ["h"], name="first_hardmax"),
-        helper.make_node("Hardmax", ["h"], ["h2"], name="second_hardmax"),
+        helper.make_node("MeanVarianceNormalization", ["r"], ["h"], name="first_mvn", axes=[0]),
+        helper.make_node("MeanVarianceNormalization", ["h"], ["h2"], name="second_mvn", axes=[0]),
         helper.make_node("Det", ["h2"], ["y"], name="the_det"),
     ]
     model = make_model(nodes, [("x", FLOAT, [3, 3])], [("y", FLOAT, [])])
@@ -85,7 +85,7 @@ def test_unsupported_ops_listed_with_node_names_before_compiling(save):
         quartet("compile", "-q", save(model)),
         "unsupported ONNX operators",
         "Det (node 'the_det')",
-        "Hardmax (nodes 'first_hardmax', 'second_hardmax')",
+        "MeanVarianceNormalization (nodes 'first_mvn', 'second_mvn')",
     )
 
 

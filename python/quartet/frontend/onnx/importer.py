@@ -33,7 +33,7 @@ from quartet.frontend.onnx.ir import (
 )
 from quartet.frontend.onnx.loader import default_opset, graph_inputs, static_shape
 from quartet.frontend.onnx.precision import Precision, value_types
-from quartet.frontend.onnx.registry import HANDLERS, supported_ops
+from quartet.frontend.onnx.registry import HANDLERS, REFUSED, supported_ops
 
 MAX_INLINE_ELEMENTS = 16  # larger compile-time values become weight arguments
 _NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike"}
@@ -77,6 +77,7 @@ def check_supported(graph: onnx.GraphProto) -> None:
     if missing:
         listed = "; ".join(
             f"{op_type} (node{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)})"
+            + (f": {REFUSED[op_type]}" if op_type in REFUSED else "")
             for op_type, names in sorted(missing.items())
         )
         raise QuartetError(f"error: unsupported ONNX operators: {listed}")

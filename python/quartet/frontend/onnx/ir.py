@@ -16,9 +16,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from onnx import TensorProto
+from onnx.helper import tensor_dtype_to_np_dtype
 
 from quartet.errors import QuartetError
 
+INT4 = np.dtype(tensor_dtype_to_np_dtype(TensorProto.INT4))  # ml_dtypes, one value per byte
+UINT4 = np.dtype(tensor_dtype_to_np_dtype(TensorProto.UINT4))
+
+# MLIR integers are signless: unsigned ONNX types share the signed types' storage, and the ops
+# that differ (division, comparison, extension, conversion) are chosen from the ONNX dtype.
 _SCALAR = {
     np.dtype(np.float16): "f16",
     np.dtype(np.float32): "f32",
@@ -27,9 +34,24 @@ _SCALAR = {
     np.dtype(np.int16): "i16",
     np.dtype(np.int32): "i32",
     np.dtype(np.int64): "i64",
+    np.dtype(np.uint8): "i8",
+    np.dtype(np.uint16): "i16",
+    np.dtype(np.uint32): "i32",
+    np.dtype(np.uint64): "i64",
     np.dtype(np.bool_): "i8",
+    INT4: "i8",  # 4-bit values are stored one per byte, sign- or zero-extended
+    UINT4: "i8",
 }
 SUPPORTED_DTYPES = tuple(_SCALAR)
+_STORAGE = {
+    "f16": np.float16,
+    "f32": np.float32,
+    "f64": np.float64,
+    "i8": np.int8,
+    "i16": np.int16,
+    "i32": np.int32,
+    "i64": np.int64,
+}
 
 
 def scalar_type(dtype: np.dtype) -> str:
@@ -46,6 +68,43 @@ def is_float(dtype: np.dtype) -> bool:
 
 def is_bool(dtype: np.dtype) -> bool:
     return np.dtype(dtype) == np.bool_
+
+
+def is_unsigned(dtype: np.dtype) -> bool:
+    """Unsigned integers (their IR type is the signless integer of the same width)."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "u" or dtype == UINT4
+
+
+def int_range(dtype: np.dtype) -> tuple[int, int]:
+    """(lowest, highest) value of an integer or bool ``dtype`` (4-bit types included)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return 0, 1
+    if dtype == INT4:
+        return -8, 7
+    if dtype == UINT4:
+        return 0, 15
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def to_storage(array: np.ndarray) -> np.ndarray:
+    """``array`` as its IR buffer holds it: bool and unsigned as the signed integer of the
+    same width (bit pattern kept), 4-bit values widened to one signed byte."""
+    array = np.asarray(array)
+    storage = np.dtype(_STORAGE[scalar_type(array.dtype)])
+    if array.dtype in (INT4, UINT4):
+        return array.astype(np.int16).astype(storage)
+    return array if array.dtype == storage else array.view(storage)
+
+
+def from_storage(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The inverse of :func:`to_storage`."""
+    dtype = np.dtype(dtype)
+    if dtype in (INT4, UINT4):
+        return array.astype(np.int16).astype(dtype)
+    return array if array.dtype == dtype else array.view(dtype)
 
 
 @dataclass
@@ -94,8 +153,8 @@ def affine_map(loops: int, results: Sequence[str]) -> str:
 def dense_literal(array: np.ndarray) -> str:
     """``dense<...>`` of a small array (exact: floats as hex bit patterns)."""
     array = np.asarray(array)
-    if array.dtype == np.bool_:
-        array = array.astype(np.int8)
+    if not is_float(array.dtype):
+        array = to_storage(array)  # signless: unsigned values as their bit pattern
     flat = array.reshape(-1)
     if flat.size and np.all(flat == flat[0]) and not is_float(array.dtype):
         return f"dense<{int(flat[0])}>"
@@ -121,7 +180,9 @@ def scalar_literal(value: float | int | bool, dtype: np.dtype) -> str:
         # the bit pattern: exact, and covers inf/nan
         bits = np.asarray(value, dtype=dtype).reshape(1).view(f"u{np.dtype(dtype).itemsize}")[0]
         return f"0x{int(bits):0{2 * np.dtype(dtype).itemsize}X} : {element}"
-    return f"{int(value)} : {element}"
+    width = int(element[1:])
+    value = int(value) % (1 << width)  # signless: the bit pattern, printed as a signed value
+    return f"{value - (1 << width) if value >= 1 << (width - 1) else value} : {element}"
 
 
 @dataclass
@@ -175,7 +236,8 @@ class Body:
         return self.op(f"arith.constant {int(value)} : index")
 
     def to_index(self, value: str, dtype) -> str:
-        return self.op(f"arith.index_cast {value} : {scalar_type(dtype)} to index")
+        cast = "arith.index_castui" if is_unsigned(dtype) else "arith.index_cast"
+        return self.op(f"{cast} {value} : {scalar_type(dtype)} to index")
 
     def to_bool(self, value: str) -> str:
         """i8 storage -> i1."""

@@ -18,6 +18,7 @@ from quartet import cache as compile_cache
 from quartet.compiler import CompiledModel
 from quartet.errors import QuartetError
 from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
+from quartet.frontend.onnx.ir import from_storage, to_storage
 from quartet.frontend.onnx.loader import load, prepare
 from quartet.pipelines import DEFAULT_TILING
 
@@ -116,15 +117,14 @@ def _checked(array: np.ndarray, spec: Spec) -> np.ndarray:
 
 
 def _to_ir(array: np.ndarray) -> np.ndarray:
-    """Booleans are i8 buffers and scalars 1-element tensors in IR."""
-    if array.dtype == np.bool_:
-        array = array.view(np.int8)
+    """Booleans and unsigned integers are signless buffers (:func:`ir.to_storage`), scalars
+    1-element tensors in IR."""
+    array = to_storage(np.ascontiguousarray(array))
     return np.ascontiguousarray(array.reshape(array.shape or (1,)))
 
 
 def _from_ir(array: np.ndarray, spec: Spec) -> np.ndarray:
-    array = array.reshape(spec.shape)
-    return array.view(np.bool_) if spec.dtype == np.bool_ else array
+    return from_storage(array.reshape(spec.shape), spec.dtype)
 
 
 def import_model(
@@ -174,6 +174,7 @@ def compile_model(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     bound_inputs: Mapping[str, np.ndarray] | None = None,
     tiling: str = DEFAULT_TILING,
+    fusion: str = "welder",
     cache: bool = True,
     progress: Progress | None = None,
 ) -> OnnxModel:
@@ -181,7 +182,8 @@ def compile_model(
 
     ``input_shapes`` binds dynamic input dimensions (``{"x": [1, 3, 224, 224]}``);
     ``bound_inputs`` turns graph inputs into compile-time constants (a shape fed as an input).
-    ``cache=False`` skips the compile cache. ``progress`` receives one line per stage.
+    ``fusion`` is Welder's mode ("welder" or "none"); ``cache=False`` skips the compile cache.
+    ``progress`` receives one line per stage.
     """
     report = progress or (lambda line: None)
     start = time.perf_counter()
@@ -207,7 +209,7 @@ def compile_model(
             f"error: {graph.control_flow[0]}: control flow on the device (target {target}) is "
             "not supported yet; compile with target='cpu' (--target cpu)"
         )
-    compiled = quartet.compile(graph.text, target=target, tiling=tiling, cache=cache)
+    compiled = quartet.compile(graph.text, target=target, tiling=tiling, fusion=fusion, cache=cache)
     compiled.stage_seconds = {**stages, **compiled.stage_seconds}
     timing = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())
     launches = f", {compiled.launches} launches" if compiled.launches is not None else ""

@@ -37,12 +37,25 @@ COMPILE_TIME_INPUTS: dict[str, tuple[int, ...]] = {
 }
 
 
-def op(*op_types: str):
-    """Register the decorated function as the handler of ``op_types`` (default domain)."""
+# Operators refused for a reason the user should read: their output shape depends on the input
+# values, which a compiler of static-shape programs cannot allocate ahead of time.
+DATA_DEPENDENT = "its output shape depends on the input values (static shapes only)"
+REFUSED: dict[str, str] = {
+    "NonMaxSuppression": f"{DATA_DEPENDENT}: the number of boxes kept",
+    "Unique": f"{DATA_DEPENDENT}: the number of distinct elements",
+    "NonZero": f"{DATA_DEPENDENT}: the number of non-zero elements",
+}
+
+
+def op(*op_types: str, compile_time: tuple[int, ...] = ()):
+    """Register the decorated function as the handler of ``op_types`` (default domain);
+    ``compile_time`` lists the input positions that must be known at compile time."""
 
     def register(handler: Callable) -> Callable:
         for op_type in op_types:
             HANDLERS[op_type] = handler
+            if compile_time:
+                COMPILE_TIME_INPUTS[op_type] = compile_time
         return handler
 
     return register

@@ -1,11 +1,27 @@
 """Operator handlers, one module per op family; importing this package registers them all."""
 
 from quartet.frontend.onnx.ops import (  # noqa: F401 - registration side effects
+    activation,
+    arith,
+    attention,
     controlflow,
     conv,
+    convtranspose,
+    cumulative,
+    einsum,
     elementwise,
     indexing,
+    layout,
+    masks,
     matmul,
+    normalization,
+    pooling,
+    quantize,
     reduce,
+    resize,
+    scan,
+    scatter,
+    search,
+    sequence,
     shape,
 )

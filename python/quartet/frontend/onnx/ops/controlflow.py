@@ -23,7 +23,7 @@ from quartet.frontend.onnx.registry import op
 PLACEMENT = '{controlflow.placement = #controlflow.device<"grid">}'
 
 
-def _graph(ctx: NodeContext, name: str) -> onnx.GraphProto:
+def subgraph(ctx: NodeContext, name: str) -> onnx.GraphProto:
     for attribute in ctx.node.attribute:
         if attribute.name == name and attribute.type == onnx.AttributeProto.GRAPH:
             return attribute.g
@@ -54,7 +54,7 @@ def _yield(ctx: NodeContext, writer: Writer, values: list[Tensor], types: list[s
 @op("If")
 def if_op(ctx: NodeContext):
     condition = ctx.inputs[0]
-    then_graph, else_graph = _graph(ctx, "then_branch"), _graph(ctx, "else_branch")
+    then_graph, else_graph = subgraph(ctx, "then_branch"), subgraph(ctx, "else_branch")
     importer = ctx.importer
     if condition.const is not None:
         taken = then_graph if bool(np.asarray(condition.const).reshape(-1)[0]) else else_graph
@@ -87,7 +87,7 @@ def _results(name: str, like: list[Tensor]) -> list[Tensor]:
 
 @op("Loop")
 def loop(ctx: NodeContext):
-    body = _graph(ctx, "body")
+    body = subgraph(ctx, "body")
     trip_count, condition = ctx.input(0), ctx.input(1)
     carried = [t for t in ctx.inputs[2:]]
     if any(t is None for t in carried):
@@ -147,58 +147,71 @@ def _uses(graph: onnx.GraphProto, name: str) -> bool:
 
 
 def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
-    """scf.for over the carried values and one stacked tensor per scan output. The header is
-    written after the body, once the scan values' shapes are known (their zero inits go
-    before it)."""
-    emit, importer = ctx.emit, ctx.importer
+    """scf.for over the carried values and one stacked tensor per scan output."""
+
+    def step(index: str, arguments: list[Tensor], scan_names: list[str]):
+        iteration = _iteration_tensor(ctx, body, index)
+        true = Tensor.constant(np.array(True))
+        outputs = ctx.importer.import_subgraph(body, [iteration, true, *arguments], ctx.emit.w)
+        rows = outputs[1 + len(carried) :]
+        stacked = [
+            Tensor((steps, *row.shape), row.dtype, name, view=True)
+            for row, name in zip(rows, scan_names, strict=True)
+        ]
+        updated = [write_row(ctx, s, row, index) for s, row in zip(stacked, rows, strict=True)]
+        return outputs[1 : 1 + len(carried)], list(zip(stacked, updated, strict=True))
+
+    return static_for(ctx, steps, carried, step, scans)
+
+
+def static_for(ctx: NodeContext, steps: int, inits: list[Tensor], step, scans: int = 0):
+    """An ``scf.for`` of ``steps`` iterations (with the controlflow placement) carrying
+    ``inits`` and ``scans`` stacked outputs; Loop's static form, and the loop of operators
+    that are loops themselves (RNN, GRU, LSTM, Scan).
+
+    ``step(index, arguments, scan_names)`` writes one iteration through ``ctx.emit`` and
+    returns ``(values, stacked)``: the next value of each argument (written back into the
+    argument's buffer afterwards, so bufferization keeps one buffer per carried value), and
+    per scan name its loop argument (a view named by it, shaped once the body is known) with
+    the argument updated in place (:func:`write_row`). The header is written after the body,
+    once the stacked shapes are known; their zero inits go before it. Returns the loop's
+    results: the carried values, then the stacked outputs.
+    """
+    emit = ctx.emit
     writer = emit.w
     index, results = writer.fresh("i"), writer.fresh("loop")
-    carried_args = [writer.fresh("arg") for _ in carried]
-    scan_args = [writer.fresh("scan") for _ in range(scans)]
+    names = [writer.fresh("arg") for _ in inits]
+    scan_names = [writer.fresh("scan") for _ in range(scans)]
     header_at = len(writer.lines)
+    arguments = [Tensor(t.shape, t.dtype, a, view=True) for t, a in zip(inits, names, strict=True)]
     inner = writer.nested()
     saved, emit.w = emit.w, inner
     try:
-        iteration = _iteration_tensor(ctx, body, index)
-        block_args = [
-            Tensor(t.shape, t.dtype, a, view=True)
-            for t, a in zip(carried, carried_args, strict=True)
-        ]
-        true = Tensor.constant(np.array(True))
-        outputs = importer.import_subgraph(body, [iteration, true, *block_args], inner)
+        values, stacked = step(index, arguments, scan_names)
         emit.w = inner
-        values = outputs[1 : 1 + len(carried)]
-        rows = outputs[1 + len(carried) :]
-        stacked = [
-            Tensor((steps, *row.shape), row.dtype, a, view=True)
-            for row, a in zip(rows, scan_args, strict=True)
-        ]
-        # rows first: they may read a carried argument that the copies below overwrite
-        new_rows = [_write_row(ctx, s, row, index) for s, row in zip(stacked, rows, strict=True)]
-        new_state = [_into(ctx, v, a) for v, a in zip(values, block_args, strict=True)]
-        new_state += new_rows
-        types = [t.type for t in [*block_args, *stacked]]
-        _yield(ctx, inner, new_state, types, "the loop body")
+        # rows first (inside step): they may read a carried argument the copies overwrite
+        new_state = [_into(ctx, v, a) for v, a in zip(values, arguments, strict=True)]
+        rows = [argument for argument, _ in stacked]
+        types = [t.type for t in [*arguments, *rows]]
+        _yield(ctx, inner, [*new_state, *(u for _, u in stacked)], types, "the loop body")
     finally:
         emit.w = saved
     writer.line(f"}} {PLACEMENT}")
     body_lines = writer.lines[header_at:]
     del writer.lines[header_at:]
-    inits = [emit.ssa(t) for t in carried]
-    inits += [emit.fill(s.shape, s.dtype, 0) for s in stacked]
+    initial = [emit.ssa(t) for t in inits] + [emit.fill(r.shape, r.dtype, 0) for r in rows]
     lower = writer.assign("arith.constant 0 : index")
     upper = writer.assign(f"arith.constant {steps} : index")
     one = writer.assign("arith.constant 1 : index")
-    names = [*carried_args, *scan_args]
-    state = ", ".join(f"{a} = {v}" for a, v in zip(names, inits, strict=True))
-    count = len(names)
+    state = ", ".join(f"{a} = {v}" for a, v in zip([*names, *scan_names], initial, strict=True))
+    count = len(initial)
     target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
     writer.line(
         f"{target}scf.for {index} = {lower} to {upper} step {one} iter_args({state}) -> "
         f"({', '.join(types)}) {{"
     )
     writer.lines.extend(body_lines)
-    return _results(results, [*block_args, *stacked])
+    return _results(results, [*arguments, *rows])
 
 
 def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
@@ -216,15 +229,16 @@ def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
     )
 
 
-def _write_row(ctx, stacked: Tensor, value: Tensor, index: str) -> Tensor:
-    """``stacked`` with row ``index`` replaced by ``value`` (one kernel)."""
-    if (stacked.shape[0], *value.shape) != stacked.shape:
+def write_row(ctx, stacked: Tensor, value: Tensor, index: str, axis: int = 0) -> Tensor:
+    """``stacked`` with the slice at ``index`` along ``axis`` replaced by ``value`` (one
+    kernel)."""
+    expected = (*value.shape[:axis], stacked.shape[axis], *value.shape[axis:])
+    if expected != stacked.shape:
         raise ctx.error(f"scan value {value.shape} does not fit {stacked.shape}")
-    rows = [f"d{i + 1}" for i in range(value.rank)] or ["0"]
+    rows = [f"d{i}" for i in range(stacked.rank) if i != axis] or ["0"]
 
     def body(b, args):
-        row = b.index(0)
-        here = b.op(f"arith.cmpi eq, {row}, {index} : index")
+        here = b.op(f"arith.cmpi eq, {b.index(axis)}, {index} : index")
         return b.select(here, args[1], args[0], stacked.dtype)
 
     operands = [Operand(stacked, [f"d{i}" for i in range(stacked.rank)]), Operand(value, rows)]

@@ -25,7 +25,7 @@ from quartet.frontend.onnx.ops.reduce import lowest
 from quartet.frontend.onnx.registry import op
 
 
-def _window(ctx: NodeContext, x: Tensor, kernel: list[int], ceil_mode: bool = False):
+def sliding_window(ctx: NodeContext, x: Tensor, kernel: list[int], ceil_mode: bool = False):
     """(output sizes, pads before, padded extents) of a sliding window over x's spatial dims."""
     spatial = list(x.shape[2:])
     n = len(spatial)
@@ -59,7 +59,7 @@ def _window(ctx: NodeContext, x: Tensor, kernel: list[int], ceil_mode: bool = Fa
     return outputs, before, extents, strides, dilations
 
 
-def _padded(ctx, x: Tensor, before, extents, value) -> Tensor:
+def padded_input(ctx, x: Tensor, before, extents, value) -> Tensor:
     """x padded so that its spatial dims are ``extents`` with ``before`` leading elements."""
     spatial = x.shape[2:]
     after = [e - size - lo for e, size, lo in zip(extents, spatial, before, strict=True)]
@@ -72,7 +72,11 @@ def _window_index(out_loop: int, window_loop: int, stride: int, dilation: int) -
 
 @op("Conv")
 def conv(ctx: NodeContext):
-    x, w, bias = ctx.inputs[0], ctx.inputs[1], ctx.input(2)
+    return convolution(ctx, ctx.inputs[0], ctx.inputs[1], ctx.input(2))
+
+
+def convolution(ctx: NodeContext, x: Tensor, w: Tensor, bias: Tensor | None) -> Tensor:
+    """``x`` convolved with ``w`` (plus ``bias``) under the node's Conv attributes."""
     if x.rank < 3 or w.rank != x.rank:
         raise ctx.error(
             f"expected N x C x spatial input and matching weights, got {x.shape}, {w.shape}"
@@ -83,8 +87,8 @@ def conv(ctx: NodeContext):
     filters, per_group = w.shape[:2]
     if channels != per_group * groups or filters % groups:
         raise ctx.error(f"channels {channels} and weights {w.shape} do not fit group={groups}")
-    outputs, before, extents, strides, dilations = _window(ctx, x, list(kernel))
-    padded = _padded(ctx, x, before, extents, 0)
+    outputs, before, extents, strides, dilations = sliding_window(ctx, x, list(kernel))
+    padded = padded_input(ctx, x, before, extents, 0)
     emit, n = ctx.emit, len(outputs)
     xg = emit.reshape(padded, [n_batch, groups, per_group, *padded.shape[2:]])
     wg = emit.reshape(w, [groups, filters // groups, per_group, *w.shape[2:]])
@@ -96,32 +100,42 @@ def conv(ctx: NodeContext):
         _window_index(3 + i, c_loop + 1 + i, strides[i], dilations[i]) for i in range(n)
     ]
     w_index = ["d1", "d2", f"d{c_loop}"] + [f"d{c_loop + 1 + i}" for i in range(n)]
-    dtype, wide = x.dtype, s.accumulator(x.dtype)  # float16 accumulates in float32
+    operands = [Operand(xg, x_index), Operand(wg, w_index)]
+    result = grouped_contraction(ctx, out_shape, operands, [per_group, *kernel], bias)
+    return emit.reshape(result, [n_batch, filters, *outputs])
+
+
+def grouped_contraction(
+    ctx: NodeContext, out_shape, operands: list[Operand], reductions, bias: Tensor | None
+) -> Tensor:
+    """sum over ``reductions`` of the product of the input and weight ``operands`` into an
+    N x groups x filters-per-group x spatial output that starts from the bias (or zero)."""
+    emit, dtype = ctx.emit, operands[0].tensor.dtype
+    wide = s.accumulator(dtype)  # float16 accumulates in float32
     if bias is None:
         init = emit.fill(out_shape, wide, 0)
     else:
-        bias_g = emit.reshape(bias, [groups, filters // groups])
+        bias_g = emit.reshape(bias, out_shape[1:3])
         init = emit.generic(
             out_shape,
             wide,
             [Operand(bias_g, ["d1", "d2"])],
             lambda b, a: s.cast(b, a[0], bias.dtype, wide),
         ).ssa
-    result = emit.generic(
+    return emit.generic(
         out_shape,
         wide,
-        [Operand(xg, x_index), Operand(wg, w_index)],
+        operands,
         lambda b, a: s.multiply_add(b, a[2], a[0], a[1], dtype),
-        reductions=[per_group, *kernel],
+        reductions=reductions,
         init=init,
     )
-    return emit.reshape(result, [n_batch, filters, *outputs])
 
 
-def _pool_window(ctx: NodeContext, x: Tensor, kernel: list[int]):
+def pool_window(ctx: NodeContext, x: Tensor, kernel: list[int]):
     """:func:`_window` for a pooling node, whose pads must each be smaller than the kernel
     (onnxruntime's rule): else a window could hold only padding, and has no value."""
-    window = _window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
+    window = sliding_window(ctx, x, kernel, ctx.attr("ceil_mode", 0))
     pads = ctx.attr("pads") or []
     if any(pad >= kernel[i % len(kernel)] for i, pad in enumerate(pads)):
         raise ctx.error(
@@ -131,7 +145,7 @@ def _pool_window(ctx: NodeContext, x: Tensor, kernel: list[int]):
     return window
 
 
-def _pool_operands(padded: Tensor, x: Tensor, kernel, strides, dilations) -> list[Operand]:
+def pool_operands(padded: Tensor, x: Tensor, kernel, strides, dilations) -> list[Operand]:
     """The padded input at the window positions, and a window-shaped operand indexed by the
     window loops alone (linalg derives every loop's extent from some operand dimension)."""
     n = x.rank - 2
@@ -147,13 +161,13 @@ def max_pool(ctx: NodeContext):
     if len([o for o in ctx.node.output if o]) > 1:
         raise ctx.error("the Indices output is not supported")
     kernel = list(ctx.attr("kernel_shape"))
-    outputs, before, extents, strides, dilations = _pool_window(ctx, x, kernel)
-    padded = _padded(ctx, x, before, extents, lowest(x.dtype))
+    outputs, before, extents, strides, dilations = pool_window(ctx, x, kernel)
+    padded = padded_input(ctx, x, before, extents, lowest(x.dtype))
     dtype = x.dtype
     return ctx.emit.generic(
         [*x.shape[:2], *outputs],
         dtype,
-        _pool_operands(padded, x, kernel, strides, dilations),
+        pool_operands(padded, x, kernel, strides, dilations),
         lambda b, a: s.binary(b, "max", a[2], a[0], dtype),
         reductions=kernel,
         init=ctx.emit.fill([*x.shape[:2], *outputs], dtype, lowest(dtype)),
@@ -164,14 +178,14 @@ def max_pool(ctx: NodeContext):
 def average_pool(ctx: NodeContext):
     x = ctx.inputs[0]
     kernel = list(ctx.attr("kernel_shape"))
-    outputs, before, extents, strides, dilations = _pool_window(ctx, x, kernel)
-    padded = _padded(ctx, x, before, extents, 0)
+    outputs, before, extents, strides, dilations = pool_window(ctx, x, kernel)
+    padded = padded_input(ctx, x, before, extents, 0)
     dtype = x.dtype
     shape = [*x.shape[:2], *outputs]
     total = ctx.emit.generic(
         shape,
         dtype,
-        _pool_operands(padded, x, kernel, strides, dilations),
+        pool_operands(padded, x, kernel, strides, dilations),
         lambda b, a: s.binary(b, "add", a[2], a[0], dtype),
         reductions=kernel,
         init=ctx.emit.fill(shape, dtype, 0),

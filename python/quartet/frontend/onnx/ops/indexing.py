@@ -147,8 +147,12 @@ def split(ctx: NodeContext):
 @op("Concat")
 def concat(ctx: NodeContext):
     tensors = [t for t in ctx.inputs if t is not None]
+    return concat_tensors(ctx, tensors, ctx.axis(ctx.attr("axis"), tensors[0].rank))
+
+
+def concat_tensors(ctx: NodeContext, tensors: list[Tensor], axis: int) -> Tensor:
+    """``tensors`` joined along ``axis`` (one kernel; a single part is copied)."""
     rank = tensors[0].rank
-    axis = ctx.axis(ctx.attr("axis"), rank)
     parts = [t for t in tensors if t.shape[axis] != 0]
     shape = list(tensors[0].shape)
     shape[axis] = sum(t.shape[axis] for t in parts)

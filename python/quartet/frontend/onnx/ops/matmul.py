@@ -19,7 +19,11 @@ from quartet.frontend.onnx.registry import op
 
 @op("MatMul")
 def matmul(ctx: NodeContext):
-    a, b = ctx.inputs
+    return matmul_tensors(ctx, *ctx.inputs)
+
+
+def matmul_tensors(ctx: NodeContext, a: Tensor, b: Tensor) -> Tensor:
+    """numpy's ``a @ b`` (batch broadcasting, 1-D operands) as one contraction."""
     if a.rank == 0 or b.rank == 0:
         raise ctx.error("MatMul operands must have rank >= 1")
     if a.dtype != b.dtype:

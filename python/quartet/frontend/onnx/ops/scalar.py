@@ -1,10 +1,20 @@
-"""Scalar arithmetic inside generic bodies, chosen by element type (float, signed int, bool)."""
+"""Scalar arithmetic inside generic bodies, chosen by element type (float, signed or unsigned
+int, bool: MLIR integers are signless, so the ONNX dtype picks ``divsi`` or ``divui``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from quartet.frontend.onnx.ir import Body, is_bool, is_float, scalar_type
+from quartet.frontend.onnx.ir import (
+    INT4,
+    UINT4,
+    Body,
+    int_range,
+    is_bool,
+    is_float,
+    is_unsigned,
+    scalar_type,
+)
 
 # Abramowitz & Stegun 7.1.26: |error| < 1.5e-7 (erf has no CPU lowering in MLIR 22).
 _ERF_P = 0.3275911
@@ -12,6 +22,7 @@ _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 _FLOAT_CMP = {"eq": "oeq", "lt": "olt", "gt": "ogt", "le": "ole", "ge": "oge", "ne": "une"}
 _INT_CMP = {"eq": "eq", "lt": "slt", "gt": "sgt", "le": "sle", "ge": "sge", "ne": "ne"}
+_UINT_CMP = {"eq": "eq", "lt": "ult", "gt": "ugt", "le": "ule", "ge": "uge", "ne": "ne"}
 
 
 def binary(b: Body, kind: str, x: str, y: str, dtype) -> str:
@@ -32,12 +43,13 @@ def binary(b: Body, kind: str, x: str, y: str, dtype) -> str:
         return int_pow(b, x, y, dtype)
     if kind == "div":
         return int_divide(b, x, y, dtype)
+    sign = "u" if is_unsigned(dtype) else "s"
     name = {
         "add": "arith.addi",
         "sub": "arith.subi",
         "mul": "arith.muli",
-        "max": "arith.maxsi",
-        "min": "arith.minsi",
+        "max": f"arith.max{sign}i",
+        "min": f"arith.min{sign}i",
     }[kind]
     return b.op(f"{name} {x}, {y} : {element}")
 
@@ -46,7 +58,8 @@ def int_divide(b: Body, x: str, y: str, dtype) -> str:
     """``x / y`` truncated toward zero (ONNX, C) that never traps: ``x / 0`` is 0 and
     ``MIN / -1`` is MIN (what numpy's integer division, and so ONNX's reference, give)."""
     divisor, by_zero = safe_divisor(b, x, y, dtype)
-    quotient = b.op(f"arith.divsi {x}, {divisor} : {scalar_type(dtype)}")
+    sign = "u" if is_unsigned(dtype) else "s"
+    quotient = b.op(f"arith.div{sign}i {x}, {divisor} : {scalar_type(dtype)}")
     return b.select(by_zero, b.const(0, dtype), quotient, dtype)
 
 
@@ -55,6 +68,8 @@ def safe_divisor(b: Body, x: str, y: str, dtype) -> tuple[str, str]:
     or ``x / y`` overflows (MIN / -1). With 1, ``arith.divsi`` gives MIN for MIN / -1 (two's
     complement wrap-around) and ``arith.remsi`` gives 0 for both, as numpy does."""
     by_zero = compare(b, "eq", y, b.const(0, dtype), dtype)
+    if is_unsigned(dtype):  # no unsigned quotient overflows
+        return b.select(by_zero, b.const(1, dtype), y, dtype), by_zero
     smallest = b.const(int(np.iinfo(dtype).min), dtype)
     overflow = b.op(
         f"arith.andi {compare(b, 'eq', x, smallest, dtype)}, "
@@ -81,10 +96,8 @@ def multiply_add(b: Body, acc: str, x: str, y: str, dtype, scale: float = 1.0) -
 
 def int_pow(b: Body, x: str, y: str, dtype) -> str:
     """Integer power through f64 (exact for results below 2**53)."""
-    element = scalar_type(dtype)
-    fx = b.op(f"arith.sitofp {x} : {element} to f64")
-    fy = b.op(f"arith.sitofp {y} : {element} to f64")
-    return b.op(f"arith.fptosi {b.op(f'math.powf {fx}, {fy} : f64')} : f64 to {element}")
+    fx, fy = cast(b, x, dtype, np.float64), cast(b, y, dtype, np.float64)
+    return cast(b, b.op(f"math.powf {fx}, {fy} : f64"), np.float64, dtype)
 
 
 def compare(b: Body, kind: str, x: str, y: str, dtype) -> str:
@@ -92,7 +105,8 @@ def compare(b: Body, kind: str, x: str, y: str, dtype) -> str:
     element = scalar_type(dtype)
     if is_float(dtype):
         return b.op(f"arith.cmpf {_FLOAT_CMP[kind]}, {x}, {y} : {element}")
-    return b.op(f"arith.cmpi {_INT_CMP[kind]}, {x}, {y} : {element}")
+    table = _UINT_CMP if is_unsigned(dtype) else _INT_CMP
+    return b.op(f"arith.cmpi {table[kind]}, {x}, {y} : {element}")
 
 
 def unary_math(b: Body, name: str, x: str, dtype) -> str:
@@ -148,27 +162,43 @@ def to_i1(b: Body, x: str, dtype) -> str:
 
 
 def cast(b: Body, x: str, source, target) -> str:
-    """ONNX Cast between float, signed int and bool types (numpy ``astype`` semantics)."""
+    """ONNX Cast between float, signed/unsigned int and bool types (numpy ``astype``
+    semantics; a value outside a 4-bit type's range becomes 0, as ONNX's tests expect)."""
     source, target = np.dtype(source), np.dtype(target)
     src, dst = scalar_type(source), scalar_type(target)
     if source == target:
         return x
     if is_bool(target):
         return b.from_bool(to_i1(b, x, source))
-    if is_bool(source):
-        return (
-            b.op(f"arith.uitofp {x} : i8 to {dst}")
-            if is_float(target)
-            else _resize(b, x, "i8", dst, "arith.extui")
-        )
+    if target in (INT4, UINT4):
+        return _to_nibble(b, x, source, target)
+    unsigned = is_bool(source) or is_unsigned(source)
     if is_float(source) and is_float(target):
         op = "arith.extf" if source.itemsize < target.itemsize else "arith.truncf"
         return b.op(f"{op} {x} : {src} to {dst}")
     if is_float(source):
-        return b.op(f"arith.fptosi {x} : {src} to {dst}")
+        op = "arith.fptoui" if is_unsigned(target) else "arith.fptosi"
+        return b.op(f"{op} {x} : {src} to {dst}")
     if is_float(target):
-        return b.op(f"arith.sitofp {x} : {src} to {dst}")
-    return _resize(b, x, src, dst, "arith.extsi")
+        return b.op(f"arith.{'uitofp' if unsigned else 'sitofp'} {x} : {src} to {dst}")
+    return _resize(b, x, src, dst, "arith.extui" if unsigned else "arith.extsi")
+
+
+def _to_nibble(b: Body, x: str, source, target) -> str:
+    """A value of ``source`` as a 4-bit integer in its byte: truncated toward zero, 0 where it
+    is out of range (floats are range-checked before the conversion, which truncates)."""
+    low, high = int_range(target)
+    wide = np.dtype(np.float64) if is_float(source) else np.dtype(np.int64)
+    value = cast(b, x, source, wide)
+    if is_float(source):  # (low - 1, high + 1) exclusive: what truncates into [low, high]
+        above = compare(b, "gt", value, b.const(low - 1, wide), wide)
+        below = compare(b, "lt", value, b.const(high + 1, wide), wide)
+    else:
+        above = compare(b, "ge", value, b.const(low, wide), wide)
+        below = compare(b, "le", value, b.const(high, wide), wide)
+    inside = b.op(f"arith.andi {above}, {below} : i1")
+    value = b.select(inside, value, b.const(0, wide), wide)
+    return cast(b, value, wide, np.int8)
 
 
 def _resize(b: Body, x: str, src: str, dst: str, extend: str) -> str:
