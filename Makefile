@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest workers: one per core (the suite is CPU-bound compiles; lit already uses every core).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: demo check lint test lit ptxas clean
 
@@ -28,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: $(STAMP) ptxas
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(JOBS) --dist worksteal
 
 lit: $(STAMP) ptxas
 	$(BIN)/lit -sv test

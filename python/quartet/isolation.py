@@ -6,6 +6,9 @@ call runs in a forked child: its result, or its QuartetError, comes back pickled
 child dies from a signal the caller gets an :class:`InternalError` that names the stage and the
 pass the child last reported (``report``), next to the assertion text the child printed.
 
+Isolation forks: the caller should have no other thread running Python code (the CLI has
+none). A fork taken while another thread holds an import lock leaves the child waiting for it.
+
 What can abort: MLIR's parser and verifier on malformed input that slips past the checks, every
 pass of the pipelines (upstream passes assert), the LLVM translation of the CPU build, and the
 CPU library when it runs. The LLVM tools (``opt``, ``llc``), ``ptxas`` and the PTX emulator

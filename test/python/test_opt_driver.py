@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from fresh import fresh_python
 from mlir import ir
 
 import quartet.pipeline
@@ -220,10 +221,23 @@ def test_error_without_pass_failure_fails_instead_of_aborting(test_passes, tmp_p
     assert "input.mlir:1:1: error: emitted, not failed" in capsys.readouterr().err
 
 
-def test_crash_isolation_turns_an_abort_into_exit_1(test_passes, tmp_path, capfd):
-    pipeline = "--pass-pipeline=builtin.module(test-abort)"
-    assert run_main(tmp_path, VALID, pipeline, "--crash-isolation") == 1
-    assert "quartet-opt: error: crashed with SIGABRT" in capfd.readouterr().err
+def test_crash_isolation_turns_an_abort_into_exit_1(tmp_path):
+    """In a fresh interpreter: --crash-isolation forks (see fresh.py)."""
+    path = tmp_path / "input.mlir"
+    path.write_text(VALID)
+    result = fresh_python(
+        f"""
+    import quartet.pipeline
+    from quartet.tools import opt
+    from test_opt_driver import TEST_PASSES
+    real = quartet.pipeline.lookup
+    quartet.pipeline.lookup = lambda name: TEST_PASSES.get(name) or real(name)
+    sys.exit(opt.main([{str(path)!r}, "--pass-pipeline=builtin.module(test-abort)",
+                       "--crash-isolation"]))
+    """
+    )
+    assert result.returncode == 1
+    assert "quartet-opt: error: crashed with SIGABRT" in result.stderr
 
 
 def test_list_passes_shows_every_registered_pass():
