@@ -32,13 +32,15 @@ irdl.dialect @tile {
     irdl.parameters(threads: %threads, staged: %staged, double_buffer: %double, mma: %mma)
   }
   // The fused kernel an operator belongs to (Welder), attached as `tile.group`: its name, the
-  // grid every member shares (blocks along each parallel loop of the output operator), and
-  // whether this member is the group's output operator (1) or a producer inside it (0).
+  // grid every member shares (blocks along each parallel loop of the output operator),
+  // whether this member is the group's output operator, and whether its result is written to
+  // global memory (something outside the group reads it) or stays on chip.
   irdl.attribute @group {
     %name = irdl.base "#builtin.string"
     %grid = irdl.base "#builtin.dense_array"
     %output = irdl.base "#builtin.integer"
-    irdl.parameters(name: %name, grid: %grid, output: %output)
+    %stored = irdl.base "#builtin.integer"
+    irdl.parameters(name: %name, grid: %grid, output: %output, stored: %stored)
   }
   // The kernel an operator (or the block loop it became) is compiled into, attached as
   // `tile.kernel`: the block loop, the gpu.module and the PTX entry are all named after it.

@@ -122,22 +122,25 @@ class Plan:
 @dataclass(frozen=True)
 class Group:
     """The fused kernel an operator belongs to: its name, the blocks along each parallel loop
-    of the output operator (the grid every member shares), and whether this is the output."""
+    of the output operator (the grid every member shares), whether this is the output, and
+    whether its result is written to global memory (read outside the group)."""
 
     name: str
     grid: tuple[int, ...] = ()
     output: bool = True
+    stored: bool = True
 
     def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
         fields = (quoted(self.name), integers(self.grid), boolean(self.output))
-        return build("tile.group", *fields, context=context)
+        return build("tile.group", *fields, boolean(self.stored), context=context)
 
     @classmethod
     def from_attr(cls, attr: ir.Attribute) -> Group:
-        name, grid, output = parameters(attr, "tile.group")
+        name, grid, output, stored = parameters(attr, "tile.group")
         if not isinstance(grid, ir.DenseI64ArrayAttr):
             raise ValueError("group grid must be an array<i64>")
-        return cls(ir.StringAttr(name).value, tuple(grid), bool(ir.IntegerAttr(output).value))
+        flags = (bool(ir.IntegerAttr(flag).value) for flag in (output, stored))
+        return cls(ir.StringAttr(name).value, tuple(grid), *flags)
 
 
 @dataclass(frozen=True)

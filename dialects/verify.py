@@ -165,8 +165,8 @@ def _check_levels(op: ir.Operation) -> list[str]:
     name = None if group is None else tile.Group.from_attr(group).name
     errors = []
     for index, (level, operand) in enumerate(zip(levels, op.operands, strict=True)):
-        if level == "global":
-            continue
+        if level == "global" or not isinstance(operand.type, ir.RankedTensorType):
+            continue  # on buffers, a producer is whoever wrote the buffer before
         producer = operand.owner if isinstance(operand.owner, ir.OpView) else None
         theirs = None if producer is None else _attribute(producer.operation, tile.GROUP)
         if name is None or theirs is None or tile.Group.from_attr(theirs).name != name:

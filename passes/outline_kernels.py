@@ -30,6 +30,7 @@ function is ``<kernel>.func``, so that GPU outlining finds the kernel's own name
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from mlir import ir
@@ -37,6 +38,7 @@ from mlir.dialects import func
 
 from quartet.dialects import tile
 from quartet.dialects.tile import Kernel
+from quartet.passes import lower_tiles
 from quartet.passes.base import ModulePass, PassError
 
 _CANDIDATE = "__quartet_kernel_candidate"
@@ -54,48 +56,48 @@ class OutlineKernels(ModulePass):
         for host in hosts:
             kernels: dict[str, str] = {}  # printed candidate -> kernel name
             prefix = ir.StringAttr(host.attributes["sym_name"]).value
-            for generic in _tiled_generics(host.operation):
-                _outline(module, generic, prefix, kernels)
+            for members in lower_tiles.kernels(host.operation):
+                _outline(module, host.operation, members, prefix, kernels)
 
 
 def _is_host_function(op: ir.OpView) -> bool:
     """A function with a body that is not itself a kernel."""
     if op.operation.name != "func.func" or len(op.regions[0].blocks) == 0:
         return False
-    return not any(tile.KERNEL in g.attributes for g in _tiled_generics(op.operation))
+    return not any(
+        tile.KERNEL in g.attributes for ops in lower_tiles.kernels(op.operation) for g in ops
+    )
 
 
-def _tiled_generics(op: ir.Operation) -> list[ir.Operation]:
-    found: list[ir.Operation] = []
-
-    def visit(child: ir.Operation) -> ir.WalkResult:
-        if child.name == "linalg.generic" and "tile.program" in child.attributes:
-            found.append(child)
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit)
-    return found
-
-
-def _outline(module: ir.Operation, generic: ir.Operation, prefix: str, kernels: dict) -> None:
-    if len(generic.results) != 0:
-        raise PassError("expected buffer semantics (run one-shot-bufferize first)", generic)
-    used = _distinct(list(generic.operands) + _captured(generic))
+def _outline(module, host, members: list[ir.Operation], prefix: str, kernels: dict) -> None:
+    """Outline one kernel (a group's members, or one operator) into a function and a call
+    at its output operator; identical kernels share the function."""
+    for generic in members:
+        if len(generic.results) != 0:
+            raise PassError("expected buffer semantics (run one-shot-bufferize first)", generic)
+    output = members[-1] if len(members) == 1 else lower_tiles.output_op(members)
+    local = _local_allocations(host, members)
+    used = _distinct(
+        [v for g in members for v in list(g.operands) + _captured(g) if v not in local]
+    )
     constants = [v for v in used if _is_constant(v)]
     arguments = [v for v in used if not _is_constant(v)]
-    candidate = _candidate_function(module, generic, constants, arguments)
+    candidate = _candidate_function(module, members, local, constants, arguments)
     text = candidate.operation.get_asm(use_local_scope=True)
     name = kernels.get(text)
     if name is None:
         name = f"{prefix}_k{len(kernels)}"
         kernels[text] = name
         candidate.attributes["sym_name"] = ir.StringAttr.get(function_name(name))
-        _kernel_generic(candidate).attributes[tile.KERNEL] = Kernel(name).to_attr()
+        _kernel_output(candidate, output).attributes[tile.KERNEL] = Kernel(name).to_attr()
     else:
         candidate.operation.erase()
-    with ir.InsertionPoint(generic), generic.location:
+    with ir.InsertionPoint(output), output.location:
         func.CallOp([], ir.FlatSymbolRefAttr.get(function_name(name)), arguments)
-    generic.erase()
+    for generic in reversed(members):
+        generic.erase()
+    for allocation in local:
+        allocation.owner.operation.erase()
 
 
 def function_name(kernel: str) -> str:
@@ -103,23 +105,55 @@ def function_name(kernel: str) -> str:
     return f"{kernel}.func"
 
 
-def _candidate_function(module, generic, constants, arguments) -> func.FuncOp:
-    """A private function holding a clone of ``generic`` over its own arguments."""
-    with ir.InsertionPoint(module.regions[0].blocks[0]), generic.location:
+def _local_allocations(host, members: list[ir.Operation]) -> list[ir.Value]:
+    """Buffers the host allocates for a group's results that only the group uses: they move
+    into the kernel function (where quartet-lower-tiles keeps them on chip)."""
+    if len(members) == 1:
+        return []
+    inside = set(members)
+    local = []
+    for value in _distinct([v for g in members for v in g.opview.outputs]):
+        owner = value.owner
+        if not isinstance(owner, ir.OpView) or owner.operation.name != "memref.alloc":
+            continue
+        if all(use.owner.operation in inside for use in value.uses):
+            local.append(value)
+    return local
+
+
+def _candidate_function(module, members, local, constants, arguments) -> func.FuncOp:
+    """A private function holding clones of ``members`` over its own arguments."""
+    first = members[0]
+    with ir.InsertionPoint(module.regions[0].blocks[0]), first.location:
         candidate = func.FuncOp(_CANDIDATE, ([v.type for v in arguments], []), visibility="private")
         entry = candidate.add_entry_block()
     mapping = dict(zip(arguments, entry.arguments, strict=True))
-    with ir.InsertionPoint(entry), generic.location:
-        for value in constants:
+    with ir.InsertionPoint(entry), first.location:
+        for value in [*constants, *local]:
             mapping[value] = value.owner.clone().results[0]
-        clone = generic.clone()
+        clones = [generic.clone() for generic in members]
         func.ReturnOp([])
-    _remap(clone, mapping)
+    for clone in clones:
+        _remap(clone, mapping)
+        _anonymize_group(clone)
     return candidate
 
 
-def _kernel_generic(candidate: func.FuncOp) -> ir.Operation:
-    return next(op for op in candidate.entry_block.operations if op.name == "linalg.generic")
+def _anonymize_group(op: ir.Operation) -> None:
+    """A function holds one group, so its members' group is renamed to a fixed name: two
+    groups of identical operators (the same layer repeated) then print the same and share the
+    kernel."""
+    if tile.GROUP in op.attributes:
+        group = tile.Group.from_attr(op.attributes[tile.GROUP])
+        op.attributes[tile.GROUP] = dataclasses.replace(group, name="kernel").to_attr()
+
+
+def _kernel_output(candidate: func.FuncOp, output: ir.Operation) -> ir.Operation:
+    """The clone of the kernel's output operator in its function."""
+    generics = [op for op in candidate.entry_block.operations if op.name == "linalg.generic"]
+    if tile.GROUP not in output.attributes:
+        return generics[0]
+    return lower_tiles.output_op([g.operation for g in generics])
 
 
 def _remap(op: ir.Operation, mapping: dict[ir.Value, ir.Value]) -> None:

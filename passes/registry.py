@@ -18,10 +18,12 @@ PASSES: dict[str, str] = {
     "quartet-map-to-gpu": "MapToGpu",
     "quartet-map-to-cpu": "MapToCpu",
     "quartet-roller": "Roller",
+    "quartet-welder": "Welder",
     "quartet-widen-bool-buffers": "WidenBoolBuffers",
     "test-roller-align": "TestRollerAlign",
     "test-roller-reuse": "TestRollerReuse",
     "test-roller-candidates": "TestRollerCandidates",
+    "test-welder-propagate": "TestWelderPropagate",
 }
 
 

@@ -43,6 +43,7 @@ from quartet.passes.lower_tiles.phase import Phase
 from quartet.passes.lower_tiles.plan import KernelPlan, kernel_plan
 from quartet.passes.lower_tiles.sources import Reader, evaluate
 from quartet.passes.lower_tiles.staging import alloc_shared
+from quartet.passes.lower_tiles.traffic import TRAFFIC, traffic_attr
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,11 @@ class LowerTiles(ModulePass):
                 continue
             prefix = ir.StringAttr(func.attributes["sym_name"]).value
             for index, ops in enumerate(kernels(func.operation)):
-                output = ops[-1] if len(ops) == 1 else _output_op(ops)
+                output = ops[-1] if len(ops) == 1 else output_op(ops)
                 name = _kernel_name(output, f"{prefix}_k{index}")
-                plan = kernel_plan(name, ops, _local_buffers(func.operation, ops))
-                build(plan)
+                _check_buffers(ops)
+                plan = kernel_plan(name, ops)
+                build(plan, func.regions[0].blocks[0].arguments)
 
 
 def kernels(func: ir.Operation) -> list[list[ir.Operation]]:
@@ -86,7 +88,14 @@ def kernels(func: ir.Operation) -> list[list[ir.Operation]]:
     return found
 
 
-def _output_op(ops: list[ir.Operation]) -> ir.Operation:
+def _check_buffers(ops: list[ir.Operation]) -> None:
+    for op in ops:
+        if any(not isinstance(value.type, ir.MemRefType) for value in op.opview.outputs):
+            raise PassError("expected buffer semantics (run one-shot-bufferize first)", op)
+
+
+def output_op(ops: list[ir.Operation]) -> ir.Operation:
+    """The output operator of a group's members."""
     outputs = [op for op in ops if Group.from_attr(op.attributes[tile.GROUP]).output]
     if len(outputs) != 1:
         raise PassError(f"a tile.group needs one output operator, found {len(outputs)}", ops[0])
@@ -100,24 +109,9 @@ def _kernel_name(op: ir.Operation, default: str) -> str:
     return default
 
 
-def _local_buffers(func: ir.Operation, ops: list[ir.Operation]) -> set[ir.Value]:
-    """Buffers allocated in ``func`` that only the kernel's own operators use: a result kept
-    there needs no global store."""
-    members = set(ops)
-    local = set()
-    for op in ops:
-        for value in op.opview.outputs:
-            owner = value.owner
-            if not isinstance(owner, ir.OpView) or owner.operation.name != "memref.alloc":
-                continue
-            users = {use.owner.operation for use in value.uses}
-            if all(user in members or user.name == "memref.dealloc" for user in users):
-                local.add(value)
-    return local
-
-
-def build(plan: KernelPlan) -> None:
-    """The block loop of ``plan`` at its output operator, then its operators erased."""
+def build(plan: KernelPlan, arguments) -> None:
+    """The block loop of ``plan`` at its output operator, then its operators erased. The block
+    loop records the kernel's global traffic per argument of its function (``tile.traffic``)."""
     output = plan.output.op
     _check_order(plan)
     with (
@@ -130,6 +124,7 @@ def build(plan: KernelPlan) -> None:
     ):
         block_loop.attributes[tile.KERNEL] = Kernel(plan.name).to_attr()
         block_loop.attributes[tile.PROGRAM] = output.attributes[tile.PROGRAM]
+        block_loop.attributes[TRAFFIC] = traffic_attr(plan, arguments)
         _build_block(plan, block_ids)
     for member in reversed(plan.members):
         member.op.operation.erase()

@@ -20,7 +20,20 @@ from quartet.passes.lower_tiles.sources import clone_body, evaluate
 
 
 def store(phase, values: list[ir.Value], index: dict[int, ir.Value]) -> None:
-    """Store the phase member's ``values`` at loop indices ``index``, then run its epilogues."""
+    """Store the phase member's ``values`` at loop indices ``index``, then run its epilogues,
+    all only at points inside the operator (the epilogues cover the same points)."""
+    with b.only_if(inside(phase, phase.member, index)):
+        _store_chain(phase, values, index)
+
+
+def inside(phase, member: Member, index: dict[int, ir.Value]) -> ir.Value | None:
+    """Whether the point ``index`` lies inside ``member`` (None: every point does)."""
+    padded = phase.kernel.padded(member)
+    bounds = [(index[loop], member.extents[loop]) for loop in member.par_loops if loop in padded]
+    return b.all_less_than(bounds)
+
+
+def _store_chain(phase, values: list[ir.Value], index: dict[int, ir.Value]) -> None:
     member = phase.member
     indices = {member: index}
     results = {member: values}
@@ -49,20 +62,13 @@ def _held_value(epilogue: Member, operand: int, producer: Member, results) -> ir
 
 
 def sink(phase, member: Member, values: list[ir.Value], index: dict[int, ir.Value]) -> None:
-    """``member``'s values at ``index`` into global memory and/or its shared buffer."""
-    if not member.global_output and not member.shared_output:
-        return
-    padded = phase.kernel.padded(member)
-    extents = member.extents
-    inside = b.all_less_than(
-        [(index[loop], extents[loop]) for loop in member.par_loops if loop in padded]
-    )
-    with b.only_if(inside):
-        for out, value in enumerate(values):
-            operand = len(member.inputs) + out
-            position = [evaluate(form, index) for form in member.space.forms[operand]]
-            if member.global_output:
-                memref.store(value, member.outputs[out], position)
-            if member.shared_output and out == 0:
-                shared = phase.reader.shared[member]
-                memref.store(value, shared, phase.reader.shared_index(member, position))
+    """``member``'s values at ``index`` (a point inside it) into global memory and/or its
+    shared buffer."""
+    for out, value in enumerate(values):
+        operand = len(member.inputs) + out
+        position = [evaluate(form, index) for form in member.space.forms[operand]]
+        if member.global_output:
+            memref.store(value, member.outputs[out], position)
+        if member.shared_output and out == 0:
+            shared = phase.reader.shared[member]
+            memref.store(value, shared, phase.reader.shared_index(member, position))

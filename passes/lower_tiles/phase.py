@@ -71,9 +71,12 @@ class Phase:
     # -- pointwise ---------------------------------------------------------------------------
 
     def _build_pointwise(self) -> None:
+        """Each point inside the operator computed and stored (the rest of the tile skipped)."""
         with b.parallel([self.num_threads]) as (_, (thread,)):
             for _, _, index in self.points(thread):
-                epilogue.store(self, self.reader.evaluate(self.member, index), index)
+                with b.only_if(epilogue.inside(self, self.member, index)):
+                    values = self.reader.evaluate(self.member, index)
+                    epilogue.store(self, values, index)
 
     # -- reductions --------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Group, Plan, RProgram
 from quartet.passes.base import PassError
 from quartet.passes.iteration_space import IterationSpace, Linear
+from quartet.welder.propagate import PropagationError, Read, max_value, propagate
 
 PHASE, EPILOGUE, INLINE = "phase", "epilogue", "inline"
 
@@ -58,6 +59,12 @@ class Member:
     @property
     def outputs(self) -> list[ir.Value]:
         return list(self.op.outputs)
+
+    @property
+    def written(self) -> list[ir.Value]:
+        """The values this member produces: its results on tensors, its out buffers on memrefs
+        (what a consumer's operand is when it reads this member)."""
+        return list(self.op.results) if len(self.op.results) else self.outputs
 
     @property
     def block_tile(self) -> tuple[int, ...]:
@@ -107,10 +114,27 @@ class KernelPlan:
     output: Member
     grid: tuple[int, ...]  # blocks along each parallel loop of the output operator
     _padded: dict = field(default_factory=dict, repr=False)
+    _phase_order: list = field(default_factory=list, repr=False)
 
     @property
     def phases(self) -> list[Member]:
-        return [member for member in self.members if member.role == PHASE]
+        """The phases in the order they run: each after every phase whose results it or its
+        epilogues read (an epilogue reads its other operands when its anchor stores)."""
+        return self._phase_order
+
+    def order_phases(self) -> None:
+        phases = [member for member in self.members if member.role == PHASE]
+        needs = {phase: _phases_read(phase) for phase in phases}
+        ordered: list[Member] = []
+        while len(ordered) < len(phases):
+            ready = [p for p in phases if p not in ordered and needs[p] <= set(ordered)]
+            if not ready:
+                raise PassError(
+                    "an epilogue reads a value computed after its anchor's phase",
+                    self.output.op,
+                )
+            ordered.append(ready[0])
+        self._phase_order = ordered
 
     @property
     def tile_sizes(self) -> tuple[int, ...]:
@@ -136,13 +160,14 @@ class KernelPlan:
         return total
 
 
-def kernel_plan(name: str, ops: list[ir.Operation], local_buffers: set[ir.Value]) -> KernelPlan:
-    """The plan of the kernel made of ``ops`` (program order). ``local_buffers`` are the
-    buffers nothing outside the kernel reads or writes: results in them stay on chip."""
+def kernel_plan(name: str, ops: list[ir.Operation]) -> KernelPlan:
+    """The plan of the kernel made of ``ops`` (program order), on buffers or on tensors (Welder
+    plans candidate groups before bufferization). A member's result goes to global memory when
+    it is the output, or when its ``tile.group`` says it is stored."""
     members = [_member(op) for op in ops]
     output = _output_member(members)
     _connect(members)
-    _assign_roles(members, output, local_buffers)
+    _assign_roles(members, output)
     grid = tuple(
         math.ceil(output.extents[loop] / output.block_tile[loop]) for loop in output.par_loops
     )
@@ -153,15 +178,81 @@ def kernel_plan(name: str, ops: list[ir.Operation], local_buffers: set[ir.Value]
             f"operator's tile gives {list(grid)}",
             output.op,
         )
+    _check_captures(members)
     _propagate_regions(members, output)
-    return KernelPlan(name, members, output, grid)
+    kernel = KernelPlan(name, members, output, grid)
+    _check_stored_cover(kernel)
+    kernel.order_phases()
+    return kernel
+
+
+def _check_captures(members: list[Member]) -> None:
+    """No member may read another member's result through computed indices (a gather inside
+    its body): nothing bounds what it reads, so no region could hold it."""
+    written = {value: member for member in members for value in member.written}
+    for member in members:
+        for op in member.op.regions[0].blocks[0].operations:
+            if op.name in ("tensor.extract", "memref.load") and op.operands[0] in written:
+                raise PassError(
+                    "reads a result of its own kernel through computed indices", member.op
+                )
+
+
+def _check_stored_cover(kernel: KernelPlan) -> None:
+    """A result the kernel stores must be stored whole: the blocks' regions must cover every
+    point of it (a producer's region is only what the kernel's readers need)."""
+    for member in kernel.members:
+        if not member.global_output or member is kernel.output:
+            continue
+        for loop in member.par_loops:
+            covered = _covered(member.origin[loop], member.block_tile[loop], kernel)
+            if covered < member.extents[loop]:
+                raise PassError(
+                    f"its result is needed outside the kernel, but the blocks' regions cover "
+                    f"{covered} of its {member.extents[loop]} points along loop {loop}",
+                    member.op,
+                )
+
+
+def _covered(origin: Linear, extent: int, kernel: KernelPlan) -> int:
+    """How many positions from 0 on the regions ``[origin, origin + extent)`` of all blocks
+    cover without a gap (origins over one grid axis at most: a product of ranges)."""
+    starts = {origin.constant}
+    for position, coeff in origin.coeffs:
+        step = coeff * kernel.tile_sizes[position]
+        starts = {s + b * step for s in starts for b in range(kernel.grid[position])}
+    reach = 0
+    for start in sorted(starts):
+        if start > reach:
+            break
+        reach = max(reach, start + extent)
+    return reach
+
+
+def _phases_read(phase: Member) -> set[Member]:
+    """The other phases whose results ``phase`` or its epilogues read (through inline
+    producers too); ``phase`` itself among them is a cycle."""
+    found: set[Member] = set()
+    chain = {phase, *phase.epilogue}
+    pending = [p for member in chain for p in member.producers.values()]
+    while pending:
+        producer = pending.pop()
+        if producer in chain:
+            continue
+        if producer.role == INLINE:
+            pending.extend(producer.producers.values())
+            continue
+        source = producer.anchor or producer
+        if source is phase:
+            raise PassError(
+                "an epilogue reads a value its own anchor's phase computes first", phase.op
+            )
+        found.add(source)
+    return found
 
 
 def _member(op: ir.Operation) -> Member:
     view = op.opview
-    for value in view.outputs:
-        if not isinstance(value.type, ir.MemRefType):
-            raise PassError("expected buffer semantics (run one-shot-bufferize first)", view)
     for nested in view.regions[0].blocks[0].operations:
         if len(nested.regions) != 0:
             raise PassError("operator bodies with nested regions are not supported", view)
@@ -203,26 +294,33 @@ def _connect(members: list[Member]) -> None:
                     member.op,
                 )
             member.producers[index] = writers[value]
-        for value in member.outputs:
+        for value in member.written:
             writers[value] = member
 
 
-def _assign_roles(members: list[Member], output: Member, local: set[ir.Value]) -> None:
+def _assign_roles(members: list[Member], output: Member) -> None:
     consumers: dict[Member, list[tuple[Member, str]]] = {m: [] for m in members}
     for member in members:
         for index, producer in member.producers.items():
             consumers[producer].append((member, member.levels[index]))
     for member in members:
-        member.global_output = member is output or any(v not in local for v in member.outputs)
+        group = _group(member.op.operation)
+        member.global_output = member is output or (group is not None and group.stored)
         member.shared_output = any(level == "smem" for _, level in consumers[member])
-        if member.red_loops:
-            member.role = PHASE
-            continue
         anchors = [
             producer
             for index, producer in member.producers.items()
             if member.levels[index] == "reg" and producer.role in (PHASE, EPILOGUE)
         ]
+        if member.red_loops:
+            if anchors:
+                raise PassError(
+                    "a reduction cannot read in registers a value another phase computes "
+                    "(its threads hold other points)",
+                    member.op,
+                )
+            member.role = PHASE
+            continue
         if anchors:
             _make_epilogue(member, anchors)
         elif consumers[member] and not member.global_output and not member.shared_output:
@@ -272,34 +370,40 @@ def epilogue_indices(epilogue: Member, indices: dict[Member, dict[int, ir.Value]
 
 
 def _propagate_regions(members: list[Member], output: Member) -> None:
-    """Origins of every member's region: the output tile's, then back through the readers of
-    each member (program order is topological, so readers come first in reverse); an epilogue
-    nothing in the kernel reads computes its anchor's points. Every epilogue must cover exactly
-    the points of the value it reads."""
-    output.origin = {loop: Linear(((p, 1),), 0) for p, loop in enumerate(output.par_loops)}
-    readers: dict[Member, list[tuple[Member, int]]] = {m: [] for m in members}
+    """Origins of every member's region (``quartet.welder.propagate``, from the output tile back
+    through the readers); each member's tile.program must cover exactly its region, and an
+    epilogue exactly the points of the value it reads."""
+    reads: dict[Member, list[Read]] = {m: [] for m in members}
     for member in members:
         for index, producer in member.producers.items():
-            readers[producer].append((member, index))
-    for member in reversed(members):
-        if member is not output and readers[member]:
-            member.origin = _origin_from_readers(member, readers[member])
+            reads[producer].append(Read(member, member.space.forms[index]))
+    tile = {loop: output.block_tile[loop] for loop in output.par_loops}
+    try:
+        regions = propagate(
+            members, output, tile, reads, lambda m: m.space, lambda m: m.output_loops()
+        )
+    except PropagationError as error:
+        raise PassError(str(error), output.op) from None
     for member in members:
-        if member.role != EPILOGUE:
-            if not member.origin:
-                raise PassError(
-                    "an operator of a fused kernel is read by none of its members", member.op
-                )
-            continue
-        source, permuted = _epilogue_region(member)
-        if not member.origin:
-            member.origin = permuted
-        if member.origin != permuted or not _same_extents(member, source):
+        region = regions[member]
+        member.origin = region.origin
+        needed = [region.extents[loop] for loop in member.par_loops]
+        have = [member.block_tile[loop] for loop in member.par_loops]
+        if needed != have:
             raise PassError(
-                "a register-level consumer must cover exactly the points its producer "
-                "computes (same region)",
+                f"its tile.program covers {have} along its parallel loops, but its readers in "
+                f"the kernel read {needed} per block",
                 member.op,
             )
+    for member in members:
+        if member.role == EPILOGUE:
+            _, permuted = _epilogue_region(member)
+            if member.origin != permuted:
+                raise PassError(
+                    "a register-level consumer must cover exactly the points its producer "
+                    "computes (same region)",
+                    member.op,
+                )
 
 
 def _epilogue_region(epilogue: Member) -> tuple[Member, dict[int, Linear]]:
@@ -309,55 +413,3 @@ def _epilogue_region(epilogue: Member) -> tuple[Member, dict[int, Linear]]:
     dims = producer.output_loops()
     loops = [form.single_loop() for form in epilogue.space.forms[operand]]
     return producer, {loop: producer.origin[dims[d]] for d, loop in enumerate(loops)}
-
-
-def _same_extents(epilogue: Member, source: Member) -> bool:
-    operand = next(i for i, p in epilogue.producers.items() if p is source)
-    dims = source.output_loops()
-    loops = [form.single_loop() for form in epilogue.space.forms[operand]]
-    return all(
-        epilogue.block_tile[loop] == source.block_tile[dims[d]] for d, loop in enumerate(loops)
-    )
-
-
-def _origin_from_readers(member: Member, readers: list[tuple[Member, int]]) -> dict[int, Linear]:
-    """Each output dimension's origin: the smallest position any reader's region reads."""
-    dims = member.output_loops()
-    origin: dict[int, Linear] = {}
-    for reader, operand in readers:
-        if not reader.origin:
-            continue  # an epilogue placed by its anchor; its anchor's region already counts
-        for dim, form in enumerate(reader.space.forms[operand]):
-            start = compose(form, reader.origin)
-            loop = dims[dim]
-            if loop in origin and start.coeffs != origin[loop].coeffs:
-                raise PassError(
-                    "two consumers read this operator's result at regions that move "
-                    "differently with the block",
-                    member.op,
-                )
-            if loop not in origin or start.constant < origin[loop].constant:
-                origin[loop] = start
-    return origin
-
-
-def compose(form: Linear, origins: dict[int, Linear]) -> Linear:
-    """``form`` (over a member's loops) at the member's region origin: a linear form over the
-    grid. Reduction loops start at 0."""
-    coeffs: dict[int, int] = {}
-    constant = form.constant
-    for loop, coeff in form.coeffs:
-        inner = origins.get(loop)
-        if inner is None:
-            continue
-        constant += coeff * inner.constant
-        for position, inner_coeff in inner.coeffs:
-            coeffs[position] = coeffs.get(position, 0) + coeff * inner_coeff
-    return Linear(tuple(sorted(coeffs.items())), constant)
-
-
-def max_value(form: Linear, grid: tuple[int, ...], tile_sizes: tuple[int, ...]) -> int:
-    """The largest value ``form`` (over the output's tile origins) takes over the grid."""
-    return form.constant + sum(
-        coeff * (grid[position] - 1) * tile_sizes[position] for position, coeff in form.coeffs
-    )

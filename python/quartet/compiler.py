@@ -28,6 +28,7 @@ from mlir import ir
 
 from quartet import cache as compile_cache
 from quartet import isolation
+from quartet.counters import Counters, count
 from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library
 from quartet.device import Device, EmulatedDevice, run_host_program
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
@@ -78,6 +79,7 @@ class CompiledModel:
     ``loops_ir``). ``kernels`` lists each distinct kernel once; ``launches`` counts the kernel
     launches of one inference. ``stage_seconds`` times every stage of the compile;
     ``cpu_build_seconds`` the stages of a GPU target's CPU build, made on the first ``run``.
+    ``counters`` holds the static whole-model counters (:mod:`quartet.counters`).
     """
 
     target: str
@@ -93,6 +95,7 @@ class CompiledModel:
     host: HostProgram | None = None
     cache_entry: Path | None = None  # the compile cache's directory for this model, if any
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
+    counters: Counters = field(default_factory=Counters)
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
@@ -171,6 +174,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     *,
     entry: str | None = None,
     tiling: str = DEFAULT_TILING,
+    fusion: str = "welder",
     cache: bool = True,
     isolate: bool = False,
 ) -> CompiledModel:
@@ -178,14 +182,15 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
 
     ``target`` is ``"sm_90"``, ``"sm_80"`` or ``"cpu"``. ``entry`` names the function to
     compile when the module has several. ``tiling`` is the pipeline element that chooses each
-    operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``). ``cache=False`` skips
+    operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``); ``fusion`` is Welder's
+    mode (``"welder"``, or ``"none"`` for one kernel per operator). ``cache=False`` skips
     the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
     ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
     :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
     process running.
     """
     if isolate:
-        options = {"entry": entry, "tiling": tiling, "cache": cache}
+        options = {"entry": entry, "tiling": tiling, "fusion": fusion, "cache": cache}
         model = isolation.call("quartet.compile", compile, source, target, **options)
         if model._scratch is not None:
             _remove_with(model, model._scratch)
@@ -193,7 +198,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     clock = Stopwatch()
     with clock("read"):
         text, filename = _read_source(source)
-        prefix, tail = _steps(target, tiling, entry)
+        prefix, tail = _steps(target, tiling, fusion, entry)
         pipeline = pipeline_text(prefix + tail)
         key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
     with clock("cache"):
@@ -211,16 +216,19 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
         with clock("graph-to-loops"):
             run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
             loops_ir = str(module)
+        with clock("counters"):
+            counters = count(module, name)
         model = CompiledModel(
             target=target,
             entry=name,
             signature=signature,
             pipeline=pipeline,
-            cpu_pipeline=pipeline_text(prefix + steps_for("cpu", tiling)[1]),
+            cpu_pipeline=pipeline_text(prefix + steps_for("cpu")[1]),
             final_ir="",
             loops_ir=loops_ir,
             stage_seconds=clock.seconds,
             cache_entry=compile_cache.entry(key) if key else None,
+            counters=counters,
         )
         if target == "cpu":
             _cpu_build(model, module, clock, filename)
@@ -237,15 +245,17 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     return model
 
 
-def _steps(target: object, tiling: object, entry: object):
+def _steps(target: object, tiling: object, fusion: object, entry: object):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
     if not isinstance(tiling, str):
         raise QuartetError(f"error: tiling must be a pipeline element (a string), got {tiling!r}")
+    if not isinstance(fusion, str):
+        raise QuartetError(f"error: fusion must be 'welder' or 'none', got {fusion!r}")
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling)
+        return steps_for(target, tiling, fusion)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 

@@ -34,6 +34,7 @@ class EmulatedDevice:
         self.checks = checks
         self.instructions = 0  # thread-level instructions executed, over every launch
         self.warp_instructions = 0
+        self.global_bytes: dict[str, list[int]] = {}  # kernel -> [loaded, stored], all launches
 
     def launch(self, ptx, kernel, grid, block, buffers) -> None:
         from quartet.emulator import EmulatorError, launch
@@ -44,6 +45,9 @@ class EmulatedDevice:
             raise QuartetError(f"error: emulating kernel {kernel}: {error}") from error
         self.instructions += stats.thread_instructions
         self.warp_instructions += stats.warp_instructions
+        counts = self.global_bytes.setdefault(kernel, [0, 0])
+        counts[0] += stats.global_loaded
+        counts[1] += stats.global_stored
 
 
 def run_host_program(

@@ -20,6 +20,10 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
     ),
     (
+        "quartet-welder{arch={target} fusion={fusion}}",
+        "group operators into kernels from Roller's tiles, a level per edge (SSA edges: tensors)",
+    ),
+    (
         "quartet-readonly-arguments",
         "bufferization must copy, never compute in place into the caller's input arrays",
     ),
@@ -98,17 +102,31 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
 # Roller constructs each operator's rProgram for the machine being compiled for.
 DEFAULT_TILING = "quartet-roller{arch={target}}"
 
+# Welder fuses by default; "none" keeps one kernel per operator (for comparison).
+FUSION = ("welder", "none")
+
 
 def steps_for(
-    target: str, tiling: str = DEFAULT_TILING
+    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder"
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(shared prefix, target tail) for ``target``; ValueError for an unknown target.
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target or fusion.
 
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
-    ``tile.program`` keep it, so pre-tiled input passes through any tiling pass).
+    ``tile.program`` keep it, so pre-tiled input passes through any tiling pass); ``fusion``
+    is Welder's mode.
     """
+    if fusion not in FUSION:
+        raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
     tiling = tiling.replace("{target}", target)
-    prefix = [(step.replace("{tiling}", tiling), why) for step, why in GRAPH_TO_LOOPS]
+    prefix = [
+        (
+            step.replace("{tiling}", tiling)
+            .replace("{target}", target)
+            .replace("{fusion}", fusion),
+            why,
+        )
+        for step, why in GRAPH_TO_LOOPS
+    ]
     if target == "cpu":
         return prefix, LOOPS_TO_CPU
     if target in GPU_CHIPS:

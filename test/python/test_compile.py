@@ -27,7 +27,7 @@ def mlp_sm90() -> quartet.CompiledModel:
 
 @pytest.fixture(scope="module")
 def mlp_fixed() -> quartet.CompiledModel:
-    return quartet.compile(mlp.SOURCE, target="sm_90", tiling=FIXED)
+    return quartet.compile(mlp.SOURCE, target="sm_90", tiling=FIXED, fusion="none")
 
 
 @pytest.mark.parametrize("target", ["cpu", "sm_90"])
@@ -37,21 +37,53 @@ def test_mlp_runs_on_cpu_and_matches_numpy(target, mlp_sm90):
     np.testing.assert_allclose(model.run(*inputs), mlp.reference(*inputs), rtol=1e-4, atol=1e-5)
 
 
+def test_mlp_fuses_into_one_kernel_per_layer(mlp_sm90):
+    """Welder: each layer's fill, matmul and bias (+ ReLU) are one kernel, the matmul's
+    accumulator starting at the fill's value and the bias applied at its points (registers);
+    the emulated PTX matches numpy."""
+    assert mlp_sm90.launches == len(mlp_sm90.kernels) == 3
+    assert all("bar.sync" in mlp_sm90.ptx[kernel.name] for kernel in mlp_sm90.kernels)
+    inputs = mlp.random_inputs(seed=2)
+    np.testing.assert_allclose(
+        mlp_sm90.emulate(*inputs), mlp.reference(*inputs), rtol=1e-4, atol=1e-5
+    )
+
+
 def test_mlp_kernels_and_launches(mlp_fixed):
-    """Nine operators, eight distinct kernels: the two 64x1024 fills are one kernel launched
-    twice (quartet-outline-kernels), and the PTX holds each kernel once."""
+    """Unfused (fusion=none): one kernel per operator, but each fill is folded into the
+    accumulator of the matmul it initializes, so nine operators are six kernels."""
     names = [kernel.name for kernel in mlp_fixed.kernels]
-    assert names == [f"mlp_k{i}" for i in range(8)]
+    assert names == [f"mlp_k{i}" for i in range(6)]
     assert set(mlp_fixed.ptx) == set(names)
-    matmul = mlp_fixed.kernels[1]  # 64x1024 output in 64x64 tiles, 16x16 threads of 4x4 points
+    matmul = mlp_fixed.kernels[0]  # 64x1024 output in 64x64 tiles, 16x16 threads of 4x4 points
     assert (matmul.grid, matmul.block) == ((16, 1, 1), (256, 1, 1))
     assert matmul.shared_bytes == 2 * (64 * (16 + 4) + 16 * (64 + 4)) * 4  # double-buffered
-    assert "bar.sync" in mlp_fixed.ptx["mlp_k1"] and "bar.sync" not in mlp_fixed.ptx["mlp_k2"]
-    assert "ld.global.v4.b32" in mlp_fixed.ptx["mlp_k1"]  # 128-bit copies of aligned f32 rows
+    assert "bar.sync" in mlp_fixed.ptx["mlp_k0"] and "bar.sync" not in mlp_fixed.ptx["mlp_k1"]
+    assert "ld.global.v4.b32" in mlp_fixed.ptx["mlp_k0"]  # 128-bit copies of aligned f32 rows
     launches = mlp_fixed.host.launches
-    assert [launch.kernel for launch in launches] == [*names[:3], "mlp_k0", *names[3:]]
-    assert mlp_fixed.launches == 9
+    assert [launch.kernel for launch in launches] == names and mlp_fixed.launches == 6
     assert launches[-1].buffers[0] == 7  # the bias kernel writes the output argument in place
+
+
+@pytest.mark.parametrize("fusion", ["none", "welder"])
+def test_static_global_traffic_is_what_the_emulator_counts(fusion):
+    """The counters (quartet.counters, from each kernel's plan) against the emulator's count of
+    every global load and store executed, per kernel, on the MLP and on ragged operators."""
+    from quartet.device import EmulatedDevice
+
+    for source, inputs in (
+        (mlp.SOURCE, mlp.random_inputs()),
+        (programs.BATCHED_AND_MAX, programs.batched_and_max_inputs(2)[0]),
+        (programs.CONV_GATHER_SLICE, programs.conv_gather_slice_inputs(2)[0]),
+    ):
+        model = quartet.compile(source, target="sm_90", fusion=fusion)
+        device = EmulatedDevice(checks=False)
+        model.emulate(*inputs, device=device)
+        for name, counted in model.counters.kernels.items():
+            loaded, stored = device.global_bytes[name]
+            assert abs(counted.loaded - loaded) <= 0.05 * max(loaded, 1), (name, counted, loaded)
+            assert abs(counted.stored - stored) <= 0.05 * max(stored, 1), (name, counted, stored)
+        assert model.counters.launches == model.launches
 
 
 @needs_ptxas
@@ -225,7 +257,7 @@ def test_inputs_are_never_written_and_may_be_misaligned_views(target):
 @pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
 def test_f16_matmul_uses_tensor_cores_without_spills(chip):
     model = quartet.compile(programs.HALF_MATMUL, target=chip, tiling=FIXED)
-    matmul = model.kernels[1]
+    (matmul,) = model.kernels  # the fill is the accumulator's initial value
     ptx = model.ptx[matmul.name]
     # 64x64 blocks of 8 warps (2x4), each warp 2x2 accumulator tiles of 16x8, one 16-deep
     # step per 16-deep stage: 4 mma.sync in the stage loop.

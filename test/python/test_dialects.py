@@ -97,7 +97,7 @@ LEVELS_REG = '[#tile.edge<"reg">]'
 
 def group_op(name: str, output: int, grid: str = "array<i64>", levels: str | None = None) -> str:
     """``%0 = arith.addf %x, %x`` as a member of group ``name``."""
-    attrs = f'tile.group = #tile.group<"{name}", {grid}, {"true" if output else "false"}>'
+    attrs = f'tile.group = #tile.group<"{name}", {grid}, {"true" if output else "false"}, true>'
     if levels is not None:
         attrs += f", tile.levels = {levels}"
     return f"%0 = arith.addf %x, %x {{{attrs}}} : f32"
@@ -274,11 +274,11 @@ INVALID = {
         "'linalg.matmul' op smem_pad has 1 entries but the op has 2 inputs",
     ),
     "group name": (
-        on_op('tile.group = #tile.group<"", array<i64>, true>'),
+        on_op('tile.group = #tile.group<"", array<i64>, true, true>'),
         "'test.op' op tile.group name must not be empty",
     ),
     "group grid": (
-        on_op('tile.group = #tile.group<"g", array<i64: 4, 0>, true>'),
+        on_op('tile.group = #tile.group<"g", array<i64: 4, 0>, true, true>'),
         "'test.op' op tile.group grid extents must be positive, got [4, 0]",
     ),
     "group output": (
@@ -288,7 +288,7 @@ INVALID = {
     "group grids agree": (
         f"""func.func @f(%x: f32) -> f32 {{
           {group_op("g", 0, grid="array<i64: 2>")}
-          %1 = arith.mulf %0, %0 {{tile.group = #tile.group<"g", array<i64: 4>, true>}} : f32
+          %1 = arith.mulf %0, %0 {{tile.group = #tile.group<"g", array<i64: 4>, true, true>}} : f32
           return %1 : f32
         }}""",
         "'arith.addf' op tile.group 'g' members disagree on the grid",
@@ -299,11 +299,12 @@ INVALID = {
         "'arith.addf' op tile.levels has 1 entries but the op has 2 operands",
     ),
     "levels producer in group": (
-        """func.func @f(%x: f32) -> f32 {
-          %0 = arith.addf %x, %x {tile.group = #tile.group<"a", array<i64>, true>} : f32
-          %1 = arith.mulf %0, %x {tile.group = #tile.group<"b", array<i64>, true>,
-              tile.levels = [#tile.edge<"reg">, #tile.edge<"global">]} : f32
-          return %1 : f32
+        """func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+          %0 = arith.addf %x, %x {tile.group = #tile.group<"a", array<i64>, true, true>}
+              : tensor<4xf32>
+          %1 = arith.mulf %0, %x {tile.group = #tile.group<"b", array<i64>, true, true>,
+              tile.levels = [#tile.edge<"reg">, #tile.edge<"global">]} : tensor<4xf32>
+          return %1 : tensor<4xf32>
         }""",
         "'arith.mulf' op operand #0 at 'reg' needs its producer in the same tile.group",
     ),

@@ -54,6 +54,8 @@ class LaunchStats:
     steps: int = 0
     barriers: int = 0
     seconds: float = 0.0
+    global_loaded: int = 0  # bytes every lane's global loads read
+    global_stored: int = 0  # bytes every lane's global stores wrote
 
     @property
     def warp_instructions_per_second(self) -> float:
@@ -191,6 +193,8 @@ class Machine:
                 else:
                     self._divergent_step()
         self.stats.seconds = time.perf_counter() - start
+        self.stats.global_loaded = self.memory.global_loaded
+        self.stats.global_stored = self.memory.global_stored
         if self.reporter.reports:
             raise EmulatorCheckError(self.reporter.sorted_reports())
         return self.stats

@@ -100,6 +100,8 @@ class Memory:
         self.local = np.zeros(nthreads * self.local_stride if local_size else 16, np.uint8)
         self.cta_of_thread = cta_of_thread.astype(np.int64)
         self.tracker = SharedTracker(self.shared_stride, ncta, cta_of_thread, checks, reporter)
+        self.global_loaded = 0  # bytes read and written in global memory, over every lane
+        self.global_stored = 0
 
     # -- host side ------------------------------------------------------------------------------
     def buffer_bytes(self, index: int) -> np.ndarray:
@@ -122,6 +124,8 @@ class Memory:
         out = np.zeros((len(threads), count), dtype)
         for part in self._resolve(space, pc, threads, addresses, width * count):
             values = self._gather(part, width, count, dtype)
+            if part.space == "global":
+                self.global_loaded += len(part.offsets) * width * count
             if part.positions is None:
                 out = values
             else:
@@ -144,6 +148,8 @@ class Memory:
         dtype = raw_dtype(width * 8)
         for part in self._resolve(space, pc, threads, addresses, width * count):
             lane_values = values if part.positions is None else values[part.positions]
+            if part.space == "global":
+                self.global_stored += len(part.offsets) * width * count
             view = part.storage.view(dtype)
             elements = part.offsets // width
             if count == 1:

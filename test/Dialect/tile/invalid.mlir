@@ -32,7 +32,7 @@
 
 /// Check that a group name is a string.
 // expected-error @below {{expected base attribute 'builtin.string' but got 'builtin.integer'}}
-"test.op"() {tile.group = #tile.group<0, array<i64>, true>} : () -> ()
+"test.op"() {tile.group = #tile.group<0, array<i64>, true, true>} : () -> ()
 
 // -----
 
@@ -44,7 +44,7 @@
 
 /// Check that a group records its grid as an array.
 // expected-error @below {{expected base attribute 'builtin.dense_array' but got 'builtin.integer'}}
-"test.op"() {tile.group = #tile.group<"g", 4, 1>} : () -> ()
+"test.op"() {tile.group = #tile.group<"g", 4, true, true>} : () -> ()
 
 // -----
 
@@ -160,7 +160,7 @@ func.func @pad(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf3
 
 /// Check that a group has a name.
 // expected-error @below {{'test.op' op tile.group name must not be empty}}
-"test.op"() {tile.group = #tile.group<"", array<i64>, true>} : () -> ()
+"test.op"() {tile.group = #tile.group<"", array<i64>, true, true>} : () -> ()
 
 // -----
 
@@ -171,21 +171,22 @@ func.func @pad(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf3
 // -----
 
 /// Check that an operand read on chip needs its producer in the consumer's group.
-func.func @level_no_group(%x: f32) -> f32 {
-  %0 = arith.addf %x, %x : f32
+func.func @level_no_group(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = arith.addf %x, %x : tensor<4xf32>
   // expected-error @below {{'arith.mulf' op operand #0 at 'smem' needs its producer in the same tile.group}}
-  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k0", array<i64>, true>, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">]} : f32
-  return %1 : f32
+  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k0", array<i64>, true, true>, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">]} : tensor<4xf32>
+  return %1 : tensor<4xf32>
 }
 
 // -----
 
-/// Check that an operand read in registers needs its producer in the same group.
-func.func @level_other_group(%x: f32) -> f32 {
-  %0 = arith.addf %x, %x {tile.group = #tile.group<"k0", array<i64>, true>} : f32
+/// Check that an operand read in registers needs its producer in the same group (on tensors:
+/// on buffers, the producer is whoever wrote the buffer last).
+func.func @level_other_group(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = arith.addf %x, %x {tile.group = #tile.group<"k0", array<i64>, true, true>} : tensor<4xf32>
   // expected-error @below {{'arith.mulf' op operand #1 at 'reg' needs its producer in the same tile.group}}
-  %1 = arith.mulf %x, %0 {tile.group = #tile.group<"k1", array<i64>, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"reg">]} : f32
-  return %1 : f32
+  %1 = arith.mulf %x, %0 {tile.group = #tile.group<"k1", array<i64>, true, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"reg">]} : tensor<4xf32>
+  return %1 : tensor<4xf32>
 }
 
 // -----
@@ -193,8 +194,8 @@ func.func @level_other_group(%x: f32) -> f32 {
 /// Check that a group has exactly one output operator.
 func.func @two_outputs(%x: f32) -> f32 {
   // expected-error @below {{'arith.addf' op tile.group 'k0' has 2 outputs}}
-  %0 = arith.addf %x, %x {tile.group = #tile.group<"k0", array<i64>, true>} : f32
-  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k0", array<i64>, true>} : f32
+  %0 = arith.addf %x, %x {tile.group = #tile.group<"k0", array<i64>, true, true>} : f32
+  %1 = arith.mulf %0, %0 {tile.group = #tile.group<"k0", array<i64>, true, true>} : f32
   return %1 : f32
 }
 

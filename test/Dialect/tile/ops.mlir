@@ -19,15 +19,16 @@ func.func @three_levels(%a: tensor<128x32xf32>, %b: tensor<32x128xf32>, %c: tens
 }
 
 /// Check that fused groups, operand levels, plans, kernels and candidates round-trip: the
-/// matmul (a producer of group kernel0 over a 2x2 grid) keeps its result in shared memory for
-/// the add (the group's output), which reads its second operand from global memory.
+/// matmul (a producer of group kernel0 over a 2x2 grid, its result not stored) keeps its result
+/// in shared memory for the add (the group's output), which reads its second operand from
+/// global memory.
 // CHECK-LABEL: func.func @fused
-// CHECK: linalg.matmul {tile.candidates = #tile.candidates<[#tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 16>>], array<i64: 0, 0>>]>, tile.group = #tile.group<"kernel0", array<i64: 2, 2>, false>, tile.plan = #tile.plan<array<i64: 8, 8, 1>, array<i64: 0, 1>, true, array<i64>>}
-// CHECK: linalg.add {tile.group = #tile.group<"kernel0", array<i64: 2, 2>, true>, tile.kernel = #tile.kernel<"fused_k0">, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">, #tile.edge<"global">]}
+// CHECK: linalg.matmul {tile.candidates = #tile.candidates<[#tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 16>>], array<i64: 0, 0>>]>, tile.group = #tile.group<"kernel0", array<i64: 2, 2>, false, false>, tile.plan = #tile.plan<array<i64: 8, 8, 1>, array<i64: 0, 1>, true, array<i64>>}
+// CHECK: linalg.add {tile.group = #tile.group<"kernel0", array<i64: 2, 2>, true, true>, tile.kernel = #tile.kernel<"fused_k0">, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">, #tile.edge<"global">]}
 func.func @fused(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
-  %0 = linalg.matmul {tile.group = #tile.group<"kernel0", array<i64: 2, 2>, false>, tile.plan = #tile.plan<array<i64: 8, 8, 1>, array<i64: 0, 1>, true, array<i64>>, tile.candidates = #tile.candidates<[#tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 16>>], array<i64: 0, 0>>]>}
+  %0 = linalg.matmul {tile.group = #tile.group<"kernel0", array<i64: 2, 2>, false, false>, tile.plan = #tile.plan<array<i64: 8, 8, 1>, array<i64: 0, 1>, true, array<i64>>, tile.candidates = #tile.candidates<[#tile.rprogram<[#tile.rtile<"smem", array<i64: 32, 32, 16>>], array<i64: 0, 0>>]>}
       ins(%a, %b : tensor<64x32xf32>, tensor<32x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
-  %1 = linalg.add {tile.group = #tile.group<"kernel0", array<i64: 2, 2>, true>, tile.kernel = #tile.kernel<"fused_k0">, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">, #tile.edge<"global">]}
+  %1 = linalg.add {tile.group = #tile.group<"kernel0", array<i64: 2, 2>, true, true>, tile.kernel = #tile.kernel<"fused_k0">, tile.levels = [#tile.edge<"smem">, #tile.edge<"global">, #tile.edge<"global">]}
       ins(%0, %c : tensor<64x64xf32>, tensor<64x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
   return %1 : tensor<64x64xf32>
 }

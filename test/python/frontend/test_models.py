@@ -43,7 +43,7 @@ def test_encoder_layer_matches_reference_on_cpu(encoder_sm90):
 @needs_ptxas
 def test_encoder_layer_ptx_assembles(encoder_sm90):
     kernels = encoder_sm90.compiled.kernels
-    assert len(kernels) > 20
+    assert 5 < len(kernels) <= 16  # Welder's groups: ~40 operators in 11-14 kernels
     infos = encoder_sm90.compiled.ptxas
     assert all(info.spill_stores == info.spill_loads == 0 for info in infos.values())
 
@@ -163,7 +163,7 @@ def test_squeezenet_matches_stored_output_on_cpu(squeezenet):
 
 @needs_ptxas
 def test_squeezenet_ptx_assembles_without_spills(squeezenet):
-    assert len(squeezenet.compiled.kernels) > 50
+    assert len(squeezenet.compiled.kernels) > 30
     infos = squeezenet.compiled.ptxas
     assert all(info.spill_stores == info.spill_loads == 0 for info in infos.values())
 

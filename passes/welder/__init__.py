@@ -1,0 +1,176 @@
+"""quartet-welder: fuse operators into kernels across the memory hierarchy (Welder, OSDI'23).
+
+On graph-level IR tiled by Roller, per block: builds the tile-graph (``quartet.welder.graph``),
+connects its edges and tiles every candidate group (``schedule``, ranked with ``model``), and
+writes each group's decisions into the IR, where ``quartet-outline-kernels`` and
+``quartet-lower-tiles`` read them:
+
+    %mm = linalg.generic {tile.program = ...}  ins(%x, %w) outs(%init)     // matmul
+    %y  = linalg.generic {tile.program = ...}  ins(%mm, %b) outs(%e)       // + bias, relu
+  becomes
+    %mm = linalg.generic {tile.group = #tile.group<"f_g0", array<i64: 8, 6>, false>,
+                          tile.levels = [..., #tile.edge<"reg">], tile.program = ...}
+    %y  = linalg.generic {tile.group = #tile.group<"f_g0", array<i64: 8, 6>, true>,
+                          tile.levels = [#tile.edge<"reg">, #tile.edge<"global">, ...], ...}
+
+Each consumer operand records its own level (``tile.levels``), each member its region's
+rProgram and plan, the output member the group's grid. Before connecting, a consumer that
+reads a result through reshapes reads the result itself, its indexing map composed with them,
+wherever that stays affine; group members are moved next to each other (a valid order, as
+groups are convex). ``fusion=none`` keeps one kernel per operator, except that an
+accumulator's initialisation (a fill) is still computed in registers by the reduction it
+initializes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from mlir import ir
+
+from quartet.hardware import CpuSpec, spec_for
+from quartet.passes.base import ModulePass, PassError, option
+from quartet.passes.welder.schedule import Scheduler, grid_of
+from quartet.passes.welder.schedule import apply as apply_kernel
+from quartet.welder.graph import TileGraph, tile_graph
+
+FUSION = ("welder", "none")
+
+
+@dataclass(frozen=True)
+class Welder(ModulePass):
+    """Group operators into fused kernels, with a memory level per consumer operand."""
+
+    name = "quartet-welder"
+    arch: str = option("sm_90", "target machine: sm_90, sm_80, sm_70 or cpu (model: sm_90)")
+    fusion: str = option("welder", "welder: connect edges where the model says so; none")
+
+    def apply(self, module: ir.Operation) -> None:
+        if self.fusion not in FUSION:
+            raise PassError(
+                f"option 'fusion' must be one of {', '.join(FUSION)}, got '{self.fusion}'"
+            )
+        try:
+            spec = spec_for(self.arch)
+        except ValueError as error:
+            raise PassError(f"option 'arch': {error}") from None
+        if isinstance(spec, CpuSpec):
+            # The CPU form is the GPU form run serially: group it as for an H100, without
+            # tensor cores (the CPU plans have none).
+            spec = dataclasses.replace(spec_for("sm_90"), mma_shape=None)
+        for func in module.regions[0].blocks[0].operations:
+            if func.operation.name != "func.func" or not len(func.regions[0].blocks):
+                continue
+            prefix = ir.StringAttr(func.attributes["sym_name"]).value
+            count = 0
+            for block in _blocks(func.operation):
+                count = self._fuse(block, spec, prefix, count)
+
+    def _fuse(self, block: ir.Block, spec, prefix: str, count: int) -> int:
+        graph = tile_graph(block)
+        if not graph.nodes:
+            return count
+        if self.fusion == "welder" and fold_reshapes(graph):
+            graph = tile_graph(block)
+        for kernel in Scheduler(graph, spec, self.fusion == "welder").run():
+            if len(kernel.members) == 1:
+                continue
+            name = f"{prefix}_g{count}"
+            count += 1
+            grid = grid_of(kernel)
+            apply_kernel(
+                spec, kernel.members, kernel.output, kernel.levels, kernel.programs, name, grid
+            )
+            make_contiguous(block, [node.op.operation for node in kernel.members])
+        return count
+
+
+def _blocks(op: ir.Operation) -> list[ir.Block]:
+    """Every block nested in ``op`` (a loop body's operators fuse among themselves)."""
+    found = []
+
+    def visit(child: ir.Operation) -> ir.WalkResult:
+        if child.name != "linalg.generic":
+            for region in child.regions:
+                found.extend(region.blocks)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return found
+
+
+def fold_reshapes(graph: TileGraph) -> bool:
+    """Make every consumer that reads a node's result through affine reshapes read the result
+    itself, with its indexing map composed with them; True if anything changed."""
+    changed = False
+    for edge in graph.edges:
+        if not edge.views or edge.cut or not _keeps_loops_alone(edge):
+            continue
+        consumer = edge.consumer.op
+        loops = len(edge.consumer.space.extents)
+        maps = [ir.AffineMapAttr(m).value for m in consumer.indexing_maps]
+        maps[edge.operand] = _affine_map(edge.forms, loops)
+        consumer.operation.attributes["indexing_maps"] = ir.ArrayAttr.get(
+            [ir.AffineMapAttr.get(m) for m in maps]
+        )
+        consumer.operation.operands[edge.operand] = edge.producer.op.results[0]
+        changed = True
+    return changed
+
+
+def _keeps_loops_alone(edge) -> bool:
+    """Whether every loop of the consumer is still some operand dimension's whole index once
+    the reshapes are folded (linalg derives each loop's extent from one)."""
+    forms = list(edge.consumer.space.forms)
+    forms[edge.operand] = edge.forms
+    alone = {form.single_loop() for operand in forms for form in operand}
+    return all(loop in alone for loop in range(len(edge.consumer.space.extents)))
+
+
+def _affine_map(forms, loops: int) -> ir.AffineMap:
+    results = []
+    for form in forms:
+        expr = ir.AffineConstantExpr.get(form.constant)
+        for loop, coeff in form.coeffs:
+            expr = expr + ir.AffineDimExpr.get(loop) * ir.AffineConstantExpr.get(coeff)
+        results.append(expr)
+    return ir.AffineMap.get(loops, 0, results)
+
+
+def make_contiguous(block: ir.Block, members: list[ir.Operation]) -> None:
+    """Move a group's members next to its last member (its output operator comes last), and
+    whatever between them uses their results after it: one kernel runs at one position."""
+    inside = set(members)
+    last = members[-1]
+    operations = [op.operation for op in block.operations]
+    start = operations.index(members[0])
+    end = operations.index(last)
+    produced = {value for op in members for value in op.results}
+    after = []
+    for op in operations[start + 1 : end]:
+        if op in inside:
+            continue
+        if _uses(op, produced):
+            produced.update(op.results)
+            after.append(op)
+    for op in members[:-1]:
+        op.move_before(last)
+    anchor = last
+    for op in after:
+        op.move_after(anchor)
+        anchor = op
+
+
+def _uses(op: ir.Operation, values: set[ir.Value]) -> bool:
+    found = False
+
+    def visit(child: ir.Operation) -> ir.WalkResult:
+        nonlocal found
+        if any(operand in values for operand in child.operands):
+            found = True
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return found

@@ -1,0 +1,399 @@
+"""Welder's scheduling (OSDI'23, Sec. 4): connect the tile-graph's edges, tile each candidate.
+
+1. **Graph connecting.** Every operator starts as its own kernel. The edges are walked in
+   topological order (by consumer); each edge from a group's output operator into another
+   group is tried at a deeper level than global memory: registers first (the consumer reads
+   an elementwise producer by recomputing it, or computes an elementwise consumer at a
+   reduction's points as its epilogue), then shared memory (the producer keeps its region of
+   each block on chip). The merged group keeps the consumer's output operator.
+2. **Subgraph tiling.** For a candidate group, output tiles are enumerated Roller-style (the
+   output operator's top-k rProgram tiles, and each with one loop widened to its whole
+   extent, which row statistics fused behind a contraction need), propagated back to every
+   member's region, each member given a register tile and a plan, and the resulting kernel
+   checked (the lowering's own analysis: roles, regions, alignment) and costed with the
+   latency model.
+3. A connection is kept only where the model says the merged kernel beats the two kernels
+   apart; a group stays convex (no path leaves it and comes back) and holds at most
+   ``MAX_OPERATORS`` operators that compute (fills and pure copies do not count).
+
+Accumulator initialisations (a fill, or a bias broadcast, feeding only a reduction's output)
+are always connected in registers, fusion or not: no fill is ever its own kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from mlir import ir
+
+from quartet.dialects import tile
+from quartet.dialects.tile import Candidates, Group, RProgram
+from quartet.hardware import GpuSpec
+from quartet.passes.base import PassError
+from quartet.passes.lower_tiles.plan import kernel_plan
+from quartet.passes.welder.model import INFEASIBLE, kernel_seconds
+from quartet.roller import Config
+from quartet.roller.plan import plan_attributes
+from quartet.welder.graph import Edge, Node, TileGraph
+from quartet.welder.propagate import PropagationError, Read, propagate
+
+MAX_OPERATORS = 10
+"""Operators that compute per group (Welder's artifact groups at most ~10, DESIGN.md)."""
+
+MAX_THREADS = 256
+"""Threads a producer's phase may use (the block has at least the output phase's)."""
+
+MAX_POINTS = 64
+"""Register-tile points per thread (the lowering unrolls them: Roller's limit)."""
+
+WIDE_POINTS = 16384
+"""The largest output tile a widened candidate may have."""
+
+
+@dataclass(eq=False)
+class Kernel:
+    """A group of operators and its tiling: what one kernel computes, and its modelled time."""
+
+    members: list[Node]
+    output: Node
+    levels: dict[Edge, str] = field(default_factory=dict)  # in-group edges
+    programs: dict[Node, RProgram] = field(default_factory=dict)
+    seconds: float = INFEASIBLE
+    reason: str = ""  # why the last connection tried into it was refused
+
+    @property
+    def computing(self) -> int:
+        return sum(1 for node in self.members if not _trivial(node))
+
+
+def _trivial(node: Node) -> bool:
+    """A fill or a pure copy (a transpose): recomputing it costs nothing."""
+    body = node.op.regions[0].blocks[0]
+    ops = list(body.operations)
+    return node.is_fill or (
+        not node.reduction and len(ops) == 1 and list(ops[0].operands) == [body.arguments[0]]
+    )
+
+
+class Scheduler:
+    """Welder's two steps over one tile-graph, for ``spec``."""
+
+    def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool):
+        self.graph, self.spec, self.fusion = graph, spec, fusion
+        self._memo: dict[tuple, float] = {}
+        self.kernels = {node: self._alone(node) for node in graph.nodes}
+
+    def run(self) -> list[Kernel]:
+        for edge in sorted(self.graph.edges, key=lambda e: (e.consumer.index, e.producer.index)):
+            if edge.is_init and _only_initializes(edge):
+                self._connect(edge, levels=("reg",), always=True)
+            elif self.fusion:
+                self._connect(edge, levels=("reg", "smem"), always=False)
+        return list(dict.fromkeys(self.kernels.values()))
+
+    # -- connecting -------------------------------------------------------------------------
+
+    def _connect(self, edge: Edge, levels: tuple[str, ...], always: bool) -> None:
+        producer, consumer = self.kernels[edge.producer], self.kernels[edge.consumer]
+        if producer is consumer or edge.cut or producer.output is not edge.producer:
+            return
+        members = sorted({*producer.members, *consumer.members}, key=lambda n: n.index)
+        if not _fresh_destinations(members, consumer.output):
+            return
+        if not always and (
+            producer.computing + consumer.computing > MAX_OPERATORS or not self._convex(members)
+        ):
+            return
+        crossing = [
+            e
+            for e in self.graph.edges
+            if e.producer in producer.members and e.consumer in consumer.members
+        ]
+        best = None
+        for level in levels:
+            chosen = {**producer.levels, **consumer.levels, **{e: level for e in crossing}}
+            candidate = self._tile(members, consumer.output, chosen)
+            if candidate is not None and (best is None or candidate.seconds < best.seconds):
+                best = candidate
+        if best is None:
+            return
+        if always or best.seconds < producer.seconds + consumer.seconds:
+            for node in members:
+                self.kernels[node] = best
+
+    def _convex(self, members: list[Node]) -> bool:
+        """No path leaves the group and comes back into it."""
+        inside = set(members)
+        outside_after = {
+            user for node in members for user in self._users(node) if user not in inside
+        }
+        seen = set()
+        while outside_after:
+            node = outside_after.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for user in self._users(node):
+                if user in inside:
+                    return False
+                outside_after.add(user)
+        return True
+
+    def _users(self, node: Node) -> list[Node]:
+        return [n for n in self.graph.nodes if node in n.depends]
+
+    # -- tiling -----------------------------------------------------------------------------
+
+    def _alone(self, node: Node) -> Kernel:
+        kernel = Kernel([node], node, programs={node: node.program})
+        kernel.seconds = self._evaluate(kernel.members, node, {}, kernel.programs)
+        return kernel
+
+    def _tile(self, members: list[Node], output: Node, levels: dict[Edge, str]) -> Kernel | None:
+        """The best tiling of a candidate group, or None when no tile gives a valid kernel."""
+        best = None
+        for program in self._output_programs(output, members, levels):
+            programs = self._programs(members, output, levels, program)
+            if programs is None:
+                continue
+            seconds = self._evaluate(members, output, levels, programs)
+            if seconds < (best.seconds if best else INFEASIBLE):
+                best = Kernel(members, output, dict(levels), programs, seconds)
+        return best
+
+    def _output_programs(self, output: Node, members, levels) -> list[RProgram]:
+        """Roller's top-k tiles of the output operator and of every member whose points it
+        computes (a reduction its epilogue chain ends in: that tiling is the reduction's),
+        and each widened along one parallel loop to the loop's whole extent (a row statistic
+        fused behind a contraction needs whole rows)."""
+        programs = _roller_programs(output)
+        for node in members:
+            loops = _aligned_loops(node, output, levels)
+            if node is output or loops is None:
+                continue
+            for program in _roller_programs(node):
+                block = list(output.program.tile("smem").shape)
+                for source, target in loops.items():
+                    block[target] = program.tile("smem").shape[source]
+                fitted = _program(output, tuple(block), output.program.smem_pad)
+                if fitted is not None:
+                    # keep the anchor's register tile where it fits the output's loops
+                    programs.append(_with_register_tile(fitted, node, program, loops) or fitted)
+        widened = []
+        for program in programs:
+            block = list(program.tile("smem").shape)
+            for loop in output.space.par_loops:
+                if block[loop] == output.space.extents[loop]:
+                    continue
+                wide = [*block]
+                wide[loop] = output.space.extents[loop]
+                points = math.prod(wide[p] for p in output.space.par_loops)
+                if points <= WIDE_POINTS:
+                    widened.append(_program(output, tuple(wide), program.smem_pad))
+        return list(dict.fromkeys([*programs, *[p for p in widened if p is not None]]))
+
+    def _programs(self, members, output, levels, program: RProgram):
+        """Every member's rProgram for an output tile: the regions propagated back, reduction
+        stages kept from Roller's choice, register tiles fitted to the regions."""
+        tile_sizes = {loop: program.tile("smem").shape[loop] for loop in output.space.par_loops}
+        reads: dict[Node, list[Read]] = {node: [] for node in members}
+        for edge in levels:
+            reads[edge.producer].append(Read(edge.consumer, edge.forms))
+        try:
+            regions = propagate(
+                members, output, tile_sizes, reads, lambda n: n.space, lambda n: n.output_loops()
+            )
+        except PropagationError:
+            return None
+        programs = {output: program}
+        for node in members:
+            if node is output:
+                continue
+            block = tuple(
+                regions[node].extents[loop]
+                if node.space.parallel[loop]
+                else min(node.program.tile("smem").shape[loop], node.space.extents[loop])
+                for loop in range(len(node.space.extents))
+            )
+            fitted = _own_register_tile(node, block) or _program(node, block, node.program.smem_pad)
+            if fitted is None:
+                return None
+            programs[node] = fitted
+        return programs
+
+    def _evaluate(self, members, output, levels, programs) -> float:
+        """The modelled seconds of the kernel, from the lowering's own plan of it (inf when
+        the lowering would refuse it)."""
+        key = _signature(members, output, levels, programs)
+        if key in self._memo:
+            return self._memo[key]
+        saved = [dict((name, op.attributes[name]) for name in _KEYS if name in op.attributes)
+                 for op in (n.op for n in members)]  # fmt: skip
+        try:
+            apply(
+                self.spec, members, output, levels, programs, "candidate", _grid(output, programs)
+            )
+            plan = kernel_plan("candidate", [n.op.operation for n in members])
+            seconds = kernel_seconds(plan, self.spec)
+        except (PassError, ValueError):
+            seconds = INFEASIBLE
+        finally:
+            for node, attributes in zip(members, saved, strict=True):
+                for name in _KEYS:
+                    if name in node.op.attributes:
+                        del node.op.attributes[name]
+                for name, value in attributes.items():
+                    node.op.attributes[name] = value
+        self._memo[key] = seconds
+        return seconds
+
+
+_KEYS = (tile.PROGRAM, tile.PLAN, tile.GROUP, tile.OPERAND_LEVELS)
+
+
+def apply(spec, members, output, levels, programs, name: str, grid) -> None:
+    """Write a kernel's decisions into the IR: programs, plans, the group, operand levels."""
+    single = len(members) == 1
+    for node in members:
+        config = Config.from_rprogram(programs[node])
+        for key, value in plan_attributes(node.operator, config, spec.mma_shape).items():
+            node.op.attributes[key] = value
+        if single:
+            continue
+        stored = node is output or _needed_outside(node, members)
+        node.op.attributes[tile.GROUP] = Group(name, tuple(grid), node is output, stored).to_attr()
+        operand_levels = ["global"] * len(node.op.operands)
+        for edge, level in levels.items():
+            if edge.consumer is node:
+                operand_levels[edge.operand] = level
+        node.op.attributes[tile.OPERAND_LEVELS] = tile.levels_to_attr(operand_levels)
+
+
+def _roller_programs(node: Node) -> list[RProgram]:
+    """Roller's choice for ``node`` and its runners-up."""
+    programs = [node.program]
+    if tile.CANDIDATES in node.op.attributes:
+        programs += Candidates.from_attr(node.op.attributes[tile.CANDIDATES]).programs
+    return programs
+
+
+def _aligned_loops(node: Node, output: Node, levels) -> dict[int, int] | None:
+    """``node``'s parallel loops -> the output's, when a chain of register-level edges reads
+    ``node``'s points one by one up to the output (an epilogue chain), else None."""
+    mapping = {loop: loop for loop in node.space.par_loops}
+    current = node
+    while current is not output:
+        step = next(
+            (e for e, level in levels.items() if e.producer is current and level == "reg"
+             and e.aligned() and not e.consumer.reduction),
+            None,
+        )  # fmt: skip
+        if step is None:
+            return None
+        dims = current.output_loops()
+        loops = [form.single_loop() for form in step.forms]
+        to_consumer = {dims[d]: loop for d, loop in enumerate(loops)}
+        mapping = {source: to_consumer[target] for source, target in mapping.items()}
+        current = step.consumer
+    return mapping
+
+
+def _own_register_tile(node: Node, block: tuple[int, ...]) -> RProgram | None:
+    """Roller's register tile for ``node`` over a region ``block``, when it divides it and
+    the threads it implies fit a block."""
+    reg = node.program.tile("reg").shape
+    if any(b % r for b, r in zip(block, reg, strict=True)):
+        return None
+    threads = math.prod(block[loop] // reg[loop] for loop in node.space.par_loops)
+    if threads > MAX_THREADS * 4:
+        return None
+    return Config(block, reg, node.program.smem_pad).to_rprogram()
+
+
+def _with_register_tile(fitted: RProgram, node: Node, program: RProgram, loops) -> RProgram | None:
+    """``fitted`` with the anchor's register tile carried over through ``loops``."""
+    block = fitted.tile("smem").shape
+    reg = [1] * len(block)
+    for source, target in loops.items():
+        reg[target] = program.tile("reg").shape[source]
+    if any(b % r for b, r in zip(block, reg, strict=True)):
+        return None
+    return Config(block, tuple(reg), fitted.smem_pad).to_rprogram()
+
+
+def _fresh_destinations(members: list[Node], output: Node) -> bool:
+    """Whether every member the group stores writes a fresh buffer: its destination is an
+    empty tensor, or a member's result. A destination that is another tensor (a loop-carried
+    value, a scatter's input) is updated in place by bufferization, and its old contents may
+    still be read by the group's other members, in other phases and other blocks."""
+    results = {value for node in members for value in node.op.results}
+    for node in members:
+        if node is not output and not _needed_outside(node, members):
+            continue
+        for value in node.op.outputs:
+            owner = value.owner
+            fresh = isinstance(owner, ir.OpView) and owner.operation.name == "tensor.empty"
+            if not fresh and value not in results:
+                return False
+    return True
+
+
+def _needed_outside(node: Node, members: list[Node]) -> bool:
+    inside = set(members)
+    return node.escapes or any(edge.consumer not in inside for edge in node.outputs)
+
+
+def _only_initializes(edge: Edge) -> bool:
+    """An elementwise producer whose result only initializes this reduction's accumulator."""
+    producer = edge.producer
+    return (
+        edge.consumer.reduction
+        and not producer.reduction
+        and not producer.escapes
+        and all(e.consumer is edge.consumer for e in producer.outputs)
+    )
+
+
+def _program(node: Node, block: tuple[int, ...], pads) -> RProgram | None:
+    """``block`` with a register tile fitted to it: threads spread from the innermost
+    parallel loop outwards (each a divisor of the loop's extent, at most ``MAX_THREADS`` in
+    all), the rest of each loop in registers; None when a thread would hold too many points."""
+    reg = [1] * len(block)
+    budget = MAX_THREADS
+    for loop in reversed(node.space.par_loops):
+        threads = max(d for d in range(1, min(block[loop], budget) + 1) if block[loop] % d == 0)
+        reg[loop] = block[loop] // threads
+        budget //= threads
+    if math.prod(reg[loop] for loop in node.space.par_loops) > MAX_POINTS:
+        return None
+    config = Config(block, tuple(reg), pads)
+    return config.to_rprogram()
+
+
+def _signature(members, output, levels, programs) -> tuple:
+    """What determines a candidate's cost, independent of which layer it comes from."""
+    position = {node: i for i, node in enumerate(members)}
+    return (
+        tuple((n.operator, programs[n]) for n in members),
+        position[output],
+        tuple(
+            sorted(
+                (position[e.producer], position[e.consumer], e.operand, lv)
+                for e, lv in levels.items()
+            )
+        ),  # fmt: skip
+        tuple(_needed_outside(n, members) for n in members),
+    )
+
+
+def _grid(output: Node, programs) -> tuple[int, ...]:
+    """Blocks along each parallel loop of the output operator under its program."""
+    block = programs[output].tile("smem").shape
+    return tuple(
+        math.ceil(output.space.extents[loop] / block[loop]) for loop in output.space.par_loops
+    )
+
+
+def grid_of(kernel: Kernel) -> tuple[int, ...]:
+    return _grid(kernel.output, kernel.programs)
