@@ -8,6 +8,8 @@ every Context Quartet uses comes from :func:`create_context`.
 
 from __future__ import annotations
 
+import sys
+import types
 from functools import cache
 from pathlib import Path
 
@@ -30,8 +32,18 @@ def irdl_paths() -> list[Path]:
     return [here / f"{name}.irdl.mlir" for name in DIALECT_NAMES]
 
 
+def _stand_in_modules() -> None:
+    """Every time the bindings hand out an attribute or op of dialect ``d`` they try to import
+    ``mlir.dialects.d`` (for its Python classes), and a failed import is not remembered: an
+    IRDL dialect has no such module, so each access of a ``#tile.*`` attribute paid a search
+    of the whole import path (half of a BERT layer's Welder time). Empty modules stand in."""
+    for name in DIALECT_NAMES:
+        sys.modules.setdefault(f"mlir.dialects.{name}", types.ModuleType(f"mlir.dialects.{name}"))
+
+
 def create_context() -> ir.Context:
     """A new Context with every upstream dialect available and Quartet's three loaded."""
+    _stand_in_modules()
     context = ir.Context()
     with context, ir.Location.unknown():
         for _name, text in irdl_sources():

@@ -24,6 +24,7 @@ PASSES: dict[str, str] = {
     "test-roller-reuse": "TestRollerReuse",
     "test-roller-candidates": "TestRollerCandidates",
     "test-welder-propagate": "TestWelderPropagate",
+    "test-welder-schedule": "TestWelderSchedule",
 }
 
 

@@ -43,7 +43,7 @@ from quartet.passes.lower_tiles.phase import Phase
 from quartet.passes.lower_tiles.plan import KernelPlan, kernel_plan
 from quartet.passes.lower_tiles.sources import Reader, evaluate
 from quartet.passes.lower_tiles.staging import alloc_shared
-from quartet.passes.lower_tiles.traffic import TRAFFIC, traffic_attr
+from quartet.passes.lower_tiles.traffic import MEMBERS, TRAFFIC, members_attr, traffic_attr
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ def build(plan: KernelPlan, arguments) -> None:
         block_loop.attributes[tile.KERNEL] = Kernel(plan.name).to_attr()
         block_loop.attributes[tile.PROGRAM] = output.attributes[tile.PROGRAM]
         block_loop.attributes[TRAFFIC] = traffic_attr(plan, arguments)
+        block_loop.attributes[MEMBERS] = members_attr(plan)
         _build_block(plan, block_ids)
     for member in reversed(plan.members):
         member.op.operation.erase()

@@ -227,3 +227,36 @@ def traffic_attr(kernel: KernelPlan, arguments) -> ir.Attribute:
         loaded, stored = counts.get(argument, [0, 0])
         flat += [loaded, stored]
     return ir.DenseI64ArrayAttr.get(flat)
+
+
+MEMBERS = "tile.members"
+
+
+def members_attr(kernel: KernelPlan) -> ir.Attribute:
+    """``tile.members`` for the block loop: per operator of the kernel (program order) its
+    kind and iteration space, its role and the memory level of each operand, inputs then
+    outputs (``{operator = "contraction 64x128x256", role = "phase", levels = [...]}``)."""
+    entries = []
+    for member in kernel.members:
+        fields = {
+            "operator": ir.StringAttr.get(_describe(member)),
+            "role": ir.StringAttr.get(member.role),
+            "levels": ir.ArrayAttr.get([ir.StringAttr.get(level) for level in member.levels]),
+        }
+        entries.append(ir.DictAttr.get(fields))
+    return ir.ArrayAttr.get(entries)
+
+
+def _describe(member: Member) -> str:
+    """``contraction``, ``reduction`` or ``elementwise``, then the loop extents."""
+    body = member.op.regions[0].blocks[0]
+    if member.red_loops:
+        names = {op.name for op in body.operations}
+        multiply_add = {"arith.mulf", "arith.addf"} <= names or {
+            "arith.muli",
+            "arith.addi",
+        } <= names
+        kind = "contraction" if multiply_add else "reduction"
+    else:
+        kind = "elementwise"
+    return f"{kind} {'x'.join(str(e) for e in member.extents) or 'scalar'}"

@@ -31,7 +31,7 @@ from mlir import ir
 
 from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
-from quartet.passes.welder.schedule import Scheduler, grid_of
+from quartet.passes.welder.schedule import NOT_OUTPUT, Scheduler, grid_of
 from quartet.passes.welder.schedule import apply as apply_kernel
 from quartet.welder.graph import TileGraph, tile_graph
 
@@ -65,15 +65,18 @@ class Welder(ModulePass):
             prefix = ir.StringAttr(func.attributes["sym_name"]).value
             count = 0
             for block in _blocks(func.operation):
-                count = self._fuse(block, spec, prefix, count)
+                count = self._fuse(func, block, spec, prefix, count)
 
-    def _fuse(self, block: ir.Block, spec, prefix: str, count: int) -> int:
+    def _fuse(self, func, block: ir.Block, spec, prefix: str, count: int) -> int:
         graph = tile_graph(block)
         if not graph.nodes:
             return count
         if self.fusion == "welder" and fold_reshapes(graph):
             graph = tile_graph(block)
-        for kernel in Scheduler(graph, spec, self.fusion == "welder").run():
+        scheduler = Scheduler(graph, spec, self.fusion == "welder")
+        kernels = scheduler.run()
+        self.scheduled(func, scheduler, kernels)
+        for kernel in kernels:
             if len(kernel.members) == 1:
                 continue
             name = f"{prefix}_g{count}"
@@ -84,6 +87,26 @@ class Welder(ModulePass):
             )
             make_contiguous(block, [node.op.operation for node in kernel.members])
         return count
+
+    def scheduled(self, func, scheduler: Scheduler, kernels) -> None:
+        """Record on the function why edges were kept apart (``welder.kept_apart``, read into
+        the compile report), not counting edges from a member inside its group."""
+        notes = [
+            decision.text(labels=True)
+            for decision in scheduler.decisions
+            if not decision.connected and decision.reason != NOT_OUTPUT
+        ]
+        if notes:
+            append_strings(func, KEPT_APART, notes)
+
+
+KEPT_APART = "welder.kept_apart"
+
+
+def append_strings(func, key: str, values: list[str]) -> None:
+    """Append ``values`` to the string array attribute ``key`` of ``func``."""
+    previous = list(func.attributes[key]) if key in func.attributes else []
+    func.attributes[key] = ir.ArrayAttr.get(previous + [ir.StringAttr.get(v) for v in values])
 
 
 def _blocks(op: ir.Operation) -> list[ir.Block]:
@@ -102,30 +125,41 @@ def _blocks(op: ir.Operation) -> list[ir.Block]:
 
 def fold_reshapes(graph: TileGraph) -> bool:
     """Make every consumer that reads a node's result through affine reshapes read the result
-    itself, with its indexing map composed with them; True if anything changed."""
+    itself, with its indexing map composed with them; True if anything changed. A consumer's
+    operands are folded together, each kept only while every loop still indexes some operand
+    dimension alone."""
     changed = False
-    for edge in graph.edges:
-        if not edge.views or edge.cut or not _keeps_loops_alone(edge):
+    for consumer in graph.nodes:
+        forms = list(consumer.space.forms)
+        folded = []
+        for edge in consumer.inputs:
+            if not edge.views or edge.cut:
+                continue
+            trial = [*forms]
+            trial[edge.operand] = edge.forms
+            if _keeps_loops_alone(trial, len(consumer.space.extents)):
+                forms = trial
+                folded.append(edge)
+        if not folded:
             continue
-        consumer = edge.consumer.op
-        loops = len(edge.consumer.space.extents)
-        maps = [ir.AffineMapAttr(m).value for m in consumer.indexing_maps]
-        maps[edge.operand] = _affine_map(edge.forms, loops)
-        consumer.operation.attributes["indexing_maps"] = ir.ArrayAttr.get(
+        op = consumer.op
+        maps = [ir.AffineMapAttr(m).value for m in op.indexing_maps]
+        for edge in folded:
+            maps[edge.operand] = _affine_map(edge.forms, len(consumer.space.extents))
+        op.operation.attributes["indexing_maps"] = ir.ArrayAttr.get(
             [ir.AffineMapAttr.get(m) for m in maps]
         )
-        consumer.operation.operands[edge.operand] = edge.producer.op.results[0]
+        for edge in folded:
+            op.operation.operands[edge.operand] = edge.producer.op.results[0]
         changed = True
     return changed
 
 
-def _keeps_loops_alone(edge) -> bool:
-    """Whether every loop of the consumer is still some operand dimension's whole index once
-    the reshapes are folded (linalg derives each loop's extent from one)."""
-    forms = list(edge.consumer.space.forms)
-    forms[edge.operand] = edge.forms
+def _keeps_loops_alone(forms, loops: int) -> bool:
+    """Whether every loop is still some operand dimension's whole index under ``forms`` (linalg
+    derives each loop's extent from one)."""
     alone = {form.single_loop() for operand in forms for form in operand}
-    return all(loop in alone for loop in range(len(edge.consumer.space.extents)))
+    return all(loop in alone for loop in range(loops))
 
 
 def _affine_map(forms, loops: int) -> ir.AffineMap:

@@ -31,16 +31,23 @@ measures about 3 us per launch of a short kernel issued back to back from a stre
 INFEASIBLE = math.inf
 
 
+class OverCapacity(ValueError):
+    """A block of the kernel does not fit an SM (the message says which resource)."""
+
+
 def kernel_seconds(kernel: KernelPlan, spec: GpuSpec) -> float:
-    """The modelled time of ``kernel`` on ``spec`` (inf when a block does not fit an SM)."""
+    """The modelled time of ``kernel`` on ``spec``; raises :class:`OverCapacity` when a block
+    does not fit an SM."""
     threads = max(member.plan.thread_count for member in kernel.phases)
     registers = max(_registers(member) for member in kernel.phases)
     shared = shared_bytes(kernel, spec)
-    if threads > spec.max_threads_per_block or shared > spec.static_smem_per_block:
-        return INFEASIBLE
+    if threads > spec.max_threads_per_block:
+        raise OverCapacity(f"{threads} threads per block")
+    if shared > spec.static_smem_per_block:
+        raise OverCapacity(f"{shared} B of shared memory per block")
     per_sm = spec.blocks_per_sm(threads, registers, shared)
     if per_sm == 0:
-        return INFEASIBLE
+        raise OverCapacity(f"{registers} registers per thread")
     blocks = math.prod(kernel.grid)
     resident = min(per_sm, math.ceil(blocks / spec.sm_count))
     waves = math.ceil(blocks / (spec.sm_count * per_sm))

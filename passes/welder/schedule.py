@@ -38,6 +38,8 @@ from quartet.roller.plan import plan_attributes
 from quartet.welder.graph import Edge, Node, TileGraph
 from quartet.welder.propagate import PropagationError, Read, propagate
 
+NOT_OUTPUT = "the producer is inside its group, not the group's output"
+
 MAX_OPERATORS = 10
 """Operators that compute per group (Welder's artifact groups at most ~10, DESIGN.md)."""
 
@@ -49,6 +51,36 @@ MAX_POINTS = 64
 
 WIDE_POINTS = 16384
 """The largest output tile a widened candidate may have."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One connection Welder tried: the edge, the modelled seconds of the merged kernel per
+    level tried (or why it could not be built), the seconds of the two kernels apart, and
+    whether the edge was connected."""
+
+    producer: Node
+    consumer: Node
+    tried: tuple[tuple[str, float | str], ...]
+    apart: float
+    connected: bool
+    reason: str = ""
+
+    def text(self, labels: bool = False) -> str:
+        """One line: ``op1 -> op2: reg 3.10 us, smem 3.15 us; apart 6.15 us: connected``
+        (``labels``: each operator's kind and extents after its name)."""
+        names = [n.label if labels else n.name for n in (self.producer, self.consumer)]
+        tried = ", ".join(
+            f"{level} {_us(result)}" if isinstance(result, float) else f"{level} refused ({result})"
+            for level, result in self.tried
+        )
+        verdict = "connected" if self.connected else f"kept apart ({self.reason})"
+        apart = "" if math.isnan(self.apart) else f"apart {_us(self.apart)}: "
+        return f"{names[0]} -> {names[1]}: {tried}{'; ' if tried else ''}{apart}{verdict}"
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:.2f} us"
 
 
 @dataclass(eq=False)
@@ -82,66 +114,99 @@ class Scheduler:
     def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool):
         self.graph, self.spec, self.fusion = graph, spec, fusion
         self._memo: dict[tuple, float] = {}
+        self._refusals: dict[tuple, str] = {}  # signature -> why the lowering refused it
         self.kernels = {node: self._alone(node) for node in graph.nodes}
+        self.decisions: list[Decision] = []
+        self._user_map: dict[Node, list[Node]] = {node: [] for node in graph.nodes}
+        for node in graph.nodes:
+            for producer in node.depends:
+                self._user_map[producer].append(node)
 
     def run(self) -> list[Kernel]:
-        for edge in sorted(self.graph.edges, key=lambda e: (e.consumer.index, e.producer.index)):
-            if edge.is_init and _only_initializes(edge):
-                self._connect(edge, levels=("reg",), always=True)
-            elif self.fusion:
-                self._connect(edge, levels=("reg", "smem"), always=False)
+        """Accumulator initialisations first (every reduction then owns its fill, whichever
+        edge into it is tried first), then every other edge in topological order."""
+        edges = sorted(self.graph.edges, key=lambda e: (e.consumer.index, e.producer.index))
+        initializing = [e for e in edges if e.is_init and _only_initializes(e)]
+        for edge in initializing:
+            self._connect(edge, levels=("reg",), always=True)
+        if self.fusion:
+            for edge in edges:
+                if edge not in initializing:
+                    self._connect(edge, levels=("reg", "smem"), always=False)
+            self._unconnectable()
         return list(dict.fromkeys(self.kernels.values()))
+
+    def _unconnectable(self) -> None:
+        """Record the dependences that are no edge: a body that reads another operator's
+        result through computed indices (a gather, a padded window) has no tile to propagate."""
+        for node in self.graph.nodes:
+            through_edges = {edge.producer for edge in node.inputs if not edge.cut}
+            for producer in sorted(node.depends - through_edges, key=lambda n: n.index):
+                reason = "read through computed indices (a gather or a padding): no affine tile"
+                self.decisions.append(Decision(producer, node, (), math.nan, False, reason))
 
     # -- connecting -------------------------------------------------------------------------
 
     def _connect(self, edge: Edge, levels: tuple[str, ...], always: bool) -> None:
         producer, consumer = self.kernels[edge.producer], self.kernels[edge.consumer]
-        if producer is consumer or edge.cut or producer.output is not edge.producer:
+        if producer is consumer or edge.cut:
             return
+        apart = producer.seconds + consumer.seconds
+
+        def refuse(reason: str, tried=()) -> None:
+            nodes = (edge.producer, edge.consumer)
+            self.decisions.append(Decision(*nodes, tuple(tried), apart, False, reason))
+
+        if producer.output is not edge.producer:
+            return refuse(NOT_OUTPUT)
         members = sorted({*producer.members, *consumer.members}, key=lambda n: n.index)
         if not _fresh_destinations(members, consumer.output):
-            return
-        if not always and (
-            producer.computing + consumer.computing > MAX_OPERATORS or not self._convex(members)
-        ):
-            return
+            return refuse("a stored result updates a buffer in place")
+        if not always and producer.computing + consumer.computing > MAX_OPERATORS:
+            return refuse(f"more than {MAX_OPERATORS} operators")
+        if not always and not self._convex(members):
+            return refuse("the group would not be convex")
         crossing = [
             e
             for e in self.graph.edges
             if e.producer in producer.members and e.consumer in consumer.members
         ]
-        best = None
+        best, tried = None, []
         for level in levels:
             chosen = {**producer.levels, **consumer.levels, **{e: level for e in crossing}}
-            candidate = self._tile(members, consumer.output, chosen)
+            candidate, why = self._tile(members, consumer.output, chosen)
+            tried.append((level, candidate.seconds if candidate else why))
             if candidate is not None and (best is None or candidate.seconds < best.seconds):
                 best = candidate
         if best is None:
-            return
-        if always or best.seconds < producer.seconds + consumer.seconds:
-            for node in members:
-                self.kernels[node] = best
+            return refuse("no level gives a kernel", tried)
+        if not always and best.seconds >= apart:
+            return refuse("the model says apart is faster", tried)
+        for node in members:
+            self.kernels[node] = best
+        self.decisions.append(Decision(edge.producer, edge.consumer, tuple(tried), apart, True))
 
     def _convex(self, members: list[Node]) -> bool:
-        """No path leaves the group and comes back into it."""
+        """No path leaves the group and comes back into it. A path that reaches a member of
+        another group continues from all of that group's members: a group runs as one
+        launch, after everything any member reads, so two groups that each read the other's
+        results would both have to run first."""
         inside = set(members)
-        outside_after = {
-            user for node in members for user in self._users(node) if user not in inside
-        }
-        seen = set()
-        while outside_after:
-            node = outside_after.pop()
+        pending = [user for node in members for user in self._users(node) if user not in inside]
+        seen: set[Node] = set()
+        while pending:
+            node = pending.pop()
             if node in seen:
                 continue
-            seen.add(node)
-            for user in self._users(node):
-                if user in inside:
-                    return False
-                outside_after.add(user)
+            if node in inside:
+                return False
+            group = self.kernels[node].members
+            seen.update(group)
+            pending.extend(user for member in group for user in self._users(member))
         return True
 
     def _users(self, node: Node) -> list[Node]:
-        return [n for n in self.graph.nodes if node in n.depends]
+        return self._user_map[node]
 
     # -- tiling -----------------------------------------------------------------------------
 
@@ -150,17 +215,20 @@ class Scheduler:
         kernel.seconds = self._evaluate(kernel.members, node, {}, kernel.programs)
         return kernel
 
-    def _tile(self, members: list[Node], output: Node, levels: dict[Edge, str]) -> Kernel | None:
-        """The best tiling of a candidate group, or None when no tile gives a valid kernel."""
-        best = None
+    def _tile(self, members: list[Node], output: Node, levels: dict[Edge, str]):
+        """(the best tiling of a candidate group, None) or (None, why no output tile gives
+        a valid kernel: the first refusal met)."""
+        best, why = None, "no output tile propagates to every member"
         for program in self._output_programs(output, members, levels):
             programs = self._programs(members, output, levels, program)
             if programs is None:
                 continue
             seconds = self._evaluate(members, output, levels, programs)
+            if seconds == INFEASIBLE and why.startswith("no output tile"):
+                why = self._refusals.get(_signature(members, output, levels, programs), why)
             if seconds < (best.seconds if best else INFEASIBLE):
                 best = Kernel(members, output, dict(levels), programs, seconds)
-        return best
+        return best, why
 
     def _output_programs(self, output: Node, members, levels) -> list[RProgram]:
         """Roller's top-k tiles of the output operator and of every member whose points it
@@ -236,8 +304,9 @@ class Scheduler:
             )
             plan = kernel_plan("candidate", [n.op.operation for n in members])
             seconds = kernel_seconds(plan, self.spec)
-        except (PassError, ValueError):
+        except (PassError, ValueError) as error:
             seconds = INFEASIBLE
+            self._refusals[key] = str(error).splitlines()[0] if str(error) else "refused"
         finally:
             for node, attributes in zip(members, saved, strict=True):
                 for name in _KEYS:

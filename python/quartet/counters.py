@@ -29,6 +29,7 @@ class KernelTraffic:
     launches: int = 0
     loaded: int = 0  # bytes, over every launch
     stored: int = 0
+    operators: list[dict] = field(default_factory=list)  # tile.members: operator, role, levels
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Counters:
     intermediate_global_bytes: int = 0
     compulsory_bytes: int = 0
     kernels: dict[str, KernelTraffic] = field(default_factory=dict)
+    kept_apart: list[str] = field(default_factory=list)  # quartet-welder's welder.kept_apart
 
 
 def count(module: ir.Module, entry: str) -> Counters:
@@ -49,12 +51,15 @@ def count(module: ir.Module, entry: str) -> Counters:
     }
     host = functions[entry]
     counters = Counters(compulsory_bytes=_compulsory(module, host))
+    if "welder.kept_apart" in host.attributes:
+        notes = ir.ArrayAttr(host.attributes["welder.kept_apart"])
+        counters.kept_apart = [ir.StringAttr(note).value for note in notes]
     for call in _calls(host.operation):
         callee = functions.get(ir.FlatSymbolRefAttr(call.attributes["callee"]).value)
         if callee is None:
             continue
-        for kernel, traffic in _block_loops(callee.operation):
-            record = counters.kernels.setdefault(kernel, KernelTraffic())
+        for kernel, traffic, operators in _block_loops(callee.operation):
+            record = counters.kernels.setdefault(kernel, KernelTraffic(operators=operators))
             record.launches += 1
             counters.launches += 1
             for operand, (loaded, stored) in zip(call.operands, _pairs(traffic), strict=False):
@@ -63,8 +68,8 @@ def count(module: ir.Module, entry: str) -> Counters:
                 counters.global_bytes += loaded + stored
                 if _allocated(operand):
                     counters.intermediate_global_bytes += loaded + stored
-    for kernel, traffic in _block_loops(host.operation):  # kernels left in the host itself
-        record = counters.kernels.setdefault(kernel, KernelTraffic())
+    for kernel, traffic, operators in _block_loops(host.operation):  # left in the host itself
+        record = counters.kernels.setdefault(kernel, KernelTraffic(operators=operators))
         record.launches += 1
         counters.launches += 1
         for loaded, stored in _pairs(traffic):
@@ -86,17 +91,35 @@ def _calls(op: ir.Operation) -> list[ir.Operation]:
     return found
 
 
-def _block_loops(op: ir.Operation) -> list[tuple[str, list[int]]]:
+def _block_loops(op: ir.Operation) -> list[tuple[str, list[int], list[dict]]]:
+    """(kernel, traffic per argument, operators) of every block loop in ``op``."""
     found = []
 
     def visit(child: ir.Operation) -> ir.WalkResult:
         if tile.KERNEL in child.attributes and "tile.traffic" in child.attributes:
             name = tile.Kernel.from_attr(child.attributes[tile.KERNEL]).name
-            found.append((name, list(ir.DenseI64ArrayAttr(child.attributes["tile.traffic"]))))
+            traffic = list(ir.DenseI64ArrayAttr(child.attributes["tile.traffic"]))
+            found.append((name, traffic, _operators(child)))
         return ir.WalkResult.ADVANCE
 
     op.walk(visit)
     return found
+
+
+def _operators(block_loop: ir.Operation) -> list[dict]:
+    if "tile.members" not in block_loop.attributes:
+        return []
+    operators = []
+    for entry in ir.ArrayAttr(block_loop.attributes["tile.members"]):
+        entry = ir.DictAttr(entry)
+        operators.append(
+            {
+                "operator": ir.StringAttr(entry["operator"]).value,
+                "role": ir.StringAttr(entry["role"]).value,
+                "levels": [ir.StringAttr(level).value for level in ir.ArrayAttr(entry["levels"])],
+            }
+        )
+    return operators
 
 
 def _pairs(flat: list[int]) -> list[tuple[int, int]]:

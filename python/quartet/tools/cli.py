@@ -26,7 +26,7 @@ from quartet import isolation
 from quartet.compiler import CompiledModel, compile
 from quartet.device import EmulatedDevice
 from quartet.errors import QuartetError
-from quartet.pipelines import TARGETS
+from quartet.pipelines import FUSION, TARGETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +100,12 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=D0,D1,...",
         help="bind the shape of an ONNX input with dynamic dimensions (repeatable)",
     )
+    parser.add_argument(
+        "--fusion",
+        choices=FUSION,
+        default="welder",
+        help="welder: fuse operators into kernels (default); none: one kernel per operator",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--no-cache",
@@ -141,7 +147,9 @@ def _compile(args: argparse.Namespace) -> int:
         onnx_model = _compile_onnx(args, args.target)
         model, graph_ir = onnx_model.compiled, onnx_model.mlir
     else:
-        model = compile(args.model, target=args.target, entry=args.entry, cache=args.cache)
+        model = compile(
+            args.model, target=args.target, entry=args.entry, fusion=args.fusion, cache=args.cache
+        )
     report = _report(model)
     if args.output:
         args.output.mkdir(parents=True, exist_ok=True)
@@ -193,6 +201,7 @@ def _compile_onnx(args: argparse.Namespace, target: str):
         args.model,
         target=target,
         input_shapes=_input_shapes(args.input_shape),
+        fusion=args.fusion,
         cache=args.cache,
         progress=_progress(args),
     )
@@ -283,18 +292,24 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _report(model: CompiledModel) -> dict:
+    counters = model.counters
     return {
         "target": model.target,
         "entry": model.entry,
         "pipeline": model.pipeline,
         "stage_seconds": model.stage_seconds,
-        "launches": model.launches,
+        "launches": model.launches if model.launches is not None else counters.launches,
+        "global_bytes": counters.global_bytes,
+        "intermediate_global_bytes": counters.intermediate_global_bytes,
+        "compulsory_bytes": counters.compulsory_bytes,
+        "kept_apart": counters.kept_apart,
         "kernels": [
             {
                 "name": kernel.name,
                 "grid": kernel.grid,
                 "block": kernel.block,
                 "shared_bytes": kernel.shared_bytes,
+                **_traffic(counters.kernels.get(kernel.name)),
                 **(
                     {
                         "registers": model.ptxas[kernel.name].registers,
@@ -310,20 +325,49 @@ def _report(model: CompiledModel) -> dict:
     }
 
 
+def _traffic(traffic) -> dict:
+    """A kernel's operators (kind, role, level of each operand) and its global bytes."""
+    if traffic is None:
+        return {}
+    return {
+        "operators": traffic.operators,
+        "loaded_bytes": traffic.loaded,
+        "stored_bytes": traffic.stored,
+    }
+
+
 def _summary(model: CompiledModel) -> str:
     seconds = sum(model.stage_seconds.values())
     launches = f" ({model.launches} launches)" if model.launches is not None else ""
     kernels = f"{len(model.kernels)} kernels{launches}"
+    counters = model.counters
     lines = [f"target {model.target}: {kernels}, compiled in {seconds:.2f} s"]
     lines.append("  stages: " + ", ".join(f"{s} {t:.2f} s" for s, t in model.stage_seconds.items()))
+    lines.append(
+        f"  global memory per inference: {_megabytes(counters.global_bytes)} "
+        f"(intermediates {_megabytes(counters.intermediate_global_bytes)}, "
+        f"compulsory {_megabytes(counters.compulsory_bytes)})"
+    )
     if model.kernels:
-        lines.append(f"  {'kernel':<12} {'grid':>10} {'block':>6} {'smem B':>7} {'regs':>5} spills")
+        header = f"  {'kernel':<12} {'grid':>10} {'block':>6} {'smem B':>7} {'regs':>5} spills"
+        lines.append(f"{header}  operators (operand levels)")
     for kernel in model.kernels:
         info = model.ptxas[kernel.name]
         spills = info.spill_stores + info.spill_loads
+        traffic = counters.kernels.get(kernel.name)
+        operators = "; ".join(
+            f"{o['operator']} ({' '.join(o['levels'])})"
+            for o in (traffic.operators if traffic else [])
+        )
         lines.append(
             f"  {kernel.name:<12} {kernel.grid[0]:>10} {kernel.block[0]:>6} "
-            f"{kernel.shared_bytes:>7} {info.registers:>5} {spills:>6}"
+            f"{kernel.shared_bytes:>7} {info.registers:>5} {spills:>6}  {operators}"
         )
+    for note in counters.kept_apart:
+        lines.append(f"  kept apart: {note}")
     lines.append(f"  pipeline: {model.pipeline}")
     return "\n".join(lines)
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:.3f} MB"

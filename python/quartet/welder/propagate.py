@@ -52,7 +52,12 @@ def propagate(
     tile of ``tile`` extents along the output's parallel loops. ``reads[p]`` lists the in-group
     reads of member ``p``'s result."""
     out_space = space(output)
-    origins = {loop: Linear(((p, 1),), 0) for p, loop in enumerate(out_space.par_loops)}
+    # a tile that spans its loop's whole extent has one block along it: its origin is 0 (so
+    # a reader that reads that dimension whole, a reduction, agrees with it)
+    origins = {
+        loop: Linear(((p, 1),), 0) if tile[loop] < out_space.extents[loop] else Linear((), 0)
+        for p, loop in enumerate(out_space.par_loops)
+    }
     extents = tuple(
         tile[loop] if loop in tile else out_space.extents[loop]
         for loop in range(len(out_space.extents))

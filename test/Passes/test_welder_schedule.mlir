@@ -1,0 +1,97 @@
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(linalg-generalize-named-ops),quartet-roller{arch=sm_90},test-welder-schedule{arch=sm_90})' | FileCheck %s
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+/// Check that a matmul's fill is its accumulator's initialisation (connected first, always)
+/// and that the bias + ReLU becomes its epilogue in registers: one kernel of three operators,
+/// with the model's figures for the merged kernel and for the two apart.
+// CHECK-LABEL: func.func @matmul_bias_relu
+// CHECK-SAME: welder.decisions = ["op0 -> op1: reg {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected", "op1 -> op2: reg {{[0-9.]+}} us, smem {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected"]
+// CHECK-SAME: welder.kernels = ["op0 op1 op2 -> op2: op0->op1 reg, op1->op2 reg; {{[0-9.]+}} us"]
+func.func @matmul_bias_relu(%a: tensor<64x256xf32>, %b: tensor<256x128xf32>, %bias: tensor<128xf32>) -> tensor<64x128xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x128xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<64x128xf32>) -> tensor<64x128xf32>
+  %mm = linalg.matmul ins(%a, %b : tensor<64x256xf32>, tensor<256x128xf32>) outs(%init : tensor<64x128xf32>) -> tensor<64x128xf32>
+  %r = linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %bias : tensor<64x128xf32>, tensor<128xf32>) outs(%e : tensor<64x128xf32>) {
+  ^bb0(%x: f32, %c: f32, %o: f32):
+    %s = arith.addf %x, %c : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<64x128xf32>
+  return %r : tensor<64x128xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+/// Check that softmax is one kernel: the row max (op1) and the exponent (op2) are read from
+/// shared memory by the later phases, since a reduction's threads hold other points than its
+/// readers'; the lowering's refusal of each register-level read is recorded.
+// CHECK-LABEL: func.func @softmax
+// CHECK-SAME: "op1 -> op2: reg refused (operand #1 is read at 'reg' from a reduction but not at the points its producer computes (a permutation of its loops)), smem {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected"
+// CHECK-SAME: "op2 -> op4: reg refused (a reduction cannot read in registers a value another phase computes (its threads hold other points)), smem
+// CHECK-SAME: welder.kernels = ["op0 op1 op2 op3 op4 op5 -> op5: op0->op1 reg, op1->op2 smem, op2->op4 smem, op3->op4 reg, op2->op5 smem, op4->op5 smem; {{[0-9.]+}} us"]
+func.func @softmax(%x: tensor<32x100xf32>) -> tensor<32x100xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %er = tensor.empty() : tensor<32xf32>
+  %e = tensor.empty() : tensor<32x100xf32>
+  %minit = linalg.fill ins(%ninf : f32) outs(%er : tensor<32xf32>) -> tensor<32xf32>
+  %max = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<32x100xf32>) outs(%minit : tensor<32xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %m = arith.maximumf %v, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<32xf32>
+  %exp = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %max : tensor<32x100xf32>, tensor<32xf32>) outs(%e : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %m: f32, %o: f32):
+    %d = arith.subf %v, %m : f32
+    %x2 = math.exp %d : f32
+    linalg.yield %x2 : f32
+  } -> tensor<32x100xf32>
+  %sinit = linalg.fill ins(%zero : f32) outs(%er : tensor<32xf32>) -> tensor<32xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%exp : tensor<32x100xf32>) outs(%sinit : tensor<32xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %v, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%exp, %sum : tensor<32x100xf32>, tensor<32xf32>) outs(%e : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %s: f32, %o: f32):
+    %q = arith.divf %v, %s : f32
+    linalg.yield %q : f32
+  } -> tensor<32x100xf32>
+  return %y : tensor<32x100xf32>
+}
+
+// -----
+
+/// Check that a gather of another operator's result (computed indices) is no edge: the two
+/// stay apart, and the decision says why.
+// CHECK-LABEL: func.func @gather
+// CHECK-SAME: "op0 -> op1: kept apart (read through computed indices (a gather or a padding): no affine tile)"
+func.func @gather(%x: tensor<16xf32>, %idx: tensor<8xindex>) -> tensor<8xf32> {
+  %e16 = tensor.empty() : tensor<16xf32>
+  %e8 = tensor.empty() : tensor<8xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<16xf32>) outs(%e16 : tensor<16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.mulf %v, %v : f32
+    linalg.yield %m : f32
+  } -> tensor<16xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%idx : tensor<8xindex>) outs(%e8 : tensor<8xf32>) {
+  ^bb0(%i: index, %o: f32):
+    %v = tensor.extract %sq[%i] : tensor<16xf32>
+    linalg.yield %v : f32
+  } -> tensor<8xf32>
+  return %g : tensor<8xf32>
+}
