@@ -87,10 +87,11 @@ func.func @transpose_and_row_max(%x: tensor<48x32xf32>, %y: tensor<32x48xf32>) -
 
 /// Check that a reshape is followed where it stays affine: the consumer reads the producer's
 /// 8x64 result as 8x4x16 (the columns split into 4 heads of 16), so a tile of 2 rows, 1 head
-/// and 16 columns reads 2x16 elements of the producer at column 16*t1 + t2.
+/// and 16 columns reads 2x16 elements of the producer at column 16*t1 (the tile spans each
+/// head's 16 columns whole, so that loop has one block and origin 0).
 // CHECK-LABEL: func.func @reshape
 // CHECK: linalg.generic
-// CHECK-SAME: welder.origin = ["t0", "16*t1 + t2"]
+// CHECK-SAME: welder.origin = ["t0", "16*t1"]
 // CHECK-SAME: welder.region = array<i64: 2, 16>
 // CHECK: linalg.generic
 // CHECK-SAME: welder.region = array<i64: 2, 1, 16>
@@ -120,14 +121,15 @@ func.func @reshape(%x: tensor<8x64xf32>) -> tensor<8x4x16xf32> attributes {welde
 /// Check that a 3x3 stride-2 convolution's window gives its input a halo: a 4x4 tile of the
 /// output reads a 9x9 window (2*4 + 1) of the padded input at twice the output's origin, and
 /// the padding operator (which reads the unpadded input through computed indices, not an
-/// indexing map) covers that window; the weights are read whole.
+/// indexing map) covers that window; the weights are read whole. The tile spans the batch
+/// and the channels whole: those origins are 0.
 // CHECK-LABEL: func.func @conv_stride2
 // CHECK: linalg.generic
-// CHECK-SAME: welder.origin = ["t0", "0", "2*t2", "2*t3"]
+// CHECK-SAME: welder.origin = ["0", "0", "2*t2", "2*t3"]
 // CHECK-SAME: welder.region = array<i64: 1, 3, 9, 9>
 // CHECK: linalg.generic
 // CHECK-SAME: welder.footprint = [array<i64: 1, 3, 9, 9>, array<i64: 8, 3, 3, 3>, array<i64: 1, 8, 4, 4>]
-// CHECK-SAME: welder.origin = ["t0", "t1", "t2", "t3"]
+// CHECK-SAME: welder.origin = ["0", "0", "t2", "t3"]
 // CHECK-SAME: welder.region = array<i64: 1, 8, 4, 4, 3, 3, 3>
 func.func @conv_stride2(%x: tensor<1x3x16x16xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<1x8x8x8xf32> attributes {welder.tile = array<i64: 1, 8, 4, 4>} {
   %e = tensor.empty() : tensor<1x3x18x18xf32>
@@ -175,7 +177,7 @@ func.func @conv_stride2(%x: tensor<1x3x16x16xf32>, %w: tensor<8x3x3x3xf32>) -> t
 /// producer for a 2x2 tile: neighbouring blocks recompute the shared row and column.
 // CHECK-LABEL: func.func @max_pool
 // CHECK: linalg.generic
-// CHECK-SAME: welder.origin = ["t0", "t1", "2*t2", "2*t3"]
+// CHECK-SAME: welder.origin = ["0", "0", "2*t2", "2*t3"]
 // CHECK-SAME: welder.region = array<i64: 1, 4, 5, 5>
 // CHECK: linalg.generic
 // CHECK-SAME: welder.footprint = [array<i64: 1, 4, 5, 5>, array<i64: 3, 3>, array<i64: 1, 4, 2, 2>]
