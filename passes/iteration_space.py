@@ -118,14 +118,19 @@ class IterationSpace:
 
 
 def generics(module: ir.Operation) -> list[ir.Operation]:
-    """Every linalg.generic in ``module``, in walk order (collected first: an exception raised
-    inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
+    """Every linalg.generic in ``module``, in walk order."""
+    return ops_named(module, "linalg.generic")
+
+
+def ops_named(root: ir.Operation, name: str) -> list[ir.Operation]:
+    """Every op called ``name`` nested in ``root``, in walk order (collected first: an
+    exception raised inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
     found: list[ir.Operation] = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "linalg.generic":
+        if op.name == name:
             found.append(op)
         return ir.WalkResult.ADVANCE
 
-    module.walk(visit)
+    root.walk(visit)
     return found

@@ -75,7 +75,7 @@ def _outline(module, host, members: list[ir.Operation], prefix: str, kernels: di
     for generic in members:
         if len(generic.results) != 0:
             raise PassError("expected buffer semantics (run one-shot-bufferize first)", generic)
-    output = members[-1] if len(members) == 1 else lower_tiles.output_op(members)
+    output = lower_tiles.output_op(members)
     local = _local_allocations(host, members)
     used = _distinct(
         [v for g in members for v in list(g.operands) + _captured(g) if v not in local]

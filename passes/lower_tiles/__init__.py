@@ -58,7 +58,7 @@ class LowerTiles(ModulePass):
                 continue
             prefix = ir.StringAttr(func.attributes["sym_name"]).value
             for index, ops in enumerate(kernels(func.operation)):
-                output = ops[-1] if len(ops) == 1 else output_op(ops)
+                output = output_op(ops)
                 name = _kernel_name(output, f"{prefix}_k{index}")
                 _check_buffers(ops)
                 plan = kernel_plan(name, ops)
@@ -95,7 +95,9 @@ def _check_buffers(ops: list[ir.Operation]) -> None:
 
 
 def output_op(ops: list[ir.Operation]) -> ir.Operation:
-    """The output operator of a group's members."""
+    """The output operator of a kernel: its one operator, or the group's output member."""
+    if len(ops) == 1:
+        return ops[0]
     outputs = [op for op in ops if Group.from_attr(op.attributes[tile.GROUP]).output]
     if len(outputs) != 1:
         raise PassError(f"a tile.group needs one output operator, found {len(outputs)}", ops[0])

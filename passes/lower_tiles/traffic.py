@@ -27,6 +27,7 @@ from itertools import product
 from mlir import ir
 
 from quartet.passes.lower_tiles.plan import INLINE, KernelPlan, Member, register_operands
+from quartet.roller import describe
 from quartet.welder.propagate import compose
 
 Traffic = dict[ir.Value, list[int]]  # a global buffer -> [bytes loaded, bytes stored]
@@ -239,24 +240,9 @@ def members_attr(kernel: KernelPlan) -> ir.Attribute:
     entries = []
     for member in kernel.members:
         fields = {
-            "operator": ir.StringAttr.get(_describe(member)),
+            "operator": ir.StringAttr.get(describe(member.op).summary),
             "role": ir.StringAttr.get(member.role),
             "levels": ir.ArrayAttr.get([ir.StringAttr.get(level) for level in member.levels]),
         }
         entries.append(ir.DictAttr.get(fields))
     return ir.ArrayAttr.get(entries)
-
-
-def _describe(member: Member) -> str:
-    """``contraction``, ``reduction`` or ``elementwise``, then the loop extents."""
-    body = member.op.regions[0].blocks[0]
-    if member.red_loops:
-        names = {op.name for op in body.operations}
-        multiply_add = {"arith.mulf", "arith.addf"} <= names or {
-            "arith.muli",
-            "arith.addi",
-        } <= names
-        kind = "contraction" if multiply_add else "reduction"
-    else:
-        kind = "elementwise"
-    return f"{kind} {'x'.join(str(e) for e in member.extents) or 'scalar'}"

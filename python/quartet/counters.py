@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from mlir import ir
 
 from quartet.dialects import tile
+from quartet.passes.iteration_space import ops_named
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
 
@@ -54,7 +55,7 @@ def count(module: ir.Module, entry: str) -> Counters:
     if "welder.kept_apart" in host.attributes:
         notes = ir.ArrayAttr(host.attributes["welder.kept_apart"])
         counters.kept_apart = [ir.StringAttr(note).value for note in notes]
-    for call in _calls(host.operation):
+    for call in ops_named(host.operation, "func.call"):
         callee = functions.get(ir.FlatSymbolRefAttr(call.attributes["callee"]).value)
         if callee is None:
             continue
@@ -77,18 +78,6 @@ def count(module: ir.Module, entry: str) -> Counters:
             record.stored += stored
             counters.global_bytes += loaded + stored
     return counters
-
-
-def _calls(op: ir.Operation) -> list[ir.Operation]:
-    found = []
-
-    def visit(child: ir.Operation) -> ir.WalkResult:
-        if child.name == "func.call":
-            found.append(child)
-        return ir.WalkResult.ADVANCE
-
-    op.walk(visit)
-    return found
 
 
 def _block_loops(op: ir.Operation) -> list[tuple[str, list[int], list[dict]]]:

@@ -88,6 +88,14 @@ class Operator:
     multiply_add: bool = False  # the body is out + ext(a) * ext(b), a contraction's step
     name: str = field(default="", compare=False)
 
+    @property
+    def summary(self) -> str:
+        """What the operator is and its loop extents: ``contraction 64x128x256``."""
+        kind = "elementwise"
+        if self.red_loops:
+            kind = "contraction" if self.multiply_add else "reduction"
+        return f"{kind} {'x'.join(map(str, self.extents)) or 'scalar'}"
+
     @cached_property
     def par_loops(self) -> list[int]:
         return [loop for loop, is_par in enumerate(self.parallel) if is_par]

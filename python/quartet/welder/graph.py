@@ -48,10 +48,7 @@ class Node:
     @property
     def label(self) -> str:
         """The name and what the operator is: ``op3 (contraction 64x128x256)``."""
-        kind = "elementwise"
-        if self.reduction:
-            kind = "contraction" if self.operator.multiply_add else "reduction"
-        return f"{self.name} ({kind} {'x'.join(map(str, self.space.extents)) or 'scalar'})"
+        return f"{self.name} ({self.operator.summary})"
 
     @property
     def reduction(self) -> bool:
