@@ -160,11 +160,16 @@ class KernelPlan:
         return total
 
 
-def kernel_plan(name: str, ops: list[ir.Operation]) -> KernelPlan:
+def kernel_plan(
+    name: str, ops: list[ir.Operation], spaces: list[IterationSpace] | None = None
+) -> KernelPlan:
     """The plan of the kernel made of ``ops`` (program order), on buffers or on tensors (Welder
     plans candidate groups before bufferization). A member's result goes to global memory when
-    it is the output, or when its ``tile.group`` says it is stored."""
-    members = [_member(op) for op in ops]
+    it is the output, or when its ``tile.group`` says it is stored. ``spaces`` are the ops'
+    iteration spaces when the caller has them already (Welder plans thousands of candidates
+    over the same ops)."""
+    spaces = spaces or [IterationSpace.of(op.opview) for op in ops]
+    members = [_member(op, space) for op, space in zip(ops, spaces, strict=True)]
     output = _output_member(members)
     _connect(members)
     _assign_roles(members, output)
@@ -251,14 +256,13 @@ def _phases_read(phase: Member) -> set[Member]:
     return found
 
 
-def _member(op: ir.Operation) -> Member:
+def _member(op: ir.Operation, space: IterationSpace) -> Member:
     view = op.opview
     for nested in view.regions[0].blocks[0].operations:
         if len(nested.regions) != 0:
             raise PassError("operator bodies with nested regions are not supported", view)
     program = RProgram.from_attr(op.attributes[tile.PROGRAM])
     tiles = {rtile.level: rtile.shape for rtile in program.tiles}
-    space = IterationSpace.of(view)
     if set(tiles) != {"smem", "reg"} or len(tiles["smem"]) != len(space.extents):
         raise PassError("expected an rprogram with one 'smem' and one 'reg' rtile per loop", view)
     if tile.PLAN not in op.attributes:

@@ -178,6 +178,8 @@ class Scheduler:
             tried.append((level, candidate.seconds if candidate else why))
             if candidate is not None and (best is None or candidate.seconds < best.seconds):
                 best = candidate
+            if best is not None and all(e.aligned() for e in crossing):
+                break  # each point is read once, where it is computed: shared memory cannot win
         if best is None:
             return refuse("no level gives a kernel", tried)
         if not always and best.seconds >= apart:
@@ -219,51 +221,57 @@ class Scheduler:
         """(the best tiling of a candidate group, None) or (None, why no output tile gives
         a valid kernel: the first refusal met)."""
         best, why = None, "no output tile propagates to every member"
-        for program in self._output_programs(output, members, levels):
-            programs = self._programs(members, output, levels, program)
-            if programs is None:
-                continue
-            seconds = self._evaluate(members, output, levels, programs)
-            if seconds == INFEASIBLE and why.startswith("no output tile"):
-                why = self._refusals.get(_signature(members, output, levels, programs), why)
-            if seconds < (best.seconds if best else INFEASIBLE):
-                best = Kernel(members, output, dict(levels), programs, seconds)
+        plain = self._output_programs(output, members, levels)
+        for candidates in (list(plain.items()), _widened(output, plain)):
+            for program, anchors in candidates:
+                # members keep the stages their current kernels chose, else Roller's
+                for stages in (self._chosen, lambda node: node.program):
+                    programs = self._programs(members, output, levels, program, anchors, stages)
+                    if programs is None:
+                        continue
+                    seconds = self._evaluate(members, output, levels, programs)
+                    if seconds == INFEASIBLE and why.startswith("no output tile"):
+                        key = _signature(members, output, levels, programs)
+                        why = self._refusals.get(key, why)
+                    if seconds < (best.seconds if best else INFEASIBLE):
+                        best = Kernel(members, output, dict(levels), programs, seconds)
+                    if seconds < INFEASIBLE:
+                        break
+            if best is not None:  # widened tiles only where no plain one gives a kernel
+                break
         return best, why
 
-    def _output_programs(self, output: Node, members, levels) -> list[RProgram]:
-        """Roller's top-k tiles of the output operator and of every member whose points it
-        computes (a reduction its epilogue chain ends in: that tiling is the reduction's),
-        and each widened along one parallel loop to the loop's whole extent (a row statistic
-        fused behind a contraction needs whole rows)."""
-        programs = _roller_programs(output)
+    def _output_programs(self, output: Node, members, levels) -> dict[RProgram, dict]:
+        """Candidate output tiles, each with the programs it was made from (an anchor's own
+        tiling, whose reduction stages its members keep): Roller's top-k tiles of the output
+        operator, and those of every member whose points it computes (a reduction its
+        epilogue chain ends in: that tiling is the reduction's); the tiling each one's current
+        kernel gives it first."""
+        programs = {program: {} for program in [self._chosen(output), *_roller_programs(output)]}
         for node in members:
             loops = _aligned_loops(node, output, levels)
             if node is output or loops is None:
                 continue
-            for program in _roller_programs(node):
+            for program in dict.fromkeys([self._chosen(node), *_roller_programs(node)]):
                 block = list(output.program.tile("smem").shape)
                 for source, target in loops.items():
                     block[target] = program.tile("smem").shape[source]
                 fitted = _program(output, tuple(block), output.program.smem_pad)
                 if fitted is not None:
                     # keep the anchor's register tile where it fits the output's loops
-                    programs.append(_with_register_tile(fitted, node, program, loops) or fitted)
-        widened = []
-        for program in programs:
-            block = list(program.tile("smem").shape)
-            for loop in output.space.par_loops:
-                if block[loop] == output.space.extents[loop]:
-                    continue
-                wide = [*block]
-                wide[loop] = output.space.extents[loop]
-                points = math.prod(wide[p] for p in output.space.par_loops)
-                if points <= WIDE_POINTS:
-                    widened.append(_program(output, tuple(wide), program.smem_pad))
-        return list(dict.fromkeys([*programs, *[p for p in widened if p is not None]]))
+                    carried = _with_register_tile(fitted, node, program, loops) or fitted
+                    programs.setdefault(carried, {node: program})
+        return programs
 
-    def _programs(self, members, output, levels, program: RProgram):
+    def _chosen(self, node: Node) -> RProgram:
+        """The program ``node``'s current kernel gives it (Roller's, until a connection
+        re-tiles it)."""
+        return self.kernels[node].programs.get(node, node.program)
+
+    def _programs(self, members, output, levels, program: RProgram, anchors: dict, stages):
         """Every member's rProgram for an output tile: the regions propagated back, reduction
-        stages kept from Roller's choice, register tiles fitted to the regions."""
+        stages from the anchor program the tile came from (else from ``stages(member)``),
+        register tiles fitted to the regions."""
         tile_sizes = {loop: program.tile("smem").shape[loop] for loop in output.space.par_loops}
         reads: dict[Node, list[Read]] = {node: [] for node in members}
         for edge in levels:
@@ -278,13 +286,19 @@ class Scheduler:
         for node in members:
             if node is output:
                 continue
+            staged = anchors.get(node) or stages(node)
+            reduction = staged.tile("smem").shape
             block = tuple(
                 regions[node].extents[loop]
                 if node.space.parallel[loop]
-                else min(node.program.tile("smem").shape[loop], node.space.extents[loop])
+                else min(reduction[loop], node.space.extents[loop])
                 for loop in range(len(node.space.extents))
             )
-            fitted = _own_register_tile(node, block) or _program(node, block, node.program.smem_pad)
+            if _inline(node, members, levels):  # evaluated where it is read: no threads
+                fitted = Config(block, block, node.program.smem_pad).to_rprogram()
+            else:
+                fitted = _own_register_tile(node, block)
+                fitted = fitted or _program(node, block, node.program.smem_pad)
             if fitted is None:
                 return None
             programs[node] = fitted
@@ -302,7 +316,8 @@ class Scheduler:
             apply(
                 self.spec, members, output, levels, programs, "candidate", _grid(output, programs)
             )
-            plan = kernel_plan("candidate", [n.op.operation for n in members])
+            ops = [n.op.operation for n in members]
+            plan = kernel_plan("candidate", ops, [n.space for n in members])
             seconds = kernel_seconds(plan, self.spec)
         except (PassError, ValueError) as error:
             seconds = INFEASIBLE
@@ -337,6 +352,24 @@ def apply(spec, members, output, levels, programs, name: str, grid) -> None:
             if edge.consumer is node:
                 operand_levels[edge.operand] = level
         node.op.attributes[tile.OPERAND_LEVELS] = tile.levels_to_attr(operand_levels)
+
+
+def _widened(output: Node, programs: dict[RProgram, dict]) -> list[tuple[RProgram, dict]]:
+    """``programs`` each widened along one parallel loop to the loop's whole extent (a row
+    statistic fused behind a contraction needs whole rows), with the anchors they came from."""
+    widened: dict[RProgram, dict] = {}
+    for program, anchors in programs.items():
+        block = list(program.tile("smem").shape)
+        for loop in output.space.par_loops:
+            if block[loop] == output.space.extents[loop]:
+                continue
+            wide = [*block]
+            wide[loop] = output.space.extents[loop]
+            points = math.prod(wide[p] for p in output.space.par_loops)
+            fitted = _program(output, tuple(wide), program.smem_pad)
+            if points <= WIDE_POINTS and fitted is not None and fitted not in programs:
+                widened.setdefault(fitted, anchors)
+    return list(widened.items())
 
 
 def _roller_programs(node: Node) -> list[RProgram]:
@@ -411,6 +444,18 @@ def _fresh_destinations(members: list[Node], output: Node) -> bool:
 def _needed_outside(node: Node, members: list[Node]) -> bool:
     inside = set(members)
     return node.escapes or any(edge.consumer not in inside for edge in node.outputs)
+
+
+def _inline(node: Node, members: list[Node], levels: dict[Edge, str]) -> bool:
+    """Whether the lowering will evaluate ``node`` where it is read (quartet-lower-tiles'
+    inline role): a pointwise member needed only inside the group, read only in registers."""
+    reads = [level for edge, level in levels.items() if edge.producer is node]
+    return (
+        not node.reduction
+        and bool(reads)
+        and all(level == "reg" for level in reads)
+        and not _needed_outside(node, members)
+    )
 
 
 def _only_initializes(edge: Edge) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fusion_models import PATTERNS, mlp
+from fusion_models import PATTERNS, mlp, resnet18
 from onnx.reference import ReferenceEvaluator
 
 from quartet.device import EmulatedDevice
@@ -93,3 +93,19 @@ def test_mlp_is_at_most_three_kernels():
     feeds = model.random_inputs(seed=2)
     (expected,) = ReferenceEvaluator(mlp(sizes=(64, 128, 128, 10))).run(None, feeds)
     np.testing.assert_allclose(model.run(feeds)["y"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_resnet18_is_one_kernel_per_convolution():
+    """Issue 10's ResNet-18 target (at most 24 launches at 224x224, BatchNormalization not
+    folded): every convolution takes its padding (inline), its BatchNormalization and ReLU
+    (epilogues) and a residual Add into its own kernel, so what is left is about one kernel
+    per convolution (20), the pools and the classifier."""
+    model = compile_model(resnet18(), target="sm_90", cache=False)
+    assert model.compiled.launches <= 24
+    pads = [
+        operator
+        for kernel in model.compiled.counters.kernels.values()
+        if len(kernel.operators) == 1
+        for operator in kernel.operators
+    ]
+    assert not pads, pads  # no kernel is a lone padding or a lone BatchNormalization

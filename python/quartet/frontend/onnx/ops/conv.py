@@ -90,36 +90,47 @@ def convolution(ctx: NodeContext, x: Tensor, w: Tensor, bias: Tensor | None) -> 
     outputs, before, extents, strides, dilations = sliding_window(ctx, x, list(kernel))
     padded = padded_input(ctx, x, before, extents, 0)
     emit, n = ctx.emit, len(outputs)
-    xg = emit.reshape(padded, [n_batch, groups, per_group, *padded.shape[2:]])
-    wg = emit.reshape(w, [groups, filters // groups, per_group, *w.shape[2:]])
-    out_shape = [n_batch, groups, filters // groups, *outputs]
-    # loops: n g m o... | c k...
+    if groups == 1:  # no unit group dim: the result is the conv's own N x M x spatial
+        xg, wg, out_shape, lead = padded, w, [n_batch, filters, *outputs], 1
+    else:
+        xg = emit.reshape(padded, [n_batch, groups, per_group, *padded.shape[2:]])
+        wg = emit.reshape(w, [groups, filters // groups, per_group, *w.shape[2:]])
+        out_shape, lead = [n_batch, groups, filters // groups, *outputs], 2
+    # loops: n (g) m o... | c k...
     rank = len(out_shape)
     c_loop = rank
-    x_index = ["d0", "d1", f"d{c_loop}"] + [
-        _window_index(3 + i, c_loop + 1 + i, strides[i], dilations[i]) for i in range(n)
+    group_index = [f"d{i}" for i in range(1, lead)]
+    x_index = ["d0", *group_index, f"d{c_loop}"] + [
+        _window_index(lead + 1 + i, c_loop + 1 + i, strides[i], dilations[i]) for i in range(n)
     ]
-    w_index = ["d1", "d2", f"d{c_loop}"] + [f"d{c_loop + 1 + i}" for i in range(n)]
+    w_index = [f"d{i}" for i in range(1, lead + 1)] + [f"d{c_loop}"]
+    w_index += [f"d{c_loop + 1 + i}" for i in range(n)]
     operands = [Operand(xg, x_index), Operand(wg, w_index)]
-    result = grouped_contraction(ctx, out_shape, operands, [per_group, *kernel], bias)
+    result = grouped_contraction(ctx, out_shape, operands, [per_group, *kernel], bias, lead)
     return emit.reshape(result, [n_batch, filters, *outputs])
 
 
 def grouped_contraction(
-    ctx: NodeContext, out_shape, operands: list[Operand], reductions, bias: Tensor | None
+    ctx: NodeContext,
+    out_shape,
+    operands: list[Operand],
+    reductions,
+    bias: Tensor | None,
+    lead: int = 2,
 ) -> Tensor:
     """sum over ``reductions`` of the product of the input and weight ``operands`` into an
-    N x groups x filters-per-group x spatial output that starts from the bias (or zero)."""
+    N x (groups x filters-per-group: ``lead`` = 2, or filters: 1) x spatial output that starts
+    from the bias (or zero)."""
     emit, dtype = ctx.emit, operands[0].tensor.dtype
     wide = s.accumulator(dtype)  # float16 accumulates in float32
     if bias is None:
         init = emit.fill(out_shape, wide, 0)
     else:
-        bias_g = emit.reshape(bias, out_shape[1:3])
+        bias_g = emit.reshape(bias, out_shape[1 : 1 + lead])
         init = emit.generic(
             out_shape,
             wide,
-            [Operand(bias_g, ["d1", "d2"])],
+            [Operand(bias_g, [f"d{i}" for i in range(1, 1 + lead)])],
             lambda b, a: s.cast(b, a[0], bias.dtype, wide),
         ).ssa
     return emit.generic(
