@@ -30,6 +30,7 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Group, Plan, RProgram
 from quartet.passes.base import PassError
 from quartet.passes.iteration_space import IterationSpace, Linear
+from quartet.roller import Operator, describe
 from quartet.welder.propagate import PropagationError, Read, max_value, propagate
 
 PHASE, EPILOGUE, INLINE = "phase", "epilogue", "inline"
@@ -41,9 +42,11 @@ class Member:
 
     op: ir.OpView  # the linalg.generic (on buffers)
     space: IterationSpace
+    operator: Operator  # Roller's view of it (what the cost model reads)
     program: RProgram
     plan: Plan
     levels: tuple[str, ...]  # per operand, inputs then outputs
+    group: Group | None  # its tile.group, when it belongs to a fused kernel
     role: str = PHASE
     anchor: Member | None = None  # the phase an epilogue belongs to
     epilogue: list[Member] = field(default_factory=list)  # a phase's epilogues, in order
@@ -160,23 +163,24 @@ class KernelPlan:
         return total
 
 
-def kernel_plan(
-    name: str, ops: list[ir.Operation], spaces: list[IterationSpace] | None = None
-) -> KernelPlan:
-    """The plan of the kernel made of ``ops`` (program order), on buffers or on tensors (Welder
-    plans candidate groups before bufferization). A member's result goes to global memory when
-    it is the output, or when its ``tile.group`` says it is stored. ``spaces`` are the ops'
-    iteration spaces when the caller has them already (Welder plans thousands of candidates
-    over the same ops)."""
-    spaces = spaces or [IterationSpace.of(op.opview) for op in ops]
-    members = [_member(op, space) for op, space in zip(ops, spaces, strict=True)]
+def kernel_plan(name: str, ops: list[ir.Operation]) -> KernelPlan:
+    """The plan of the kernel made of ``ops`` (program order), on buffers or on tensors, from
+    the decisions their attributes record. A member's result goes to global memory when it is
+    the output, or when its ``tile.group`` says it is stored."""
+    return plan_members(name, [_member(op) for op in ops])
+
+
+def plan_members(name: str, members: list[Member]) -> KernelPlan:
+    """The plan of the kernel made of ``members`` (program order, roles not yet assigned):
+    what :func:`kernel_plan` reads from the IR, or what Welder hands over directly while it
+    weighs candidate groups (the same decisions it then writes into the IR)."""
     output = _output_member(members)
     _connect(members)
     _assign_roles(members, output)
     grid = tuple(
         math.ceil(output.extents[loop] / output.block_tile[loop]) for loop in output.par_loops
     )
-    group = _group(output.op.operation)
+    group = output.group
     if group is not None and group.grid and tuple(group.grid) != grid:
         raise PassError(
             f"tile.group '{group.name}' records grid {list(group.grid)}, but the output "
@@ -256,29 +260,27 @@ def _phases_read(phase: Member) -> set[Member]:
     return found
 
 
-def _member(op: ir.Operation, space: IterationSpace) -> Member:
+def _member(op: ir.Operation) -> Member:
     view = op.opview
     for nested in view.regions[0].blocks[0].operations:
         if len(nested.regions) != 0:
             raise PassError("operator bodies with nested regions are not supported", view)
     program = RProgram.from_attr(op.attributes[tile.PROGRAM])
     tiles = {rtile.level: rtile.shape for rtile in program.tiles}
+    space = IterationSpace.of(view)
     if set(tiles) != {"smem", "reg"} or len(tiles["smem"]) != len(space.extents):
         raise PassError("expected an rprogram with one 'smem' and one 'reg' rtile per loop", view)
     if tile.PLAN not in op.attributes:
         raise PassError("expected a tile.plan (run a tiling pass first)", view)
-    levels = tile.operand_levels(op)
-    return Member(view, space, program, Plan.from_attr(op.attributes[tile.PLAN]), levels)
-
-
-def _group(op: ir.Operation) -> Group | None:
-    return Group.from_attr(op.attributes[tile.GROUP]) if tile.GROUP in op.attributes else None
+    plan = Plan.from_attr(op.attributes[tile.PLAN])
+    group = Group.from_attr(op.attributes[tile.GROUP]) if tile.GROUP in op.attributes else None
+    return Member(view, space, describe(view), program, plan, tile.operand_levels(op), group)
 
 
 def _output_member(members: list[Member]) -> Member:
     if len(members) == 1:
         return members[0]
-    outputs = [m for m in members if (group := _group(m.op.operation)) and group.output]
+    outputs = [m for m in members if m.group is not None and m.group.output]
     if len(outputs) != 1:
         raise PassError(f"a kernel needs one output operator, found {len(outputs)}", members[0].op)
     return outputs[0]
@@ -308,7 +310,7 @@ def _assign_roles(members: list[Member], output: Member) -> None:
         for index, producer in member.producers.items():
             consumers[producer].append((member, member.levels[index]))
     for member in members:
-        group = _group(member.op.operation)
+        group = member.group
         member.global_output = member is output or (group is not None and group.stored)
         member.shared_output = any(level == "smem" for _, level in consumers[member])
         anchors = [

@@ -27,7 +27,6 @@ from itertools import product
 from mlir import ir
 
 from quartet.passes.lower_tiles.plan import INLINE, KernelPlan, Member, register_operands
-from quartet.roller import describe
 from quartet.welder.propagate import compose
 
 Traffic = dict[ir.Value, list[int]]  # a global buffer -> [bytes loaded, bytes stored]
@@ -240,7 +239,7 @@ def members_attr(kernel: KernelPlan) -> ir.Attribute:
     entries = []
     for member in kernel.members:
         fields = {
-            "operator": ir.StringAttr.get(describe(member.op).summary),
+            "operator": ir.StringAttr.get(member.operator.summary),
             "role": ir.StringAttr.get(member.role),
             "levels": ir.ArrayAttr.get([ir.StringAttr.get(level) for level in member.levels]),
         }

@@ -19,7 +19,7 @@ from mlir import ir
 from quartet.hardware import GpuSpec
 from quartet.passes.lower_tiles.plan import EPILOGUE, INLINE, KernelPlan, Member
 from quartet.passes.lower_tiles.traffic import kernel_traffic
-from quartet.roller import Config, describe
+from quartet.roller import Config
 from quartet.roller.config import register_words
 from quartet.roller.model import BARRIER_CYCLES, STAGE_LATENCY_CYCLES
 from quartet.roller.plan import smem_bytes
@@ -66,7 +66,7 @@ def shared_bytes(kernel: KernelPlan, spec: GpuSpec) -> int:
     for member in kernel.members:
         if member.role not in (INLINE, EPILOGUE):
             config = Config(member.block_tile, member.reg_tile, member.program.smem_pad)
-            total += smem_bytes(describe(member.op), config, spec.mma_shape)
+            total += smem_bytes(member.operator, config, spec.mma_shape)
         if member.shared_output:
             element = ir.ShapedType(member.outputs[0].type).element_type
             total += math.prod(member.region_shape()) * max(1, element.width // 8)
@@ -92,7 +92,7 @@ def _body_operations(member: Member) -> int:
 
 
 def _registers(member: Member) -> int:
-    return register_words(describe(member.op), member.reg_tile)
+    return register_words(member.operator, member.reg_tile)
 
 
 def _latency_cycles(member: Member) -> float:

@@ -31,10 +31,10 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Candidates, Group, RProgram
 from quartet.hardware import GpuSpec
 from quartet.passes.base import PassError
-from quartet.passes.lower_tiles.plan import kernel_plan
+from quartet.passes.lower_tiles.plan import Member, plan_members
 from quartet.passes.welder.model import INFEASIBLE, kernel_seconds
 from quartet.roller import Config
-from quartet.roller.plan import plan_attributes
+from quartet.roller.plan import plan_for
 from quartet.welder.graph import Edge, Node, TileGraph
 from quartet.welder.propagate import PropagationError, Read, propagate
 
@@ -306,52 +306,57 @@ class Scheduler:
 
     def _evaluate(self, members, output, levels, programs) -> float:
         """The modelled seconds of the kernel, from the lowering's own plan of it (inf when
-        the lowering would refuse it)."""
+        the lowering would refuse it). The candidate's decisions go to the planner directly,
+        as the members :func:`apply` would write and the lowering read back."""
         key = _signature(members, output, levels, programs)
         if key in self._memo:
             return self._memo[key]
-        saved = [dict((name, op.attributes[name]) for name in _KEYS if name in op.attributes)
-                 for op in (n.op for n in members)]  # fmt: skip
-        try:
-            apply(
-                self.spec, members, output, levels, programs, "candidate", _grid(output, programs)
+        grid = _grid(output, programs)
+        planned = [
+            Member(node.op, node.space, node.operator, program, plan, operand_levels, group)
+            for node, program, plan, operand_levels, group in decisions(
+                self.spec, members, output, levels, programs, "candidate", grid
             )
-            ops = [n.op.operation for n in members]
-            plan = kernel_plan("candidate", ops, [n.space for n in members])
-            seconds = kernel_seconds(plan, self.spec)
+        ]
+        try:
+            seconds = kernel_seconds(plan_members("candidate", planned), self.spec)
         except (PassError, ValueError) as error:
             seconds = INFEASIBLE
             self._refusals[key] = str(error).splitlines()[0] if str(error) else "refused"
-        finally:
-            for node, attributes in zip(members, saved, strict=True):
-                for name in _KEYS:
-                    if name in node.op.attributes:
-                        del node.op.attributes[name]
-                for name, value in attributes.items():
-                    node.op.attributes[name] = value
         self._memo[key] = seconds
         return seconds
 
 
-_KEYS = (tile.PROGRAM, tile.PLAN, tile.GROUP, tile.OPERAND_LEVELS)
-
-
-def apply(spec, members, output, levels, programs, name: str, grid) -> None:
-    """Write a kernel's decisions into the IR: programs, plans, the group, operand levels."""
+def decisions(spec, members, output, levels, programs, name: str, grid):
+    """Per member of a kernel: (node, rProgram, plan, operand levels, group or None), what
+    the kernel's lowering needs to know about it."""
     single = len(members) == 1
+    result = []
     for node in members:
-        config = Config.from_rprogram(programs[node])
-        for key, value in plan_attributes(node.operator, config, spec.mma_shape).items():
-            node.op.attributes[key] = value
-        if single:
-            continue
-        stored = node is output or _needed_outside(node, members)
-        node.op.attributes[tile.GROUP] = Group(name, tuple(grid), node is output, stored).to_attr()
+        program = programs[node]
+        plan = plan_for(node.operator, Config.from_rprogram(program), spec.mma_shape)
         operand_levels = ["global"] * len(node.op.operands)
         for edge, level in levels.items():
             if edge.consumer is node:
                 operand_levels[edge.operand] = level
-        node.op.attributes[tile.OPERAND_LEVELS] = tile.levels_to_attr(operand_levels)
+        group = None
+        if not single:
+            stored = node is output or _needed_outside(node, members)
+            group = Group(name, tuple(grid), node is output, stored)
+        result.append((node, program, plan, tuple(operand_levels), group))
+    return result
+
+
+def apply(spec, members, output, levels, programs, name: str, grid) -> None:
+    """Write a kernel's decisions into the IR: programs, plans, the group, operand levels."""
+    for node, program, plan, operand_levels, group in decisions(
+        spec, members, output, levels, programs, name, grid
+    ):
+        node.op.attributes[tile.PROGRAM] = program.to_attr()
+        node.op.attributes[tile.PLAN] = plan.to_attr()
+        if group is not None:
+            node.op.attributes[tile.GROUP] = group.to_attr()
+            node.op.attributes[tile.OPERAND_LEVELS] = tile.levels_to_attr(operand_levels)
 
 
 def _widened(output: Node, programs: dict[RProgram, dict]) -> list[tuple[RProgram, dict]]:
