@@ -190,7 +190,8 @@ class Edge:
 
 
 def levels_to_attr(levels: tuple[str, ...] | list[str]) -> ir.Attribute:
-    """``tile.levels``: one #tile.edge per operand (inputs, then outputs)."""
+    """``tile.levels``: one #tile.edge per operand (inputs, then outputs), then one per read
+    of an outer value inside the body (:func:`captured_reads`)."""
     return ir.ArrayAttr.get([Edge(level).to_attr() for level in levels])
 
 
@@ -202,7 +203,30 @@ def levels_from_attr(attr: ir.Attribute) -> tuple[str, ...]:
 
 
 def operand_levels(op: ir.Operation) -> tuple[str, ...]:
-    """The level each operand of ``op`` is read from ("global" where nothing says otherwise)."""
+    """The level each operand of ``op``, then each of its captured reads, is read from
+    ("global" where nothing says otherwise)."""
     if OPERAND_LEVELS in op.attributes:
         return levels_from_attr(op.attributes[OPERAND_LEVELS])
-    return ("global",) * len(op.operands)
+    return ("global",) * (len(op.operands) + len(captured_reads(op)))
+
+
+def captured_reads(op) -> list[ir.Operation]:
+    """The reads of values defined outside ``op`` inside its body (``tensor.extract`` on
+    tensors, ``memref.load`` on buffers: a gather, a padding's clamped read), in body order.
+    They are numbered after the operands wherever an access is named by number."""
+    if not len(op.regions) or not len(op.regions[0].blocks):
+        return []
+    body = op.regions[0].blocks[0]
+    return [
+        nested
+        for nested in body.operations
+        if nested.name in ("tensor.extract", "memref.load")
+        and not _defined_in(nested.operands[0], body)
+    ]
+
+
+def _defined_in(value: ir.Value, body: ir.Block) -> bool:
+    owner = value.owner
+    if isinstance(owner, ir.Block):
+        return owner == body
+    return owner.operation.block == body

@@ -159,12 +159,16 @@ def _check_levels(op: ir.Operation) -> list[str]:
         levels = tile.levels_from_attr(op.attributes[tile.OPERAND_LEVELS])
     except ValueError as error:
         return [str(error)]
-    if len(levels) != len(op.operands):
-        return [f"tile.levels has {len(levels)} entries but the op has {len(op.operands)} operands"]
+    reads = [read.operands[0] for read in tile.captured_reads(op)]
+    if len(levels) != len(op.operands) + len(reads):
+        return [
+            f"tile.levels has {len(levels)} entries but the op has {len(op.operands)} operands "
+            f"and {len(reads)} captured reads"
+        ]
     group = _attribute(op, tile.GROUP)
     name = None if group is None else tile.Group.from_attr(group).name
     errors = []
-    for index, (level, operand) in enumerate(zip(levels, op.operands, strict=True)):
+    for index, (level, operand) in enumerate(zip(levels, [*op.operands, *reads], strict=True)):
         if level == "global" or not isinstance(operand.type, ir.RankedTensorType):
             continue  # on buffers, a producer is whoever wrote the buffer before
         producer = operand.owner if isinstance(operand.owner, ir.OpView) else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from quartet.dialects.tile import captured_reads
 from quartet.passes.base import PassError
 
 
@@ -70,6 +71,9 @@ class IterationSpace:
     parallel: tuple[bool, ...]
     maps: tuple[ir.AffineMap, ...]
     forms: tuple[tuple[Linear, ...], ...]  # per operand (inputs then outputs), per dimension
+    # per read of an outer value inside the body (see :func:`captured_reads`), its indices as
+    # linear forms of the loops (each clamped into the value), or None where one is not
+    captures: tuple[tuple[Linear, ...] | None, ...] = ()
 
     @classmethod
     def of(cls, op) -> IterationSpace:
@@ -102,7 +106,15 @@ class IterationSpace:
                     extents[form.single_loop()] = size
         if None in extents:
             raise PassError("a loop of the iteration space indexes no operand dimension alone", op)
-        return cls(tuple(extents), parallel, maps, tuple(forms))
+        captures = tuple(_clamped_forms(read) for read in captured_reads(op))
+        return cls(tuple(extents), parallel, maps, tuple(forms), captures)
+
+    def access(self, operand: int) -> tuple[Linear, ...] | None:
+        """The forms operand ``operand`` is read at: an operand's indexing map, or past the
+        operands (``len(operands) + j``) the ``j``-th captured read's indices."""
+        if operand < len(self.forms):
+            return self.forms[operand]
+        return self.captures[operand - len(self.forms)]
 
     @property
     def par_loops(self) -> list[int]:
@@ -115,6 +127,79 @@ class IterationSpace:
     def uses_reduction(self, operand: int) -> bool:
         """Whether operand ``operand``'s indexing map reads any reduction loop."""
         return any(not self.parallel[loop] for form in self.forms[operand] for loop in form.loops)
+
+
+def _clamped_forms(read: ir.Operation) -> tuple[Linear, ...] | None:
+    """The indices of ``read`` as linear forms of the loops, each possibly clamped into the
+    value it reads (``minsi(maxsi(x, 0), size - 1)``, the importer's padding), or None."""
+    forms = []
+    for index in list(read.operands)[1:]:
+        form = _index_form(_unclamped(index))
+        if form is None:
+            return None
+        forms.append(form)
+    return tuple(forms)
+
+
+def _unclamped(value: ir.Value) -> ir.Value:
+    """``value`` without the clamps into a range around it (min/max with constants)."""
+    while True:
+        owner = value.owner
+        clamps = ("arith.minsi", "arith.maxsi")
+        if isinstance(owner, ir.Block) or owner.operation.name not in clamps:
+            return value
+        lhs, rhs = owner.operands
+        if _constant(rhs) is not None:
+            value = lhs
+        elif _constant(lhs) is not None:
+            value = rhs
+        else:
+            return value
+
+
+def _index_form(value: ir.Value) -> Linear | None:
+    """``value`` (an index computed in a body) as a linear form of the loops, or None."""
+    constant = _constant(value)
+    if constant is not None:
+        return Linear((), constant)
+    owner = value.owner
+    if isinstance(owner, ir.Block):
+        return None
+    name = owner.operation.name
+    if name == "linalg.index":
+        return Linear(((ir.IntegerAttr(owner.attributes["dim"]).value, 1),), 0)
+    if name not in ("arith.addi", "arith.subi", "arith.muli"):
+        return None
+    lhs, rhs = (_index_form(operand) for operand in owner.operands)
+    if lhs is None or rhs is None:
+        return None
+    if name == "arith.muli":
+        if lhs.coeffs and rhs.coeffs:
+            return None
+        scalar, form = (lhs, rhs) if not lhs.coeffs else (rhs, lhs)
+        return _scaled(form, scalar.constant)
+    if name == "arith.subi":
+        rhs = _scaled(rhs, -1)
+    coeffs = dict(lhs.coeffs)
+    for loop, coeff in rhs.coeffs:
+        coeffs[loop] = coeffs.get(loop, 0) + coeff
+    if any(coeff < 0 for coeff in coeffs.values()):
+        return None
+    kept = tuple(sorted((loop, coeff) for loop, coeff in coeffs.items() if coeff))
+    return Linear(kept, lhs.constant + rhs.constant)
+
+
+def _scaled(form: Linear, factor: int) -> Linear:
+    coeffs = tuple((loop, coeff * factor) for loop, coeff in form.coeffs)
+    return Linear(coeffs, form.constant * factor)
+
+
+def _constant(value: ir.Value) -> int | None:
+    owner = value.owner
+    if isinstance(owner, ir.Block) or owner.operation.name != "arith.constant":
+        return None
+    attr = owner.attributes["value"]
+    return ir.IntegerAttr(attr).value if isinstance(attr, ir.IntegerAttr) else None
 
 
 def generics(module: ir.Operation) -> list[ir.Operation]:

@@ -9,7 +9,9 @@ gets
 - ``welder.region``: the extents one block covers per loop (reduction loops whole);
 - ``welder.origin``: per parallel loop, the region's origin over the output's tile origins
   ``t0, t1, ...`` (``2*t1 + 1``: a stride-2 window one element in);
-- ``welder.footprint``: per operand, the extents of the box one block reads of it.
+- ``welder.footprint``: per operand, then per captured read (a padding's clamped
+  ``tensor.extract``; empty where its indices are not linear), the extents of the box one
+  block reads of it.
 
     linalg.generic ... ins(%x : tensor<1x3x18x18xf32>, ...) -> tensor<1x8x8x8xf32>
   becomes (tile 1,8,4,4)
@@ -76,10 +78,11 @@ class TestWelderPropagate(ModulePass):
             attributes["welder.origin"] = ir.ArrayAttr.get(
                 [ir.StringAttr.get(_text(region.origin[loop])) for loop in node.space.par_loops]
             )
+            accesses = [*node.space.forms, *node.space.captures]
             attributes["welder.footprint"] = ir.ArrayAttr.get(
                 [
-                    ir.DenseI64ArrayAttr.get([form.span(region.extents) for form in forms])
-                    for forms in node.space.forms
+                    ir.DenseI64ArrayAttr.get([form.span(region.extents) for form in forms or ()])
+                    for forms in accesses
                 ]
             )
 
@@ -106,6 +109,9 @@ def _reaching(output) -> list:
 
 def _text(form: Linear) -> str:
     terms = [f"{c}*t{p}" if c != 1 else f"t{p}" for p, c in form.coeffs]
-    if form.constant or not terms:
-        terms.append(str(form.constant))
-    return " + ".join(terms)
+    text = " + ".join(terms)
+    if not terms:
+        return str(form.constant)
+    if form.constant:
+        text += f" {'-' if form.constant < 0 else '+'} {abs(form.constant)}"
+    return text

@@ -16,7 +16,7 @@ from mlir.dialects import memref
 
 from quartet.passes import builder as b
 from quartet.passes.lower_tiles.plan import Member, epilogue_indices, register_operands
-from quartet.passes.lower_tiles.sources import clone_body, evaluate
+from quartet.passes.lower_tiles.sources import evaluate
 
 
 def store(phase, values: list[ir.Value], index: dict[int, ir.Value]) -> None:
@@ -49,7 +49,7 @@ def _store_chain(phase, values: list[ir.Value], index: dict[int, ir.Value]) -> N
             for i in range(len(epilogue.inputs))
         ]
         operands += [phase.reader.initial(epilogue, j, at) for j in range(len(epilogue.outputs))]
-        results[epilogue] = clone_body(epilogue, operands, at)
+        results[epilogue] = phase.reader.body(epilogue, operands, at)
         indices[epilogue] = at
         sink(phase, epilogue, results[epilogue], at)
 

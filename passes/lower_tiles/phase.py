@@ -21,7 +21,7 @@ from mlir.dialects import arith, memref
 from quartet.passes import builder as b
 from quartet.passes.lower_tiles import epilogue
 from quartet.passes.lower_tiles.plan import KernelPlan, Member
-from quartet.passes.lower_tiles.sources import Reader, clone_body
+from quartet.passes.lower_tiles.sources import Reader
 from quartet.passes.lower_tiles.staging import PRIVATE, Stager, memref_type
 from quartet.passes.lower_tiles.tensor_core import build_tensor_core_phase
 
@@ -169,7 +169,7 @@ class Phase:
             ins = [self._input(i, index, local, half) for i in range(len(member.inputs))]
             slot_index = b.const_index(slot)
             outs = [memref.load(acc, [thread, slot_index]) for acc in accumulators]
-            values = clone_body(member, ins + outs, index)
+            values = self.reader.body(member, ins + outs, index)
             for acc, value in zip(accumulators, values, strict=True):
                 memref.store(value, acc, [thread, slot_index])
 

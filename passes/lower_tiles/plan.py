@@ -98,13 +98,14 @@ class Member:
         return [self.block_tile[loop] for loop in self.output_loops()]
 
     def padded(self, grid: tuple[int, ...], tile_sizes: tuple[int, ...]) -> set[int]:
-        """Loops along which some block's region reaches past the operator's extent (its
-        points there are computed from clamped reads and never stored)."""
+        """Loops along which some block's region reaches past the operator's extent, or
+        starts before it (its points there are computed from clamped reads and never
+        stored)."""
         loops = {loop for loop in self.red_loops if self.extents[loop] % self.block_tile[loop]}
         for loop in self.par_loops:
             last = max_value(self.origin[loop], grid, tile_sizes)
-            if last + self.block_tile[loop] > self.extents[loop]:
-                loops.add(loop)
+            if last + self.block_tile[loop] > self.extents[loop] or self.origin[loop].constant < 0:
+                loops.add(loop)  # past the end, or before the start (a padding's halo)
         return loops
 
 
@@ -150,6 +151,15 @@ class KernelPlan:
             self._padded[member] = member.padded(self.grid, self.tile_sizes)
         return self._padded[member]
 
+    def min_start(self, member: Member, form: Linear) -> int:
+        """The smallest value ``form`` takes at any block's region origin (the first block's,
+        a reduction loop at its first stage): negative where a padding's halo starts."""
+        return form.constant + sum(
+            coeff * member.origin[loop].constant
+            for loop, coeff in form.coeffs
+            if loop in member.origin
+        )
+
     def max_start(self, member: Member, form: Linear) -> int:
         """The largest value ``form`` (over ``member``'s loops) takes at any block's region
         origin, a reduction loop at its last stage."""
@@ -191,17 +201,20 @@ def plan_members(name: str, members: list[Member]) -> KernelPlan:
     _propagate_regions(members, output)
     kernel = KernelPlan(name, members, output, grid)
     _check_stored_cover(kernel)
+    _check_clamped_reads(kernel)
     kernel.order_phases()
     return kernel
 
 
 def _check_captures(members: list[Member]) -> None:
     """No member may read another member's result through computed indices (a gather inside
-    its body): nothing bounds what it reads, so no region could hold it."""
+    its body) unless the read is a connected capture (clamped linear indices, read where its
+    level says): nothing else bounds what it reads, so no region could hold it."""
     written = {value: member for member in members for value in member.written}
     for member in members:
-        for op in member.op.regions[0].blocks[0].operations:
-            if op.name in ("tensor.extract", "memref.load") and op.operands[0] in written:
+        first = len(member.op.operands)
+        for j, read in enumerate(tile.captured_reads(member.op)):
+            if read.operands[0] in written and first + j not in member.producers:
                 raise PassError(
                     "reads a result of its own kernel through computed indices", member.op
                 )
@@ -221,6 +234,27 @@ def _check_stored_cover(kernel: KernelPlan) -> None:
                     f"{covered} of its {member.extents[loop]} points along loop {loop}",
                     member.op,
                 )
+
+
+def _check_clamped_reads(kernel: KernelPlan) -> None:
+    """A captured read's producer computes the region its unclamped indices span, which
+    holds the clamped positions only where that region overlaps the result: at every block,
+    along every dimension (a padding's halo straddles the edge, never lies beyond it)."""
+    for member in kernel.members:
+        first = len(member.op.operands)
+        for index in member.producers:
+            if index < first:
+                continue
+            read = tile.captured_reads(member.op)[index - first]
+            shape = ir.ShapedType(read.operands[0].type).shape
+            for form, size in zip(member.space.access(index), shape, strict=True):
+                lowest = kernel.min_start(member, form) + form.span(member.block_tile)
+                if kernel.max_start(member, form) >= size or lowest <= 0:
+                    raise PassError(
+                        f"captured read #{index} spans positions outside its result at some "
+                        "block, where clamping reads what no block computed",
+                        member.op,
+                    )
 
 
 def _covered(origin: Linear, extent: int, kernel: KernelPlan) -> int:
@@ -290,9 +324,16 @@ def _connect(members: list[Member]) -> None:
     """Record, for every operand read at "smem" or "reg", the member that writes its buffer."""
     writers: dict[ir.Value, Member] = {}
     for member in members:
-        for index, (value, level) in enumerate(zip(member.op.operands, member.levels, strict=True)):
+        read = [*member.op.operands, *(r.operands[0] for r in tile.captured_reads(member.op))]
+        for index, (value, level) in enumerate(zip(read, member.levels, strict=True)):
             if level == "global":
                 continue
+            if index >= len(member.op.operands) and member.space.access(index) is None:
+                raise PassError(
+                    f"captured read #{index} is read at '{level}' but its indices are not "
+                    "linear in the loops",
+                    member.op,
+                )
             if value not in writers:
                 raise PassError(
                     f"operand #{index} is read at '{level}' but no operator of its kernel "
@@ -353,6 +394,8 @@ def _make_epilogue(member: Member, anchors: list[Member]) -> None:
 def _aligned(member: Member, operand: int) -> bool:
     """Whether ``member`` reads ``producer``'s result at exactly the points it computes: every
     loop of ``member`` indexes one dimension, every dimension one loop."""
+    if operand >= len(member.space.forms):
+        return False  # a captured read: clamped indices
     loops = [form.single_loop() for form in member.space.forms[operand]]
     return None not in loops and sorted(loops) == list(range(len(member.extents)))
 
@@ -382,7 +425,7 @@ def _propagate_regions(members: list[Member], output: Member) -> None:
     reads: dict[Member, list[Read]] = {m: [] for m in members}
     for member in members:
         for index, producer in member.producers.items():
-            reads[producer].append(Read(member, member.space.forms[index]))
+            reads[producer].append(Read(member, member.space.access(index)))
     tile = {loop: output.block_tile[loop] for loop in output.par_loops}
     try:
         regions = propagate(

@@ -10,15 +10,21 @@ resulting position (one index per dimension of the operand) is then read from:
 - its producer's body (level "reg" from an inline producer): the producer evaluated at the
   position, its own operands read the same way, recursively.
 
+A body's captured reads (a padding's ``tensor.extract`` at clamped linear indices, numbered
+after the operands) are read the same way when their producer is in the kernel.
+
 Values a phase holds in registers (its accumulators, and the epilogues computed from them)
 never come through here: the epilogue builder hands them over directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mlir import ir
 from mlir.dialects import arith, memref
 
+from quartet.dialects import tile
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
 from quartet.passes.iteration_space import Linear
@@ -95,7 +101,19 @@ class Reader:
         """``member``'s body at loop indices ``index``, every operand read where it lives."""
         operands = [self.operand(member, i, index) for i in range(len(member.inputs))]
         operands += [self.initial(member, j, index) for j in range(len(member.outputs))]
-        return clone_body(member, operands, index)
+        return self.body(member, operands, index)
+
+    def body(self, member: Member, operands: list[ir.Value | None], index: dict[int, ir.Value]):
+        """``member``'s body at ``index`` on ``operands`` (:func:`clone_body`), its captured
+        reads of in-kernel producers read where their levels say."""
+        first = len(member.op.operands)
+
+        def captured(j: int, position: list[ir.Value]) -> ir.Value | None:
+            if first + j not in member.producers:
+                return None  # from global memory: the read as it is
+            return self.at(member, first + j, position)
+
+        return clone_body(member, operands, index, captured)
 
     def initial(self, member: Member, output: int, index: dict[int, ir.Value]) -> ir.Value | None:
         """The value output ``output`` holds before ``member`` computes it (what its body's out
@@ -107,12 +125,18 @@ class Reader:
         return self.operand(member, len(member.inputs) + output, index)
 
 
-def clone_body(member: Member, operands: list[ir.Value | None], index: dict[int, ir.Value]):
+def clone_body(
+    member: Member,
+    operands: list[ir.Value | None],
+    index: dict[int, ir.Value],
+    captured: Callable[[int, list[ir.Value]], ir.Value | None] | None = None,
+):
     """Clone ``member``'s scalar body at the insertion point; return the yielded values.
 
     ``linalg.index`` becomes the loop index of the point; values defined outside the operator
-    (buffers read with computed indices) are used as they are. An operand given as None is one
-    the body never reads.
+    (buffers read with computed indices) are used as they are, except that the ``j``-th
+    captured read becomes ``captured(j, position)`` where that gives a value. An operand
+    given as None is one the body never reads.
     """
     body = member.op.regions[0].blocks[0]
     mapping = {
@@ -120,12 +144,19 @@ def clone_body(member: Member, operands: list[ir.Value | None], index: dict[int,
         for argument, value in zip(body.arguments, operands, strict=True)
         if value is not None
     }
+    reads = {read.operation: j for j, read in enumerate(tile.captured_reads(member.op))}
     for op in body.operations:
         if op.name == "linalg.yield":
             return [mapping.get(v, v) for v in op.operands]
         if op.name == "linalg.index":
             mapping[op.results[0]] = index[ir.IntegerAttr(op.attributes["dim"]).value]
             continue
+        if op.operation in reads and captured is not None:
+            position = [mapping.get(v, v) for v in list(op.operands)[1:]]
+            value = captured(reads[op.operation], position)
+            if value is not None:
+                mapping[op.results[0]] = value
+                continue
         clone = op.clone()
         for old, new in mapping.items():
             clone.operation.replace_uses_of_with(old, new)

@@ -90,7 +90,9 @@ class Stager:
                 member.space.forms[i], local, operand.shape, footprint, strict=True
             ):
                 position.append(b.add(evaluate(form, origin), offset))
-                if self.kernel.max_start(member, form) + span > size:
+                if self.kernel.max_start(member, form) + span > size or (
+                    self.kernel.min_start(member, form) < 0
+                ):  # unsigned: a position before the start fails the check too
                     checks.append((position[-1], size))
             if padded[-1] != footprint[-1]:
                 checks.append((local[-1], footprint[-1]))

@@ -26,6 +26,7 @@ from itertools import product
 
 from mlir import ir
 
+from quartet.dialects import tile
 from quartet.passes.lower_tiles.plan import INLINE, KernelPlan, Member, register_operands
 from quartet.welder.propagate import compose
 
@@ -102,11 +103,16 @@ class _Counter:
             self.evaluation(producer, count)
 
     def captured(self, member: Member, count: int) -> None:
-        """Loads of outer buffers inside the body (gathers), one per evaluation."""
-        for op in member.op.regions[0].blocks[0].operations:
-            if op.name in ("memref.load", "tensor.extract"):
-                source = op.operands[0]
+        """Reads of outer buffers inside the body (gathers, paddings), one per evaluation:
+        a load from global memory, or what the in-kernel producer costs where it is read."""
+        first = len(member.op.operands)
+        for j, read in enumerate(tile.captured_reads(member.op)):
+            producer = member.producers.get(first + j)
+            if producer is None:
+                source = read.operands[0]
                 self.counts[source][0] += count * _bytes(source)
+            elif producer.role == INLINE:
+                self.evaluation(producer, count)
 
     def staged(self, member: Member, i: int) -> None:
         """The cooperative copies of input ``i``: in-operand elements of every stage."""

@@ -1,20 +1,24 @@
 """Welder's scheduling (OSDI'23, Sec. 4): connect the tile-graph's edges, tile each candidate.
 
 1. **Graph connecting.** Every operator starts as its own kernel. The edges are walked in
-   topological order (by consumer); each edge from a group's output operator into another
-   group is tried at a deeper level than global memory: registers first (the consumer reads
-   an elementwise producer by recomputing it, or computes an elementwise consumer at a
-   reduction's points as its epilogue), then shared memory (the producer keeps its region of
-   each block on chip). The merged group keeps the consumer's output operator.
+   topological order (by consumer), those out of operators that only move data (a padding, a
+   concatenation) first, so a padding joins the window that reads it; each edge from a
+   group's output operator into another group is tried at a deeper level than global memory:
+   registers first (the consumer reads an elementwise producer by recomputing it, or computes
+   an elementwise consumer at a reduction's points as its epilogue), then shared memory (the
+   producer keeps its region of each block on chip), unless registers already read each
+   point once where it is computed. The merged group keeps the consumer's output operator.
 2. **Subgraph tiling.** For a candidate group, output tiles are enumerated Roller-style (the
-   output operator's top-k rProgram tiles, and each with one loop widened to its whole
-   extent, which row statistics fused behind a contraction need), propagated back to every
-   member's region, each member given a register tile and a plan, and the resulting kernel
-   checked (the lowering's own analysis: roles, regions, alignment) and costed with the
-   latency model.
+   output operator's current tiling and Roller's top-k rProgram tiles, and the tilings of the
+   reductions whose epilogue chains it ends; only where none gives a kernel, each with one
+   loop widened to its whole extent, which row statistics fused behind a contraction need),
+   propagated back to every member's region, each member given a register tile and a plan,
+   and the resulting kernel checked (the lowering's own analysis: roles, regions, alignment)
+   and costed with the latency model.
 3. A connection is kept only where the model says the merged kernel beats the two kernels
-   apart; a group stays convex (no path leaves it and comes back) and holds at most
-   ``MAX_OPERATORS`` operators that compute (fills and pure copies do not count).
+   apart; a group stays convex (no path leaves it and comes back), holds at most
+   ``MAX_OPERATORS`` operators that compute (fills and pure copies do not count), and never
+   reads a result of its own through a cut edge (a gather).
 
 Accumulator initialisations (a fill, or a bias broadcast, feeding only a reduction's output)
 are always connected in registers, fusion or not: no fill is ever its own kernel.
@@ -39,6 +43,12 @@ from quartet.welder.graph import Edge, Node, TileGraph
 from quartet.welder.propagate import PropagationError, Read, propagate
 
 NOT_OUTPUT = "the producer is inside its group, not the group's output"
+CUT = "read through computed indices (a gather) or a non-affine reshape: no affine tile"
+UNWINDOWED = "a captured read through shared memory feeds no window"
+"""A body's clamped read of a phase's result goes through shared memory only where the
+reader is a padding under a window (conv -> ReLU -> conv). Elsewhere (a Concat's reads) it
+made kernels of three chained contractions whose PTX ptxas spills (SqueezeNet's fire
+modules), which the model's per-phase register estimate does not foresee."""
 
 MAX_OPERATORS = 10
 """Operators that compute per group (Welder's artifact groups at most ~10, DESIGN.md)."""
@@ -124,26 +134,39 @@ class Scheduler:
 
     def run(self) -> list[Kernel]:
         """Accumulator initialisations first (every reduction then owns its fill, whichever
-        edge into it is tried first), then every other edge in topological order."""
+        edge into it is tried first), then the edges out of operators that only move data (a
+        padding goes into the window that reads it, not behind the operator it pads), then
+        every other edge, each in topological order."""
         edges = sorted(self.graph.edges, key=lambda e: (e.consumer.index, e.producer.index))
         initializing = [e for e in edges if e.is_init and _only_initializes(e)]
         for edge in initializing:
             self._connect(edge, levels=("reg",), always=True)
         if self.fusion:
-            for edge in edges:
+            moving = [e for e in edges if e not in initializing and _moves_data(e.producer)]
+            for edge in moving + [e for e in edges if e not in initializing and e not in moving]:
                 if edge not in initializing:
                     self._connect(edge, levels=("reg", "smem"), always=False)
             self._unconnectable()
         return list(dict.fromkeys(self.kernels.values()))
 
+    def _hidden(self, producer: Kernel, consumer: Kernel) -> bool:
+        """Whether a member of ``consumer`` uses a result of ``producer`` other than through
+        an affine edge (a gather's table, a value passed through an op Quartet does not tile):
+        nothing bounds what it reads, so it must read it from a finished kernel."""
+        inside = set(producer.members)
+        for node in consumer.members:
+            through = {edge.producer for edge in node.inputs if not edge.cut}
+            if (node.depends - through) & inside:
+                return True
+        return False
+
     def _unconnectable(self) -> None:
         """Record the dependences that are no edge: a body that reads another operator's
-        result through computed indices (a gather, a padded window) has no tile to propagate."""
+        result through computed indices (a gather) has no tile to propagate."""
         for node in self.graph.nodes:
             through_edges = {edge.producer for edge in node.inputs if not edge.cut}
             for producer in sorted(node.depends - through_edges, key=lambda n: n.index):
-                reason = "read through computed indices (a gather or a padding): no affine tile"
-                self.decisions.append(Decision(producer, node, (), math.nan, False, reason))
+                self.decisions.append(Decision(producer, node, (), math.nan, False, CUT))
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -171,8 +194,13 @@ class Scheduler:
             for e in self.graph.edges
             if e.producer in producer.members and e.consumer in consumer.members
         ]
+        if any(e.cut for e in crossing) or self._hidden(producer, consumer):
+            return refuse(CUT)
         best, tried = None, []
         for level in levels:
+            if level == "smem" and not all(_windowed(e) for e in crossing if e.captured):
+                tried.append((level, UNWINDOWED))
+                continue
             chosen = {**producer.levels, **consumer.levels, **{e: level for e in crossing}}
             candidate, why = self._tile(members, consumer.output, chosen)
             tried.append((level, candidate.seconds if candidate else why))
@@ -335,7 +363,7 @@ def decisions(spec, members, output, levels, programs, name: str, grid):
     for node in members:
         program = programs[node]
         plan = plan_for(node.operator, Config.from_rprogram(program), spec.mma_shape)
-        operand_levels = ["global"] * len(node.op.operands)
+        operand_levels = ["global"] * (len(node.op.operands) + len(node.space.captures))
         for edge, level in levels.items():
             if edge.consumer is node:
                 operand_levels[edge.operand] = level
@@ -449,6 +477,31 @@ def _fresh_destinations(members: list[Node], output: Node) -> bool:
 def _needed_outside(node: Node, members: list[Node]) -> bool:
     inside = set(members)
     return node.escapes or any(edge.consumer not in inside for edge in node.outputs)
+
+
+_DATA_MOVEMENT = {
+    "linalg.index", "linalg.yield", "tensor.extract", "memref.load", "arith.constant",
+    "arith.select", "arith.cmpi", "arith.andi", "arith.ori", "arith.addi", "arith.subi",
+    "arith.muli", "arith.minsi", "arith.maxsi", "arith.remsi", "arith.divsi", "arith.index_cast",
+}  # fmt: skip
+
+
+def _moves_data(node: Node) -> bool:
+    """A pointwise operator whose body computes nothing on the values it reads (a padding,
+    a concatenation, a slice): only indices, reads and selects."""
+    body = node.op.regions[0].blocks[0]
+    return not node.reduction and all(op.name in _DATA_MOVEMENT for op in body.operations)
+
+
+def _windowed(edge: Edge) -> bool:
+    """Whether ``edge``'s consumer (a padding) feeds a window: some consumer of it reads a
+    dimension at a sum of loops longer than one (a convolution's or a pool's ``oh + kh``)."""
+    for out in edge.consumer.outputs:
+        extents = out.consumer.space.extents
+        for form in out.forms or ():
+            if sum(1 for loop, _ in form.coeffs if extents[loop] > 1) > 1:
+                return True
+    return False
 
 
 def _inline(node: Node, members: list[Node], levels: dict[Edge, str]) -> bool:

@@ -261,3 +261,66 @@ func.func @layer_norm(%x: tensor<8x64xf32>) -> tensor<8x64xf32> attributes {weld
   } -> tensor<8x64xf32>
   return %y : tensor<8x64xf32>
 }
+
+// -----
+
+#nchw = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+/// Check that a padding's clamped read of its producer is an edge: the ReLU before the
+/// padding covers the padded window one element before the padding's own origin (the halo
+/// of a 3x3 window, straddling the edge at the first block), and the padding's footprint of
+/// it is listed after its operands.
+// CHECK-LABEL: func.func @relu_pad_conv
+// CHECK: linalg.generic
+// CHECK-SAME: welder.origin = ["0", "0", "t2 - 1", "t3 - 1"]
+// CHECK-SAME: welder.region = array<i64: 1, 3, 6, 6>
+// CHECK: linalg.generic
+// CHECK-SAME: welder.footprint = [array<i64: 1, 3, 6, 6>, array<i64: 1, 3, 6, 6>]
+// CHECK-SAME: welder.origin = ["0", "0", "t2", "t3"]
+// CHECK-SAME: welder.region = array<i64: 1, 3, 6, 6>
+func.func @relu_pad_conv(%x: tensor<1x3x16x16xf32>, %w: tensor<8x3x3x3xf32>) -> tensor<1x8x16x16xf32> attributes {welder.tile = array<i64: 1, 8, 4, 4>} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c15 = arith.constant 15 : index
+  %zero = arith.constant 0.0 : f32
+  %er = tensor.empty() : tensor<1x3x16x16xf32>
+  %relu = linalg.generic {indexing_maps = [#nchw, #nchw], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x3x16x16xf32>) outs(%er : tensor<1x3x16x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x3x16x16xf32>
+  %e = tensor.empty() : tensor<1x3x18x18xf32>
+  %padded = linalg.generic {indexing_maps = [#nchw], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%e : tensor<1x3x18x18xf32>) {
+  ^bb0(%o: f32):
+    %n = linalg.index 0 : index
+    %c = linalg.index 1 : index
+    %h = linalg.index 2 : index
+    %w_ = linalg.index 3 : index
+    %hs = arith.subi %h, %c1 : index
+    %ws = arith.subi %w_, %c1 : index
+    %hc = arith.maxsi %hs, %c0 : index
+    %hcc = arith.minsi %hc, %c15 : index
+    %wc = arith.maxsi %ws, %c0 : index
+    %wcc = arith.minsi %wc, %c15 : index
+    %v = tensor.extract %relu[%n, %c, %hcc, %wcc] : tensor<1x3x16x16xf32>
+    %hin = arith.cmpi eq, %hs, %hcc : index
+    %win = arith.cmpi eq, %ws, %wcc : index
+    %in = arith.andi %hin, %win : i1
+    %r = arith.select %in, %v, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<1x3x18x18xf32>
+  %e2 = tensor.empty() : tensor<1x8x16x16xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(n, m, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>,
+                                        affine_map<(n, m, oh, ow, c, kh, kw) -> (m, c, kh, kw)>,
+                                        affine_map<(n, m, oh, ow, c, kh, kw) -> (n, m, oh, ow)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%padded, %w : tensor<1x3x18x18xf32>, tensor<8x3x3x3xf32>) outs(%e2 : tensor<1x8x16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x16x16xf32>
+  return %y : tensor<1x8x16x16xf32>
+}

@@ -78,7 +78,7 @@ func.func @softmax(%x: tensor<32x100xf32>) -> tensor<32x100xf32> {
 /// Check that a gather of another operator's result (computed indices) is no edge: the two
 /// stay apart, and the decision says why.
 // CHECK-LABEL: func.func @gather
-// CHECK-SAME: "op0 -> op1: kept apart (read through computed indices (a gather or a padding): no affine tile)"
+// CHECK-SAME: "op0 -> op1: kept apart (read through computed indices (a gather) or a non-affine reshape: no affine tile)"
 func.func @gather(%x: tensor<16xf32>, %idx: tensor<8xindex>) -> tensor<8xf32> {
   %e16 = tensor.empty() : tensor<16xf32>
   %e8 = tensor.empty() : tensor<8xf32>
@@ -95,4 +95,63 @@ func.func @gather(%x: tensor<16xf32>, %idx: tensor<8xindex>) -> tensor<8xf32> {
     linalg.yield %v : f32
   } -> tensor<8xf32>
   return %g : tensor<8xf32>
+}
+
+// -----
+
+#nchw = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+/// Check that a padding's clamped read of the ReLU before it is an edge (op0 -> op1), that
+/// the padding (which only moves data) is connected into the convolution's window first (after
+/// the fill), evaluated inline in its staging, and that the ReLU then joins in registers,
+/// evaluated at each clamped position the padding reads: one kernel, no gather refusal.
+// CHECK-LABEL: func.func @relu_pad_conv
+// CHECK-SAME: welder.decisions = ["op2 -> op3: reg {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected", "op1 -> op3: reg {{[0-9.]+}} us, smem {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected", "op0 -> op1: reg {{[0-9.]+}} us, smem {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected"]
+// CHECK-SAME: welder.kernels = ["op0 op1 op2 op3 -> op3: op0->op1 reg, op1->op3 reg, op2->op3 reg;
+func.func @relu_pad_conv(%x: tensor<1x4x16x16xf32>, %w: tensor<8x4x3x3xf32>) -> tensor<1x8x16x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c15 = arith.constant 15 : index
+  %zero = arith.constant 0.0 : f32
+  %er = tensor.empty() : tensor<1x4x16x16xf32>
+  %relu = linalg.generic {indexing_maps = [#nchw, #nchw], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x16x16xf32>) outs(%er : tensor<1x4x16x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x16x16xf32>
+  %e = tensor.empty() : tensor<1x4x18x18xf32>
+  %padded = linalg.generic {indexing_maps = [#nchw], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%e : tensor<1x4x18x18xf32>) {
+  ^bb0(%o: f32):
+    %n = linalg.index 0 : index
+    %c = linalg.index 1 : index
+    %h = linalg.index 2 : index
+    %w_ = linalg.index 3 : index
+    %hs = arith.subi %h, %c1 : index
+    %ws = arith.subi %w_, %c1 : index
+    %hc = arith.maxsi %hs, %c0 : index
+    %hcc = arith.minsi %hc, %c15 : index
+    %wc = arith.maxsi %ws, %c0 : index
+    %wcc = arith.minsi %wc, %c15 : index
+    %v = tensor.extract %relu[%n, %c, %hcc, %wcc] : tensor<1x4x16x16xf32>
+    %hin = arith.cmpi eq, %hs, %hcc : index
+    %win = arith.cmpi eq, %ws, %wcc : index
+    %in = arith.andi %hin, %win : i1
+    %r = arith.select %in, %v, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x18x18xf32>
+  %e2 = tensor.empty() : tensor<1x8x16x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x8x16x16xf32>) -> tensor<1x8x16x16xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(n, m, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>,
+                                        affine_map<(n, m, oh, ow, c, kh, kw) -> (m, c, kh, kw)>,
+                                        affine_map<(n, m, oh, ow, c, kh, kw) -> (n, m, oh, ow)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%padded, %w : tensor<1x4x18x18xf32>, tensor<8x4x3x3xf32>) outs(%init : tensor<1x8x16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x16x16xf32>
+  return %y : tensor<1x8x16x16xf32>
 }

@@ -296,7 +296,7 @@ INVALID = {
     "levels count": (
         f"func.func @f(%x: f32) -> f32 {{\n {group_op('g', 1, levels=LEVELS_REG)}\n"
         " return %0 : f32\n}",
-        "'arith.addf' op tile.levels has 1 entries but the op has 2 operands",
+        "'arith.addf' op tile.levels has 1 entries but the op has 2 operands and 0 captured reads",
     ),
     "levels producer in group": (
         """func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {

@@ -6,7 +6,10 @@ directly or through reshapes (``tensor.collapse_shape``/``expand_shape``). An ed
 consumer's access to the producer's result as linear forms over the consumer's loops: the
 indexing map, composed with the reshapes where the composition stays affine (a reshape that
 splits or merges dimensions without a dimension straddling two). An edge whose access is not
-affine is *cut*: it can only go through global memory. A node whose result anything other than
+affine is *cut*: it can only go through global memory. A body that reads a node's result itself
+(``tensor.extract``) at indices that are linear forms of its loops, each clamped into the
+result (a padding), is an edge too, numbered after the consumer's operands; at indices
+computed otherwise (a gather), a cut edge. A node whose result anything other than
 a node uses (the function's return, a loop's yield, an op Quartet does not tile) *escapes*: its
 result is always written to global memory.
 """
@@ -20,7 +23,7 @@ from mlir import ir
 
 from quartet.dialects import tile
 from quartet.dialects.tile import Plan, RProgram
-from quartet.passes.iteration_space import IterationSpace, Linear
+from quartet.passes.iteration_space import IterationSpace, Linear, captured_reads
 from quartet.roller import Operator, describe
 
 RESHAPES = ("tensor.collapse_shape", "tensor.expand_shape")
@@ -79,7 +82,13 @@ class Edge:
     @property
     def is_init(self) -> bool:
         """The producer gives the consumer's accumulator its initial value."""
-        return self.operand >= len(self.consumer.op.inputs)
+        return len(self.consumer.op.inputs) <= self.operand < len(self.consumer.op.operands)
+
+    @property
+    def captured(self) -> bool:
+        """The consumer reads the producer inside its body, at computed indices that are
+        linear forms of its loops clamped into the result (a padding)."""
+        return self.operand >= len(self.consumer.op.operands)
 
     def aligned(self) -> bool:
         """The consumer reads the producer at exactly the points it computes (every loop of
@@ -126,6 +135,14 @@ def tile_graph(block: ir.Block) -> TileGraph:
             edges.append(edge)
             node.inputs.append(edge)
             producer.outputs.append(edge)
+        first = len(node.op.operands)
+        for j, read in enumerate(captured_reads(node.op)):
+            producer = producers.get(read.operands[0])
+            if producer is not None and producer is not node:
+                edge = Edge(producer, node, first + j, node.space.captures[j])
+                edges.append(edge)
+                node.inputs.append(edge)
+                producer.outputs.append(edge)
     for node in nodes:
         node.escapes = _escapes(node, nodes)
         node.depends = _dependencies(node, producers)
@@ -178,8 +195,18 @@ def _escapes(node: Node, nodes: list[Node]) -> bool:
             user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
             if user.name in RESHAPES:
                 pending.extend(user.results)
-            elif user not in members:
+            elif user not in members and not _inside(user, members):
                 return True
+    return False
+
+
+def _inside(op: ir.Operation, members: set) -> bool:
+    """Whether ``op`` is nested in the body of one of ``members`` (a captured read)."""
+    parent = op.parent
+    while parent is not None:
+        if parent.operation in members:
+            return True
+        parent = parent.parent
     return False
 
 

@@ -6,7 +6,9 @@ its result, the union over its readers of the reader's access (a linear form ove
 reader's loops) taken over the reader's region. Origins are linear forms over the output's
 tile origins (so a strided window's region moves twice as fast as the output), extents are
 static: a ``k``-wide window over an ``e``-wide region reads ``e + k - 1`` (its halo, which
-neighbouring blocks recompute). Reduction loops are always whole: a softmax row or a LayerNorm
+neighbouring blocks recompute). A padding's clamped read starts before the result at the first
+block (its origin's constant is negative); the points there are computed from clamped reads
+and never used. Reduction loops are always whole: a softmax row or a LayerNorm
 row is covered by whoever reads it. A member nothing in the group reads (it only leaves the
 group) covers the points of the producer it reads element by element.
 """
@@ -93,13 +95,22 @@ def _from_readers(space: IterationSpace, loops: list[int], reads: list[Read], re
             ends[loop] = max(ends.get(loop, end), end)
     if set(starts) != set(space.par_loops):
         raise PropagationError("the readers do not cover every loop of the result")
-    extents = tuple(
-        min(ends[loop] - starts[loop].constant, space.extents[loop])
-        if loop in starts
-        else space.extents[loop]
-        for loop in range(len(space.extents))
-    )
-    return Region(starts, extents)
+    extents = []
+    for loop in range(len(space.extents)):
+        size = space.extents[loop]
+        if loop not in starts:
+            extents.append(size)
+            continue
+        start = starts[loop]
+        if ends[loop] - start.constant > size and start.constant < 0:
+            # a clamped read (a padding's halo) asks for more than the whole loop
+            if start.coeffs:
+                raise PropagationError(
+                    "a clamped read's region is wider than the result and moves with the block"
+                )
+            starts[loop] = Linear((), 0)
+        extents.append(min(ends[loop] - starts[loop].constant, size))
+    return Region(starts, tuple(extents))
 
 
 def _from_producer(member, members, reads, regions, space, result_loops) -> Region:
