@@ -34,6 +34,16 @@ class Linear:
             return self.coeffs[0][0]
         return None
 
+    def text(self, variable: str = "d") -> str:
+        """``2*d1 + 1``, ``d2 - 1``, ``0``: the form with loop ``l`` named ``{variable}{l}``."""
+        terms = [f"{c}*{variable}{p}" if c != 1 else f"{variable}{p}" for p, c in self.coeffs]
+        if not terms:
+            return str(self.constant)
+        text = " + ".join(terms)
+        if self.constant:
+            text += f" {'-' if self.constant < 0 else '+'} {abs(self.constant)}"
+        return text
+
     def span(self, tile: tuple[int, ...] | list[int]) -> int:
         """How many consecutive positions a tile of ``tile`` loop extents touches."""
         return sum(coeff * (tile[loop] - 1) for loop, coeff in self.coeffs) + 1

@@ -25,6 +25,7 @@ PASSES: dict[str, str] = {
     "test-roller-candidates": "TestRollerCandidates",
     "test-welder-propagate": "TestWelderPropagate",
     "test-welder-schedule": "TestWelderSchedule",
+    "test-lower-tiles-plan": "TestLowerTilesPlan",
 }
 
 

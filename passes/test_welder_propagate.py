@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from mlir import ir
 
 from quartet.passes.base import ModulePass, PassError
-from quartet.passes.iteration_space import Linear
 from quartet.welder.graph import tile_graph
 from quartet.welder.propagate import PropagationError, Read, propagate
 
@@ -76,7 +75,7 @@ class TestWelderPropagate(ModulePass):
             attributes = node.op.attributes
             attributes["welder.region"] = ir.DenseI64ArrayAttr.get(list(region.extents))
             attributes["welder.origin"] = ir.ArrayAttr.get(
-                [ir.StringAttr.get(_text(region.origin[loop])) for loop in node.space.par_loops]
+                [ir.StringAttr.get(region.origin[loop].text("t")) for loop in node.space.par_loops]
             )
             accesses = [*node.space.forms, *node.space.captures]
             attributes["welder.footprint"] = ir.ArrayAttr.get(
@@ -105,13 +104,3 @@ def _reaching(output) -> list:
                 found.add(edge.producer)
                 pending.append(edge.producer)
     return sorted(found, key=lambda node: node.index)
-
-
-def _text(form: Linear) -> str:
-    terms = [f"{c}*t{p}" if c != 1 else f"t{p}" for p, c in form.coeffs]
-    text = " + ".join(terms)
-    if not terms:
-        return str(form.constant)
-    if form.constant:
-        text += f" {'-' if form.constant < 0 else '+'} {abs(form.constant)}"
-    return text
