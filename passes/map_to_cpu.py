@@ -5,7 +5,8 @@ Tensor-core steps (``tile.mma``) become each lane's own dot products (passes/mma
 Thread phases are sibling ``scf.parallel`` loops, so running each to completion before the next
 already honours every CTA barrier: the barriers are dropped. Shared-memory and per-thread buffers
 become ordinary stack buffers (``finalize-memref-to-llvm`` mis-handles GPU address spaces, see
-PLATFORM.md), one per block iteration; ``buffer-loop-hoisting`` later lifts them out of the loops.
+PLATFORM.md), one per block iteration (views into a kernel's shared allocation lose the space
+with it); ``buffer-loop-hoisting`` later lifts them out of the loops.
 
     %a_s = memref.alloca() : memref<64x20xf32, #gpu.address_space<workgroup>>
     "schedule.barrier"() {scope = "cta"} : () -> ()
@@ -37,8 +38,8 @@ class MapToCpu(ModulePass):
                 steps.append(op)
             elif op.name == "schedule.barrier":
                 barriers.append(op)
-            elif op.name == "memref.alloca" and _has_gpu_space(op.results[0].type):
-                allocas.append(op)
+            elif op.name in ("memref.alloca", "memref.view") and _has_gpu_space(op.results[0].type):
+                allocas.append(op)  # a buffer, or a view into the kernel's shared allocation
             return ir.WalkResult.ADVANCE
 
         module.walk(visit)

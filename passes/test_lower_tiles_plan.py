@@ -12,8 +12,13 @@ operator alone) is planned, and every member gets
 - ``plan.writes``: where its result goes ("global", "smem", both, or "none");
 - ``plan.padded``: the loops along which some block's region passes the operator's edge;
 
-and the output operator ``plan.grid`` (blocks along each of its parallel loops) and
-``plan.phases`` (the kernel's phases in the order they run, as member indices).
+- ``plan.stage_offsets`` (a phase's staging buffers) and ``plan.result_offset`` (a result
+  kept in shared memory): byte offsets in the kernel's one shared allocation;
+
+and the output operator ``plan.grid`` (blocks along each of its parallel loops),
+``plan.phases`` (the kernel's phases in the order they run, as member indices) and
+``plan.shared`` (the allocation's bytes, then the sum of its buffers': what best fit over
+their lifetimes saves).
 
     %0 = linalg.generic {tile.group = #tile.group<"g0", ...>, ...}
   becomes
@@ -29,6 +34,7 @@ from mlir import ir
 from quartet.dialects import tile
 from quartet.passes.base import ModulePass
 from quartet.passes.lower_tiles.plan import EPILOGUE, kernel_plan
+from quartet.passes.lower_tiles.shared import layout
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,19 @@ def _annotate(ops: list[ir.Operation]) -> None:
         ]
         attributes["plan.writes"] = ir.StringAttr.get("+".join(places) or "none")
         attributes["plan.padded"] = ir.DenseI64ArrayAttr.get(sorted(kernel.padded(member)))
+    placement = layout(kernel)
+    for member, op in zip(kernel.members, ops, strict=True):
+        stages = [
+            placement.offsets[key] for key in placement.offsets if key[:2] == ("stage", member)
+        ]
+        if stages:
+            op.attributes["plan.stage_offsets"] = ir.DenseI64ArrayAttr.get(stages)
+        if ("result", member) in placement.offsets:
+            op.attributes["plan.result_offset"] = _integer(placement.offsets[("result", member)])
     output = ops[kernel.members.index(kernel.output)]
+    output.attributes["plan.shared"] = ir.DenseI64ArrayAttr.get(
+        [placement.total, sum(buffer.bytes for buffer in placement.buffers)]
+    )
     output.attributes["plan.grid"] = ir.DenseI64ArrayAttr.get(list(kernel.grid))
     output.attributes["plan.phases"] = ir.DenseI64ArrayAttr.get(
         [index[phase] for phase in kernel.phases]

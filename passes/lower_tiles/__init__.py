@@ -41,8 +41,9 @@ from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
 from quartet.passes.lower_tiles.phase import Phase
 from quartet.passes.lower_tiles.plan import KernelPlan, kernel_plan
+from quartet.passes.lower_tiles.shared import SharedMemory, layout
 from quartet.passes.lower_tiles.sources import Reader, evaluate
-from quartet.passes.lower_tiles.staging import alloc_shared
+from quartet.passes.lower_tiles.staging import WORKGROUP
 from quartet.passes.lower_tiles.traffic import MEMBERS, TRAFFIC, members_attr, traffic_attr
 
 
@@ -143,20 +144,12 @@ def _build_block(plan: KernelPlan, block_ids: list[ir.Value]) -> None:
         member: {loop: evaluate(form, tile_origins) for loop, form in member.origin.items()}
         for member in plan.members
     }
-    shared = {
-        member: alloc_shared(member.region_shape(), _element(member))
-        for member in plan.members
-        if member.shared_output
-    }
-    reader = Reader(plan, origins, shared)
-    for member in plan.phases:
+    memory = SharedMemory(layout(plan), WORKGROUP)
+    reader = Reader(plan, origins, memory)
+    for index, member in enumerate(plan.phases):
         Phase(plan, member, reader, origins[member]).build()
-        if any(m.shared_output for m in (member, *member.epilogue)):
-            b.cta_barrier()
-
-
-def _element(member) -> ir.Type:
-    return ir.MemRefType(member.outputs[0].type).element_type
+        if memory.base is not None and index + 1 < len(plan.phases):
+            b.cta_barrier()  # its results are ready, and its bytes free for the next owner
 
 
 def _check_order(plan: KernelPlan) -> None:

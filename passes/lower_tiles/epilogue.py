@@ -70,5 +70,5 @@ def sink(phase, member: Member, values: list[ir.Value], index: dict[int, ir.Valu
         if member.global_output:
             memref.store(value, member.outputs[out], position)
         if member.shared_output and out == 0:
-            shared = phase.reader.shared[member]
+            shared = phase.reader.memory.result(member)
             memref.store(value, shared, phase.reader.shared_index(member, position))

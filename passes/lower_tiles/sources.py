@@ -29,6 +29,7 @@ from quartet.passes import builder as b
 from quartet.passes.base import PassError
 from quartet.passes.iteration_space import Linear
 from quartet.passes.lower_tiles.plan import INLINE, KernelPlan, Member
+from quartet.passes.lower_tiles.shared import SharedMemory
 
 
 def evaluate(form: Linear, index: dict[int, ir.Value], constant: bool = True) -> ir.Value:
@@ -47,12 +48,9 @@ class Reader:
     """Reads members' operands from global memory, shared buffers or inline producers."""
 
     def __init__(
-        self,
-        kernel: KernelPlan,
-        origins: dict[Member, dict[int, ir.Value]],
-        shared: dict[Member, ir.Value],
+        self, kernel: KernelPlan, origins: dict[Member, dict[int, ir.Value]], memory: SharedMemory
     ):
-        self.kernel, self.origins, self.shared = kernel, origins, shared
+        self.kernel, self.origins, self.memory = kernel, origins, memory
 
     def operand(self, member: Member, operand: int, index: dict[int, ir.Value]) -> ir.Value:
         """Operand ``operand`` of ``member`` at loop indices ``index`` (positions along loops
@@ -81,7 +79,7 @@ class Reader:
         if producer is None or level == "global":
             return memref.load(member.op.operands[operand], position)
         if level == "smem":
-            return memref.load(self.shared[producer], self.shared_index(producer, position))
+            return memref.load(self.memory.result(producer), self.shared_index(producer, position))
         if producer.role == INLINE:
             loops = producer.output_loops()
             return self.evaluate(producer, dict(zip(loops, position, strict=True)))[0]

@@ -19,6 +19,7 @@ from mlir.dialects import memref, vector
 
 from quartet.passes import builder as b
 from quartet.passes.lower_tiles.plan import KernelPlan, Member
+from quartet.passes.lower_tiles.shared import stage_shape
 from quartet.passes.lower_tiles.sources import Reader, evaluate
 
 WORKGROUP = "#gpu.address_space<workgroup>"
@@ -34,36 +35,23 @@ def element_bytes(element_type: ir.Type) -> int:
     return element_type.width // 8 if hasattr(element_type, "width") else 0
 
 
-def alloc_shared(shape: list[int], element_type: ir.Type) -> ir.Value:
-    """A shared-memory buffer, 16-byte aligned when that cannot widen a load past its end."""
-    size = math.prod(shape) * element_bytes(element_type)
-    alignment = 16 if size % 16 == 0 else max(element_bytes(element_type), 1)
-    return memref.alloca(memref_type(shape, element_type, WORKGROUP), [], [], alignment=alignment)
-
-
 class Stager:
     """The staging buffers of one phase and the cooperative copies into them."""
 
     def __init__(self, kernel: KernelPlan, member: Member, reader: Reader, threads: int):
         self.kernel, self.member, self.reader, self.threads = kernel, member, reader, threads
         self.double = member.plan.double_buffer
-        self.buffers = {i: self._alloc(i) for i in member.plan.staged}
+        self.buffers = {i: reader.memory.stage(member, i) for i in member.plan.staged}
 
     def footprint(self, i: int) -> list[int]:
         """The extent of input ``i`` one stage touches, per dimension."""
         return [form.span(self.member.block_tile) for form in self.member.space.forms[i]]
 
     def padded_footprint(self, i: int) -> list[int]:
-        """The shared buffer of input ``i``: its footprint, innermost dim padded."""
-        shape = self.footprint(i)
-        pads = self.member.program.smem_pad
-        shape[-1] += pads[i] if pads else 0
-        return shape
-
-    def _alloc(self, i: int) -> ir.Value:
-        element_type = ir.MemRefType(self.member.inputs[i].type).element_type
-        shape = self.padded_footprint(i)
-        return alloc_shared([2, *shape] if self.double else shape, element_type)
+        """The shared buffer of input ``i`` (one half of it when double-buffered): its
+        footprint, innermost dim padded."""
+        shape = stage_shape(self.member, i)
+        return list(shape[1:] if self.double else shape)
 
     def index(self, half: ir.Value | None, local: list[ir.Value]) -> list[ir.Value]:
         """Shared-buffer indices, behind the buffer half when the stages are double-buffered."""

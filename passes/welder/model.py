@@ -1,8 +1,9 @@
 """Welder's latency model of one kernel: traffic and work per block, waves over the SMs.
 
 A kernel's blocks go to the SMs in waves; an SM holds as many blocks at once as its
-threads, registers and shared memory allow (a fused kernel's shared memory is every phase's
-staging buffers plus the on-chip intermediates). A wave takes the longer of its blocks' work
+threads, registers and shared memory allow (a fused kernel's shared memory is its phases'
+staging buffers and the on-chip intermediates, placed best-fit over their lifetimes:
+``quartet.passes.lower_tiles.shared``). A wave takes the longer of its blocks' work
 (FLOPs over the SM's share of peak) and their global traffic (bytes over the SM's share of L2
 bandwidth: re-reads by neighbouring blocks hit L2), plus each phase's barriers and the
 latency of every reduction stage; the kernel adds one launch. The traffic is exactly what the
@@ -14,15 +15,12 @@ from __future__ import annotations
 
 import math
 
-from mlir import ir
-
 from quartet.hardware import GpuSpec
-from quartet.passes.lower_tiles.plan import EPILOGUE, INLINE, KernelPlan, Member
+from quartet.passes.lower_tiles.plan import KernelPlan, Member
+from quartet.passes.lower_tiles.shared import layout
 from quartet.passes.lower_tiles.traffic import kernel_traffic
-from quartet.roller import Config
 from quartet.roller.config import register_words
 from quartet.roller.model import BARRIER_CYCLES, STAGE_LATENCY_CYCLES
-from quartet.roller.plan import smem_bytes
 
 LAUNCH_SECONDS = 3e-6
 """One kernel launch: NVIDIA's "Getting Started with CUDA Graphs" (developer blog, 2019)
@@ -61,16 +59,9 @@ def kernel_seconds(kernel: KernelPlan, spec: GpuSpec) -> float:
 
 
 def shared_bytes(kernel: KernelPlan, spec: GpuSpec) -> int:
-    """Staging buffers of every phase and the shared buffers of on-chip intermediates."""
-    total = 0
-    for member in kernel.members:
-        if member.role not in (INLINE, EPILOGUE):
-            config = Config(member.block_tile, member.reg_tile, member.program.smem_pad)
-            total += smem_bytes(member.operator, config, spec.mma_shape)
-        if member.shared_output:
-            element = ir.ShapedType(member.outputs[0].type).element_type
-            total += math.prod(member.region_shape()) * max(1, element.width // 8)
-    return total
+    """The kernel's one shared allocation: every phase's staging buffers and the shared
+    buffers of on-chip intermediates, placed best-fit over their lifetimes."""
+    return layout(kernel).total
 
 
 def flops(kernel: KernelPlan) -> float:

@@ -7,14 +7,16 @@
 #mn = affine_map<(d0, d1, d2) -> (d0, d1)>
 
 /// Check that a tiled contraction becomes one block loop (a kernel) holding padded shared
-/// buffers for both inputs, a [thread, point] accumulator, and the phases: init; a prologue
+/// buffers for both inputs (views at 32-byte aligned offsets into the block's one shared
+/// allocation), a [thread, point] accumulator, and the phases: init; a prologue
 /// copying the first 16-deep stage (aligned rows as 128-bit vectors); per stage one phase that
 /// copies the next stage into the other half of the double buffer while computing this one,
 /// and a single CTA barrier; then the store.
 // CHECK-LABEL: func.func @matmul
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %c4{{.*}})
-// CHECK: memref.alloca() {alignment = 16 : i64} : memref<2x64x20xf32, #gpu.address_space<workgroup>>
-// CHECK: memref.alloca() {alignment = 16 : i64} : memref<2x16x68xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[SMEM:.*]] = memref.alloca() {alignment = 32 : i64} : memref<18944xi8, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[SMEM]][%c0{{.*}}][] : memref<18944xi8, #gpu.address_space<workgroup>> to memref<2x64x20xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[SMEM]][%c10240{{.*}}][] : memref<18944xi8, #gpu.address_space<workgroup>> to memref<2x16x68xf32, #gpu.address_space<workgroup>>
 // CHECK: %[[ACC:.*]] = memref.alloca() : memref<256x16xf32, #gpu.address_space<private>>
 // CHECK: scf.parallel (%[[T0:.*]]) =
 // CHECK: memref.store %{{.*}}, %[[ACC]][%[[T0]], %c15{{.*}}]
@@ -35,7 +37,7 @@
 // CHECK: tile.kernel = #tile.kernel<"matmul_k0">
 // CHECK-NOT: linalg.generic
 // SINGLE-LABEL: func.func @matmul
-// SINGLE: memref.alloca() {alignment = 16 : i64} : memref<64x20xf32, #gpu.address_space<workgroup>>
+// SINGLE: memref.view %{{.*}}[%c0{{.*}}][] : memref<9472xi8, #gpu.address_space<workgroup>> to memref<64x20xf32, #gpu.address_space<workgroup>>
 // SINGLE: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c16
 // SINGLE: vector.load %arg0
 // SINGLE: "schedule.barrier"() {scope = "cta"}
