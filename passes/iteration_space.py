@@ -9,7 +9,7 @@ sums of loops (convolution windows ``d2 * 2 + d5``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlir import ir
 
@@ -84,6 +84,7 @@ class IterationSpace:
     # per read of an outer value inside the body (see :func:`captured_reads`), its indices as
     # linear forms of the loops (each clamped into the value), or None where one is not
     captures: tuple[tuple[Linear, ...] | None, ...] = ()
+    reads: tuple = field(default=(), compare=False)  # the captured read ops, in body order
 
     @classmethod
     def of(cls, op) -> IterationSpace:
@@ -116,8 +117,9 @@ class IterationSpace:
                     extents[form.single_loop()] = size
         if None in extents:
             raise PassError("a loop of the iteration space indexes no operand dimension alone", op)
-        captures = tuple(_clamped_forms(read) for read in captured_reads(op))
-        return cls(tuple(extents), parallel, maps, tuple(forms), captures)
+        reads = tuple(captured_reads(op))
+        captures = tuple(_clamped_forms(read) for read in reads)
+        return cls(tuple(extents), parallel, maps, tuple(forms), captures, reads)
 
     def access(self, operand: int) -> tuple[Linear, ...] | None:
         """The forms operand ``operand`` is read at: an operand's indexing map, or past the

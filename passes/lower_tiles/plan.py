@@ -21,6 +21,7 @@ operator and the grid). From them follow, with no further choice:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -69,11 +70,11 @@ class Member:
         (what a consumer's operand is when it reads this member)."""
         return list(self.op.results) if len(self.op.results) else self.outputs
 
-    @property
+    @functools.cached_property
     def block_tile(self) -> tuple[int, ...]:
         return self.program.tile("smem").shape
 
-    @property
+    @functools.cached_property
     def reg_tile(self) -> tuple[int, ...]:
         return self.program.tile("reg").shape
 
@@ -213,7 +214,7 @@ def _check_captures(members: list[Member]) -> None:
     written = {value: member for member in members for value in member.written}
     for member in members:
         first = len(member.op.operands)
-        for j, read in enumerate(tile.captured_reads(member.op)):
+        for j, read in enumerate(member.space.reads):
             if read.operands[0] in written and first + j not in member.producers:
                 raise PassError(
                     "reads a result of its own kernel through computed indices", member.op
@@ -245,7 +246,7 @@ def _check_clamped_reads(kernel: KernelPlan) -> None:
         for index in member.producers:
             if index < first:
                 continue
-            read = tile.captured_reads(member.op)[index - first]
+            read = member.space.reads[index - first]
             shape = ir.ShapedType(read.operands[0].type).shape
             for form, size in zip(member.space.access(index), shape, strict=True):
                 lowest = kernel.min_start(member, form) + form.span(member.block_tile)
@@ -324,7 +325,7 @@ def _connect(members: list[Member]) -> None:
     """Record, for every operand read at "smem" or "reg", the member that writes its buffer."""
     writers: dict[ir.Value, Member] = {}
     for member in members:
-        read = [*member.op.operands, *(r.operands[0] for r in tile.captured_reads(member.op))]
+        read = [*member.op.operands, *(r.operands[0] for r in member.space.reads)]
         for index, (value, level) in enumerate(zip(read, member.levels, strict=True)):
             if level == "global":
                 continue

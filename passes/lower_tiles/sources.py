@@ -24,7 +24,6 @@ from collections.abc import Callable
 from mlir import ir
 from mlir.dialects import arith, memref
 
-from quartet.dialects import tile
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
 from quartet.passes.iteration_space import Linear
@@ -142,7 +141,7 @@ def clone_body(
         for argument, value in zip(body.arguments, operands, strict=True)
         if value is not None
     }
-    reads = {read.operation: j for j, read in enumerate(tile.captured_reads(member.op))}
+    reads = {read.operation: j for j, read in enumerate(member.space.reads)}
     for op in body.operations:
         if op.name == "linalg.yield":
             return [mapping.get(v, v) for v in op.operands]

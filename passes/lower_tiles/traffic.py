@@ -26,7 +26,6 @@ from itertools import product
 
 from mlir import ir
 
-from quartet.dialects import tile
 from quartet.passes.lower_tiles.plan import INLINE, KernelPlan, Member, register_operands
 from quartet.welder.propagate import compose
 
@@ -106,7 +105,7 @@ class _Counter:
         """Reads of outer buffers inside the body (gathers, paddings), one per evaluation:
         a load from global memory, or what the in-kernel producer costs where it is read."""
         first = len(member.op.operands)
-        for j, read in enumerate(tile.captured_reads(member.op)):
+        for j, read in enumerate(member.space.reads):
             producer = member.producers.get(first + j)
             if producer is None:
                 source = read.operands[0]

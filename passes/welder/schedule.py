@@ -124,6 +124,7 @@ class Scheduler:
     def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool):
         self.graph, self.spec, self.fusion = graph, spec, fusion
         self._memo: dict[tuple, float] = {}
+        self._propagated: dict[tuple, dict | None] = {}  # see _regions
         self._refusals: dict[tuple, str] = {}  # signature -> why the lowering refused it
         self.kernels = {node: self._alone(node) for node in graph.nodes}
         self.decisions: list[Decision] = []
@@ -301,14 +302,8 @@ class Scheduler:
         stages from the anchor program the tile came from (else from ``stages(member)``),
         register tiles fitted to the regions."""
         tile_sizes = {loop: program.tile("smem").shape[loop] for loop in output.space.par_loops}
-        reads: dict[Node, list[Read]] = {node: [] for node in members}
-        for edge in levels:
-            reads[edge.producer].append(Read(edge.consumer, edge.forms))
-        try:
-            regions = propagate(
-                members, output, tile_sizes, reads, lambda n: n.space, lambda n: n.output_loops()
-            )
-        except PropagationError:
+        regions = self._regions(members, output, levels, tile_sizes)
+        if regions is None:
             return None
         programs = {output: program}
         for node in members:
@@ -331,6 +326,32 @@ class Scheduler:
                 return None
             programs[node] = fitted
         return programs
+
+    def _regions(self, members, output, levels, tile_sizes: dict[int, int]) -> dict | None:
+        """Every member's region for an output tile (memoized: candidates that differ only
+        in register tiles or stages share it), or None when none propagates."""
+        key = (
+            tuple(node.index for node in members),
+            output.index,
+            tuple(sorted((e.producer.index, e.consumer.index, e.operand) for e in levels)),
+            tuple(sorted(tile_sizes.items())),
+        )
+        if key not in self._propagated:
+            reads: dict[Node, list[Read]] = {node: [] for node in members}
+            for edge in levels:
+                reads[edge.producer].append(Read(edge.consumer, edge.forms))
+            try:
+                self._propagated[key] = propagate(
+                    members,
+                    output,
+                    tile_sizes,
+                    reads,
+                    lambda n: n.space,
+                    lambda n: n.output_loops(),
+                )
+            except PropagationError:
+                self._propagated[key] = None
+        return self._propagated[key]
 
     def _evaluate(self, members, output, levels, programs) -> float:
         """The modelled seconds of the kernel, from the lowering's own plan of it (inf when

@@ -23,7 +23,7 @@ from mlir import ir
 
 from quartet.dialects import tile
 from quartet.dialects.tile import Plan, RProgram
-from quartet.passes.iteration_space import IterationSpace, Linear, captured_reads
+from quartet.passes.iteration_space import IterationSpace, Linear
 from quartet.roller import Operator, describe
 
 RESHAPES = ("tensor.collapse_shape", "tensor.expand_shape")
@@ -136,7 +136,7 @@ def tile_graph(block: ir.Block) -> TileGraph:
             node.inputs.append(edge)
             producer.outputs.append(edge)
         first = len(node.op.operands)
-        for j, read in enumerate(captured_reads(node.op)):
+        for j, read in enumerate(node.space.reads):
             producer = producers.get(read.operands[0])
             if producer is not None and producer is not node:
                 edge = Edge(producer, node, first + j, node.space.captures[j])
