@@ -38,8 +38,8 @@ class MapToCpu(ModulePass):
                 steps.append(op)
             elif op.name == "schedule.barrier":
                 barriers.append(op)
-            elif op.name in ("memref.alloca", "memref.view") and _has_gpu_space(op.results[0].type):
-                allocas.append(op)  # a buffer, or a view into the kernel's shared allocation
+            elif op.name in VIEWED and _has_gpu_space(op.results[0].type):
+                allocas.append(op)  # a buffer, or a view of the kernel's shared allocation
             return ir.WalkResult.ADVANCE
 
         module.walk(visit)
@@ -49,7 +49,12 @@ class MapToCpu(ModulePass):
             barrier.erase()
         for alloca in allocas:
             buffer = ir.MemRefType(alloca.results[0].type)
-            alloca.results[0].set_type(ir.MemRefType.get(buffer.shape, buffer.element_type))
+            plain = ir.MemRefType.get(buffer.shape, buffer.element_type, buffer.layout)
+            alloca.results[0].set_type(plain)
+
+
+VIEWED = ("memref.alloca", "memref.view", "memref.transpose")
+"""Ops whose results are GPU buffers or views of them (a transposed view keeps its layout)."""
 
 
 def _has_gpu_space(value_type: ir.Type) -> bool:

@@ -3,9 +3,10 @@
 The threads form ``warps_m x warps_n`` warps over the block tile; each warp owns
 ``tiles_m x tiles_n`` accumulator tiles of 16x8, and each thread holds its four fragment
 elements of each (PTX ISA, "Matrix Fragments for mma.m16n8k16"), initialised from the output's
-initial value. Per stage, both inputs are staged in shared memory and every warp issues one
-``tile.mma`` per accumulator tile and 16-deep step; the fragment points then go to the
-phase's sinks and epilogues like any other point.
+initial value. Per stage, both inputs are staged in shared memory (in their own layouts: an
+operand stored transposed, like Linear's ``Bᵀ``, is read through a transposed view) and every
+warp issues one ``tile.mma`` per accumulator tile and 16-deep step; the fragment points then
+go to the phase's sinks and epilogues like any other point.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _fragment_points(phase, thread):
 def _build_mma_steps(phase, thread: ir.Value, acc: ir.Value) -> None:
     plan = phase.member.plan.mma
     warp_m, warp_n = _warp_origin(phase, thread)
-    a, bm = (phase.stager.buffers[i] for i in phase.member.plan.staged)
+    a, bm = (_logical(phase, i) for i in phase.member.plan.staged)
     for kk in range(0, phase.member.block_tile[plan.k], 16):
         for tile_m, tile_n in product(range(plan.tiles_m), range(plan.tiles_n)):
             slot = (tile_m * plan.tiles_n + tile_n) * 4
@@ -82,3 +83,22 @@ def _build_mma_steps(phase, thread: ir.Value, acc: ir.Value) -> None:
             ir.Operation.create(
                 "tile.mma", operands=operands, attributes={"shape": ir.StringAttr.get("m16n8k16")}
             )
+
+
+def _logical(phase, i: int) -> ir.Value:
+    """Input ``i``'s staged tile as tile.mma reads it, A as [m, k] and B as [k, n]: the buffer
+    itself, or a transposed view of it when the operand is stored the other way round."""
+    plan = phase.member.plan.mma
+    buffer = phase.stager.buffers[i]
+    rows = (plan.m, plan.k) if i == 0 else (plan.k, plan.n)
+    loops = tuple(form.single_loop() for form in phase.member.space.forms[i])
+    if loops == rows:
+        return buffer
+    source = ir.MemRefType(buffer.type)
+    rows_stride, cols_stride = source.get_strides_and_offset()[0]
+    layout = ir.StridedLayoutAttr.get(0, [cols_stride, rows_stride])
+    view = ir.MemRefType.get(
+        list(reversed(source.shape)), source.element_type, layout, source.memory_space
+    )
+    swap = ir.AffineMapAttr.get(ir.AffineMap.get_permutation([1, 0]))
+    return memref.transpose(view, buffer, swap)

@@ -96,7 +96,9 @@ def tensor_cores(op: Operator, config: Config, threads: tuple[int, ...]) -> Tens
 
 
 def _contraction_loops(op: Operator) -> tuple[int, int, int] | None:
-    """(m, n, k) for ``C[m, n] += ext(A[m, k]) * ext(B[k, n])`` on f16/bf16 into f32."""
+    """(m, n, k) for ``C[m, n] += ext(A[m, k]) * ext(B[k, n])`` on f16/bf16 into f32, either
+    operand stored transposed (``A[k, m]``, ``B[n, k]``: PyTorch's Linear is A·Bᵀ); the
+    lowering reads a transposed operand's staged tile through a transposed view."""
     if len(op.par_loops) != 2 or len(op.red_loops) != 1 or len(op.inputs) != 2:
         return None
     if not op.multiply_add or any(access is None for access in op.inputs):
@@ -104,8 +106,10 @@ def _contraction_loops(op: Operator) -> tuple[int, int, int] | None:
     (m, n), (k,) = op.par_loops, op.red_loops
     a, b = op.inputs
     (c,) = op.outputs
-    loops = [tuple(form.single_loop() for form in access.forms) for access in (a, b, c)]
-    if loops != [(m, k), (k, n), (m, n)]:
+    a_loops, b_loops, c_loops = (
+        tuple(form.single_loop() for form in access.forms) for access in (a, b, c)
+    )
+    if a_loops not in ((m, k), (k, m)) or b_loops not in ((k, n), (n, k)) or c_loops != (m, n):
         return None
     if a.element not in HALF_TYPES or b.element != a.element or c.element != "f32":
         return None

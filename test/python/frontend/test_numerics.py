@@ -111,21 +111,29 @@ def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(error) / np.max(np.abs(expected)))
 
 
-def test_f16_gemm_accumulates_in_f32_on_tensor_cores():
+@pytest.mark.parametrize(
+    ("trans_a", "trans_b"), [(0, 0), (0, 1), (1, 0)], ids=["A.B", "A.Bt", "At.B"]
+)
+def test_f16_gemm_accumulates_in_f32_on_tensor_cores(trans_a, trans_b):
     """f16 operands, f32 accumulator (the tensor-core form): the error against a float64
     reference is float16's rounding of the result (2.6e-4 here, as onnxruntime), not the
-    3.9e-3 of accumulating 256 products in float16."""
+    3.9e-3 of accumulating 256 products in float16. An operand stored transposed (PyTorch's
+    Linear is Gemm transB=1) takes the same mma.sync path, its staged tile read through a
+    transposed view."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((64, 256)).astype(np.float16)
-    w = rng.standard_normal((256, 64)).astype(np.float16)
+    a = rng.standard_normal((256, 64) if trans_a else (64, 256)).astype(np.float16)
+    w = rng.standard_normal((64, 256) if trans_b else (256, 64)).astype(np.float16)
     c = rng.standard_normal(64).astype(np.float16)
-    node = helper.make_node("Gemm", ["a", "w", "c"], ["y"])
+    node = helper.make_node("Gemm", ["a", "w", "c"], ["y"], transA=trans_a, transB=trans_b)
     model = make_model(
-        [node], [("a", HALF, [64, 256])], [("y", HALF, [64, 64])], [("w", w), ("c", c)]
+        [node], [("a", HALF, list(a.shape))], [("y", HALF, [64, 64])], [("w", w), ("c", c)]
     )
-    expected = a.astype(np.float64) @ w.astype(np.float64) + c
+    lhs = (a.T if trans_a else a).astype(np.float64)
+    expected = lhs @ (w.T if trans_b else w).astype(np.float64) + c
     compiled = compile_model(model, target="sm_90")
-    assert any("mma.sync.aligned.m16n8k16" in ptx for ptx in compiled.compiled.ptx.values())
+    (ptx,) = compiled.compiled.ptx.values()
+    assert ptx.count("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") > 0
+    assert all(info.spill_stores == 0 for info in compiled.compiled.ptxas.values())
     for actual in (compiled.run(a=a)["y"], compiled.emulate(a=a)["y"]):
         assert actual.dtype == np.float16
         assert _relative_error(actual, expected) < 5e-4
