@@ -74,12 +74,14 @@ func.func @bad_private(%a: memref<4xf32>) {
 // -----
 
 /// Check that a tensor-core step becomes fragment loads and one warp-wide nvgpu.mma.sync whose
-/// accumulators live in the thread's registers.
+/// accumulators live in the thread's registers; every 8-element row of these unpadded tiles
+/// starts 16-byte aligned, so A's fragment is one ldmatrix.x4 and B's ([k, n], n contiguous)
+/// one ldmatrix.x2.trans.
 // CHECK-LABEL: func.func @mma
 // CHECK: gpu.launch
 // CHECK: %[[ACC:.*]] = memref.alloca() : memref<4xf32>
-// CHECK: vector.from_elements {{.*}} : vector<4x2xf16>
-// CHECK: vector.from_elements {{.*}} : vector<2x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<16x16xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 2 : i32, transpose = true} : memref<16x8xf16, #gpu.address_space<workgroup>> -> vector<2x2xf16>
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK-COUNT-4: memref.store %{{.*}}, %[[ACC]]
 // CHECK-NOT: tile.mma
@@ -94,6 +96,37 @@ func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf3
     %acc = memref.alloca() : memref<32x4xf32, #gpu.address_space<private>>
     scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
       "tile.mma"(%sa, %sb, %acc, %t, %c0, %c0, %c0, %c0, %c0) {shape = "m16n8k16"} : (memref<16x16xf16, #gpu.address_space<workgroup>>, memref<16x8xf16, #gpu.address_space<workgroup>>, memref<32x4xf32, #gpu.address_space<private>>, index, index, index, index, index, index) -> ()
+      scf.for %e = %c0 to %c4 step %c1 {
+        %v = memref.load %acc[%t, %e] : memref<32x4xf32, #gpu.address_space<private>>
+        memref.store %v, %out[%t, %e] : memref<32x4xf32>
+      }
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"mma_k0">}
+  return
+}
+
+// -----
+
+/// Check that tiles whose rows are padded off 16-byte alignment (18 and 10 halves) load their
+/// fragments lane by lane instead: ldmatrix would read misaligned rows.
+// CHECK-LABEL: func.func @mma_padded
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: vector.from_elements {{.*}} : vector<4x2xf16>
+// CHECK: vector.from_elements {{.*}} : vector<2x2xf16>
+// CHECK: nvgpu.mma.sync
+func.func @mma_padded(%a: memref<16x18xf16>, %b: memref<16x10xf16>, %out: memref<32x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
+    %sa = memref.alloca() {alignment = 16 : i64} : memref<16x18xf16, #gpu.address_space<workgroup>>
+    %sb = memref.alloca() {alignment = 16 : i64} : memref<16x10xf16, #gpu.address_space<workgroup>>
+    %acc = memref.alloca() : memref<32x4xf32, #gpu.address_space<private>>
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      "tile.mma"(%sa, %sb, %acc, %t, %c0, %c0, %c0, %c0, %c0) {shape = "m16n8k16"} : (memref<16x18xf16, #gpu.address_space<workgroup>>, memref<16x10xf16, #gpu.address_space<workgroup>>, memref<32x4xf32, #gpu.address_space<private>>, index, index, index, index, index, index) -> ()
       scf.for %e = %c0 to %c4 step %c1 {
         %v = memref.load %acc[%t, %e] : memref<32x4xf32, #gpu.address_space<private>>
         memref.store %v, %out[%t, %e] : memref<32x4xf32>

@@ -119,7 +119,7 @@ def test_f16_gemm_accumulates_in_f32_on_tensor_cores(trans_a, trans_b):
     reference is float16's rounding of the result (2.6e-4 here, as onnxruntime), not the
     3.9e-3 of accumulating 256 products in float16. An operand stored transposed (PyTorch's
     Linear is Gemm transB=1) takes the same mma.sync path, its staged tile read through a
-    transposed view."""
+    transposed view; fragments whose rows are 16-byte aligned load with ldmatrix."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((256, 64) if trans_a else (64, 256)).astype(np.float16)
     w = rng.standard_normal((64, 256) if trans_b else (256, 64)).astype(np.float16)
@@ -133,6 +133,7 @@ def test_f16_gemm_accumulates_in_f32_on_tensor_cores(trans_a, trans_b):
     compiled = compile_model(model, target="sm_90")
     (ptx,) = compiled.compiled.ptx.values()
     assert ptx.count("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") > 0
+    assert "ldmatrix.sync.aligned.m8n8.x4" in ptx  # A's fragments (.trans when stored [k, m])
     assert all(info.spill_stores == 0 for info in compiled.compiled.ptxas.values())
     for actual in (compiled.run(a=a)["y"], compiled.emulate(a=a)["y"]):
         assert actual.dtype == np.float16
