@@ -189,6 +189,20 @@ class SharedMemory:
     def stage(self, member: Member, i: int) -> ir.Value:
         return self.view(("stage", member, i))
 
+    def matrix(self, member: Member, i: int) -> ir.Value:
+        """The staging buffer of input ``i`` as a 2-D view at the insertion point, its leading
+        dimensions (one element each: a batched contraction's batch) dropped."""
+        key = ("stage", member, i)
+        buffer = self.placement.buffer(key)
+        if len(buffer.shape) == 2:
+            return self.view(key)
+        if any(extent != 1 for extent in buffer.shape[:-2]):
+            raise ValueError(f"staging buffer {list(buffer.shape)} is not a batch of one matrix")
+        view_type = ir.MemRefType.get(
+            list(buffer.shape[-2:]), buffer.element, memory_space=_space(self.space)
+        )
+        return memref.view(view_type, self.base, b.const_index(self.placement.offsets[key]), [])
+
     def result(self, member: Member) -> ir.Value:
         return self.view(("result", member))
 

@@ -1,12 +1,13 @@
 """A contraction phase as warps of m16n8k16 tensor-core steps (the plan's ``mma``).
 
-The threads form ``warps_m x warps_n`` warps over the block tile; each warp owns
-``tiles_m x tiles_n`` accumulator tiles of 16x8, and each thread holds its four fragment
-elements of each (PTX ISA, "Matrix Fragments for mma.m16n8k16"), initialised from the output's
-initial value. Per stage, both inputs are staged in shared memory (in their own layouts: an
-operand stored transposed, like Linear's ``Bᵀ``, is read through a transposed view) and every
-warp issues one ``tile.mma`` per accumulator tile and 16-deep step; the fragment points then
-go to the phase's sinks and epilogues like any other point.
+The threads form ``warps_m x warps_n`` warps over the block tile (a batched contraction's
+block holds one batch element, whose staged tiles are viewed without their unit batch dims);
+each warp owns ``tiles_m x tiles_n`` accumulator tiles of 16x8, and each thread holds its four
+fragment elements of each (PTX ISA, "Matrix Fragments for mma.m16n8k16"), initialised from
+the output's initial value. Per stage, both inputs are staged in shared memory (in their own
+layouts: an operand stored transposed, like Linear's ``Bᵀ``, is read through a transposed
+view) and every warp issues one ``tile.mma`` per accumulator tile and 16-deep step; the
+fragment points then go to the phase's sinks and epilogues like any other point.
 """
 
 from __future__ import annotations
@@ -60,11 +61,13 @@ def _fragment_points(phase, thread):
     plan = phase.member.plan.mma
     warp_m, warp_n = _warp_origin(phase, thread)
     group, pair = lane_coords(thread)
+    rows = (plan.m, plan.n)
     for tile_m, tile_n, e in product(range(plan.tiles_m), range(plan.tiles_n), range(4)):
         row, col = acc_position(group, pair, e)
         m = b.add(arith.addi(phase.origin[plan.m], warp_m), b.add(row, 16 * tile_m))
         n = b.add(arith.addi(phase.origin[plan.n], warp_n), b.add(col, 8 * tile_n))
-        yield (tile_m * plan.tiles_n + tile_n) * 4 + e, {plan.m: m, plan.n: n}
+        batch = {loop: phase.origin[loop] for loop in phase.par_loops if loop not in rows}
+        yield (tile_m * plan.tiles_n + tile_n) * 4 + e, {**batch, plan.m: m, plan.n: n}
 
 
 def _build_mma_steps(phase, thread: ir.Value, acc: ir.Value) -> None:
@@ -89,9 +92,9 @@ def _logical(phase, i: int) -> ir.Value:
     """Input ``i``'s staged tile as tile.mma reads it, A as [m, k] and B as [k, n]: the buffer
     itself, or a transposed view of it when the operand is stored the other way round."""
     plan = phase.member.plan.mma
-    buffer = phase.stager.buffers[i]
+    buffer = phase.reader.memory.matrix(phase.member, i)
     rows = (plan.m, plan.k) if i == 0 else (plan.k, plan.n)
-    loops = tuple(form.single_loop() for form in phase.member.space.forms[i])
+    loops = tuple(form.single_loop() for form in phase.member.space.forms[i])[-2:]
     if loops == rows:
         return buffer
     source = ir.MemRefType(buffer.type)

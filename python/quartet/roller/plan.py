@@ -81,7 +81,8 @@ def _double_buffers(op: Operator, config: Config, cores: TensorCores | None) -> 
 
 
 def tensor_cores(op: Operator, config: Config, threads: tuple[int, ...]) -> TensorCores | None:
-    """The tensor-core plan when ``op`` is a contraction the m16n8k16 path covers, else None."""
+    """The tensor-core plan when ``op`` is a contraction the m16n8k16 path covers, else None:
+    a batched one only with one batch element per block."""
     roles = _contraction_loops(op)
     if roles is None:
         return None
@@ -89,27 +90,42 @@ def tensor_cores(op: Operator, config: Config, threads: tuple[int, ...]) -> Tens
     block = config.block
     if any(op.extents[loop] % block[loop] for loop in roles) or block[k] % MMA_K:
         return None
+    if any(block[loop] != 1 for loop in batch_loops(op, roles)):
+        return None
     count = math.prod(threads)
     if count % 32:
         return None
     return _warp_grid(m, n, k, block, count // 32)
 
 
+def batch_loops(op: Operator, roles: tuple[int, int, int]) -> list[int]:
+    """The parallel loops of a contraction other than its m and n (batch dimensions)."""
+    return [loop for loop in op.par_loops if loop not in roles[:2]]
+
+
 def _contraction_loops(op: Operator) -> tuple[int, int, int] | None:
-    """(m, n, k) for ``C[m, n] += ext(A[m, k]) * ext(B[k, n])`` on f16/bf16 into f32, either
-    operand stored transposed (``A[k, m]``, ``B[n, k]``: PyTorch's Linear is A·Bᵀ); the
-    lowering reads a transposed operand's staged tile through a transposed view."""
-    if len(op.par_loops) != 2 or len(op.red_loops) != 1 or len(op.inputs) != 2:
+    """(m, n, k) for ``C[b..., m, n] += ext(A[b..., m, k]) * ext(B[b..., k, n])`` on f16/bf16
+    into f32: leading batch dimensions (each the same loop in all three), either operand
+    stored transposed (``A[k, m]``, ``B[n, k]``: PyTorch's Linear is A·Bᵀ); the lowering
+    reads a transposed operand's staged tile through a transposed view."""
+    if len(op.par_loops) < 2 or len(op.red_loops) != 1 or len(op.inputs) != 2:
         return None
     if not op.multiply_add or any(access is None for access in op.inputs):
         return None
-    (m, n), (k,) = op.par_loops, op.red_loops
     a, b = op.inputs
     (c,) = op.outputs
+    (k,) = op.red_loops
     a_loops, b_loops, c_loops = (
         tuple(form.single_loop() for form in access.forms) for access in (a, b, c)
     )
-    if a_loops not in ((m, k), (k, m)) or b_loops not in ((k, n), (n, k)) or c_loops != (m, n):
+    batch = c_loops[:-2]
+    if len(c_loops) < 2 or a_loops[: len(batch)] != batch or b_loops[: len(batch)] != batch:
+        return None
+    m, n = c_loops[-2:]
+    if set(batch) | {m, n} != set(op.par_loops):
+        return None
+    a_rest, b_rest = a_loops[len(batch) :], b_loops[len(batch) :]
+    if a_rest not in ((m, k), (k, m)) or b_rest not in ((k, n), (n, k)):
         return None
     if a.element not in HALF_TYPES or b.element != a.element or c.element != "f32":
         return None

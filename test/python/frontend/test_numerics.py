@@ -140,6 +140,32 @@ def test_f16_gemm_accumulates_in_f32_on_tensor_cores(trans_a, trans_b):
         assert _relative_error(actual, expected) < 5e-4
 
 
+@pytest.mark.parametrize("transposed", [False, True], ids=["Q.K", "Q.Kt"])
+def test_f16_batched_matmul_runs_on_tensor_cores(transposed):
+    """Attention's scores as ONNX exports them (batch x heads x 128 x 64 by 64 x 128, or by
+    the key's Transpose): one batch element per block, its staged tiles viewed as matrices,
+    on mma.sync with ldmatrix fragments; float16 rounding against float64."""
+    rng = np.random.default_rng(4)
+    q = rng.standard_normal((1, 2, 128, 64)).astype(np.float16)
+    k = rng.standard_normal((1, 2, 128, 64) if transposed else (1, 2, 64, 128)).astype(np.float16)
+    nodes = [helper.make_node("MatMul", ["q", "kt" if transposed else "k"], ["y"])]
+    if transposed:
+        nodes.insert(0, helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]))
+    model = make_model(
+        nodes,
+        [("q", HALF, list(q.shape)), ("k", HALF, list(k.shape))],
+        [("y", HALF, [1, 2, 128, 128])],
+    )
+    key = np.swapaxes(k, -1, -2) if transposed else k
+    expected = q.astype(np.float64) @ key.astype(np.float64)
+    compiled = compile_model(model, target="sm_90")
+    (ptx,) = compiled.compiled.ptx.values()
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32" in ptx
+    assert "ldmatrix.sync.aligned.m8n8" in ptx
+    for actual in (compiled.run(q=q, k=k)["y"], compiled.emulate(q=q, k=k)["y"]):
+        assert _relative_error(actual, expected) < 5e-4
+
+
 def _attention(scale: float, tokens: int = 16, width: int = 64):
     """softmax(Q K^T * scale) V, all float16 (scale a float16 constant)."""
     nodes = [
