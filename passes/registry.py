@@ -26,6 +26,7 @@ PASSES: dict[str, str] = {
     "test-welder-propagate": "TestWelderPropagate",
     "test-welder-schedule": "TestWelderSchedule",
     "test-lower-tiles-plan": "TestLowerTilesPlan",
+    "test-lower-tiles-staging": "TestLowerTilesStaging",
 }
 
 

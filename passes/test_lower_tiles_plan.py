@@ -46,11 +46,11 @@ class TestLowerTilesPlan(ModulePass):
     def apply(self, module: ir.Operation) -> None:
         for func in module.regions[0].blocks[0].operations:
             if func.operation.name == "func.func" and len(func.regions[0].blocks):
-                for ops in _kernels(func.regions[0].blocks[0]):
+                for ops in kernels(func.regions[0].blocks[0]):
                     _annotate(ops)
 
 
-def _kernels(block: ir.Block) -> list[list[ir.Operation]]:
+def kernels(block: ir.Block) -> list[list[ir.Operation]]:
     """The tiled generics of ``block`` grouped into kernels, in program order."""
     groups: dict[str, list[ir.Operation]] = {}
     kernels = []

@@ -40,18 +40,7 @@ class Stager:
 
     def __init__(self, kernel: KernelPlan, member: Member, reader: Reader, threads: int):
         self.kernel, self.member, self.reader, self.threads = kernel, member, reader, threads
-        self.double = member.plan.double_buffer
         self.buffers = {i: reader.memory.stage(member, i) for i in member.plan.staged}
-
-    def footprint(self, i: int) -> list[int]:
-        """The extent of input ``i`` one stage touches, per dimension."""
-        return [form.span(self.member.block_tile) for form in self.member.space.forms[i]]
-
-    def padded_footprint(self, i: int) -> list[int]:
-        """The shared buffer of input ``i`` (one half of it when double-buffered): its
-        footprint, innermost dim padded."""
-        shape = stage_shape(self.member, i)
-        return list(shape[1:] if self.double else shape)
 
     def index(self, half: ir.Value | None, local: list[ir.Value]) -> list[ir.Value]:
         """Shared-buffer indices, behind the buffer half when the stages are double-buffered."""
@@ -66,24 +55,24 @@ class Stager:
         """All threads copy input ``i``'s stage at tile origin ``origin`` (one index per loop:
         the region origin along parallel loops, the stage along reduction loops)."""
         member = self.member
-        footprint, padded = self.footprint(i), self.padded_footprint(i)
+        touched, padded = footprint(member, i), padded_footprint(member, i)
         operand = ir.MemRefType(member.inputs[i].type)
-        width = self._vector_width(i)
+        width = vector_width(self.kernel, member, i)
         chunks = [*padded[:-1], padded[-1] // width]
         with b.for_loop(thread, math.prod(chunks), self.threads) as element:
             local = b.delinearize(element, chunks)
             local[-1] = b.mul(local[-1], width)
             position, checks = [], []
             for form, offset, size, span in zip(
-                member.space.forms[i], local, operand.shape, footprint, strict=True
+                member.space.forms[i], local, operand.shape, touched, strict=True
             ):
                 position.append(b.add(evaluate(form, origin), offset))
                 if self.kernel.max_start(member, form) + span > size or (
                     self.kernel.min_start(member, form) < 0
                 ):  # unsigned: a position before the start fails the check too
                     checks.append((position[-1], size))
-            if padded[-1] != footprint[-1]:
-                checks.append((local[-1], footprint[-1]))
+            if padded[-1] != touched[-1]:
+                checks.append((local[-1], touched[-1]))
             inside = b.all_less_than(checks)
             value_type = operand.element_type
             if width > 1:
@@ -110,36 +99,49 @@ class Stager:
         alignment = value.type.shape[0] * element_bytes(value.type.element_type)
         vector.store(value, buffer, index, alignment=alignment)
 
-    def _vector_width(self, i: int) -> int:
-        """Elements per 128-bit copy of input ``i``'s rows, or 1 when alignment forbids it.
 
-        Needs an input read from global memory, a contiguous innermost dimension (indexed by
-        one loop), rows and tile origins that start on a 16-byte boundary, and shared rows
-        whose padded length keeps it.
-        """
-        member = self.member
-        if i in member.producers and member.levels[i] != "global":
-            return 1
-        operand = ir.MemRefType(member.inputs[i].type)
-        forms = member.space.forms[i]
-        if not forms or not element_bytes(operand.element_type):
-            return 1
-        width = 16 // element_bytes(operand.element_type)
-        loop = forms[-1].single_loop()
-        if loop is None or width < 2:
-            return 1
-        aligned = [
-            operand.shape[-1],
-            member.block_tile[loop],
-            self.footprint(i)[-1],
-            self.padded_footprint(i)[-1],
-        ]
-        if loop in member.origin and self._origin_step(loop) % width:
-            return 1
-        return 1 if any(extent % width for extent in aligned) else width
+def footprint(member: Member, i: int) -> list[int]:
+    """The extent of input ``i`` one stage touches, per dimension."""
+    return [form.span(member.block_tile) for form in member.space.forms[i]]
 
-    def _origin_step(self, loop: int) -> int:
-        """The granularity of the region origin along ``loop`` (a gcd of its terms)."""
-        form = self.member.origin[loop]
-        sizes = self.kernel.tile_sizes
-        return math.gcd(form.constant, *(coeff * sizes[p] for p, coeff in form.coeffs))
+
+def padded_footprint(member: Member, i: int) -> list[int]:
+    """The shared buffer of input ``i`` (one half of it when double-buffered): its footprint,
+    innermost dim padded."""
+    shape = stage_shape(member, i)
+    return list(shape[1:] if member.plan.double_buffer else shape)
+
+
+def vector_width(kernel: KernelPlan, member: Member, i: int) -> int:
+    """Elements per 128-bit copy of input ``i``'s rows, or 1 when alignment forbids it.
+
+    Needs an input read from global memory, a contiguous innermost dimension (indexed by one
+    loop), rows and tile origins that start on a 16-byte boundary, and shared rows whose
+    padded length keeps it.
+    """
+    if i in member.producers and member.levels[i] != "global":
+        return 1
+    operand = ir.MemRefType(member.inputs[i].type)
+    forms = member.space.forms[i]
+    if not forms or not element_bytes(operand.element_type):
+        return 1
+    width = 16 // element_bytes(operand.element_type)
+    loop = forms[-1].single_loop()
+    if loop is None or width < 2:
+        return 1
+    aligned = [
+        operand.shape[-1],
+        member.block_tile[loop],
+        footprint(member, i)[-1],
+        padded_footprint(member, i)[-1],
+    ]
+    if loop in member.origin and _origin_step(kernel, member, loop) % width:
+        return 1
+    return 1 if any(extent % width for extent in aligned) else width
+
+
+def _origin_step(kernel: KernelPlan, member: Member, loop: int) -> int:
+    """The granularity of the region origin along ``loop`` (a gcd of its terms)."""
+    form = member.origin[loop]
+    sizes = kernel.tile_sizes
+    return math.gcd(form.constant, *(coeff * sizes[p] for p, coeff in form.coeffs))
