@@ -27,13 +27,14 @@ their lifetimes saves).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mlir import ir
 
 from quartet.dialects import tile
 from quartet.passes.base import ModulePass
-from quartet.passes.lower_tiles.plan import EPILOGUE, kernel_plan
+from quartet.passes.lower_tiles.plan import EPILOGUE, KernelPlan, kernel_plan
 from quartet.passes.lower_tiles.shared import layout
 
 
@@ -44,13 +45,19 @@ class TestLowerTilesPlan(ModulePass):
     name = "test-lower-tiles-plan"
 
     def apply(self, module: ir.Operation) -> None:
-        for func in module.regions[0].blocks[0].operations:
-            if func.operation.name == "func.func" and len(func.regions[0].blocks):
-                for ops in kernels(func.regions[0].blocks[0]):
-                    _annotate(ops)
+        for ops, kernel in kernel_plans(module):
+            _annotate(ops, kernel)
 
 
-def kernels(block: ir.Block) -> list[list[ir.Operation]]:
+def kernel_plans(module: ir.Operation) -> Iterator[tuple[list[ir.Operation], KernelPlan]]:
+    """(operators, plan) of every kernel in the body of every function of ``module``."""
+    for func in module.regions[0].blocks[0].operations:
+        if func.operation.name == "func.func" and len(func.regions[0].blocks):
+            for ops in _kernels(func.regions[0].blocks[0]):
+                yield ops, kernel_plan("test", ops)
+
+
+def _kernels(block: ir.Block) -> list[list[ir.Operation]]:
     """The tiled generics of ``block`` grouped into kernels, in program order."""
     groups: dict[str, list[ir.Operation]] = {}
     kernels = []
@@ -68,8 +75,7 @@ def kernels(block: ir.Block) -> list[list[ir.Operation]]:
     return kernels
 
 
-def _annotate(ops: list[ir.Operation]) -> None:
-    kernel = kernel_plan("test", ops)
+def _annotate(ops: list[ir.Operation], kernel: KernelPlan) -> None:
     index = {member: i for i, member in enumerate(kernel.members)}
     for member, op in zip(kernel.members, ops, strict=True):
         attributes = op.attributes

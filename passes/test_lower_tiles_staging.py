@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from mlir import ir
 
 from quartet.passes.base import ModulePass
-from quartet.passes.lower_tiles.plan import kernel_plan
 from quartet.passes.lower_tiles.shared import stage_shape
 from quartet.passes.lower_tiles.staging import footprint, vector_width
-from quartet.passes.test_lower_tiles_plan import kernels
+from quartet.passes.test_lower_tiles_plan import kernel_plans
 
 
 @dataclass(frozen=True)
@@ -37,15 +36,11 @@ class TestLowerTilesStaging(ModulePass):
     name = "test-lower-tiles-staging"
 
     def apply(self, module: ir.Operation) -> None:
-        for func in module.regions[0].blocks[0].operations:
-            if func.operation.name != "func.func" or not len(func.regions[0].blocks):
-                continue
-            for ops in kernels(func.regions[0].blocks[0]):
-                kernel = kernel_plan("test", ops)
-                for phase in kernel.phases:
-                    staged = list(phase.plan.staged) if phase.red_loops else []
-                    if staged:
-                        _annotate(kernel, phase, staged)
+        for _, kernel in kernel_plans(module):
+            for phase in kernel.phases:
+                staged = list(phase.plan.staged) if phase.red_loops else []
+                if staged:
+                    _annotate(kernel, phase, staged)
 
 
 def _annotate(kernel, phase, staged: list[int]) -> None:

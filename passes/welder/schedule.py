@@ -143,10 +143,10 @@ class Scheduler:
         for edge in initializing:
             self._connect(edge, levels=("reg",), always=True)
         if self.fusion:
-            moving = [e for e in edges if e not in initializing and _moves_data(e.producer)]
-            for edge in moving + [e for e in edges if e not in initializing and e not in moving]:
-                if edge not in initializing:
-                    self._connect(edge, levels=("reg", "smem"), always=False)
+            connected = set(initializing)
+            rest = [e for e in edges if e not in connected]
+            for edge in sorted(rest, key=lambda e: not _moves_data(e.producer)):  # stable
+                self._connect(edge, levels=("reg", "smem"), always=False)
             self._unconnectable()
         return list(dict.fromkeys(self.kernels.values()))
 
@@ -155,18 +155,13 @@ class Scheduler:
         an affine edge (a gather's table, a value passed through an op Quartet does not tile):
         nothing bounds what it reads, so it must read it from a finished kernel."""
         inside = set(producer.members)
-        for node in consumer.members:
-            through = {edge.producer for edge in node.inputs if not edge.cut}
-            if (node.depends - through) & inside:
-                return True
-        return False
+        return any(node.unbounded_producers() & inside for node in consumer.members)
 
     def _unconnectable(self) -> None:
         """Record the dependences that are no edge: a body that reads another operator's
         result through computed indices (a gather) has no tile to propagate."""
         for node in self.graph.nodes:
-            through_edges = {edge.producer for edge in node.inputs if not edge.cut}
-            for producer in sorted(node.depends - through_edges, key=lambda n: n.index):
+            for producer in sorted(node.unbounded_producers(), key=lambda n: n.index):
                 self.decisions.append(Decision(producer, node, (), math.nan, False, CUT))
 
     # -- connecting -------------------------------------------------------------------------

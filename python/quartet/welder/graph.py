@@ -61,6 +61,12 @@ class Node:
         """The loop indexing each dimension of the result."""
         return [form.single_loop() for form in self.space.forms[len(self.op.inputs)]]
 
+    def unbounded_producers(self) -> set[Node]:
+        """The nodes whose results this one uses other than through an affine edge (a
+        gather's table, a value passed through an op Quartet does not tile): nothing bounds
+        what it reads of them."""
+        return self.depends - {edge.producer for edge in self.inputs if not edge.cut}
+
     @property
     def is_fill(self) -> bool:
         """A pointwise operator that reads nothing but scalars (``linalg.fill``)."""
