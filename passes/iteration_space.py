@@ -161,9 +161,9 @@ def _unclamped(value: ir.Value) -> ir.Value:
         if isinstance(owner, ir.Block) or owner.operation.name not in clamps:
             return value
         lhs, rhs = owner.operands
-        if _constant(rhs) is not None:
+        if constant_int(rhs) is not None:
             value = lhs
-        elif _constant(lhs) is not None:
+        elif constant_int(lhs) is not None:
             value = rhs
         else:
             return value
@@ -171,7 +171,7 @@ def _unclamped(value: ir.Value) -> ir.Value:
 
 def _index_form(value: ir.Value) -> Linear | None:
     """``value`` (an index computed in a body) as a linear form of the loops, or None."""
-    constant = _constant(value)
+    constant = constant_int(value)
     if constant is not None:
         return Linear((), constant)
     owner = value.owner
@@ -206,7 +206,8 @@ def _scaled(form: Linear, factor: int) -> Linear:
     return Linear(coeffs, form.constant * factor)
 
 
-def _constant(value: ir.Value) -> int | None:
+def constant_int(value: ir.Value) -> int | None:
+    """The integer an ``arith.constant`` defines, else None."""
     owner = value.owner
     if isinstance(owner, ir.Block) or owner.operation.name != "arith.constant":
         return None

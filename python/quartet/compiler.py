@@ -76,10 +76,11 @@ class CompiledModel:
     ``pipeline`` is the exact pass pipeline that produced ``final_ir`` from the input (replay it
     with ``quartet-opt --pass-pipeline=...``); ``run`` executes the same tiled program on the CPU
     (for GPU targets through ``cpu_pipeline``, which shares every step up to the loop level,
-    ``loops_ir``). ``kernels`` lists each distinct kernel once; ``launches`` counts the kernel
-    launches of one inference. ``stage_seconds`` times every stage of the compile;
-    ``cpu_build_seconds`` the stages of a GPU target's CPU build, made on the first ``run``.
-    ``counters`` holds the static whole-model counters (:mod:`quartet.counters`).
+    ``loops_ir``). ``kernels`` lists each distinct kernel once (GPU targets); ``launches``
+    counts the kernel launches of one inference (a kernel in a loop once per iteration).
+    ``stage_seconds`` times every stage of the compile; ``cpu_build_seconds`` the stages of a
+    GPU target's CPU build, made on the first ``run``. ``counters`` holds the static
+    whole-model counters (:mod:`quartet.counters`).
     """
 
     target: str
@@ -101,8 +102,10 @@ class CompiledModel:
 
     @property
     def launches(self) -> int | None:
-        """Kernel launches per inference (GPU targets)."""
-        return None if self.host is None else len(self.host.launches)
+        """Kernel launches per inference, every target (``counters.launches``); None where a
+        kernel runs a data-dependent number of times (``counters.data_dependent`` then says
+        what one run of each such region launches)."""
+        return self.counters.launches if self.counters.exact else None
 
     @property
     def workdir(self) -> Path:
@@ -217,7 +220,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
             loops_ir = str(module)
         with clock("counters"):
-            counters = count(module, name)
+            counters = count(module, name, filename)
         model = CompiledModel(
             target=target,
             entry=name,

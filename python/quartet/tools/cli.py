@@ -24,6 +24,7 @@ import numpy as np
 
 from quartet import isolation
 from quartet.compiler import CompiledModel, compile
+from quartet.counters import Counters, DataDependentRegion, KernelTraffic, Tally
 from quartet.device import EmulatedDevice
 from quartet.errors import QuartetError
 from quartet.pipelines import FUSION, TARGETS
@@ -298,10 +299,9 @@ def _report(model: CompiledModel) -> dict:
         "entry": model.entry,
         "pipeline": model.pipeline,
         "stage_seconds": model.stage_seconds,
-        "launches": model.launches if model.launches is not None else counters.launches,
-        "global_bytes": counters.global_bytes,
-        "intermediate_global_bytes": counters.intermediate_global_bytes,
+        **_totals(counters, counters.exact),
         "compulsory_bytes": counters.compulsory_bytes,
+        "data_dependent_regions": [_region(region) for region in counters.data_dependent],
         "kept_apart": counters.kept_apart,
         "kernels": [
             {
@@ -309,7 +309,7 @@ def _report(model: CompiledModel) -> dict:
                 "grid": kernel.grid,
                 "block": kernel.block,
                 "shared_bytes": kernel.shared_bytes,
-                **_traffic(counters.kernels.get(kernel.name)),
+                **_traffic(kernel.name, counters),
                 **(
                     {
                         "registers": model.ptxas[kernel.name].registers,
@@ -325,12 +325,52 @@ def _report(model: CompiledModel) -> dict:
     }
 
 
-def _traffic(traffic) -> dict:
-    """A kernel's operators (kind, role, level of each operand) and its global bytes."""
+def _totals(tally: Tally, exact: bool) -> dict:
+    """Launches and global bytes per inference; where a data-dependent region adds to them,
+    null, with the figures outside such regions given apart (never a partial total)."""
+    figures = {
+        "launches": tally.launches,
+        "global_bytes": tally.global_bytes,
+        "intermediate_global_bytes": tally.intermediate_global_bytes,
+    }
+    if exact:
+        return figures
+    return {**dict.fromkeys(figures), "outside_data_dependent_regions": figures}
+
+
+def _region(region: DataDependentRegion) -> dict:
+    """A data-dependent region: where it is, and what one run of it launches and moves."""
+    return {
+        "region": region.region,
+        "reached": region.reached,
+        "within": region.within,
+        "per_run": {
+            **_totals(region, exact=True),
+            "kernels": {name: _kernel_figures(traffic) for name, traffic in region.kernels.items()},
+        },
+    }
+
+
+def _traffic(name: str, counters: Counters) -> dict:
+    """A kernel's operators (kind, role, level of each operand) and its launches and global
+    bytes per inference (null if it also runs in a data-dependent region, its launches
+    outside them given apart)."""
+    traffic = counters.kernels.get(name)
     if traffic is None:
         return {}
+    figures = _kernel_figures(traffic)
+    if not any(name in region.kernels for region in counters.data_dependent):
+        return {"operators": traffic.operators, **figures}
     return {
         "operators": traffic.operators,
+        **dict.fromkeys(figures),
+        "outside_data_dependent_regions": figures,
+    }
+
+
+def _kernel_figures(traffic: KernelTraffic) -> dict:
+    return {
+        "launches": traffic.launches,
         "loaded_bytes": traffic.loaded,
         "stored_bytes": traffic.stored,
     }
@@ -338,16 +378,26 @@ def _traffic(traffic) -> dict:
 
 def _summary(model: CompiledModel) -> str:
     seconds = sum(model.stage_seconds.values())
-    launches = f" ({model.launches} launches)" if model.launches is not None else ""
-    kernels = f"{len(model.kernels)} kernels{launches}"
     counters = model.counters
-    lines = [f"target {model.target}: {kernels}, compiled in {seconds:.2f} s"]
+    if counters.exact:
+        launches, memory = f"{counters.launches} launches", "per inference"
+    else:
+        launches = f"{counters.launches} launches + data-dependent regions"
+        memory = "outside data-dependent regions"
+    lines = [f"target {model.target}: {len(counters.kernels)} kernels ({launches}), "]
+    lines[0] += f"compiled in {seconds:.2f} s"
     lines.append("  stages: " + ", ".join(f"{s} {t:.2f} s" for s, t in model.stage_seconds.items()))
     lines.append(
-        f"  global memory per inference: {_megabytes(counters.global_bytes)} "
+        f"  global memory {memory}: {_megabytes(counters.global_bytes)} "
         f"(intermediates {_megabytes(counters.intermediate_global_bytes)}, "
         f"compulsory {_megabytes(counters.compulsory_bytes)})"
     )
+    for index, region in enumerate(counters.data_dependent):
+        scope = "per inference" if region.within is None else f"per run of #{region.within}"
+        lines.append(
+            f"  data-dependent #{index}: {region.region}, reached {region.reached}x {scope}; "
+            f"per run {region.launches} launches, {_megabytes(region.global_bytes)}"
+        )
     if model.kernels:
         header = f"  {'kernel':<12} {'grid':>10} {'block':>6} {'smem B':>7} {'regs':>5} spills"
         lines.append(f"{header}  operators (operand levels)")
