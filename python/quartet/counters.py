@@ -21,6 +21,7 @@ from mlir import ir
 
 from quartet.dialects import tile
 from quartet.passes.iteration_space import ops_named
+from quartet.runtime_errors import ErrorTable
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
 
@@ -127,8 +128,15 @@ def _allocated(value: ir.Value) -> bool:
 
 
 def _compulsory(module: ir.Module, host) -> int:
-    """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each."""
-    total = sum(_bytes(argument.type) for argument in host.regions[0].blocks[0].arguments)
+    """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each; the
+    error word is not model data (and moves no bytes unless a runtime check fails)."""
+    arguments = host.regions[0].blocks[0].arguments
+    errors = ErrorTable.of(host)
+    total = sum(
+        _bytes(argument.type)
+        for position, argument in enumerate(arguments)
+        if errors is None or position != errors.argument
+    )
     for op in module.body.operations:
         if op.operation.name == "memref.global" and "constant" in op.attributes:
             total += _bytes(op.type_.value)
