@@ -13,6 +13,7 @@ from quartet.passes.base import ModulePass
 PASSES: dict[str, str] = {
     "quartet-fixed-tiling": "FixedTiling",
     "quartet-readonly-arguments": "ReadonlyArguments",
+    "quartet-error-word": "ErrorWord",
     "quartet-outline-kernels": "OutlineKernels",
     "quartet-lower-tiles": "LowerTiles",
     "quartet-map-to-gpu": "MapToGpu",

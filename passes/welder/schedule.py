@@ -499,12 +499,13 @@ _DATA_MOVEMENT = {
     "linalg.index", "linalg.yield", "tensor.extract", "memref.load", "arith.constant",
     "arith.select", "arith.cmpi", "arith.andi", "arith.ori", "arith.addi", "arith.subi",
     "arith.muli", "arith.minsi", "arith.maxsi", "arith.remsi", "arith.divsi", "arith.index_cast",
+    "tile.check",
 }  # fmt: skip
 
 
 def _moves_data(node: Node) -> bool:
     """A pointwise operator whose body computes nothing on the values it reads (a padding,
-    a concatenation, a slice): only indices, reads and selects."""
+    a concatenation, a slice, a gather): only indices, reads, selects and index checks."""
     body = node.op.regions[0].blocks[0]
     return not node.reduction and all(op.name in _DATA_MOVEMENT for op in body.operations)
 

@@ -39,6 +39,7 @@ from quartet.host import HostProgram, Launch, extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
 from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
 from quartet.ptxas import PtxasInfo, assemble_all
+from quartet.runtime_errors import ErrorTable
 from quartet.signature import Signature
 
 
@@ -80,7 +81,9 @@ class CompiledModel:
     counts the kernel launches of one inference (a kernel in a loop once per iteration).
     ``stage_seconds`` times every stage of the compile; ``cpu_build_seconds`` the stages of a
     GPU target's CPU build, made on the first ``run``. ``counters`` holds the static
-    whole-model counters (:mod:`quartet.counters`).
+    whole-model counters (:mod:`quartet.counters`); ``errors`` the entry's error word and
+    messages when an operator checks at run time (``run`` and ``emulate`` raise its error,
+    :mod:`quartet.runtime_errors`).
     """
 
     target: str
@@ -97,6 +100,7 @@ class CompiledModel:
     cache_entry: Path | None = None  # the compile cache's directory for this model, if any
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
+    errors: ErrorTable | None = None
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
@@ -125,7 +129,7 @@ class CompiledModel:
             library = self.workdir / LIBRARY
             if not library.exists():
                 _cpu_build_from_loops(self)
-            self._executable = CpuExecutable(library, self.entry, self.signature)
+            self._executable = CpuExecutable(library, self.entry, self.signature, self.errors)
         return self._executable
 
     def run(
@@ -221,6 +225,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             loops_ir = str(module)
         with clock("counters"):
             counters = count(module, name, filename)
+            errors = ErrorTable.of(_entry_function(module, name, filename))
         model = CompiledModel(
             target=target,
             entry=name,
@@ -232,6 +237,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             stage_seconds=clock.seconds,
             cache_entry=compile_cache.entry(key) if key else None,
             counters=counters,
+            errors=errors,
         )
         if target == "cpu":
             _cpu_build(model, module, clock, filename)

@@ -45,6 +45,7 @@ from mlir import ir
 from quartet.dialects import tile
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
+from quartet.runtime_errors import ErrorTable
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
 TRAFFIC = "tile.traffic"  # quartet-lower-tiles' attribute (passes/lower_tiles/traffic.py)
@@ -296,8 +297,15 @@ def _operators(block_loop: ir.Operation) -> list[dict]:
 
 
 def _compulsory(module: ir.Module, host) -> int:
-    """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each."""
-    total = sum(_bytes(argument.type) for argument in host.regions[0].blocks[0].arguments)
+    """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each; the
+    error word is not model data (and moves no bytes unless a runtime check fails)."""
+    arguments = host.regions[0].blocks[0].arguments
+    errors = ErrorTable.of(host)
+    total = sum(
+        _bytes(argument.type)
+        for position, argument in enumerate(arguments)
+        if errors is None or position != errors.argument
+    )
     for op in module.body.operations:
         if op.operation.name == "memref.global" and "constant" in op.attributes:
             total += _bytes(op.type_.value)

@@ -8,7 +8,8 @@ model runs without compiling anything, and the LLVM work runs in child processes
 or an assertion is an error message, not the end of the user's process.
 
 The entry takes every input and then every output as a memref descriptor (results were turned
-into out-parameters), through the C interface ``llvm-request-c-wrappers`` generated.
+into out-parameters), and the error word if it has runtime checks (:mod:`quartet.runtime_errors`),
+through the C interface ``llvm-request-c-wrappers`` generated.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mlir.dialects import llvm
 from mlir.runtime import get_ranked_memref_descriptor
 
 from quartet.errors import QuartetError
+from quartet.runtime_errors import ErrorTable
 from quartet.signature import Signature
 
 LIBRARY = "model.so"
@@ -136,10 +138,13 @@ def _tool(command: list[str]) -> None:
 
 
 class CpuExecutable:
-    """A compiled model's CPU library and its numpy signature."""
+    """A compiled model's CPU library, its numpy signature and its runtime errors."""
 
-    def __init__(self, library: Path, entry: str, signature: Signature):
+    def __init__(
+        self, library: Path, entry: str, signature: Signature, errors: ErrorTable | None = None
+    ):
         self.library, self.entry, self.signature = library, entry, signature
+        self.errors = errors
         try:
             self._function = getattr(ctypes.CDLL(str(library)), f"_mlir_ciface_{entry}")
         except (OSError, AttributeError) as error:
@@ -147,9 +152,15 @@ class CpuExecutable:
         self._function.restype = None
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        """Check the inputs against the signature, run, and return fresh output arrays."""
+        """Check the inputs against the signature, run, and return fresh output arrays
+        (QuartetError naming the operator if a runtime check failed)."""
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
-        descriptors = [get_ranked_memref_descriptor(array) for array in arrays + outputs]
+        arguments, word = arrays + outputs, None
+        if self.errors is not None:
+            arguments, word = self.errors.arguments(arguments)
+        descriptors = [get_ranked_memref_descriptor(array) for array in arguments]
         self._function(*[ctypes.pointer(descriptor) for descriptor in descriptors])
+        if word is not None:
+            self.errors.raise_if_set(word)
         return outputs

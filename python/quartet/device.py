@@ -57,7 +57,12 @@ def run_host_program(
     arguments: list[np.ndarray],
 ) -> None:
     """Allocate the temporaries, then run every step in order: kernels on ``device``, whole-buffer
-    copies with numpy (a CUDA device would use cuMemcpyDtoD)."""
+    copies with numpy (a CUDA device would use cuMemcpyDtoD). ``arguments`` are the inputs and
+    outputs; the error word, if the program has one, is zeroed here and checked after the run
+    (QuartetError naming the operator whose runtime check failed)."""
+    word = None
+    if host.errors is not None:
+        arguments, word = host.errors.arguments(arguments)
     buffers: list[np.ndarray] = []
     for buffer in host.buffers:
         if buffer.argument is not None:
@@ -75,3 +80,5 @@ def run_host_program(
         device.launch(
             ptx[step.kernel], step.kernel, step.grid, step.block, [buffers[i] for i in step.buffers]
         )
+    if word is not None:
+        host.errors.raise_if_set(word)

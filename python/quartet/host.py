@@ -13,6 +13,7 @@ import numpy as np
 from mlir import ir
 
 from quartet.errors import QuartetError
+from quartet.runtime_errors import ErrorTable
 from quartet.signature import TensorSpec
 
 _IGNORED = {"arith.constant", "memref.dealloc", "func.return"}
@@ -50,6 +51,13 @@ class Copy:
 class HostProgram:
     buffers: tuple[Buffer, ...]
     steps: tuple[Launch | Copy, ...]  # in program order
+    errors: ErrorTable | None = None  # the error word among the arguments, and its messages
+
+    @property
+    def error_word(self) -> int | None:
+        """The buffer the kernels' runtime checks write into (zeroed before each run, read
+        after it), if any kernel checks."""
+        return None if self.errors is None else self.errors.argument
 
     @property
     def launches(self) -> list[Launch]:
@@ -88,7 +96,7 @@ def extract_host_program(func) -> HostProgram:
                 f"error: '{name}' is left on the host after GPU lowering at {op.location}; "
                 "only buffer allocation, copies and kernel launches can run there"
             )
-    return HostProgram(tuple(buffers), tuple(steps))
+    return HostProgram(tuple(buffers), tuple(steps), ErrorTable.of(func))
 
 
 def _launch(op, slot: dict[ir.Value, int]) -> Launch:

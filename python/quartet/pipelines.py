@@ -38,6 +38,11 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
     ),
     ("canonicalize", "fold the copies and casts bufferization leaves"),
     (
+        "quartet-error-word",
+        "runtime checks report into an error-word argument (on buffers, so that outlining "
+        "passes it to each kernel that checks)",
+    ),
+    (
         "quartet-outline-kernels",
         "one function per distinct operator: repeated layers are lowered and compiled once",
     ),

@@ -47,11 +47,13 @@ def batched_and_max_inputs(seed: int):
 
 
 # A strided convolution (window maps d2 * 2 + d5), a gather through linalg.index and
-# tensor.extract, and a strided, offset slice (d0 * 3 + 1).
+# tensor.extract (an id past the table fails the run with error 1, the read is clamped), and a
+# strided, offset slice (d0 * 3 + 1).
 CONV_GATHER_SLICE = """
 #g = affine_map<(d0, d1) -> (d0, d1)>
 func.func @f(%x: tensor<2x3x17x17xf32>, %w: tensor<8x3x3x3xf32>, %table: tensor<50x16xf32>, %ids: tensor<6xi64>, %v: tensor<40xf32>)
-    -> (tensor<2x8x8x8xf32>, tensor<6x16xf32>, tensor<13xf32>) {
+    -> (tensor<2x8x8x8xf32>, tensor<6x16xf32>, tensor<13xf32>)
+    attributes {tile.errors = [#tile.error<1 : i32, "an id is past the end of the table">]} {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<2x8x8x8xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x8x8x8xf32>) -> tensor<2x8x8x8xf32>
@@ -64,7 +66,14 @@ func.func @f(%x: tensor<2x3x17x17xf32>, %w: tensor<8x3x3x3xf32>, %table: tensor<
     %j = linalg.index 1 : index
     %id = tensor.extract %ids[%i] : tensor<6xi64>
     %row = arith.index_cast %id : i64 to index
-    %val = tensor.extract %table[%row, %j] : tensor<50x16xf32>
+    %c0 = arith.constant 0 : index
+    %c49 = arith.constant 49 : index
+    %c50 = arith.constant 50 : index
+    %inside = arith.cmpi ult, %row, %c50 : index
+    "tile.check"(%inside) {code = 1 : i32} : (i1) -> ()
+    %low = arith.maxsi %row, %c0 : index
+    %clamped = arith.minsi %low, %c49 : index
+    %val = tensor.extract %table[%clamped, %j] : tensor<50x16xf32>
     linalg.yield %val : f32
   } -> tensor<6x16xf32>
   %es = tensor.empty() : tensor<13xf32>

@@ -131,6 +131,26 @@ def test_tiled_operators_match_numpy_on_cpu(target, source, make_inputs):
         np.testing.assert_allclose(result, reference, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("fusion", ["welder", "none"])
+def test_a_failing_runtime_check_fails_the_run_with_its_message(fusion):
+    """The gather of CONV_GATHER_SLICE checks its ids (tile.check, code 1): an id past the
+    table fails the CPU run and the emulated PTX with the table's message; the next run, in
+    range, is right again (its error word starts at zero). The word is no model data: the
+    compulsory bytes are the arguments' and nothing more."""
+    model = quartet.compile(programs.CONV_GATHER_SLICE, target="sm_90", fusion=fusion)
+    inputs, expected = programs.conv_gather_slice_inputs(3)
+    assert model.host.error_word == len(inputs) + len(expected)  # after inputs and outputs
+    assert model.counters.compulsory_bytes == sum(a.nbytes for a in (*inputs, *expected))
+    bad = list(inputs)
+    bad[3] = np.array([3, 0, 50, 7, 7, 12], np.int64)
+    for execute in (model.run, model.emulate):
+        with pytest.raises(
+            quartet.QuartetError, match="^error: an id is past the end of the table$"
+        ):
+            execute(*bad)
+        np.testing.assert_allclose(execute(*inputs)[1], expected[1])
+
+
 @pytest.mark.parametrize(
     ("source", "kwargs", "message"),
     [

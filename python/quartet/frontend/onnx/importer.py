@@ -122,6 +122,7 @@ class Importer:
         self.op_counts: Counter = Counter()
         self.control_flow: list[str] = []
         self._names: dict[int, str] = {}
+        self.errors: dict[str, int] = {}  # runtime error message -> its code (tile.errors)
         self.precision = Precision(self.emit, value_types(model.graph), self._names)
 
     # -- values ------------------------------------------------------------------------------
@@ -151,6 +152,10 @@ class Importer:
         name = self._names.get(id(tensor.const), f"constant_{len(self.weights)}")
         self.weights.append((ssa, name, array))
         return ssa
+
+    def runtime_error(self, message: str) -> int:
+        """The code of the runtime error ``message`` (the same message, the same code)."""
+        return self.errors.setdefault(message, len(self.errors) + 1)
 
     # -- the graph ---------------------------------------------------------------------------
 
@@ -314,7 +319,7 @@ class Importer:
         result_types = ", ".join(tensor.type for tensor in results)
         lines = [
             "module {",
-            f"  func.func @{name}({', '.join(arguments)}) -> ({result_types}) {{",
+            f"  func.func @{name}({', '.join(arguments)}) -> ({result_types}){self._errors()} {{",
             *self.prologue.lines,
             *self.body.lines,
             f"    return {', '.join(t.ssa for t in results)} : {result_types}"
@@ -324,6 +329,16 @@ class Importer:
             "}",
         ]
         return "\n".join(lines) + "\n"
+
+    def _errors(self) -> str:
+        """The function's ``tile.errors`` table, if any node checks at run time."""
+        if not self.errors:
+            return ""
+        entries = ", ".join(
+            f"#tile.error<{code} : i32, {_quoted(message)}>"
+            for message, code in self.errors.items()
+        )
+        return f" attributes {{tile.errors = [{entries}]}}"
 
 
 def _quoted(text: str) -> str:

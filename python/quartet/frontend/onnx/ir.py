@@ -257,6 +257,10 @@ class Body:
     def extract(self, tensor: Tensor, indices: Sequence[str]) -> str:
         return self.op(f"tensor.extract {tensor.ssa}[{', '.join(indices)}] : {tensor.type}")
 
+    def check(self, ok: str, code: int) -> None:
+        """``tile.check``: the run fails with error ``code`` where ``ok`` (i1) is false."""
+        self.w.line(f'"tile.check"({ok}) {{code = {code} : i32}} : (i1) -> ()')
+
     def clamp_index(self, value: str, size: int) -> str:
         """``value`` (index) clamped into [0, size)."""
         zero, last = self.const_index(0), self.const_index(size - 1)
