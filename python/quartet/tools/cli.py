@@ -28,16 +28,19 @@ from quartet.compiler import CompiledModel, compile
 from quartet.device import EmulatedDevice
 from quartet.errors import QuartetError
 from quartet.pipelines import FUSION, TARGETS
+from quartet.tools.progress import stage_display
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command in a child process (quartet.isolation): an MLIR assertion or a crash of
     generated code is reported as an internal error naming the stage and pass (exit 2), and
-    never a traceback or an abort of the ``quartet`` process itself."""
+    never a traceback or an abort of the ``quartet`` process itself. On a terminal, a live
+    line shows the stage the child is in (quartet.tools.progress)."""
     args = _parser().parse_args(argv)
     try:
         _check_options(args)
-        return isolation.call(f"'quartet {args.name}'", _command, args)
+        watcher = stage_display(getattr(args, "quiet", False))
+        return isolation.call(f"'quartet {args.name}'", _command, args, watcher=watcher)
     except isolation.InternalError as error:
         print(error, file=sys.stderr)
         return 2
