@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import math
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -174,6 +176,32 @@ def test_report_without_an_output_directory_is_refused(tmp_path):
     model.write_bytes(encoder_layer().SerializeToString())
     result = quartet("compile", str(model), "--report")
     assert_user_error(result, "--report", "-o DIR")
+
+
+def test_report_without_the_extra_installed_says_how_to_install_it(tmp_path):
+    model = tmp_path / "encoder.onnx"
+    model.write_bytes(encoder_layer().SerializeToString())
+    without_networkx = (
+        "import sys; sys.modules['networkx'] = None; "
+        "from quartet.tools.cli import main; sys.exit(main())"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            without_networkx,
+            "compile",
+            str(model),
+            "-o",
+            str(tmp_path),
+            "--report",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_user_error(result, "networkx is missing", "pip install 'quartet[report]'")
+    assert not (tmp_path / "report.html").exists()
 
 
 browser = find_browser()
