@@ -242,8 +242,8 @@ def members_attr(kernel: KernelPlan, arguments) -> ir.Attribute:
     kind and iteration space, its role, its rProgram, its numbers of inputs and outputs, the
     memory level of each operand (inputs, then outputs, then captured reads), where each
     operand comes from (``{member = k}``: the kernel's k-th operator; ``{argument = j}``:
-    argument j of the function that holds the kernel; ``{}``: neither, a constant) and the
-    arguments it stores its result into:
+    argument j of the function that holds the kernel; ``{}``: neither, a constant, or an
+    output the body only writes) and the arguments it stores its result into:
 
         {operator = "contraction 64x128x256", role = "phase", program = #tile.rprogram<...>,
          inputs = 2, outputs = 1, levels = ["global", "global", "reg"],
@@ -274,8 +274,11 @@ def members_attr(kernel: KernelPlan, arguments) -> ir.Attribute:
 
 
 def _source(kernel: KernelPlan, member: Member, index: int, arguments: list) -> ir.Attribute:
-    """Where operand ``index`` of ``member`` comes from (see :func:`members_attr`)."""
+    """Where operand ``index`` of ``member`` comes from (see :func:`members_attr`); an output
+    its body never reads (it only writes it) comes from nowhere."""
     i64 = ir.IntegerType.get_signless(64)
+    if not _read(member, index):
+        return ir.DictAttr.get({})
     if index in member.producers:
         position = kernel.members.index(member.producers[index])
         return ir.DictAttr.get({"member": ir.IntegerAttr.get(i64, position)})
@@ -283,3 +286,13 @@ def _source(kernel: KernelPlan, member: Member, index: int, arguments: list) -> 
     if value in arguments:
         return ir.DictAttr.get({"argument": ir.IntegerAttr.get(i64, arguments.index(value))})
     return ir.DictAttr.get({})
+
+
+def _read(member: Member, index: int) -> bool:
+    """Whether ``member`` reads operand ``index``: every input and captured read does, an
+    output only where its body uses the output's current value (an accumulator)."""
+    first, end = len(member.inputs), len(member.inputs) + len(member.outputs)
+    if not first <= index < end:
+        return True
+    value = member.op.regions[0].blocks[0].arguments[index]
+    return any(True for _ in value.uses)

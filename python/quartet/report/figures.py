@@ -111,6 +111,7 @@ def _ordered_rows(dag: nx.DiGraph) -> list[list[OperatorKey]]:
     rows: list[list[OperatorKey]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
     for key in sorted(dag):
         rows[layer[key]].append(key)
+    rows = [row for row in rows if row]  # a row whose sources all moved down
     for _ in range(2):
         column: dict[OperatorKey, float] = {}
         for row in rows:
@@ -130,7 +131,7 @@ def _layers(dag: nx.DiGraph) -> dict[OperatorKey, int]:
         layer[key] = max((layer[p] + 1 for p in dag.predecessors(key)), default=0)
     for key in reversed(list(nx.topological_sort(dag))):
         users = [layer[s] for s in dag.successors(key)]
-        if not any(True for _ in dag.predecessors(key)) and users:
+        if dag.in_degree(key) == 0 and users:
             layer[key] = min(users) - 1
     return layer
 

@@ -156,8 +156,7 @@ def _names(call: ir.Operation, count: int) -> list[str]:
     """The operators' names at this call ("" where none is recorded)."""
     if OPERATOR_NAMES not in call.attributes:
         return [""] * count
-    names = [ir.StringAttr(name).value for name in ir.ArrayAttr(call.attributes[OPERATOR_NAMES])]
-    return names if len(names) == count else [""] * count
+    return [ir.StringAttr(name).value for name in ir.ArrayAttr(call.attributes[OPERATOR_NAMES])]
 
 
 def _reads_tensors(member: ir.DictAttr, sources: list[ir.DictAttr]) -> bool:
