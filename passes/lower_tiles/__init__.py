@@ -45,6 +45,7 @@ from quartet.passes.lower_tiles.shared import SharedMemory, layout
 from quartet.passes.lower_tiles.sources import Reader, evaluate
 from quartet.passes.lower_tiles.staging import WORKGROUP
 from quartet.passes.lower_tiles.traffic import MEMBERS, TRAFFIC, members_attr, traffic_attr
+from quartet.welder import MODELLED_SECONDS
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def _kernel_name(op: ir.Operation, default: str) -> str:
 
 def build(plan: KernelPlan, arguments) -> None:
     """The block loop of ``plan`` at its output operator, then its operators erased. The block
-    loop records the kernel's global traffic per argument of its function (``tile.traffic``)."""
+    loop records the kernel's global traffic per argument of its function (``tile.traffic``),
+    its operators (``tile.members``) and Welder's modelled time of it, where Welder ran."""
     output = plan.output.op
     _check_order(plan)
     with (
@@ -128,7 +130,9 @@ def build(plan: KernelPlan, arguments) -> None:
         block_loop.attributes[tile.KERNEL] = Kernel(plan.name).to_attr()
         block_loop.attributes[tile.PROGRAM] = output.attributes[tile.PROGRAM]
         block_loop.attributes[TRAFFIC] = traffic_attr(plan, arguments)
-        block_loop.attributes[MEMBERS] = members_attr(plan)
+        block_loop.attributes[MEMBERS] = members_attr(plan, arguments)
+        if MODELLED_SECONDS in output.attributes:
+            block_loop.attributes[MODELLED_SECONDS] = output.attributes[MODELLED_SECONDS]
         _build_block(plan, block_ids)
     for member in reversed(plan.members):
         member.op.operation.erase()

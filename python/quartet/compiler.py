@@ -163,6 +163,7 @@ class CompiledModel:
     def ptxas(self) -> dict[str, PtxasInfo]:
         """``ptxas -v`` figures per kernel (every kernel assembled for the target chip, in
         parallel)."""
+        isolation.report(stage="ptxas")
         return {info.kernel: info for info in assemble_all(self.ptx, self.target)}
 
     def __getstate__(self) -> dict:

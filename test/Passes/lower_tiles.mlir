@@ -132,3 +132,22 @@ func.func @tensors(%x: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+
+/// Check that the block loop lists its operators in tile.members: kind, role, rProgram, how
+/// many inputs and outputs, each operand's level and source (here arguments 0 and 1 of the
+/// function; the output, only written, has none), and the arguments it stores into (2).
+// CHECK-LABEL: func.func @members
+// CHECK: tile.members = [{inputs = 2 : i64, levels = ["global", "global", "global"], operator = "elementwise 256", outputs = 1 : i64, program = #tile.rprogram<{{.*}}>, role = "phase", sources = [{argument = 0 : i64}, {argument = 1 : i64}, {}], stores = array<i64: 2>}]
+func.func @members(%x: memref<256xf32>, %y: memref<256xf32>, %z: memref<256xf32>) {
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+      ins(%x, %y : memref<256xf32>, memref<256xf32>) outs(%z : memref<256xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -5,7 +5,8 @@
 
 /// Check the plan of a matmul with its fill and a bias + ReLU: the fill is inline (it is the
 /// accumulator's initial value), the matmul the one phase, the bias + ReLU its epilogue
-/// (anchor: member 1), and only the epilogue's result goes to global memory.
+/// (anchor: member 1), and only the epilogue's result goes to global memory. Welder records
+/// its modelled time of the kernel on the output operator.
 // CHECK-LABEL: func.func @matmul_bias_relu
 // CHECK: linalg.generic
 // CHECK-SAME: plan.role = "inline"
@@ -21,6 +22,7 @@
 // CHECK-SAME: plan.phases = array<i64: 1>
 // CHECK-SAME: plan.role = "epilogue"
 // CHECK-SAME: plan.writes = "global"
+// CHECK-SAME: welder.modelled_seconds = {{[0-9.]+}}E-6 : f64
 func.func @matmul_bias_relu(%a: tensor<64x256xf32>, %b: tensor<256x128xf32>, %bias: tensor<128xf32>) -> tensor<64x128xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x128xf32>

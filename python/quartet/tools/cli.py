@@ -2,6 +2,7 @@
 
     quartet compile model.mlir --target sm_90 -o out/   # out/<kernel>.ptx, final.mlir, report.json
     quartet compile model.onnx --target sm_90 -o out/ [--input-shape x=1,3,224,224]
+    quartet compile model.onnx -o out/ --report          # + out/report.html, to open offline
     quartet run model.onnx --target cpu [--inputs in.npz] --check   # vs onnxruntime/reference
     quartet emulate model.onnx [--target sm_80] --check  # the PTX itself, in the emulator
     quartet demo                                         # the bundled MLP, end to end
@@ -28,16 +29,19 @@ from quartet.counters import Counters, DataDependentRegion, KernelTraffic, Tally
 from quartet.device import EmulatedDevice
 from quartet.errors import QuartetError
 from quartet.pipelines import FUSION, TARGETS
+from quartet.tools.progress import stage_display
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command in a child process (quartet.isolation): an MLIR assertion or a crash of
     generated code is reported as an internal error naming the stage and pass (exit 2), and
-    never a traceback or an abort of the ``quartet`` process itself."""
+    never a traceback or an abort of the ``quartet`` process itself. On a terminal, a live
+    line shows the stage the child is in (quartet.tools.progress)."""
     args = _parser().parse_args(argv)
     try:
         _check_options(args)
-        return isolation.call(f"'quartet {args.name}'", _command, args)
+        watcher = stage_display(getattr(args, "quiet", False))
+        return isolation.call(f"'quartet {args.name}'", _command, args, watcher=watcher)
     except isolation.InternalError as error:
         print(error, file=sys.stderr)
         return 2
@@ -61,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     compile_cmd.add_argument("--target", choices=TARGETS, default="sm_90")
     compile_cmd.add_argument("--entry", help="function to compile when there are several")
     compile_cmd.add_argument("-o", "--output", type=Path, help="directory for PTX and report")
+    compile_cmd.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html into -o DIR: the operator graph by kernel, kernels, tiles",
+    )
     _add_onnx_options(compile_cmd)
     compile_cmd.set_defaults(command=_compile, name="compile")
     run = commands.add_parser(
@@ -125,8 +134,22 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, option, None)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise QuartetError(f"error: --{option} must be a finite number >= 0, got {value}")
+    if getattr(args, "report", False):
+        _check_report_options(args)
     if getattr(args, "output", None) is not None:
         _create_output_directory(args.output)
+
+
+def _check_report_options(args: argparse.Namespace) -> None:
+    if args.output is None:
+        raise QuartetError("error: --report writes report.html into the -o directory; pass -o DIR")
+    try:
+        import quartet.report  # noqa: F401 - matplotlib and networkx, the 'report' extra
+    except ImportError as error:
+        raise QuartetError(
+            f"error: --report needs matplotlib and networkx ({error.name} is missing): "
+            "pip install 'quartet[report]'"
+        ) from None
 
 
 def _create_output_directory(path: Path) -> None:
@@ -161,8 +184,17 @@ def _compile(args: argparse.Namespace) -> int:
             (args.output / "graph.mlir").write_text(graph_ir)
         (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.output / "summary.txt").write_text(_summary(model) + "\n")
+        if args.report:
+            _write_report(model, args)
     print(_summary(model))
     return 0
+
+
+def _write_report(model: CompiledModel, args: argparse.Namespace) -> None:
+    from quartet.report import write_report
+
+    isolation.report(stage="report")
+    write_report(model, args.output / "report.html", args.model.name)
 
 
 def _is_onnx(path: Path) -> bool:

@@ -11,6 +11,11 @@ from quartet.errors import QuartetError
 from quartet.frontend.onnx.ir import Body, Emitter, Tensor
 
 
+def node_name(node: onnx.NodeProto) -> str:
+    """What errors and the IR's locations call a node: its name, else its first output's."""
+    return node.name or (node.output[0] if node.output else "?")
+
+
 @dataclass
 class NodeContext:
     node: onnx.NodeProto
@@ -21,7 +26,7 @@ class NodeContext:
 
     @property
     def name(self) -> str:
-        return self.node.name or (self.node.output[0] if self.node.output else "?")
+        return node_name(self.node)
 
     def located(self, message: str) -> str:
         """``message`` prefixed with the node's name and op type."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,13 +24,14 @@ import onnx
 from onnx import numpy_helper
 
 from quartet.errors import QuartetError
-from quartet.frontend.onnx.context import NodeContext
+from quartet.frontend.onnx.context import NodeContext, node_name
 from quartet.frontend.onnx.ir import (
     SUPPORTED_DTYPES,
     Emitter,
     Tensor,
     Writer,
     dense_literal,
+    name_location,
 )
 from quartet.frontend.onnx.loader import default_opset, graph_inputs, static_shape
 from quartet.frontend.onnx.precision import Precision, value_types
@@ -244,11 +246,12 @@ class Importer:
             outputs = self._fold(node, inputs)
         else:
             self.op_counts[node.op_type] += 1
-            inputs = self.precision.inputs(node, inputs)
-            context = NodeContext(node, inputs, self.emit, self.opset, self)
-            result = HANDLERS[node.op_type](context)
-            outputs = [result] if isinstance(result, Tensor) else list(result)
-            outputs = self.precision.results(node.output, outputs)
+            with self._located(node_name(node)):
+                inputs = self.precision.inputs(node, inputs)
+                context = NodeContext(node, inputs, self.emit, self.opset, self)
+                result = HANDLERS[node.op_type](context)
+                outputs = [result] if isinstance(result, Tensor) else list(result)
+                outputs = self.precision.results(node.output, outputs)
             # a tensor without elements has no values to compute: keep it a compile-time value
             outputs = [
                 Tensor.constant(np.zeros(t.shape, t.half or t.dtype))
@@ -266,6 +269,16 @@ class Importer:
                 )
             self.define(name, outputs[index])
         return outputs
+
+    @contextmanager
+    def _located(self, name: str) -> Iterator[None]:
+        """Operators written inside carry ``loc("name")`` (a Loop body's nodes their own)."""
+        outer = self.emit.location
+        self.emit.location = name_location(name)
+        try:
+            yield
+        finally:
+            self.emit.location = outer
 
     @staticmethod
     def _foldable(node: onnx.NodeProto, inputs: list[Tensor | None]) -> bool:
@@ -302,7 +315,8 @@ class Importer:
                 specs.append(Spec(value.name, tensor.shape, tensor.dtype, tensor.const))
                 continue
             if tensor.view or tensor.ssa in seen:
-                tensor = self.emit.copy(tensor)
+                with self._located(value.name):
+                    tensor = self.emit.copy(tensor)
             seen.add(tensor.ssa)
             specs.append(Spec(value.name, tensor.shape, tensor.dtype))
             results.append(tensor)

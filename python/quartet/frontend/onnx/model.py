@@ -15,6 +15,7 @@ import onnx
 
 import quartet
 from quartet import cache as compile_cache
+from quartet import isolation
 from quartet.compiler import CompiledModel
 from quartet.errors import QuartetError
 from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
@@ -187,6 +188,7 @@ def compile_model(
     """
     report = progress or (lambda line: None)
     start = time.perf_counter()
+    isolation.report(stage="import")
     report("importing the ONNX model")
     key = _import_key(source, input_shapes, bound_inputs) if cache else None
     graph = _cached_import(key)
