@@ -8,12 +8,12 @@ model runs without compiling anything, and the LLVM work runs in child processes
 or an assertion is an error message, not the end of the user's process.
 
 The entry takes every input and then every output as a memref descriptor (results were turned
-into out-parameters), through the C interface ``llvm-request-c-wrappers`` generated.
+into out-parameters), through the C interface ``llvm-request-c-wrappers`` generated; the library
+is called the way :mod:`quartet.runtime.cpu` calls an artifact's.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 import shutil
@@ -26,9 +26,9 @@ import mlir
 import numpy as np
 from mlir import ir
 from mlir.dialects import llvm
-from mlir.runtime import get_ranked_memref_descriptor
 
 from quartet.errors import QuartetError
+from quartet.runtime.cpu import CpuLibrary
 from quartet.signature import Signature
 
 LIBRARY = "model.so"
@@ -140,16 +140,11 @@ class CpuExecutable:
 
     def __init__(self, library: Path, entry: str, signature: Signature):
         self.library, self.entry, self.signature = library, entry, signature
-        try:
-            self._function = getattr(ctypes.CDLL(str(library)), f"_mlir_ciface_{entry}")
-        except (OSError, AttributeError) as error:
-            raise QuartetError(f"error: cannot load the CPU build of @{entry}: {error}") from None
-        self._function.restype = None
+        self._library = CpuLibrary(library, f"_mlir_ciface_{entry}")
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Check the inputs against the signature, run, and return fresh output arrays."""
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
-        descriptors = [get_ranked_memref_descriptor(array) for array in arrays + outputs]
-        self._function(*[ctypes.pointer(descriptor) for descriptor in descriptors])
+        self._library.call(arrays + outputs)
         return outputs
