@@ -46,7 +46,6 @@ from quartet.errors import QuartetError  # noqa: E402
 from quartet.runtime.compare import compare  # noqa: E402
 
 DTYPES = {"f32": np.float32, "f16": np.float16}
-WARMUP = 5
 SANITIZER_TOOLS = ("memcheck", "racecheck")
 
 
@@ -65,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifacts", type=Path, default=HERE / "artifacts")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or HERE / "out"))
     parser.add_argument("--runs", type=int, default=50, help="timed runs per measurement")
+    parser.add_argument("--warmup", type=int, default=5, help="runs before the timed ones")
     parser.add_argument("--budget", type=float, default=330, help="seconds for the whole run")
     args = parser.parse_args(argv)
     clock = Clock(args.budget)
@@ -175,7 +175,7 @@ def _quartet_on_gpu(args, index: dict, entry: dict) -> dict:
         with quartet.runtime.load(args.artifacts / entry["artifact"], watchdog=20) as model:
             outputs = model.run(generated, device="cuda")
             result["check"] = f"FAILED {problem}" if problem else _check(outputs, reference)
-            seconds = model.bench(generated, device="cuda", runs=args.runs, warmup=WARMUP)
+            seconds = model.bench(generated, device="cuda", runs=args.runs, warmup=args.warmup)
         result["quartet_ms"] = statistics.median(seconds) * 1e3
         result["quartet_min_ms"] = min(seconds) * 1e3
     except QuartetError as error:
@@ -221,7 +221,7 @@ def _torch_model(args, entry, generated, reference, torch, torch_models) -> dict
     with torch.no_grad():
         output = eager().float().cpu().numpy()
         check = _check({"y": output.astype(DTYPES[entry["dtype"]])}, _only(reference))
-        eager_ms = _time_torch(torch, eager, args.runs)
+        eager_ms = _time_torch(torch, eager, args)
         graph = torch.cuda.CUDAGraph()
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -231,7 +231,7 @@ def _torch_model(args, entry, generated, reference, torch, torch_models) -> dict
         torch.cuda.current_stream().wait_stream(side)
         with torch.cuda.graph(graph):
             eager()
-        graph_ms = _time_torch(torch, graph.replay, args.runs)
+        graph_ms = _time_torch(torch, graph.replay, args)
     return {"check": check, "eager_ms": eager_ms, "graph_ms": graph_ms, "_eager": eager}
 
 
@@ -241,13 +241,14 @@ def _only(reference: dict) -> dict:
     return {"y": value}
 
 
-def _time_torch(torch, function, runs: int) -> float:
-    """Median milliseconds of ``function`` over ``runs`` runs, CUDA events around each."""
-    for _ in range(WARMUP):
+def _time_torch(torch, function, args) -> float:
+    """Median milliseconds of ``function`` over ``--runs`` runs after ``--warmup`` ones, CUDA
+    events around each (as quartet.runtime times a run)."""
+    for _ in range(args.warmup):
         function()
     torch.cuda.synchronize()
     times = []
-    for _ in range(runs):
+    for _ in range(args.runs):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
         function()
@@ -349,6 +350,8 @@ def _torch_compile(args, index: dict, results: dict, clock: Clock) -> dict:
 
 
 def _time_compiled(args, compiled: dict, results: dict, clock: Clock) -> None:
+    if not compiled:
+        return
     import torch
 
     for key, function in compiled.items():
@@ -356,7 +359,7 @@ def _time_compiled(args, compiled: dict, results: dict, clock: Clock) -> None:
             results[key]["compile"] = "not timed: time budget"
             continue
         with torch.no_grad():
-            results[key]["compiled_ms"] = _time_torch(torch, function, args.runs)
+            results[key]["compiled_ms"] = _time_torch(torch, function, args)
 
 
 def _print_table(entries: list[dict], torch_results: dict) -> None:

@@ -313,11 +313,15 @@ def _real_value(value):
     return value
 
 
-def install(monkeypatch, driver: FakeDriver) -> FakeDriver:
-    """Make ``from cuda.bindings import driver`` give ``driver`` (undone after the test)."""
+def modules(driver: FakeDriver) -> dict[str, types.ModuleType]:
+    """The modules ``from cuda.bindings import driver`` finds ``driver`` through."""
     cuda, bindings = types.ModuleType("cuda"), types.ModuleType("cuda.bindings")
     cuda.bindings, bindings.driver = bindings, driver
-    for name, module in (("cuda", cuda), ("cuda.bindings", bindings)):
+    return {"cuda": cuda, "cuda.bindings": bindings, "cuda.bindings.driver": driver}
+
+
+def install(monkeypatch, driver: FakeDriver) -> FakeDriver:
+    """Make ``from cuda.bindings import driver`` give ``driver`` (undone after the test)."""
+    for name, module in modules(driver).items():
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setitem(sys.modules, "cuda.bindings.driver", driver)
     return driver

@@ -94,3 +94,61 @@ def test_the_torch_models_cover_the_onnx_models():
         if isinstance(node, ast.Assign) and node.targets[0].id == "MODELS"
     )
     assert [key.value for key in table.keys] == list(gpu_models.MODELS)
+
+
+FAKE_SANITIZER = """#!{python}
+# compute-sanitizer's stand-in: runs the command it is given (python -m quartet.runtime ...)
+# with the stand-in CUDA driver, then prints a clean summary, as the real tool does.
+import runpy, sys
+sys.path.insert(0, {tests!r})
+import fake_cuda
+sys.modules.update(fake_cuda.modules(fake_cuda.FakeDriver()))
+command = sys.argv[sys.argv.index("-m") + 2 :]
+sys.argv = ["quartet.runtime", *command]
+try:
+    runpy.run_module("quartet.runtime", run_name="__main__")
+except SystemExit as done:
+    code = done.code
+print("========= ERROR SUMMARY: 0 errors")
+sys.exit(code)
+"""
+
+
+def test_run_sh_on_a_gpu_checks_times_and_sanitizes(prepared, tmp_path, monkeypatch):
+    """The GPU path of run.py on the stand-in driver (fake_cuda.py: kernels run in the PTX
+    emulator, 0.25 ms per run) and a stand-in compute-sanitizer; torch is absent here."""
+    import importlib.util
+
+    import fake_cuda
+
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    sanitizer = tools / "compute-sanitizer"
+    tests = str(Path(__file__).parent)
+    sanitizer.write_text(FAKE_SANITIZER.format(python=sys.executable, tests=tests))
+    sanitizer.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYTHONPATH", str(BENCH.parents[1] / "python"))
+    fake_cuda.install(monkeypatch, fake_cuda.FakeDriver())
+    spec = importlib.util.spec_from_file_location("gpu_bench_run", BENCH / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    arguments = ["--artifacts", str(prepared), "--out", str(tmp_path), "--runs", "1"]
+    assert bench.main([*arguments, "--warmup", "0"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["device"] == "Fake H100 (PTX emulator)"
+    assert all(entry["check"].startswith("OK") for entry in results["entries"])
+    assert {entry["quartet_ms"] for entry in results["entries"]} == {0.25}
+    if importlib.util.find_spec("torch") is None:
+        assert results["torch_note"].startswith("torch unavailable")
+    variants = sorted(
+        (job["tool"], job["artifact"].rsplit("-")[-1]) for job in results["sanitizer"]
+    )
+    assert variants == [
+        ("memcheck", "unfused"),
+        ("memcheck", "welder"),
+        ("racecheck", "unfused"),
+        ("racecheck", "welder"),
+    ]  # the smallest artifact of each variant, each tool once
+    for job in results["sanitizer"]:
+        assert job["result"] == "clean: ERROR SUMMARY: 0 errors", job
