@@ -39,6 +39,7 @@ from quartet.signature import TensorSpec
 # Dynamic shared memory a block may use without opting in (CUDA C++ Programming Guide,
 # "Shared Memory", compute capability 7.0 and later: above 48 KB needs an explicit opt-in).
 DEFAULT_DYNAMIC_SHARED_BYTES = 48 * 1024
+WATCHDOG_SECONDS = 10.0  # a kernel still running after this long is reported as a hang
 JIT_LOG_BYTES = 16 * 1024
 
 
@@ -97,13 +98,16 @@ class _Driver:
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace").rstrip("\0") if isinstance(value, bytes) else value
+    """A C string the driver returned (as bytes up to the first NUL)."""
+    if isinstance(value, str):
+        return value
+    return value.split(b"\0", 1)[0].decode(errors="replace")
 
 
 class CudaDevice:
     """One GPU (``ordinal``) through the CUDA driver: see the module docstring."""
 
-    def __init__(self, ordinal: int = 0, watchdog: float = 10.0):
+    def __init__(self, ordinal: int = 0, watchdog: float = WATCHDOG_SECONDS):
         api = import_bindings()
         self.driver, self.watchdog = _Driver(api), watchdog
         _initialize(self.driver)

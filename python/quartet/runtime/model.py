@@ -18,11 +18,11 @@ import numpy as np
 from quartet.errors import QuartetError
 from quartet.runtime.artifact import Artifact, NamedTensor
 from quartet.runtime.cpu import CpuLibrary
+from quartet.runtime.cuda import WATCHDOG_SECONDS, CudaDevice
 from quartet.runtime.program import Device, load_program, run_host_program
 from quartet.signature import aligned
 
 DEVICES = ("cpu", "emulator", "cuda")
-WATCHDOG_SECONDS = 10.0  # a kernel running longer is reported as a hang
 
 
 class Model:
@@ -111,8 +111,6 @@ class Model:
     def _prepare(self, device: str) -> _Runner:
         if device == "cpu":
             return _CpuRunner(self.artifact)
-        from quartet.runtime.cuda import CudaDevice
-
         return _CudaRunner(self.artifact, CudaDevice(watchdog=self.watchdog))
 
     def _arguments(self, feeds: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
