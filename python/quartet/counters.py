@@ -45,7 +45,7 @@ from mlir import ir
 from quartet.dialects import tile
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
-from quartet.runtime_errors import ErrorTable
+from quartet.runtime.errors import ErrorTable
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
 TRAFFIC = "tile.traffic"  # quartet-lower-tiles' attribute (passes/lower_tiles/traffic.py)

@@ -8,13 +8,13 @@ model runs without compiling anything, and the LLVM work runs in child processes
 or an assertion is an error message, not the end of the user's process.
 
 The entry takes every input and then every output as a memref descriptor (results were turned
-into out-parameters), and the error word if it has runtime checks (:mod:`quartet.runtime_errors`),
-through the C interface ``llvm-request-c-wrappers`` generated.
+into out-parameters), and the error word if it has runtime checks (:mod:`quartet.runtime.errors`),
+through the C interface ``llvm-request-c-wrappers`` generated; the library is called the way
+:mod:`quartet.runtime.cpu` calls an artifact's.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 import shutil
@@ -27,10 +27,10 @@ import mlir
 import numpy as np
 from mlir import ir
 from mlir.dialects import llvm
-from mlir.runtime import get_ranked_memref_descriptor
 
 from quartet.errors import QuartetError
-from quartet.runtime_errors import ErrorTable
+from quartet.runtime.cpu import CpuLibrary
+from quartet.runtime.errors import ErrorTable
 from quartet.signature import Signature
 
 LIBRARY = "model.so"
@@ -145,11 +145,7 @@ class CpuExecutable:
     ):
         self.library, self.entry, self.signature = library, entry, signature
         self.errors = errors
-        try:
-            self._function = getattr(ctypes.CDLL(str(library)), f"_mlir_ciface_{entry}")
-        except (OSError, AttributeError) as error:
-            raise QuartetError(f"error: cannot load the CPU build of @{entry}: {error}") from None
-        self._function.restype = None
+        self._library = CpuLibrary(library, f"_mlir_ciface_{entry}")
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Check the inputs against the signature, run, and return fresh output arrays
@@ -159,8 +155,7 @@ class CpuExecutable:
         arguments, word = arrays + outputs, None
         if self.errors is not None:
             arguments, word = self.errors.arguments(arguments)
-        descriptors = [get_ranked_memref_descriptor(array) for array in arguments]
-        self._function(*[ctypes.pointer(descriptor) for descriptor in descriptors])
+        self._library.call(arguments)
         if word is not None:
             self.errors.raise_if_set(word)
         return outputs

@@ -1,67 +1,23 @@
 """The host side of a GPU build: which buffers exist and which kernels run on them, in order.
 
 After outlining, the entry function holds only buffer allocations and ``gpu.launch_func`` ops.
-This reads it into a plain program that any device executes the same way: the PTX emulator
-today, a CUDA driver runtime where a GPU exists.
+This reads it into a :class:`~quartet.runtime.program.HostProgram`, plain data that any device
+executes the same way (the PTX emulator, a GPU through the CUDA driver) and that an artifact
+stores.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
 
 from quartet.errors import QuartetError
-from quartet.runtime_errors import ErrorTable
+from quartet.runtime.errors import ErrorTable
+from quartet.runtime.program import Buffer, Copy, HostProgram, Launch
 from quartet.signature import TensorSpec
 
 _IGNORED = {"arith.constant", "memref.dealloc", "func.return"}
 _VIEWS = {"memref.expand_shape", "memref.collapse_shape"}
-
-
-@dataclass(frozen=True, eq=False)
-class Buffer:
-    """A device buffer: an entry argument (inputs, then outputs), a constant, a temporary, or
-    a reshaped view of another buffer (same bytes)."""
-
-    spec: TensorSpec
-    argument: int | None = None  # position among the entry's arguments
-    constant: np.ndarray | None = None  # contents of a constant global
-    view_of: int | None = None  # index of the buffer this one reshapes
-
-
-@dataclass(frozen=True)
-class Launch:
-    kernel: str
-    grid: tuple[int, int, int]
-    block: tuple[int, int, int]
-    buffers: tuple[int, ...]  # indices into HostProgram.buffers, in kernel-parameter order
-
-
-@dataclass(frozen=True)
-class Copy:
-    """A device-to-device copy of a whole buffer (``memref.copy`` left by bufferization)."""
-
-    source: int
-    target: int
-
-
-@dataclass(frozen=True)
-class HostProgram:
-    buffers: tuple[Buffer, ...]
-    steps: tuple[Launch | Copy, ...]  # in program order
-    errors: ErrorTable | None = None  # the error word among the arguments, and its messages
-
-    @property
-    def error_word(self) -> int | None:
-        """The buffer the kernels' runtime checks write into (zeroed before each run, read
-        after it), if any kernel checks."""
-        return None if self.errors is None else self.errors.argument
-
-    @property
-    def launches(self) -> list[Launch]:
-        return [step for step in self.steps if isinstance(step, Launch)]
 
 
 def extract_host_program(func) -> HostProgram:
@@ -103,7 +59,10 @@ def _launch(op, slot: dict[ir.Value, int]) -> Launch:
     kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value[-1]
     grid = (_constant(op.gridSizeX), _constant(op.gridSizeY), _constant(op.gridSizeZ))
     block = (_constant(op.blockSizeX), _constant(op.blockSizeY), _constant(op.blockSizeZ))
-    return Launch(kernel, grid, block, tuple(slot[v] for v in op.kernelOperands))
+    dynamic = op.dynamicSharedMemorySize
+    shared_bytes = 0 if dynamic is None else _constant(dynamic)
+    buffers = tuple(slot[v] for v in op.kernelOperands)
+    return Launch(kernel, grid, block, buffers, shared_bytes)
 
 
 def _global_data(module: ir.Operation, symbol: str) -> np.ndarray:

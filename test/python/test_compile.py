@@ -70,7 +70,7 @@ def test_static_global_traffic_is_what_the_emulator_counts(fusion):
     """The counters (quartet.counters, from each kernel's plan) against the emulator's count of
     every global load and store executed, per kernel, on the MLP and on ragged operators:
     exactly the same bytes, loaded and stored, for every kernel."""
-    from quartet.device import EmulatedDevice
+    from quartet.runtime.emulated import EmulatedDevice
 
     for source, inputs in (
         (mlp.SOURCE, mlp.random_inputs()),

@@ -78,7 +78,7 @@ def test_repeated_layers_compile_to_the_kernels_of_one_layer():
 
 
 def test_a_deep_encoder_matches_the_reference_on_cpu_and_in_the_emulator():
-    from quartet.device import EmulatedDevice
+    from quartet.runtime.emulated import EmulatedDevice
 
     model = encoder(3)
     compiled = compile_model(model, target="sm_90")
@@ -242,7 +242,7 @@ def squeezenet_small():
 
 
 def test_squeezenet_runs_in_the_emulator(squeezenet_small):
-    from quartet.device import EmulatedDevice
+    from quartet.runtime.emulated import EmulatedDevice
 
     feeds = squeezenet_small.random_inputs(seed=2)
     expected = squeezenet_small.run(feeds)

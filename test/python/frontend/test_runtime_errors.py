@@ -169,3 +169,21 @@ def test_a_shape_known_only_at_run_time_fails_the_compile(op, out):
         "compile time",
     ):
         compile_model(model, target="cpu")
+
+
+def test_an_artifact_raises_the_same_error_on_every_device(tmp_path):
+    """The error word and its messages travel in the artifact: quartet.runtime raises the
+    node's error on the CPU library and on the emulated GPU, and runs in range after it."""
+    from quartet import runtime
+
+    model = compiled("Gather", "welder")
+    loaded = runtime.load(model.save(tmp_path / "gather", cpu_library=True))
+    bad, good = (
+        feeds("Gather", out_of_range("Gather", "past_the_end")),
+        feeds("Gather", CASES["Gather"][1]),
+    )
+    for device in ("cpu", "emulator"):
+        with pytest.raises(QuartetError, match=r"^error: node 'the_node' \(Gather\): an index"):
+            loaded.run(bad, device=device)
+        got = loaded.run(good, device=device)["y"]
+        np.testing.assert_allclose(got, onnxruntime("Gather", good), rtol=1e-6)

@@ -10,9 +10,9 @@ import pytest
 from fusion_models import PATTERNS, mlp, resnet18
 from onnx.reference import ReferenceEvaluator
 
-from quartet.device import EmulatedDevice
 from quartet.frontend.onnx import compile_model
 from quartet.ptxas import find_ptxas
+from quartet.runtime.emulated import EmulatedDevice
 
 
 @pytest.fixture(scope="module", params=sorted(PATTERNS))

@@ -22,6 +22,10 @@ from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
 from quartet.frontend.onnx.ir import from_storage, to_storage
 from quartet.frontend.onnx.loader import load, prepare
 from quartet.pipelines import DEFAULT_TILING
+from quartet.runtime.artifact import DTYPES, Argument, Artifact, NamedTensor
+from quartet.runtime.artifact import write as write_artifact
+from quartet.runtime.model import random_arrays
+from quartet.signature import TensorSpec
 
 Progress = Callable[[str], None]
 
@@ -68,18 +72,48 @@ class OnnxModel:
 
     def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs of the right shapes and dtypes (floats in [-1, 1), ints in [0, 4))."""
-        rng = np.random.default_rng(seed)
-        arrays = {}
-        for spec in self.inputs:
-            if spec.dtype.kind == "f":
-                arrays[spec.name] = rng.uniform(-1, 1, spec.shape).astype(spec.dtype)
-            elif spec.dtype == np.bool_:
-                arrays[spec.name] = rng.integers(0, 2, spec.shape).astype(bool)
-            else:
-                arrays[spec.name] = rng.integers(0, 4, spec.shape).astype(spec.dtype)
-        return arrays
+        return random_arrays(((spec.name, spec.shape, spec.dtype) for spec in self.inputs), seed)
 
-    def _arguments(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def artifact(self, *, cpu_library: bool = False) -> Artifact:
+        """The compiled model as a :mod:`quartet.runtime` artifact: the ONNX graph's input and
+        output names and dtypes, its weights bound to their arguments, outputs known at
+        compile time stored as values."""
+        signature = self.compiled.signature
+        for spec in [*self.inputs, *self.outputs]:
+            if np.dtype(spec.dtype) not in DTYPES:
+                raise QuartetError(
+                    f"error: '{spec.name}' has dtype {spec.dtype}, which an artifact cannot hold"
+                )
+        inputs = tuple(
+            NamedTensor(s.name, TensorSpec(s.shape, np.dtype(s.dtype))) for s in self.inputs
+        )
+        outputs = tuple(
+            NamedTensor(s.name, TensorSpec(s.shape, np.dtype(s.dtype)), s.value)
+            for s in self.outputs
+        )
+        buffers = iter(signature.inputs)
+        arguments = [Argument("input", named.name, next(buffers)) for named in inputs]
+        arguments += [
+            Argument("weight", name, next(buffers), data)
+            for (name, _), data in zip(self.graph.weights, self._weights, strict=True)
+        ]
+        computed = [named for named in outputs if named.value is None]
+        arguments += [
+            Argument("output", named.name, spec)
+            for named, spec in zip(computed, signature.outputs, strict=True)
+        ]
+        return self.compiled.artifact(
+            cpu_library=cpu_library, inputs=inputs, outputs=outputs, arguments=tuple(arguments)
+        )
+
+    def save(self, directory: str | Path, *, cpu_library: bool = False) -> Path:
+        """Write :meth:`artifact` into ``directory``; returns the directory."""
+        write_artifact(self.artifact(cpu_library=cpu_library), Path(directory))
+        return Path(directory)
+
+    def unbound(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``feeds`` without the inputs bound at compile time (each checked to hold the value
+        it was bound to); QuartetError for a name the model does not have."""
         names = {spec.name for spec in self.inputs}
         for name, value in feeds.items():
             if name in self.graph.bound_inputs:
@@ -91,6 +125,10 @@ class OnnxModel:
                 raise QuartetError(
                     f"error: the model has no input '{name}' (inputs: {', '.join(names)})"
                 )
+        return {name: value for name, value in feeds.items() if name in names}
+
+    def _arguments(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        feeds = self.unbound(feeds)
         arrays = []
         for spec in self.inputs:
             if spec.name not in feeds:

@@ -4,9 +4,9 @@ A runtime check (``tile.check``, e.g. an ONNX Gather meeting an index out of ran
 writes its code into the entry's error word: the argument that quartet-error-word added and
 marked ``tile.error_word`` (passes/error_word.py). The entry's ``tile.errors`` table gives each
 code its message, which names the operator. Whoever runs the entry, the host program of a GPU
-build (:func:`quartet.device.run_host_program`) or the CPU library
-(:class:`quartet.cpu_runtime.CpuExecutable`), passes a zeroed word at that position and, after
-the run, raises the error the word holds.
+build (:func:`quartet.runtime.program.run_host_program`, on any device) or the CPU library
+(:class:`quartet.runtime.cpu.CpuLibrary`), passes a zeroed word at that position and, after
+the run, raises the error the word holds. An artifact keeps the table in its manifest.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from mlir import ir
 
-from quartet.dialects import tile
 from quartet.errors import QuartetError
 
 
@@ -30,7 +28,11 @@ class ErrorTable:
     @classmethod
     def of(cls, func) -> ErrorTable | None:
         """The table of ``func`` (a ``func.func`` after quartet-error-word); None when it has
-        no error word (nothing in it checks at run time)."""
+        no error word (nothing in it checks at run time). Reads IR: the compiler's side only."""
+        from mlir import ir
+
+        from quartet.dialects import tile
+
         if "arg_attrs" not in func.attributes:
             return None
         marked = [
@@ -48,7 +50,7 @@ class ErrorTable:
     def arguments(self, arguments: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
         """``arguments`` (the entry's others, in order) with a zeroed error word in its
         place, and that word."""
-        word = np.zeros(1, np.int32)
+        word = new_word()
         return [*arguments[: self.argument], word, *arguments[self.argument :]], word
 
     def raise_if_set(self, word: np.ndarray) -> None:
@@ -58,3 +60,8 @@ class ErrorTable:
             return
         message = dict(self.messages).get(code, f"runtime check {code} failed")
         raise QuartetError(f"error: {message}")
+
+
+def new_word() -> np.ndarray:
+    """A zeroed error word: one i32 (``memref<1xi32>``)."""
+    return np.zeros(1, np.int32)
