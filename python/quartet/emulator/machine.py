@@ -109,7 +109,7 @@ class Machine:
         special = special_registers(layout, num_sms, shared_sizes, lambda: self.stats.steps)
         self.operands = Operands(self.registers, special, symbols)
         self.carry = np.zeros(self.nthreads, np.uint8)  # CC.CF of the carry-chain instructions
-        self.mentions = Counter(  # how many instructions name each register (loads read it)
+        self.mentions = Counter(  # instructions naming each register: a load's lanes use it
             name
             for instruction in self.program.instructions
             if instruction is not None
