@@ -72,6 +72,11 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
         "lower kernel bodies to NVVM (nvgpu.mma.sync to mma.sync first); one pointer per "
         "buffer (static shapes) as the kernel ABI",
     ),
+    (
+        "quartet-require-block-size",
+        "launches use exactly the known block size: .reqntid, not the bound .maxntid under "
+        "which ptxas may spill registers for occupancy",
+    ),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),
 ]

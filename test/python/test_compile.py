@@ -95,10 +95,51 @@ def test_mlp_ptx_assembles_without_spills(chip, mlp_sm90):
     for kernel in model.kernels:
         info = infos[kernel.name]
         assert info.spill_stores == info.spill_loads == info.stack_frame == 0, info
+        block = ", ".join(str(size) for size in kernel.block)
+        assert f"\n.reqntid {block}\n" in model.ptx[kernel.name]  # exact, not a .maxntid bound
         # 64K registers per SM (CUDA C++ Programming Guide, compute capability 8.x/9.0 table):
         # at most 128 per thread keeps two 256-thread blocks resident per SM.
         assert 0 < info.registers <= 128, info
         assert info.shared_bytes == kernel.shared_bytes
+
+
+@needs_ptxas
+def test_a_kernel_of_an_odd_number_of_warps_does_not_spill():
+    """ONNX's test_attention_local_window_gqa_rank4_mask (grouped-query attention over a local
+    window, boolean mask, softcap, softmax in f64): under .maxntid 96 ptxas held its first
+    kernel to 40 registers with 32 bytes of spills, trading them for occupancy; under the exact
+    .reqntid 96 it needs 31 registers and spills nothing."""
+    from onnx import TensorProto, helper
+
+    from quartet.frontend.onnx import compile_model
+
+    node = helper.make_node(
+        "Attention",
+        ["Q", "K", "V", "attn_mask"],
+        ["Y", "", "", "qk_matmul_output"],
+        is_causal=1,
+        left_window_size=2,
+        softcap=2.0,
+        softmax_precision=TensorProto.DOUBLE,
+        qk_matmul_output_mode=3,
+    )
+    shapes = {"Q": [2, 4, 4, 8], "K": [2, 2, 6, 8], "V": [2, 2, 6, 6], "attn_mask": [2, 4, 4, 6]}
+    inputs = [
+        helper.make_tensor_value_info(
+            name, TensorProto.BOOL if name == "attn_mask" else TensorProto.FLOAT, shape
+        )
+        for name, shape in shapes.items()
+    ]
+    outputs = [
+        helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 4, 4, 6]),
+        helper.make_tensor_value_info("qk_matmul_output", TensorProto.FLOAT, [2, 4, 4, 6]),
+    ]
+    graph = helper.make_graph([node], "attention", inputs, outputs)
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 25)])
+    model = compile_model(onnx_model, target="sm_90")
+    assert any(kernel.block == (96, 1, 1) for kernel in model.compiled.kernels)
+    for info in model.compiled.ptxas.values():
+        assert info.spill_stores == info.spill_loads == info.stack_frame == 0, info
 
 
 def test_pipeline_replays_with_quartet_opt(mlp_sm90):

@@ -118,8 +118,11 @@ class Memory:
         addresses: np.ndarray,
         width: int,
         count: int = 1,
+        used: list[tuple[int, int]] | None = None,
     ) -> np.ndarray:
-        """Raw values ``(len(threads), count)`` of ``count`` elements of ``width`` bytes."""
+        """Raw values ``(len(threads), count)`` of ``count`` elements of ``width`` bytes;
+        ``used``: the (start, length) byte runs whose values the kernel reads (None: all), the
+        only ones the shared-memory checkers see."""
         dtype = raw_dtype(width * 8)
         out = np.zeros((len(threads), count), dtype)
         for part in self._resolve(space, pc, threads, addresses, width * count):
@@ -131,7 +134,9 @@ class Memory:
             else:
                 out[part.positions] = values
             if part.space == "shared" and self.tracker.enabled:
-                self.tracker.read(pc, _select(threads, part.positions), part.offsets, width * count)
+                readers = _select(threads, part.positions)
+                for start, length in [(0, width * count)] if used is None else used:
+                    self.tracker.read(pc, readers, part.offsets + start, length)
         return out
 
     def store(
