@@ -155,3 +155,37 @@ func.func @relu_pad_conv(%x: tensor<1x4x16x16xf32>, %w: tensor<8x4x3x3xf32>) -> 
   } -> tensor<1x8x16x16xf32>
   return %y : tensor<1x8x16x16xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that an operator that updates a result in place (op1 writes into op0's result, as a
+/// scatter writes into its data) is kept apart from op0 while something else (op2) reads
+/// op0's result too: bufferization would copy op0's result between the two members of one
+/// kernel. op0 and its other reader still fuse.
+// CHECK-LABEL: func.func @updated_in_place_and_read
+// CHECK-SAME: welder.decisions = ["op0 -> op1: apart {{[0-9.]+}} us: kept apart (a member updates in place a result that something else reads)", "op0 -> op2: reg {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected"]
+func.func @updated_in_place_and_read(%x: tensor<32x100xf32>, %u: tensor<32x100xf32>) -> (tensor<32x100xf32>, tensor<32x100xf32>) {
+  %e = tensor.empty() : tensor<32x100xf32>
+  %neg = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<32x100xf32>) outs(%e : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    linalg.yield %n : f32
+  } -> tensor<32x100xf32>
+  %updated = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%u : tensor<32x100xf32>) outs(%neg : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<32x100xf32>
+  %e2 = tensor.empty() : tensor<32x100xf32>
+  %abs = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%neg : tensor<32x100xf32>) outs(%e2 : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %a = math.absf %v : f32
+    linalg.yield %a : f32
+  } -> tensor<32x100xf32>
+  return %updated, %abs : tensor<32x100xf32>, tensor<32x100xf32>
+}
