@@ -60,14 +60,16 @@ class Reader:
         return self.at(member, operand, self.position(member, operand, index))
 
     def position(self, member: Member, operand: int, index: dict[int, ir.Value]):
-        """The operand's indices at ``index``, clamped along loops past the member's edge."""
+        """The operand's indices at ``index``, clamped (signed) into the operand along the
+        loops that leave the member: a halo position before the start reads element 0, not
+        (as an unsigned clamp would) the last element."""
         shape = ir.MemRefType(member.op.operands[operand].type).shape
         padded = self.kernel.padded(member)
         position = []
         for form, size in zip(member.space.forms[operand], shape, strict=True):
             value = evaluate(form, index)
             if any(loop in padded for loop in form.loops):
-                value = arith.minui(value, b.const_index(size - 1))
+                value = b.clamp(value, size)
             position.append(value)
         return position
 

@@ -62,13 +62,15 @@ func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<1
 
 /// Check that a pointwise operator is one thread phase with no shared memory and no barrier,
 /// its body cloned once per register point, and that a loop not divisible by the tile (10 in
-/// blocks of 8) clamps its reads and guards its stores.
+/// blocks of 8) clamps its reads, signed (a position before the start reads element 0), and
+/// guards its stores.
 // CHECK-LABEL: func.func @bias
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = {{.*}} to (%c64{{.*}}, %c2{{.*}})
 // CHECK-NOT: workgroup
 // CHECK-NOT: schedule.barrier
 // CHECK: scf.parallel
-// CHECK: arith.minui %{{.*}}, %c9
+// CHECK: %[[LOW:.*]] = arith.maxsi %{{.*}}, %c0
+// CHECK: arith.minsi %[[LOW]], %c9
 // CHECK: arith.addf
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c10
 // CHECK: scf.if %[[IN]]
