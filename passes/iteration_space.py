@@ -232,13 +232,17 @@ def generics(module: ir.Operation) -> list[ir.Operation]:
 
 
 def ops_named(root: ir.Operation, name: str) -> list[ir.Operation]:
-    """Every op called ``name`` nested in ``root``, in walk order (collected first: an
-    exception raised inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
+    """Every op called ``name`` nested in ``root``, in walk order."""
+    return [op for op in nested_ops(root) if op.name == name]
+
+
+def nested_ops(root: ir.Operation) -> list[ir.Operation]:
+    """``root`` and every op nested in it, in walk order (collected first: an exception
+    raised inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
     found: list[ir.Operation] = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == name:
-            found.append(op)
+        found.append(op)
         return ir.WalkResult.ADVANCE
 
     root.walk(visit)
