@@ -13,9 +13,9 @@ import pytest
 from models import make_model
 from onnx import TensorProto, helper, numpy_helper
 
-from quartet.device import EmulatedDevice
 from quartet.frontend.onnx import compile_model
 from quartet.frontend.onnx.check import reference_outputs
+from quartet.runtime.emulated import EmulatedDevice
 
 pytest.importorskip("onnxruntime", reason="the models are checked against onnxruntime")
 
