@@ -41,9 +41,11 @@ def reference_outputs(
 ) -> tuple[str, dict[str, np.ndarray]]:
     """(engine name, {output name: array}) from onnxruntime, else the reference evaluator;
     ``warn`` hears why onnxruntime was not used when it is installed."""
+    from quartet.frontend.onnx.external import ExternalData, inline
     from quartet.frontend.onnx.loader import load
 
     model = load(source)
+    inline(model.graph, ExternalData.of(source))  # the runtimes get every value in the model
     names = [spec.name for spec in outputs]
     if not names:
         raise QuartetError("error: the model has no outputs: --check has nothing to compare")

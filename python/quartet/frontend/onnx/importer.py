@@ -62,6 +62,7 @@ class ImportedGraph:
     op_counts: Counter = field(default_factory=Counter)
     control_flow: list[str] = field(default_factory=list)  # nodes that became scf loops/ifs
     cached: bool = False  # read back from the compile cache (weights memory-mapped)
+    data_files: dict[str, str] = field(default_factory=dict)  # external data: path -> identity
 
 
 def check_supported(graph: onnx.GraphProto) -> None:
@@ -107,7 +108,7 @@ class Importer:
         self,
         model: onnx.ModelProto,
         bound_inputs: Mapping[str, np.ndarray] | None,
-        weights: Mapping[str, onnx.TensorProto] | None = None,
+        weights: Mapping[str, np.ndarray] | None = None,
     ):
         self.model = model
         self.large = dict(weights or {})  # initializers kept out of the prepared skeleton
@@ -158,10 +159,11 @@ class Importer:
         graph = self.model.graph
         check_supported(graph)
         inputs = self._bind_inputs(graph)
-        for initializer in [*graph.initializer, *self.large.values()]:
-            array = numpy_helper.to_array(initializer)
-            self._names[id(array)] = initializer.name
-            self.define(initializer.name, Tensor.constant(array))
+        initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+        for name, array in {**initializers, **self.large}.items():
+            tensor = Tensor.constant(array)  # a memory-mapped weight becomes an ndarray view
+            self._names[id(tensor.const)] = name
+            self.define(name, tensor)
         self.import_nodes(graph.node)
         outputs, results = self._outputs(graph)
         name = symbol_name(graph.name)
