@@ -274,14 +274,13 @@ class Importer:
         return all(tensor is None or tensor.const is not None for tensor in inputs)
 
     def _fold(self, node: onnx.NodeProto, inputs: list[Tensor | None]) -> list[Tensor]:
-        from onnx.reference import ReferenceEvaluator
+        from quartet.frontend.onnx.reference import evaluator
 
         feeds = {
             name: tensor.const for name, tensor in zip(node.input, inputs, strict=True) if name
         }
         try:
-            evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
-            results = evaluator.run(None, feeds)
+            results = evaluator(node, self.opset).run(None, feeds)
         except Exception as error:  # noqa: BLE001 - the reference raises anything
             raise QuartetError(
                 f"error: node '{node.name}' ({node.op_type}): constant folding failed: "
