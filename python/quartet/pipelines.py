@@ -60,6 +60,11 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
     ),
     ("gpu-kernel-outlining", "one gpu.module per kernel: PTX per kernel, named after it"),
     ("inline", "the host calls its kernel functions' launches directly: one flat launch list"),
+    (
+        "quartet-launch-bounds{min-blocks-per-sm=1}",
+        "one block per SM is all the plan needs: given only .maxntid, ptxas lowers a kernel's "
+        "registers to fit more blocks and spills to get there",
+    ),
     ("nvvm-attach-target{chip={chip} O=3}", "select the NVPTX target and optimization level"),
     (
         "gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,"
