@@ -9,7 +9,8 @@ import numpy as np
 import onnx
 import pytest
 from models import FLOAT, make_model
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+from operator_models import bert_token_types
 
 from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
@@ -95,40 +96,14 @@ def test_expand_and_where_broadcast_as_onnx_does():
 
 
 def bert_embedding(spelling: str, seq: int = 16, max_positions: int = 64, dim: int = 8):
-    """BERT's embedding sum with ``token_type_ids`` defaulted from the registered buffer
-    (``buffer.expand(batch, -1).gather(1, position_ids)``), as each exporter writes it. The
-    buffer holds 0s and 1s (a real one is all 0s) so that a wrong gather shows."""
-    rng = np.random.default_rng(2)
-    buffer = rng.integers(0, 2, (1, max_positions)).astype(np.int64)
-    positions = (np.arange(seq) + 5).reshape(1, seq).astype(np.int64)
-    constants = [
-        ("token_type_embeddings", rng.normal(size=(2, dim)).astype(np.float32)),
-        ("buffer", buffer),
-        ("position_ids", positions),
-    ]
-    if spelling == "dynamo":  # the buffer expanded at export time: an initializer
-        nodes = [node("GatherElements", ["buffer", "position_ids"], ["token_types"], axis=1)]
-    else:  # TorchScript: expand(batch, -1) through a Where over the shape, then expand_as
-        constants += [
-            ("two", np.array([2], np.int64)),
-            ("expand_to", np.array([1, -1], np.int64)),
-            ("minus_one", np.array(-1, np.int64)),
-            ("ids_shape", np.array([1, seq], np.int64)),
-        ]
-        nodes = [
-            node("ConstantOfShape", ["two"], ["ones"], value=numpy_helper.from_array(np.ones(1))),
-            node("Cast", ["ones"], ["ones_i"], to=TensorProto.INT64),
-            node("Mul", ["ones_i", "minus_one"], ["minus_ones"]),
-            node("Equal", ["expand_to", "minus_ones"], ["keep"]),
-            node("Where", ["keep", "ones_i", "expand_to"], ["expand_shape"]),
-            node("Expand", ["buffer", "expand_shape"], ["expanded"]),
-            node("GatherElements", ["expanded", "position_ids"], ["gathered"], axis=1),
-            node("Expand", ["gathered", "ids_shape"], ["token_types"]),
-        ]
+    """y = x + the embedding of BERT's default token types (:func:`bert_token_types`)."""
+    nodes, constants = bert_token_types(spelling, seq, max_positions)
+    types = np.random.default_rng(2).normal(size=(2, dim)).astype(np.float32)
     nodes += [
         node("Gather", ["token_type_embeddings", "token_types"], ["type_embedding"]),
         node("Add", ["x", "type_embedding"], ["y"]),
     ]
+    constants.append(("token_type_embeddings", types))
     shape = [1, seq, dim]
     return make_model(nodes, [("x", FLOAT, shape)], [("y", FLOAT, shape)], constants, opset=17)
 
