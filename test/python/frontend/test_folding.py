@@ -1,7 +1,7 @@
 """Constant folding (a node whose inputs are all known at compile time is evaluated by the
 importer) follows ONNX's rules, checked against onnxruntime: GatherElements along long axes
-and with indices smaller than the data, Expand and Where broadcasting, and BERT's defaulted
-``token_type_ids`` as both torch.onnx exporters spell it."""
+and with indices smaller than the data, Expand and Where broadcasting, Pad with negative pads,
+and BERT's defaulted ``token_type_ids`` as both torch.onnx exporters spell it."""
 
 from __future__ import annotations
 
@@ -93,6 +93,21 @@ def test_expand_and_where_broadcast_as_onnx_does():
     ]
     model = folded_plus_input(nodes, constants, "folded", [2, 3, 4])
     assert_matches_onnxruntime(model, {"Expand", "Where"})
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "wrap"])
+def test_pad_with_negative_pads_folds_as_onnxruntime_computes_it(mode):
+    """A negative count removes elements (np.pad, which onnx.reference calls, refuses it);
+    cropped before padding, as onnxruntime does. ``axes`` names the padded axes."""
+    constants = [
+        ("data", np.arange(60, dtype=np.int64).reshape(3, 4, 5)),
+        ("pads", np.array([-1, 1, 1, -1], np.int64)),  # axis 2: -1 and 1; axis 0: 1 and -1
+        ("value", np.int64(-7)),
+        ("axes", np.array([2, 0], np.int64)),
+    ]
+    padding = node("Pad", ["data", "pads", "value", "axes"], ["padded"], mode=mode)
+    model = folded_plus_input([padding], constants, "padded", [3, 4, 5], opset=19)
+    assert_matches_onnxruntime(model, {"Pad"})
 
 
 def bert_embedding(spelling: str, seq: int = 16, max_positions: int = 64, dim: int = 8):

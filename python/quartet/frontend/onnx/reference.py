@@ -1,7 +1,7 @@
 """ONNX's reference evaluator as Quartet runs it: for constant folding (the importer evaluates
 every node whose inputs are known at compile time) and for ``--check`` without onnxruntime.
 
-``onnx.reference`` (1.23) gets two operators wrong for models Quartet imports; Quartet's own
+``onnx.reference`` (1.23) gets three operators wrong for models Quartet imports; Quartet's own
 implementations replace them (``new_ops``), so folding and checking follow the ONNX spec:
 
 - **GatherElements** gathers with ``np.choose``, which takes at most 64 choices (numpy 2; 32
@@ -12,6 +12,9 @@ implementations replace them (``new_ops``), so folding and checking follow the O
   ``torch.gather`` agree), and wraps out-of-range indices instead of refusing them. BERT's
   default ``token_type_ids`` gathers 16 positions of a buffer as long as the model's maximum
   sequence, and both exporters' graphs failed to fold.
+- **Pad** hands negative pads to ``np.pad``, which refuses them; ONNX removes that many
+  elements. As onnxruntime, the input is cropped first, then padded (which matters for
+  ``wrap`` only).
 - **BatchNormalization** of opset 9 (used up to opset 13) computes batch statistics whenever
   ``momentum`` is set, and the schema's default sets it; Quartet imports inference only.
 """
@@ -29,7 +32,8 @@ def evaluator(proto: onnx.ModelProto | onnx.NodeProto, opset: int | None = None)
     """A ReferenceEvaluator of ``proto`` (a node needs the model's ``opset``) with Quartet's
     operators in place of the reference's wrong ones."""
     opsets = None if opset is None else {"": opset}
-    return ReferenceEvaluator(proto, opsets=opsets, new_ops=[GatherElements, BatchNormalization])
+    corrected = [GatherElements, Pad, BatchNormalization]
+    return ReferenceEvaluator(proto, opsets=opsets, new_ops=corrected)
 
 
 def gather_elements(data: np.ndarray, indices: np.ndarray, axis: int) -> np.ndarray:
@@ -63,6 +67,31 @@ class GatherElements(OpRun):
 
     def _run(self, data, indices, axis=None):
         return (gather_elements(data, indices, axis or 0),)
+
+
+def pad(data: np.ndarray, pads, mode: str, value, axes=None) -> np.ndarray:
+    """ONNX Pad: ``pads`` holds every listed axis's begin counts, then its end counts; a
+    negative count removes elements (cropped before anything is added)."""
+    axes = range(data.ndim) if axes is None else [a + data.ndim if a < 0 else a for a in axes]
+    begins, ends = [0] * data.ndim, [0] * data.ndim
+    for index, axis in enumerate(axes):
+        begins[axis], ends[axis] = int(pads[index]), int(pads[len(axes) + index])
+    window = tuple(
+        slice(max(-begin, 0), size - max(-end, 0))
+        for begin, end, size in zip(begins, ends, data.shape, strict=True)
+    )
+    widths = [(max(begin, 0), max(end, 0)) for begin, end in zip(begins, ends, strict=True)]
+    if mode == "constant":
+        return np.pad(data[window], widths, mode="constant", constant_values=value)
+    return np.pad(data[window], widths, mode=mode)
+
+
+class Pad(OpRun):
+    op_domain = ""
+
+    def _run(self, data, pads, constant_value=None, axes=None, mode=None):
+        value = 0 if constant_value is None else constant_value
+        return (pad(data, pads, mode or "constant", value, axes).astype(data.dtype),)
 
 
 class BatchNormalization(OpRun):
