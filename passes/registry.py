@@ -21,7 +21,7 @@ PASSES: dict[str, str] = {
     "quartet-roller": "Roller",
     "quartet-welder": "Welder",
     "quartet-widen-bool-buffers": "WidenBoolBuffers",
-    "quartet-require-block-size": "RequireBlockSize",
+    "quartet-launch-bounds": "LaunchBounds",
     "test-roller-align": "TestRollerAlign",
     "test-roller-reuse": "TestRollerReuse",
     "test-roller-candidates": "TestRollerCandidates",

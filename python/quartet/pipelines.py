@@ -73,9 +73,10 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
         "buffer (static shapes) as the kernel ABI",
     ),
     (
-        "quartet-require-block-size",
-        "launches use exactly the known block size: .reqntid, not the bound .maxntid under "
-        "which ptxas may spill registers for occupancy",
+        "quartet-launch-bounds{min-blocks-per-sm=1}",
+        "launches use exactly the known block size (.reqntid) and one block per SM is all the "
+        "plan needs (.minnctapersm): given only .maxntid, ptxas cuts registers for an occupancy "
+        "nobody asked for and spills to get there",
     ),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from models import FLOAT, make_model
 from onnx import helper
-from operator_models import MODELS, decoder_block, decoder_block_torchscript
+from operator_models import MODELS, decoder_block, decoder_block_dynamo, decoder_block_torchscript
 
 from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
@@ -48,11 +48,13 @@ def test_recurrent_models_are_refused_on_gpu_targets(name):
         compile_model(model, target="sm_90")
 
 
-def test_both_spellings_of_the_decoder_block_agree():
-    """Opset-23 Attention/RMSNormalization/RotaryEmbedding and the TorchScript-style graph
-    (Trilu/Where mask, Slice/Neg rotary) compute the same block from the same weights."""
+@pytest.mark.parametrize("spelling", [decoder_block_torchscript, decoder_block_dynamo])
+def test_every_spelling_of_the_decoder_block_agrees(spelling):
+    """Opset-23 Attention/RMSNormalization/RotaryEmbedding, the TorchScript-style graph
+    (Trilu/Where mask, Slice/Neg rotary) and the dynamo-style one (additive mask, NaN-guarded
+    Softmax, Reciprocal RMSNorm) compute the same block from the same weights."""
     model, feeds = decoder_block()
-    spelled_out, _ = decoder_block_torchscript()
+    spelled_out, _ = spelling()
     fused = compile_model(model, target="cpu").run(feeds)["y"]
     manual = compile_model(spelled_out, target="cpu").run(feeds)["y"]
     np.testing.assert_allclose(fused, manual, rtol=1e-4, atol=1e-5)

@@ -25,9 +25,11 @@ def reference_outputs(
 ) -> tuple[str, dict[str, np.ndarray]]:
     """(engine name, {output name: array}) from onnxruntime, else the reference evaluator;
     ``warn`` hears why onnxruntime was not used when it is installed."""
+    from quartet.frontend.onnx.external import ExternalData, inline
     from quartet.frontend.onnx.loader import load
 
     model = load(source)
+    inline(model.graph, ExternalData.of(source))  # the runtimes get every value in the model
     names = [spec.name for spec in outputs]
     if not names:
         raise QuartetError("error: the model has no outputs: --check has nothing to compare")
@@ -49,38 +51,18 @@ def reference_outputs(
                 f"warning: onnxruntime cannot run the model ({first or type(error).__name__});"
                 " comparing with the ONNX reference evaluator instead"
             )
-    from onnx.reference import ReferenceEvaluator
+    from quartet.frontend.onnx.reference import evaluator
 
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():  # x / 0 and friends
             warnings.simplefilter("ignore")
-            evaluator = ReferenceEvaluator(model, new_ops=[_inference_batch_norm()])
-            results = evaluator.run(names, dict(feeds))
+            results = evaluator(model).run(names, dict(feeds))
     except Exception as error:  # noqa: BLE001 - the reference raises anything
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise QuartetError(
             f"error: the ONNX reference evaluator failed: {first or type(error).__name__}"
         ) from None
     return "onnx reference", dict(zip(names, results, strict=True))
-
-
-def _inference_batch_norm():
-    """BatchNormalization for the reference evaluator: inference (running statistics), the
-    only mode Quartet imports, whatever the opset. onnx.reference's
-    version 9 (used up to opset 13) computes batch statistics whenever ``momentum`` is set,
-    and the schema's default sets it, so a correct opset-9 model failed --check."""
-    from onnx.reference.op_run import OpRun
-    from onnx.reference.ops import op_batch_normalization as reference
-
-    class BatchNormalization(OpRun):
-        op_domain = ""
-
-        def _run(self, x, scale, bias, mean, var, epsilon=None, momentum=None, **modes):
-            if len(self.onnx_node.output) > 1 or modes.get("training_mode"):
-                raise ValueError("training mode (Quartet imports inference only)")
-            return (reference._batchnorm_test_mode(x, scale, bias, mean, var, epsilon),)
-
-    return BatchNormalization
 
 
 # onnxruntime's graph optimizations fuse QuantizeLinear/DequantizeLinear pairs around MatMul

@@ -64,6 +64,7 @@ class ImportedGraph:
     op_counts: Counter = field(default_factory=Counter)
     control_flow: list[str] = field(default_factory=list)  # nodes that became scf loops/ifs
     cached: bool = False  # read back from the compile cache (weights memory-mapped)
+    data_files: dict[str, str] = field(default_factory=dict)  # external data: path -> identity
 
 
 def check_supported(graph: onnx.GraphProto) -> None:
@@ -109,7 +110,7 @@ class Importer:
         self,
         model: onnx.ModelProto,
         bound_inputs: Mapping[str, np.ndarray] | None,
-        weights: Mapping[str, onnx.TensorProto] | None = None,
+        weights: Mapping[str, np.ndarray] | None = None,
     ):
         self.model = model
         self.large = dict(weights or {})  # initializers kept out of the prepared skeleton
@@ -165,10 +166,11 @@ class Importer:
         graph = self.model.graph
         check_supported(graph)
         inputs = self._bind_inputs(graph)
-        for initializer in [*graph.initializer, *self.large.values()]:
-            array = numpy_helper.to_array(initializer)
-            self._names[id(array)] = initializer.name
-            self.define(initializer.name, Tensor.constant(array))
+        initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+        for name, array in {**initializers, **self.large}.items():
+            tensor = Tensor.constant(array)  # a memory-mapped weight becomes an ndarray view
+            self._names[id(tensor.const)] = name
+            self.define(name, tensor)
         self.import_nodes(graph.node)
         outputs, results = self._outputs(graph)
         name = symbol_name(graph.name)
@@ -290,14 +292,13 @@ class Importer:
         return all(tensor is None or tensor.const is not None for tensor in inputs)
 
     def _fold(self, node: onnx.NodeProto, inputs: list[Tensor | None]) -> list[Tensor]:
-        from onnx.reference import ReferenceEvaluator
+        from quartet.frontend.onnx.reference import evaluator
 
         feeds = {
             name: tensor.const for name, tensor in zip(node.input, inputs, strict=True) if name
         }
         try:
-            evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
-            results = evaluator.run(None, feeds)
+            results = evaluator(node, self.opset).run(None, feeds)
         except Exception as error:  # noqa: BLE001 - the reference raises anything
             raise QuartetError(
                 f"error: node '{node.name}' ({node.op_type}): constant folding failed: "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +15,10 @@ import onnx
 import quartet
 from quartet import cache as compile_cache
 from quartet import isolation
+from quartet.cache import file_identity
 from quartet.compiler import CompiledModel
 from quartet.errors import QuartetError
+from quartet.frontend.onnx.external import ExternalData, data_files
 from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
 from quartet.frontend.onnx.ir import from_storage, to_storage
 from quartet.frontend.onnx.loader import load, prepare
@@ -172,36 +173,44 @@ def import_model(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     bound_inputs: Mapping[str, np.ndarray] | None = None,
 ) -> ImportedGraph:
-    """ONNX model -> graph-level IR text (no compilation); see :func:`compile_model`."""
-    model, weights = prepare(load(source), input_shapes)
-    return Importer(model, bound_inputs, weights).run()
+    """ONNX model -> graph-level IR text (no compilation); see :func:`compile_model`. A model
+    given as a path may keep its weights in external data files beside it (memory-mapped)."""
+    model = load(source)
+    data = ExternalData.of(source)
+    files = data_files(model.graph, data)  # before reading: a later change misses the cache
+    skeleton, weights = prepare(model, input_shapes, data)
+    graph = Importer(skeleton, bound_inputs, weights).run()
+    return dataclasses.replace(graph, data_files=files)
 
 
 def _import_key(source, input_shapes, bound_inputs) -> str | None:
     """The import cache's key for a model file: the file's identity (path, size and
     modification time, so a hit never reads the file), the bound shapes and inputs. Models given
-    as bytes or a ModelProto are imported every time (their compile is still cached)."""
+    as bytes or a ModelProto are imported every time (their compile is still cached). The
+    external data files are not in the key (naming them needs the model): a hit checks them
+    (:func:`_cached_import`)."""
     if not isinstance(source, str | Path):
         return None
-    try:
-        stat = os.stat(source)
-    except OSError:
+    identity = file_identity(source)
+    if identity is None:
         return None  # import_model reports the unreadable file
     bound = hashlib.sha256()
     for name, value in sorted((bound_inputs or {}).items()):
         array = np.ascontiguousarray(value)
         bound.update(f"{name}:{array.dtype}:{array.shape}:".encode() + array.tobytes())
     shapes = sorted((name, tuple(shape)) for name, shape in (input_shapes or {}).items())
-    identity = f"{Path(source).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     return compile_cache.key("onnx-import", identity, repr(shapes), bound.hexdigest())
 
 
 def _cached_import(key: str | None) -> ImportedGraph | None:
-    """The imported graph of ``key`` with its weights memory-mapped from the cache."""
+    """The imported graph of ``key`` with its weights memory-mapped from the cache, unless an
+    external data file it was imported from has changed since (a miss)."""
     found = compile_cache.load_with_arrays(key) if key else None
     if found is None:
         return None
     graph, arrays = found
+    if any(file_identity(path) != identity for path, identity in graph.data_files.items()):
+        return None
     names = [name for name, _ in graph.weights]
     return dataclasses.replace(graph, weights=list(zip(names, arrays, strict=True)))
 
