@@ -29,7 +29,7 @@ from mlir import ir
 from mlir.dialects import gpu, memref, scf
 
 from quartet.dialects import tile
-from quartet.dialects.tile import Kernel
+from quartet.dialects.tile import Kernel, Launch
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
 from quartet.passes.error_word import expand_check
@@ -66,6 +66,14 @@ def _constant(value: ir.Value, what: str, op) -> int:
     return ir.IntegerAttr(owner.attributes["value"]).value
 
 
+def _bounds(loop) -> list[tuple[int, int, int]]:
+    """(lower, upper, step) of each dimension of the ``scf.parallel`` ``loop``: constants."""
+    return [
+        tuple(_constant(value, "a block loop bound", loop) for value in dimension)
+        for dimension in zip(loop.lowerBound, loop.upperBound, loop.step, strict=True)
+    ]
+
+
 class _Launch:
     """One block loop being rebuilt as a gpu.launch."""
 
@@ -73,17 +81,23 @@ class _Launch:
         self.module, self.kernel = module, kernel.opview
         self.name = Kernel.from_attr(kernel.attributes[tile.KERNEL]).name
         loop = self.kernel
-        for lower, step in zip(loop.lowerBound, loop.step, strict=True):
-            if _constant(lower, "a block loop bound", loop) != 0 or _constant(step, "", loop) != 1:
-                raise PassError("block loops must start at 0 with step 1", loop)
-        self.grid = [_constant(upper, "a block loop bound", loop) for upper in loop.upperBound]
+        if tile.LAUNCH not in kernel.attributes:
+            raise PassError("a block loop needs its tile.launch (run quartet-lower-tiles)", loop)
+        launch = Launch.from_attr(kernel.attributes[tile.LAUNCH])
+        self.grid, self.threads = list(launch.grid), launch.threads
+        if _bounds(loop) != [(0, blocks, 1) for blocks in self.grid]:
+            raise PassError(f"the block loop must run over its tile.launch grid {self.grid}", loop)
         self.phases = [op for op in _walk(kernel)[:-1] if op.name == "scf.parallel"]
         if any(len(phase.opview.upperBound) != 1 for phase in self.phases):
             raise PassError("thread phases must be one-dimensional scf.parallel loops", loop)
-        self.threads = max(
-            [_constant(p.opview.upperBound[0], "a thread phase bound", p) for p in self.phases],
-            default=1,
-        )
+        for phase in self.phases:
+            bound = _constant(phase.opview.upperBound[0], "a thread phase bound", phase)
+            if bound > self.threads:
+                raise PassError(
+                    f"a thread phase of {bound} threads exceeds the block's {self.threads} "
+                    "(tile.launch)",
+                    phase,
+                )
 
     def build(self) -> None:
         loop = self.kernel

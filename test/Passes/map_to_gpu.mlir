@@ -47,7 +47,64 @@ func.func @rev(%a: memref<64xf32>) {
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = #tile.kernel<"rev_k0">}
+  } {tile.kernel = #tile.kernel<"rev_k0">, tile.launch = #tile.launch<array<i64: 2>, 32, 128>}
+  return
+}
+
+// -----
+
+/// Check that the block size is the one tile.launch states, not re-derived from the phases:
+/// a 32-thread phase in a 64-thread block is guarded.
+// CHECK-LABEL: func.func @wide
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c3{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c64{{.*}}, {{.*}})
+// CHECK: %[[SOME:.*]] = arith.cmpi ult, %[[TX]], %c32
+// CHECK: scf.if %[[SOME]]
+func.func @wide(%a: memref<96xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%b) = (%c0) to (%c3) step (%c1) {
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      %i = arith.muli %b, %c32 : index
+      %j = arith.addi %i, %t : index
+      %v = memref.load %a[%j] : memref<96xf32>
+      %w = arith.addf %v, %v : f32
+      memref.store %w, %a[%j] : memref<96xf32>
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"wide_k0">, tile.launch = #tile.launch<array<i64: 3>, 64, 0>}
+  return
+}
+
+// -----
+
+/// Check that a block loop must state how it launches.
+func.func @unplanned(%a: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @below {{quartet-map-to-gpu: a block loop needs its tile.launch (run quartet-lower-tiles)}}
+  scf.parallel (%b) = (%c0) to (%c1) step (%c1) {
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"unplanned_k0">}
+  return
+}
+
+// -----
+
+/// Check that a thread phase wider than the block tile.launch states is rejected.
+func.func @too_wide(%a: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.parallel (%b) = (%c0) to (%c1) step (%c1) {
+    // expected-error @below {{quartet-map-to-gpu: a thread phase of 4 threads exceeds the block's 2 (tile.launch)}}
+    scf.parallel (%t) = (%c0) to (%c4) step (%c1) {
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"too_wide_k0">, tile.launch = #tile.launch<array<i64: 1>, 2, 0>}
   return
 }
 
@@ -67,7 +124,7 @@ func.func @bad_private(%a: memref<4xf32>) {
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = #tile.kernel<"bad_private_k0">}
+  } {tile.kernel = #tile.kernel<"bad_private_k0">, tile.launch = #tile.launch<array<i64: 1>, 4, 0>}
   return
 }
 
@@ -103,7 +160,7 @@ func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf3
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = #tile.kernel<"mma_k0">}
+  } {tile.kernel = #tile.kernel<"mma_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 768>}
   return
 }
 
@@ -134,7 +191,7 @@ func.func @mma_padded(%a: memref<16x18xf16>, %b: memref<16x10xf16>, %out: memref
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = #tile.kernel<"mma_k0">}
+  } {tile.kernel = #tile.kernel<"mma_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 896>}
   return
 }
 
@@ -166,7 +223,7 @@ func.func @check(%idx: memref<32xi64>, %word: memref<1xi32> {tile.error_word}) a
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = #tile.kernel<"check_k0">}
+  } {tile.kernel = #tile.kernel<"check_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 0>}
   return
 }
 
@@ -183,6 +240,6 @@ func.func @unwired(%ok: i1) attributes {tile.errors = [#tile.error<3 : i32, "bad
       scf.reduce
     }
     scf.reduce
-  } {tile.kernel = #tile.kernel<"unwired_k0">}
+  } {tile.kernel = #tile.kernel<"unwired_k0">, tile.launch = #tile.launch<array<i64: 1>, 1, 0>}
   return
 }
