@@ -22,6 +22,9 @@ COUNTERS = "schedule.counters"
 """On the host's ``memref.alloc`` of a vEU program's counters (one i32 per launch)."""
 EPOCH = "schedule.epoch"
 """On the host's ``memref.alloc`` of the inference number (one i32) waits scale by."""
+PER_SM = "schedule.per_sm"
+"""On the gpu.module of a persistent kernel (quartet-map-to-gpu): the vEUs per SM it was
+planned for, which its PTX requires resident (``.minnctapersm``, quartet-launch-bounds)."""
 WAIT, SIGNAL, BARRIER = "schedule.wait", "schedule.signal", "schedule.barrier"
 SCOPES = ("cta", "grid")
 

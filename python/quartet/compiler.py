@@ -50,7 +50,8 @@ from quartet.signature import Signature, TensorSpec
 
 @dataclass(frozen=True)
 class Kernel:
-    """One GPU kernel: its launch shape and static shared memory (bytes)."""
+    """One GPU kernel: its launch shape and shared memory per block (bytes: its static
+    arrays, and the dynamic arena a persistent kernel is launched with)."""
 
     name: str
     grid: tuple[int, int, int]
@@ -170,10 +171,10 @@ class CompiledModel:
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
         device = device or EmulatedDevice()
-        storage = load_program(self.host, self.ptx, device)
+        loaded = load_program(self.host, self.ptx, device)
         written = dict(enumerate(arrays))
         read = dict(enumerate(outputs, start=len(arrays)))
-        run_host_program(self.host, device, storage, written, read)
+        run_host_program(self.host, device, loaded, written, read)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def artifact(
@@ -281,6 +282,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     entry: str | None = None,
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
+    schedule: str = "rammer",
     cache: bool = True,
     isolate: bool = False,
 ) -> CompiledModel:
@@ -289,14 +291,18 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     ``target`` is ``"sm_90"``, ``"sm_80"`` or ``"cpu"``. ``entry`` names the function to
     compile when the module has several. ``tiling`` is the pipeline element that chooses each
     operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``); ``fusion`` is Welder's
-    mode (``"welder"``, or ``"none"`` for one kernel per operator). ``cache=False`` skips
+    mode (``"welder"``, or ``"none"`` for one kernel per operator); ``schedule`` is Rammer's
+    (``"rammer"``: each run of launches becomes one persistent kernel, so a model without
+    control flow makes one launch per inference; ``"none"``: one launch per kernel).
+    ``cache=False`` skips
     the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
     ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
     :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
     process running.
     """
     if isolate:
-        options = {"entry": entry, "tiling": tiling, "fusion": fusion, "cache": cache}
+        options = {"entry": entry, "tiling": tiling, "fusion": fusion, "schedule": schedule}
+        options["cache"] = cache
         model = isolation.call("quartet.compile", compile, source, target, **options)
         if model._scratch is not None:
             _remove_with(model, model._scratch)
@@ -304,7 +310,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     clock = Stopwatch()
     with clock("read"):
         text, filename = _read_source(source)
-        prefix, tail = _steps(target, tiling, fusion, entry)
+        prefix, tail = _steps(target, tiling, fusion, schedule, entry)
         pipeline = pipeline_text(prefix + tail)
         key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
     with clock("cache"):
@@ -353,17 +359,19 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     return model
 
 
-def _steps(target: object, tiling: object, fusion: object, entry: object):
+def _steps(target: object, tiling: object, fusion: object, schedule: object, entry: object):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
     if not isinstance(tiling, str):
         raise QuartetError(f"error: tiling must be a pipeline element (a string), got {tiling!r}")
     if not isinstance(fusion, str):
         raise QuartetError(f"error: fusion must be 'welder' or 'none', got {fusion!r}")
+    if not isinstance(schedule, str):
+        raise QuartetError(f"error: schedule must be 'rammer' or 'none', got {schedule!r}")
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion)
+        return steps_for(target, tiling, fusion, schedule)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 
@@ -467,7 +475,8 @@ def _attach_gpu_build(model: CompiledModel, module: ir.Module, entry: str) -> No
             launch.kernel,
             launch.grid,
             launch.block,
-            sum(int(size) for size in _SHARED.findall(model.ptx[launch.kernel])),
+            launch.shared_bytes
+            + sum(int(size) for size in _SHARED.findall(model.ptx[launch.kernel])),
         )
         for launch in first_launches.values()
     ]

@@ -1,6 +1,7 @@
 """The host side of a GPU build: which buffers exist and which kernels run on them, in order.
 
-After outlining, the entry function holds only buffer allocations and ``gpu.launch_func`` ops.
+After outlining, the entry function holds only buffer allocations and ``gpu.launch_func`` ops
+(a persistent kernel's launch among them, cooperative, with its counters and epoch buffers).
 This reads it into a :class:`~quartet.runtime.program.HostProgram`, plain data that any device
 executes the same way (the PTX emulator, a GPU through the CUDA driver) and that an artifact
 stores.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
+from quartet.dialects import schedule
 from quartet.errors import QuartetError
 from quartet.runtime.errors import ErrorTable
 from quartet.runtime.program import Buffer, Copy, HostProgram, Launch
@@ -33,9 +35,13 @@ def extract_host_program(func) -> HostProgram:
     for position, argument in enumerate(block.arguments):
         add(argument, Buffer(TensorSpec.of(argument.type, f"argument #{position}"), position))
     steps: list[Launch | Copy] = []
+    state: dict[str, int] = {}  # a persistent kernel's counters and epoch buffers
     for op in block.operations:
         name = op.operation.name
         if name == "memref.alloc":
+            for key in (schedule.COUNTERS, schedule.EPOCH):
+                if key in op.attributes:
+                    state[key] = len(buffers)
             add(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
         elif name == "memref.get_global":
             data = _global_data(func.parent, ir.FlatSymbolRefAttr(op.attributes["name"]).value)
@@ -44,7 +50,7 @@ def extract_host_program(func) -> HostProgram:
             spec = TensorSpec.of(op.result.type, "a reshaped buffer")
             add(op.result, Buffer(spec, view_of=slot[op.operands[0]]))
         elif name == "gpu.launch_func":
-            steps.append(_launch(op, slot))
+            steps.append(_launch(op, slot, state.get(schedule.COUNTERS)))
         elif name == "memref.copy":
             steps.append(Copy(slot[op.operands[0]], slot[op.operands[1]]))
         elif name not in _IGNORED:
@@ -52,17 +58,25 @@ def extract_host_program(func) -> HostProgram:
                 f"error: '{name}' is left on the host after GPU lowering at {op.location}; "
                 "only buffer allocation, copies and kernel launches can run there"
             )
-    return HostProgram(tuple(buffers), tuple(steps), ErrorTable.of(func))
+    return HostProgram(
+        tuple(buffers),
+        tuple(steps),
+        ErrorTable.of(func),
+        state.get(schedule.COUNTERS),
+        state.get(schedule.EPOCH),
+    )
 
 
-def _launch(op, slot: dict[ir.Value, int]) -> Launch:
+def _launch(op, slot: dict[ir.Value, int], counters: int | None) -> Launch:
+    """A launch; cooperative where it is a persistent kernel's, which takes the counters
+    buffer (its vEUs wait on each other: every one must be resident at once)."""
     kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value[-1]
     grid = (_constant(op.gridSizeX), _constant(op.gridSizeY), _constant(op.gridSizeZ))
     block = (_constant(op.blockSizeX), _constant(op.blockSizeY), _constant(op.blockSizeZ))
     dynamic = op.dynamicSharedMemorySize
     shared_bytes = 0 if dynamic is None else _constant(dynamic)
     buffers = tuple(slot[v] for v in op.kernelOperands)
-    return Launch(kernel, grid, block, buffers, shared_bytes)
+    return Launch(kernel, grid, block, buffers, shared_bytes, counters in buffers)
 
 
 def _global_data(module: ir.Operation, symbol: str) -> np.ndarray:

@@ -47,6 +47,12 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "one function per distinct operator: repeated layers are lowered and compiled once",
     ),
     ("quartet-lower-tiles", "each tiled generic -> block loop of thread phases and barriers"),
+    (
+        "quartet-rammer{arch={target} schedule={schedule}{registers}}",
+        "each run of launches -> one persistent kernel walking a vEU table: here every kernel is "
+        "final (a block loop of tasks with its launch and traffic recorded) and the IR still "
+        "target-independent, so both tails derive from the co-scheduled program",
+    ),
 ]
 
 # Barrier-phase loops -> PTX through the GPU and NVVM dialects. No canonicalization may run
@@ -75,8 +81,13 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
     (
         "quartet-launch-bounds{min-blocks-per-sm=1}",
         "launches use exactly the known block size (.reqntid) and one block per SM is all the "
-        "plan needs (.minnctapersm): given only .maxntid, ptxas cuts registers for an occupancy "
-        "nobody asked for and spills to get there",
+        "plan needs (.minnctapersm; a persistent kernel's planned vEUs per SM): given only "
+        ".maxntid, ptxas cuts registers for an occupancy nobody asked for and spills to get there",
+    ),
+    (
+        "quartet-dynamic-shared",
+        "a persistent kernel's shared arena as an extern array of the size each launch gives "
+        "(the NVVM lowering declared it with the largest task's size)",
     ),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),
@@ -116,34 +127,46 @@ DEFAULT_TILING = "quartet-roller{arch={target}}"
 # Welder fuses by default; "none" keeps one kernel per operator (for comparison).
 FUSION = ("welder", "none")
 
+# Rammer co-schedules by default; "none" keeps one launch per kernel (for comparison).
+SCHEDULES = ("rammer", "none")
+
 
 def steps_for(
-    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder"
+    target: str,
+    tiling: str = DEFAULT_TILING,
+    fusion: str = "welder",
+    schedule: str = "rammer",
+    registers: int | None = None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(shared prefix, target tail) for ``target``; ValueError for an unknown target or fusion.
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target, fusion
+    or schedule.
 
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
     ``tile.program`` keep it, so pre-tiled input passes through any tiling pass); ``fusion``
-    is Welder's mode.
+    is Welder's mode, ``schedule`` Rammer's, ``registers`` its register plan per thread (the
+    pass's default where None; the compiler raises it where ptxas needs more).
     """
     if fusion not in FUSION:
         raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule '{schedule}' (expected one of: {', '.join(SCHEDULES)})")
     tiling = tiling.replace("{target}", target)
-    prefix = [
-        (
-            step.replace("{tiling}", tiling)
-            .replace("{target}", target)
-            .replace("{fusion}", fusion),
-            why,
-        )
-        for step, why in GRAPH_TO_LOOPS
-    ]
+    values = {"{tiling}": tiling, "{target}": target, "{fusion}": fusion}
+    plan = "" if registers is None else f" registers={registers}"
+    values |= {"{schedule}": schedule, "{registers}": plan}
+    prefix = [(_substitute(step, values), why) for step, why in GRAPH_TO_LOOPS]
     if target == "cpu":
         return prefix, LOOPS_TO_CPU
     if target in GPU_CHIPS:
         tail = [(step.replace("{chip}", target), why) for step, why in LOOPS_TO_PTX]
         return prefix, tail
     raise ValueError(f"unknown target '{target}' (expected one of: {', '.join(TARGETS)})")
+
+
+def _substitute(step: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        step = step.replace(placeholder, value)
+    return step
 
 
 def pipeline_text(steps: list[tuple[str, str]]) -> str:

@@ -1,6 +1,7 @@
 """The portable compiled artifact: a directory that a runtime loads without the compiler.
 
-Format version 1 (docs/runtime.md describes every field)::
+Format version 2 (docs/runtime.md describes every field; version 1 lacked the host program's
+``counters`` and ``epoch``, which this runtime reads as absent)::
 
     manifest.json   the model as data: I/O signature, entry arguments, host program, kernels
     <kernel>.ptx    the PTX of each kernel (GPU targets)
@@ -36,7 +37,7 @@ from quartet.runtime.program import Buffer, Copy, HostProgram, Launch
 from quartet.signature import TensorSpec
 
 FORMAT = "quartet-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.bin"
 ALIGNMENT = 64  # bytes between arrays in weights.bin: a cache line, >= any vector load
@@ -246,7 +247,7 @@ def _host_json(host: HostProgram, weights: _Blob) -> dict[str, Any]:
                 "buffers": list(step.buffers),
             }
         )
-    return {"buffers": buffers, "steps": steps}
+    return {"buffers": buffers, "steps": steps, "counters": host.counters, "epoch": host.epoch}
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ def read(directory: Path) -> Artifact:
         inputs=tuple(data.named(item) for item in fields.objects(root, "inputs")),
         outputs=tuple(data.named(item) for item in fields.objects(root, "outputs")),
         arguments=tuple(data.argument(item) for item in fields.objects(root, "arguments")),
-        host=_host(fields, data, root, errors),
+        host=_host(fields, data, root, errors, version),
         kernels=tuple(_kernel(directory, fields, item) for item in fields.objects(root, "kernels")),
         cpu=_cpu(directory, fields, root),
         quartet_version=fields.string(root, "quartet_version"),
@@ -453,7 +454,7 @@ def _errors(fields: _Fields, root: _Object) -> ErrorTable | None:
 
 
 def _host(
-    fields: _Fields, data: _DataReader, root: _Object, errors: ErrorTable | None
+    fields: _Fields, data: _DataReader, root: _Object, errors: ErrorTable | None, version: int
 ) -> HostProgram | None:
     if root.get("host_program") is None:
         return None
@@ -470,7 +471,17 @@ def _host(
         else:
             buffers.append(Buffer(spec))
     steps = tuple(_step(fields, s) for s in fields.objects(obj, "steps"))
-    return HostProgram(tuple(buffers), steps, errors)
+    state = [_state_buffer(fields, obj, key, version) for key in ("counters", "epoch")]
+    return HostProgram(tuple(buffers), steps, errors, *state)
+
+
+def _state_buffer(fields: _Fields, obj: _Object, key: str, version: int) -> int | None:
+    """The index of a persistent kernel's counters or epoch buffer (null where there is no
+    persistent kernel; a version 1 manifest has neither field)."""
+    if version < 2:
+        return None
+    fields.field(obj, key, "a buffer index or null", lambda v: v is None or _is_int(v, 0))
+    return obj.value[key]
 
 
 def _step(fields: _Fields, obj: _Object) -> Launch | Copy:
@@ -605,9 +616,35 @@ def _host_problems(artifact: Artifact) -> list[str]:
             problems.append(f"buffer #{index} views #{base}, which is no earlier buffer")
         elif base is not None and buffer.spec.nbytes != host.buffers[base].spec.nbytes:
             problems.append(f"buffer #{index} ({buffer.spec}) views #{base} of another size")
+    problems += _state_problems(host)
     parameters = {kernel.name: _parameter_count(kernel) for kernel in artifact.kernels}
     for number, step in enumerate(host.steps):
         problems += _step_problems(step, number, count, host.buffers, parameters)
+    return problems
+
+
+def _state_problems(host: HostProgram) -> list[str]:
+    """The counters (one i32 per launch of a persistent kernel) and the epoch (one i32) are
+    buffers of their own, present together, passed to a cooperative launch."""
+    state = {"counters": host.counters, "epoch": host.epoch}
+    if (host.counters is None) != (host.epoch is None):
+        return [f"the host program names {state} (counters and epoch go together)"]
+    problems = []
+    for key, index in state.items():
+        if index is None:
+            continue
+        if index >= len(host.buffers):
+            problems.append(f"the {key} are buffer {index} of {len(host.buffers)}")
+            continue
+        buffer = host.buffers[index]
+        borrowed = (buffer.argument, buffer.view_of, buffer.constant)
+        if buffer.spec.dtype != np.int32 or any(part is not None for part in borrowed):
+            problems.append(f"the {key} buffer #{index} is no i32 buffer of its own")
+        elif key == "epoch" and buffer.spec.shape != (1,):
+            problems.append(f"the epoch buffer #{index} holds {buffer.spec}, not one i32")
+    users = [step for step in host.launches if host.counters in step.buffers]
+    if host.counters is not None and not all(step.cooperative for step in users):
+        problems.append("a launch that takes the counters is not cooperative")
     return problems
 
 

@@ -240,18 +240,18 @@ class _ProgramRunner(_Runner):
 
     def __init__(self, artifact: Artifact, device: Device):
         self.device, self.host = device, artifact.host
-        self.storage = load_program(self.host, artifact.ptx, device)
+        self.loaded = load_program(self.host, artifact.ptx, device)
         slots = self.host.argument_buffers
         for position, argument in enumerate(artifact.arguments):
             if argument.role == "weight":
-                device.write(self.storage[slots[position]], argument.data)
+                device.write(self.loaded.storage[slots[position]], argument.data)
 
     def execute(self, inputs, outputs) -> None:
-        run_host_program(self.host, self.device, self.storage, inputs, outputs)
+        run_host_program(self.host, self.device, self.loaded, inputs, outputs)
 
     def repeat(self) -> float:
         start = time.perf_counter()
-        run_host_program(self.host, self.device, self.storage, {}, {})
+        run_host_program(self.host, self.device, self.loaded, {}, {})
         return time.perf_counter() - start
 
 
@@ -259,7 +259,7 @@ class _CudaRunner(_ProgramRunner):
     """On a GPU, a run's time is the GPU's: CUDA events around its steps."""
 
     def repeat(self) -> float:
-        run_host_program(self.host, self.device, self.storage, {}, {})
+        run_host_program(self.host, self.device, self.loaded, {}, {})
         return self.device.last_run_seconds
 
     def close(self) -> None:

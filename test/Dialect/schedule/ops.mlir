@@ -17,7 +17,7 @@ func.func @barriers() {
 // CHECK-LABEL: func.func private @p_rammer.func
 // CHECK: scf.parallel
 // CHECK: scf.if
-// CHECK: func.call @k0.task
+// CHECK: func.call @k0_task
 // CHECK: "schedule.barrier"() {scope = "cta"}
 // CHECK: "schedule.signal"(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<2xi32>, index, i32) -> ()
 // CHECK: } {schedule.segment = #schedule.segment<0 : i64, "k0", 2 : i64, array<i64>>}
@@ -25,8 +25,8 @@ func.func @barriers() {
 // CHECK: } {schedule.segment = #schedule.segment<1 : i64, "k1", 2 : i64, array<i64: 0>>}
 // CHECK: } {schedule.table = @p_veu_table, schedule.veus = #schedule.veus<2 : i64, 1 : i64, "sm_90">, tile.kernel = #tile.kernel<"p_rammer">}
 memref.global "private" constant @p_veu_table : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
-func.func private @k0.task(%task: index, %x: memref<8xf32>, %y: memref<8xf32>) attributes {no_inline}
-func.func private @k1.task(%task: index, %y: memref<8xf32>, %z: memref<8xf32>) attributes {no_inline}
+func.func private @k0_task(%task: index, %x: memref<8xf32>, %y: memref<8xf32>) attributes {no_inline}
+func.func private @k1_task(%task: index, %y: memref<8xf32>, %z: memref<8xf32>) attributes {no_inline}
 func.func private @p_rammer.func(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>,
     %table: memref<2x2x2xi32>, %counters: memref<2xi32>, %epoch_buf: memref<1xi32>) {
   %c0 = arith.constant 0 : index
@@ -42,7 +42,7 @@ func.func private @p_rammer.func(%x: memref<8xf32>, %y: memref<8xf32>, %z: memre
       %first = arith.index_cast %lo0 : i32 to index
       %end = arith.index_cast %hi0 : i32 to index
       scf.for %task = %first to %end step %c1 {
-        func.call @k0.task(%task, %x, %y) : (index, memref<8xf32>, memref<8xf32>) -> ()
+        func.call @k0_task(%task, %x, %y) : (index, memref<8xf32>, memref<8xf32>) -> ()
         "schedule.barrier"() {scope = "cta"} : () -> ()
       }
       %done = arith.subi %hi0, %lo0 : i32
@@ -56,7 +56,7 @@ func.func private @p_rammer.func(%x: memref<8xf32>, %y: memref<8xf32>, %z: memre
       %first = arith.index_cast %lo1 : i32 to index
       %end = arith.index_cast %hi1 : i32 to index
       scf.for %task = %first to %end step %c1 {
-        func.call @k1.task(%task, %y, %z) : (index, memref<8xf32>, memref<8xf32>) -> ()
+        func.call @k1_task(%task, %y, %z) : (index, memref<8xf32>, memref<8xf32>) -> ()
         "schedule.barrier"() {scope = "cta"} : () -> ()
       }
       %done = arith.subi %hi1, %lo1 : i32

@@ -36,7 +36,8 @@ needs_ptxas = pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is n
 
 @pytest.fixture(scope="module")
 def encoder_model():
-    return compile_model(encoder_layer(), cache=False)
+    """One launch per kernel (schedule none): the report's kernel rows are launches."""
+    return compile_model(encoder_layer(), schedule="none", cache=False)
 
 
 def test_every_operator_is_located_at_its_onnx_node():
@@ -98,6 +99,17 @@ def test_the_operator_graph_of_an_encoder_layer(encoder_model):
     assert all(c.level in ("reg", "smem", "global") for c in graph.connections)
     for launch in graph.launches:
         assert launch.modelled_seconds is not None and 0 < launch.modelled_seconds < 1e-3
+
+
+def test_the_operator_graph_reads_through_a_veu_program(encoder_model):
+    """Under Rammer the host calls one vEU program whose segments call the task functions:
+    the graph is the same launches, operators, names and edges as the launch list's."""
+    rammer = compile_model(encoder_layer(), cache=False).compiled
+    assert rammer.launches == 1
+    plain = encoder_model.compiled
+    assert operator_graph(rammer.loops_ir, rammer.entry) == operator_graph(
+        plain.loops_ir, plain.entry
+    )
 
 
 def test_launches_of_one_kernel_keep_their_own_names():

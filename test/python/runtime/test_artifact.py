@@ -113,14 +113,20 @@ def _edit(manifest: dict, path: str, value) -> None:
 
 
 MALFORMED = [
-    ("format_version", 2, "artifact format version 2 is newer than this runtime reads"),
+    ("format_version", 3, "artifact format version 3 is newer than this runtime reads"),
     ("inputs.0.dtype", ..., "inputs[0]: no field 'dtype'"),
     ("inputs.0.dtype", "complex64", "inputs[0].dtype: expected one of bool"),
     ("inputs.0.shape", [4, -8], "inputs[0].shape: expected a list of any number of integers"),
     ("host_program.steps.0.grid", [2, 1], "host_program.steps[0].grid: expected a list of 3"),
     ("host_program.steps.0.kind", "loop", "steps[0].kind: step kind 'loop' is unknown"),
-    ("host_program.steps.0.buffers.0", 99, "step #0 uses buffer 99 of 11"),
-    ("host_program.steps.1.buffers", [1], "passes 1 buffers to small_k1, whose PTX takes 2"),
+    ("host_program.steps.0.buffers.0", 99, "step #0 uses buffer 99 of 15"),
+    ("host_program.steps.0.buffers", [1], "passes 1 buffers to small_rammer, whose PTX takes 13"),
+    ("host_program.steps.0.cooperative", False, "a launch that takes the counters is not coop"),
+    ("host_program.epoch", 13, "the epoch buffer #13 holds 3xint32, not one i32"),
+    ("host_program.epoch", 12, "the epoch buffer #12 is no i32 buffer of its own"),
+    ("host_program.epoch", None, "counters and epoch go together"),
+    ("host_program.counters", 99, "the counters are buffer 99 of 15"),
+    ("host_program.counters", "no", "host_program.counters: expected a buffer index or null"),
     ("host_program.buffers.0.shape", [4, 9], "buffer #0 (4x9xfloat32) is argument #0"),
     ("host_program.buffers.9.view_of", 10, "buffer #9 views #10, which is no earlier buffer"),
     ("kernels.0.ptx", "../k.ptx", "kernels[0].ptx: expected a file name"),

@@ -223,6 +223,7 @@ def compile_model(
     bound_inputs: Mapping[str, np.ndarray] | None = None,
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
+    schedule: str = "rammer",
     cache: bool = True,
     progress: Progress | None = None,
 ) -> OnnxModel:
@@ -230,7 +231,8 @@ def compile_model(
 
     ``input_shapes`` binds dynamic input dimensions (``{"x": [1, 3, 224, 224]}``);
     ``bound_inputs`` turns graph inputs into compile-time constants (a shape fed as an input).
-    ``fusion`` is Welder's mode ("welder" or "none"); ``cache=False`` skips the compile cache.
+    ``fusion`` is Welder's mode ("welder" or "none"), ``schedule`` Rammer's ("rammer": one
+    persistent kernel per run of launches; "none"); ``cache=False`` skips the compile cache.
     ``progress`` receives one line per stage.
     """
     report = progress or (lambda line: None)
@@ -258,7 +260,9 @@ def compile_model(
             f"error: {graph.control_flow[0]}: control flow on the device (target {target}) is "
             "not supported yet; compile with target='cpu' (--target cpu)"
         )
-    compiled = quartet.compile(graph.text, target=target, tiling=tiling, fusion=fusion, cache=cache)
+    compiled = quartet.compile(
+        graph.text, target=target, tiling=tiling, fusion=fusion, schedule=schedule, cache=cache
+    )
     compiled.stage_seconds = {**stages, **compiled.stage_seconds}
     timing = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())
     launches = f", {compiled.launches} launches" if compiled.launches is not None else ""

@@ -1,0 +1,38 @@
+"""The virtual device of a vEU program: how many vEUs each SM holds, and on how many SMs.
+
+A vEU is one persistent CTA, so it needs the largest task's threads and shared memory (one
+arena, reused task after task), plus the registers each thread is planned to hold. Every vEU
+must be resident at once (a vEU that never starts leaves the others waiting forever), so
+vEUs per SM are the CUDA occupancy rules' blocks per SM (``GpuSpec.blocks_per_sm``, with the
+1 KB CUDA reserves per block). Registers are a plan, not a measurement: the persistent
+kernel's PTX carries ``.minnctapersm per_sm`` (quartet-launch-bounds), which holds ptxas to
+``registers per SM / (per_sm x threads)`` per thread, and the compiler checks ptxas's
+figures afterwards (0 spills, the register file not exceeded), re-planning with more
+registers per thread (fewer vEUs) where they do not hold (``quartet.compiler``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from quartet.hardware import GpuSpec
+from quartet.passes.base import PassError
+from quartet.rammer.table import VirtualDevice
+
+
+def virtual_device(spec: GpuSpec, threads: int, shared: int, registers: int, tasks: int):
+    """The vEUs of a program whose largest task needs ``threads`` and ``shared`` bytes, its
+    threads planned for ``registers`` each, with ``tasks`` tasks in all: as many per SM as are
+    co-resident, on no more SMs than the tasks can fill."""
+    if shared > spec.smem_per_block:
+        raise PassError(
+            f"a vEU needs {shared} B of shared memory, more than a block of {spec.arch} can have "
+            f"({spec.smem_per_block} B)"
+        )
+    per_sm = spec.blocks_per_sm(threads, registers, shared)
+    if per_sm == 0:
+        raise PassError(
+            f"a vEU of {threads} threads with {registers} registers each does not fit an SM "
+            f"of {spec.arch}"
+        )
+    return VirtualDevice(min(spec.sm_count, math.ceil(tasks / per_sm)), per_sm)
