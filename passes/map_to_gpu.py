@@ -324,6 +324,8 @@ class _Task(_Body):
         with ir.InsertionPoint.at_block_begin(entry), self.task.location:
             thread_id = gpu.thread_id(gpu.Dimension.x)
         self.lower(self.task, thread_id)
+        for alloca in [op for op in _walk(self.task) if op.name == "memref.alloca"]:
+            alloca.move_before(thread_id.owner)  # registers: LLVM promotes entry-block allocas
 
     def shared(self, alloca: ir.Operation) -> None:
         self.arena.view(alloca)

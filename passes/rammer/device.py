@@ -22,8 +22,9 @@ from quartet.rammer.table import VirtualDevice
 
 def virtual_device(spec: GpuSpec, threads: int, shared: int, registers: int, tasks: int):
     """The vEUs of a program whose largest task needs ``threads`` and ``shared`` bytes, its
-    threads planned for ``registers`` each, with ``tasks`` tasks in all: as many per SM as are
-    co-resident, on no more SMs than the tasks can fill."""
+    threads planned for ``registers`` each, with ``tasks`` tasks in all: as many vEUs as there
+    are tasks, at most as many as are co-resident, spread evenly over the SMs (the fewer per
+    SM, the more registers ``.minnctapersm`` leaves each thread)."""
     if shared > spec.smem_per_block:
         raise PassError(
             f"a vEU needs {shared} B of shared memory, more than a block of {spec.arch} can have "
@@ -35,4 +36,6 @@ def virtual_device(spec: GpuSpec, threads: int, shared: int, registers: int, tas
             f"a vEU of {threads} threads with {registers} registers each does not fit an SM "
             f"of {spec.arch}"
         )
-    return VirtualDevice(min(spec.sm_count, math.ceil(tasks / per_sm)), per_sm)
+    veus = min(tasks, per_sm * spec.sm_count)
+    spread = math.ceil(veus / spec.sm_count)
+    return VirtualDevice(math.ceil(veus / spread), spread)

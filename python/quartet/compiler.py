@@ -29,11 +29,12 @@ import numpy as np
 from mlir import ir
 
 from quartet import cache as compile_cache
-from quartet import isolation
+from quartet import isolation, veu_plan
 from quartet.counters import Counters, count
 from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library, runtime_libraries
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
+from quartet.dialects.schedule import Veus
 from quartet.dialects.verify import verify
 from quartet.errors import QuartetError, from_mlir_error
 from quartet.host import extract_host_program
@@ -46,6 +47,7 @@ from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.errors import ErrorTable
 from quartet.runtime.program import Device, HostProgram, Launch, load_program, run_host_program
 from quartet.signature import Signature, TensorSpec
+from quartet.veu_plan import planned_veus
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class CompiledModel:
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
     errors: ErrorTable | None = None
+    schedule_notes: list[str] = field(default_factory=list)  # Rammer's re-plans, and why
+    planned_veus: dict[str, Veus] = field(default_factory=dict)  # per persistent kernel
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
@@ -310,7 +314,8 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     clock = Stopwatch()
     with clock("read"):
         text, filename = _read_source(source)
-        prefix, tail = _steps(target, tiling, fusion, schedule, entry)
+        registers = veu_plan.FIRST_PLAN if _checks_register_plan(target, schedule) else None
+        prefix, tail = _steps(target, tiling, fusion, schedule, entry, registers)
         pipeline = pipeline_text(prefix + tail)
         key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
     with clock("cache"):
@@ -326,40 +331,78 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             name = ir.StringAttr(func.attributes["sym_name"]).value
             signature = Signature.of(func)
         with clock("graph-to-loops"):
-            run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
-            loops_ir = str(module)
-        with clock("counters"):
-            counters = count(module, name, filename)
-            errors = ErrorTable.of(_entry_function(module, name, filename))
-        model = CompiledModel(
-            target=target,
-            entry=name,
-            signature=signature,
-            pipeline=pipeline,
-            cpu_pipeline=pipeline_text(prefix + steps_for("cpu")[1]),
-            final_ir="",
-            loops_ir=loops_ir,
-            stage_seconds=clock.seconds,
-            cache_entry=compile_cache.entry(key) if key else None,
-            counters=counters,
-            errors=errors,
-        )
-        if target == "cpu":
-            _cpu_build(model, module, clock, filename)
-        else:
-            with clock("loops-to-ptx"):
-                run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
-            with clock("host-program"):
-                _attach_gpu_build(model, module, name)
-        with clock("print"):
-            model.final_ir = str(module)
+            *tiling_steps, rammer = prefix
+            run_pipeline(module, parse_pipeline(pipeline_text(tiling_steps)), filename=filename)
+        tiled = module.operation.clone() if registers is not None else None
+        notes: list[str] = []
+        while True:
+            model = _build(module, name, signature, target, filename, clock, prefix, tail)
+            model.cache_entry = compile_cache.entry(key) if key else None
+            model.schedule_notes = notes
+            if registers is None:
+                break
+            with clock("ptxas"):
+                plan = veu_plan.replan(model, model.planned_veus, registers)
+            if plan is None:
+                break
+            notes.append(plan.reason)
+            registers = plan.registers
+            prefix, tail = _steps(target, tiling, fusion, schedule, entry, registers)
+            module = tiled.clone()
     with clock("cache"):
         if key:
             compile_cache.store(key, model)
     return model
 
 
-def _steps(target: object, tiling: object, fusion: object, schedule: object, entry: object):
+def _build(module, name, signature, target, filename, clock, prefix, tail) -> CompiledModel:
+    """The model from ``module`` tiled (after quartet-lower-tiles): Rammer's step of
+    ``prefix``, the counters, then ``tail`` to PTX or the CPU library."""
+    with clock("rammer"):
+        run_pipeline(module, parse_pipeline(pipeline_text(prefix[-1:])), filename=filename)
+        loops_ir = str(module)
+    with clock("counters"):
+        counters = count(module, name, filename)
+        errors = ErrorTable.of(_entry_function(module, name, filename))
+    model = CompiledModel(
+        target=target,
+        entry=name,
+        signature=signature,
+        pipeline=pipeline_text(prefix + tail),
+        cpu_pipeline=pipeline_text(prefix + steps_for("cpu")[1]),
+        final_ir="",
+        loops_ir=loops_ir,
+        stage_seconds=clock.seconds,
+        counters=counters,
+        errors=errors,
+    )
+    if target == "cpu":
+        _cpu_build(model, module, clock, filename)
+    else:
+        model.planned_veus = planned_veus(module)
+        with clock("loops-to-ptx"):
+            run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
+        with clock("host-program"):
+            _attach_gpu_build(model, module, name)
+    with clock("print"):
+        model.final_ir = str(module)
+    return model
+
+
+def _checks_register_plan(target: str, schedule: str) -> bool:
+    """Whether ptxas's registers are checked against Rammer's plan (a GPU build of persistent
+    kernels, where ptxas is at hand)."""
+    return target != "cpu" and schedule == "rammer" and find_ptxas() is not None
+
+
+def _steps(
+    target: object,
+    tiling: object,
+    fusion: object,
+    schedule: object,
+    entry: object,
+    registers: int | None = None,
+):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
     if not isinstance(tiling, str):
@@ -371,7 +414,7 @@ def _steps(target: object, tiling: object, fusion: object, schedule: object, ent
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion, schedule)
+        return steps_for(target, tiling, fusion, schedule, registers)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 

@@ -62,10 +62,10 @@ func.func private @f_k2.func(%a: memref<256xf32>, %b: memref<256xf32>) {
 /// never loads it (its traffic says so, as for an initial value computed in registers) and
 /// waits for none; launch 4 reads %t as launch 2 left it. Each wait
 /// expects all the tasks of its launch, scaled by the epoch loaded once per vEU.
-// CHECK: memref.global "private" constant @f_veu_table : memref<5x24x2xi32>
+// CHECK: memref.global "private" constant @f_veu_table : memref<5x20x2xi32>
 // CHECK-LABEL: func.func private @f_rammer.func(
-// CHECK-SAME: %[[X:[^:]*]]: memref<256xf32>, %[[T:[^:]*]]: memref<256xf32>, %[[T2:[^:]*]]: memref<256xf32>, %{{[^:]*}}: memref<256xf32>, %{{[^:]*}}: memref<256xf32>, %{{[^:]*}}: memref<256xf32>, %{{[^:]*}}: memref<1xi32> {tile.error_word}, %[[TABLE:[^:]*]]: memref<5x24x2xi32>, %[[COUNTERS:[^:]*]]: memref<5xi32>, %[[EPOCHS:[^:]*]]: memref<1xi32>
-// CHECK: scf.parallel (%[[VEU:.*]]) = (%c0{{.*}}) to (%c24{{.*}})
+// CHECK-SAME: %[[X:[^:]*]]: memref<256xf32>, %[[T:[^:]*]]: memref<256xf32>, %[[T2:[^:]*]]: memref<256xf32>, %{{[^:]*}}: memref<256xf32>, %{{[^:]*}}: memref<256xf32>, %{{[^:]*}}: memref<256xf32>, %{{[^:]*}}: memref<1xi32> {tile.error_word}, %[[TABLE:[^:]*]]: memref<5x20x2xi32>, %[[COUNTERS:[^:]*]]: memref<5xi32>, %[[EPOCHS:[^:]*]]: memref<1xi32>
+// CHECK: scf.parallel (%[[VEU:.*]]) = (%c0{{.*}}) to (%c20{{.*}})
 // CHECK: %[[EPOCH:.*]] = memref.load %[[EPOCHS]]
 // CHECK: %[[LO:.*]] = memref.load %[[TABLE]][%[[L0:.*]], %[[VEU]], %c0{{.*}}]
 // CHECK: %[[HI:.*]] = memref.load %[[TABLE]][%[[L0]], %[[VEU]], %c1{{.*}}]
@@ -90,7 +90,7 @@ func.func private @f_k2.func(%a: memref<256xf32>, %b: memref<256xf32>) {
 // CHECK: } {schedule.segment = #schedule.segment<3 : i64, "f_k2", 4 : i64, array<i64>>}
 // CHECK: "schedule.wait"(%[[COUNTERS]], %c2{{.*}}, %c4_i32{{.*}}, %[[EPOCH]])
 // CHECK: } {schedule.segment = #schedule.segment<4 : i64, "f_k1", 4 : i64, array<i64: 2>>}
-// CHECK: } {schedule.table = @f_veu_table, schedule.veus = #schedule.veus<24 : i64, 8 : i64, "sm_90">, tile.kernel = #tile.kernel<"f_rammer">, tile.launch = #tile.launch<array<i64: 24>, 128 : i64, 4096 : i64>}
+// CHECK: } {schedule.table = @f_veu_table, schedule.veus = #schedule.veus<20 : i64, 1 : i64, "sm_90">, tile.kernel = #tile.kernel<"f_rammer">, tile.launch = #tile.launch<array<i64: 20>, 128 : i64, 4096 : i64>}
 
 /// Check that the host makes one call: the table (a constant global), the counters and the
 /// epoch buffer are its last arguments, and the host gains an error word for the CPU form's
@@ -98,7 +98,7 @@ func.func private @f_k2.func(%a: memref<256xf32>, %b: memref<256xf32>) {
 // CHECK-LABEL: func.func @f(
 // CHECK-SAME: %{{.*}}: memref<1xi32> {tile.error_word}
 // CHECK-SAME: tile.errors = [#tile.error<2147483647 : i32,
-// CHECK: %[[GLOBAL:.*]] = memref.get_global @f_veu_table : memref<5x24x2xi32>
+// CHECK: %[[GLOBAL:.*]] = memref.get_global @f_veu_table : memref<5x20x2xi32>
 // CHECK: %[[C:.*]] = memref.alloc() {schedule.counters} : memref<5xi32>
 // CHECK: %[[E:.*]] = memref.alloc() {schedule.epoch} : memref<1xi32>
 // CHECK: call @f_rammer.func({{.*}}, %[[GLOBAL]], %[[C]], %[[E]])
@@ -135,10 +135,10 @@ func.func private @g_k0.func(%a: memref<64xf32>, %b: memref<64xf32>) {
 /// Check that a host op rammer cannot place between launches (a copy) splits the launches
 /// into two vEU programs, each with its own table and counters.
 // CHECK-LABEL: func.func @g(
-// CHECK: memref.get_global @g_veu_table : memref<2x32x2xi32>
+// CHECK: memref.get_global @g_veu_table : memref<2x2x2xi32>
 // CHECK: call @g_rammer.func(
 // CHECK: memref.copy
-// CHECK: memref.get_global @g_veu_table_1 : memref<2x32x2xi32>
+// CHECK: memref.get_global @g_veu_table_1 : memref<2x2x2xi32>
 // CHECK: call @g_rammer_1.func(
 // CHECK-NOT: call @g_k0
 func.func @g(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) {
