@@ -16,7 +16,9 @@ CPU tails both derive from its output. For each run of two or more launches (``l
 
 ``schedule=none`` leaves the launch list as it is. A host with control flow keeps its launch
 list (placing loops and branches on the device is Grinder's work), and so does a run of one
-launch (a persistent kernel gains nothing there).
+launch (a persistent kernel gains nothing there). A launch whose block no vEU can be (more
+threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
+with the reason, and splits its run.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from mlir import ir
 
 from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
-from quartet.passes.rammer.device import virtual_device
+from quartet.passes.rammer.device import unplaceable, virtual_device
 from quartet.passes.rammer.launches import Launch, block_loop, dependencies, runs
 from quartet.passes.rammer.program import Program
 from quartet.passes.rammer.tasks import SUFFIX, task_function
@@ -70,7 +72,8 @@ class Rammer(ModulePass):
         tasks: dict[str, str] = {}  # kernel function -> its task function
         for host in hosts:
             host_name = ir.StringAttr(host.attributes["sym_name"]).value
-            scheduled = [run for run in runs(host, functions) if len(run) > 1]
+            parts = [part for run in runs(host, functions) for part in _placeable(run, spec)]
+            scheduled = [part for part in parts if len(part) > 1]
             for number, run in enumerate(scheduled):
                 suffix = f"_{number}" if number else ""
                 names = (f"{host_name}_rammer{suffix}", f"{host_name}_veu_table{suffix}")
@@ -91,10 +94,7 @@ class Rammer(ModulePass):
         threads = max(launch.launch.threads for launch in run)
         shared = max(launch.launch.shared for launch in run)
         total = sum(launch.launch.blocks for launch in run)
-        try:
-            device = virtual_device(spec, threads, shared, self.registers, total)
-        except PassError as error:
-            raise PassError(str(error), host) from None
+        device = virtual_device(spec, threads, shared, self.registers, total)
         depends = dependencies(run)
         nodes = [
             LaunchNode(
@@ -112,6 +112,24 @@ class Rammer(ModulePass):
             task = task_function(launch.callee, launch.kernel)
             tasks[callee] = ir.StringAttr(task.attributes["sym_name"]).value
         return tasks[callee]
+
+
+KEPT = "schedule.kept"
+"""On a launch rammer left out of every vEU program: why (its block could be no vEU)."""
+
+
+def _placeable(run: list[Launch], spec) -> list[list[Launch]]:
+    """``run`` split at the launches whose tasks no vEU can run (each marked with why, and
+    left a launch of its own)."""
+    parts: list[list[Launch]] = [[]]
+    for launch in run:
+        reason = unplaceable(spec, launch.launch)
+        if reason is None:
+            parts[-1].append(launch)
+            continue
+        launch.call.attributes[KEPT] = ir.StringAttr.get(reason)
+        parts.append([])
+    return [part for part in parts if part]
 
 
 def _task_seconds(launch: Launch, device) -> float:

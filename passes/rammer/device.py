@@ -15,9 +15,26 @@ from __future__ import annotations
 
 import math
 
+from quartet.dialects import tile
 from quartet.hardware import GpuSpec
 from quartet.passes.base import PassError
 from quartet.rammer.table import VirtualDevice
+
+
+def unplaceable(spec: GpuSpec, launch: tile.Launch) -> str | None:
+    """Why a task of ``launch`` cannot run on a vEU of ``spec`` (None when it can): a block of
+    more threads, or more shared memory, than a block of the arch may have."""
+    if launch.threads > spec.max_threads_per_block:
+        return (
+            f"a vEU of {launch.threads} threads is more than a block of {spec.arch} can have "
+            f"({spec.max_threads_per_block})"
+        )
+    if launch.shared > spec.smem_per_block:
+        return (
+            f"a vEU needs {launch.shared} B of shared memory, more than a block of {spec.arch} "
+            f"can have ({spec.smem_per_block} B)"
+        )
+    return None
 
 
 def virtual_device(spec: GpuSpec, threads: int, shared: int, registers: int, tasks: int):
@@ -25,17 +42,11 @@ def virtual_device(spec: GpuSpec, threads: int, shared: int, registers: int, tas
     threads planned for ``registers`` each, with ``tasks`` tasks in all: as many vEUs as there
     are tasks, at most as many as are co-resident, spread evenly over the SMs (the fewer per
     SM, the more registers ``.minnctapersm`` leaves each thread)."""
-    if shared > spec.smem_per_block:
-        raise PassError(
-            f"a vEU needs {shared} B of shared memory, more than a block of {spec.arch} can have "
-            f"({spec.smem_per_block} B)"
-        )
+    unfit = unplaceable(spec, tile.Launch((1,), threads, shared))
+    if unfit is not None:
+        raise PassError(unfit)
+    registers = min(registers, spec.registers_per_thread(threads, 1))
     per_sm = spec.blocks_per_sm(threads, registers, shared)
-    if per_sm == 0:
-        raise PassError(
-            f"a vEU of {threads} threads with {registers} registers each does not fit an SM "
-            f"of {spec.arch}"
-        )
     veus = min(tasks, per_sm * spec.sm_count)
     spread = math.ceil(veus / spec.sm_count)
     return VirtualDevice(math.ceil(veus / spread), spread)

@@ -347,6 +347,8 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
                 break
             notes.append(plan.reason)
             registers = plan.registers
+            if registers is None:
+                schedule = "none"
             prefix, tail = _steps(target, tiling, fusion, schedule, entry, registers)
             module = tiled.clone()
     with clock("cache"):

@@ -6,7 +6,10 @@ which holds ptxas to ``registers per SM / (vEUs per SM x threads)`` per thread. 
 code fits is ptxas's to say, on the merged kernel: if it spills, or uses more registers than
 let that many vEUs be resident at once (a vEU that never starts leaves the others waiting
 forever), the compiler builds again from the loop level with twice the registers per
-thread (so fewer vEUs), up to the most a thread can have.
+thread (so fewer vEUs), up to the most a thread of a lone vEU on an SM can have. A kernel
+that still spills there is built as the launch list (schedule none): the persistent kernel
+holds every buffer's pointer across its task calls, which the PTX call ABI saves to local
+memory when there are too many.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ FIRST_PLAN = DEFAULT_REGISTERS
 
 @dataclass(frozen=True)
 class Replan:
-    """The registers per thread to plan for next, and why."""
+    """The registers per thread to plan for next (None: no persistent kernel, the launch
+    list), and why."""
 
-    registers: int
+    registers: int | None
     reason: str
 
 
@@ -56,9 +60,17 @@ def replan(model, veus: dict[str, schedule.Veus], planned: int) -> Replan | None
         per_sm = veus[launch.kernel].per_sm
         spilled = info.spill_stores + info.spill_loads
         resident = spec.blocks_per_sm(launch.block[0], info.registers, launch.shared_bytes)
-        if (spilled == 0 and resident >= per_sm) or planned >= spec.max_registers_per_thread:
+        most = spec.registers_per_thread(launch.block[0], 1)  # one vEU per SM
+        if spilled == 0 and resident >= per_sm:
             continue
-        more = min(spec.max_registers_per_thread, max(2 * planned, info.registers))
+        if planned >= most:
+            return Replan(
+                None,
+                f"{launch.kernel}: ptxas spills {spilled} B even at {planned} registers per "
+                "thread, the most a lone vEU per SM has (the persistent kernel keeps every "
+                "buffer's pointer live across its calls): built as a launch list instead",
+            )
+        more = min(most, max(2 * planned, info.registers))
         return Replan(
             more,
             f"{launch.kernel}: planned {per_sm} vEUs per SM of {launch.block[0]} threads at "

@@ -194,18 +194,34 @@ func.func @h(%x: memref<64xf32>) {
 
 // -----
 
-/// Check that a vEU too big for an SM of the arch is refused with the reason.
+/// Check that a launch whose block no vEU can be (more shared memory than a block may have)
+/// stays a launch, says why, and splits the run around it.
+// CHECK-LABEL: func.func @big(
+// CHECK: call @big_rammer.func(
+// CHECK: call @big_k1.func(%{{.*}}) {schedule.kept = "a vEU needs 300000 B of shared memory, more than a block of sm_90 can have (232448 B)"}
+// CHECK: call @big_rammer_1.func(
 func.func private @big_k0.func(%a: memref<64xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"big_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 300000>,
+  } {tile.kernel = #tile.kernel<"big_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 1024>,
      tile.traffic = array<i64: 256, 256>}
   return
 }
-// expected-error @below {{quartet-rammer: a vEU needs 300000 B of shared memory, more than a block of sm_90 can have (232448 B)}}
+func.func private @big_k1.func(%a: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"big_k1">, tile.launch = #tile.launch<array<i64: 1>, 32, 300000>,
+     tile.traffic = array<i64: 256, 256>}
+  return
+}
 func.func @big(%x: memref<64xf32>) {
+  call @big_k0.func(%x) : (memref<64xf32>) -> ()
+  call @big_k0.func(%x) : (memref<64xf32>) -> ()
+  call @big_k1.func(%x) : (memref<64xf32>) -> ()
   call @big_k0.func(%x) : (memref<64xf32>) -> ()
   call @big_k0.func(%x) : (memref<64xf32>) -> ()
   return

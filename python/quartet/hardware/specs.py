@@ -90,6 +90,15 @@ class GpuSpec:
             limits.append(self.smem_per_sm // taken)
         return max(0, min(limits))
 
+    def registers_per_thread(self, threads: int, blocks: int) -> int:
+        """The most registers each thread can have with ``blocks`` blocks of ``threads``
+        threads resident on one SM: :meth:`blocks_per_sm`'s register rule turned around
+        (what ``.minnctapersm blocks`` holds ptxas to)."""
+        warps = -(-threads // self.warp_size) * blocks
+        unit = self.register_alloc_unit
+        per_warp = self.registers_per_sm // warps // unit * unit
+        return min(self.max_registers_per_thread, per_warp // self.warp_size)
+
     def occupancy(self, threads: int, registers: int, smem: int) -> float:
         """Theoretical occupancy: resident warps over the SM's maximum."""
         warps = -(-threads // self.warp_size)
