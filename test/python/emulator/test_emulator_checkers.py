@@ -233,3 +233,70 @@ def test_reads_before_a_barrier_released_while_divergent_do_not_race_with_later_
     out = np.zeros(64, np.uint32)
     launch(TILE_REUSE, "reuse", 2, 64, [out[:64]])
     assert out.tolist() == [4 * (63 - t) + 600 for t in range(64)]
+
+
+def test_write_after_read_without_a_barrier_is_a_shared_race(reverse):
+    # After the mirrored read, thread t overwrites its own slot tile[t], which thread 127 - t has
+    # just read: a write-after-read race with no barrier between.
+    ptx = plant(
+        reverse,
+        "ld.shared.f32 \t%r7, [%rd11];",
+        "ld.shared.f32 \t%r7, [%rd11];\n\tst.shared.f32 \t[%rd9], %r7;",
+    )
+    (report,) = reports_of(ptx)
+    assert report.kind == "shared-race"
+    assert report.line == line_of(ptx, "st.shared.f32 \t[%rd9], %r7;")
+    assert report.thread == (0, 0, 0) and report.block == (0, 0, 0)
+    assert report.other_thread == (127, 0, 0) and report.other_block == (0, 0, 0)
+    assert "saw a read by another thread" in report.detail
+    assert report.count == 2 * 128 * 4
+
+
+BLOCKS_APART = """.version 7.8
+.target sm_90
+.address_size 64
+// Block 1 writes its tile and then reads the mirrored slot with no barrier between; block 0
+// passes a barrier in between (the scheduler runs the smallest PC first: block 1's store, then
+// block 0's barrier, then block 1's load). Block 0's barrier orders nothing in block 1.
+.visible .entry apart(.param .u64 out)
+{
+  .shared .align 4 .b8 tile[256];
+  .reg .pred %p<2>;
+  .reg .b32 %r<6>;
+  .reg .b64 %rd<8>;
+  mov.u32 %r0, %tid.x;
+  mov.u32 %r1, %ctaid.x;
+  mov.u64 %rd0, tile;
+  setp.eq.u32 %p0, %r1, 1;
+  @!%p0 bra BLOCK0;
+  mul.wide.u32 %rd1, %r0, 4;
+  add.s64 %rd2, %rd0, %rd1;
+  st.shared.u32 [%rd2], %r0;
+  bra.uni READ;
+BLOCK0:
+  bar.sync 0;
+  ret;
+READ:
+  sub.s32 %r2, 63, %r0;
+  mul.wide.u32 %rd3, %r2, 4;
+  add.s64 %rd4, %rd0, %rd3;
+  ld.shared.u32 %r3, [%rd4];
+  ld.param.u64 %rd5, [out];
+  mul.wide.u32 %rd6, %r0, 4;
+  add.s64 %rd7, %rd5, %rd6;
+  st.global.u32 [%rd7], %r3;
+  ret;
+}
+"""
+
+
+def test_a_barrier_orders_only_its_own_block():
+    out = np.zeros(64, np.uint32)
+    with pytest.raises(EmulatorCheckError) as error:
+        launch(BLOCKS_APART, "apart", 2, 64, [out])
+    (report,) = error.value.reports
+    assert report.kind == "shared-race"
+    assert report.line == line_of(BLOCKS_APART, "ld.shared.u32")
+    assert report.thread == (0, 0, 0) and report.block == (1, 0, 0)
+    assert report.other_thread == (63, 0, 0) and report.other_block == (1, 0, 0)
+    assert out.tolist() == [63 - t for t in range(64)]
