@@ -149,7 +149,7 @@ class CompiledModel:
             raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
-        run_host_program(self.host, self.ptx, device or EmulatedDevice(), arrays + outputs)
+        run_host_program(self.host, self.ptx, device or EmulatedDevice(), arrays, outputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     @cached_property

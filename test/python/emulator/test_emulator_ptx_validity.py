@@ -23,6 +23,8 @@ KERNELS = {
     "grid_barrier": test_control.GRID_BARRIER,
     "handoff": test_control.PRODUCER_AFTER_CONSUMER,
     "tile_reuse": test_checkers.TILE_REUSE,
+    "blocks_apart": test_checkers.BLOCKS_APART,
+    "counter": test_checkers.COUNTER,
     "device_call": test_parser.DEVICE_CALL,
     "directed_rounding": elementwise_ptx(
         "fma.rm.f32 %d, %a, %b, %c; add.rz.f32 %d, %d, %a; mul.rp.f32 %d, %d, %b;"
