@@ -20,6 +20,7 @@ PASSES: dict[str, str] = {
     "quartet-roller": "Roller",
     "quartet-welder": "Welder",
     "quartet-widen-bool-buffers": "WidenBoolBuffers",
+    "quartet-poison-buffers": "PoisonBuffers",
     "test-roller-align": "TestRollerAlign",
     "test-roller-reuse": "TestRollerReuse",
     "test-roller-candidates": "TestRollerCandidates",

@@ -38,6 +38,7 @@ from quartet.errors import QuartetError, from_mlir_error
 from quartet.host import HostProgram, Launch, extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
 from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
+from quartet.poison import requested as poison_requested
 from quartet.ptxas import PtxasInfo, assemble_all
 from quartet.signature import Signature
 
@@ -79,7 +80,9 @@ class CompiledModel:
     ``loops_ir``). ``kernels`` lists each distinct kernel once; ``launches`` counts the kernel
     launches of one inference. ``stage_seconds`` times every stage of the compile;
     ``cpu_build_seconds`` the stages of a GPU target's CPU build, made on the first ``run``.
-    ``counters`` holds the static whole-model counters (:mod:`quartet.counters`).
+    ``counters`` holds the static whole-model counters (:mod:`quartet.counters`). ``poison``
+    says whether the CPU build fills temporaries and outputs with poison (``QUARTET_POISON``,
+    read at compile time; :mod:`quartet.poison`).
     """
 
     target: str
@@ -96,6 +99,7 @@ class CompiledModel:
     cache_entry: Path | None = None  # the compile cache's directory for this model, if any
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
+    poison: bool = False
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
@@ -122,7 +126,7 @@ class CompiledModel:
             library = self.workdir / LIBRARY
             if not library.exists():
                 _cpu_build_from_loops(self)
-            self._executable = CpuExecutable(library, self.entry, self.signature)
+            self._executable = CpuExecutable(library, self.entry, self.signature, self.poison)
         return self._executable
 
     def run(
@@ -198,9 +202,14 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     clock = Stopwatch()
     with clock("read"):
         text, filename = _read_source(source)
-        prefix, tail = _steps(target, tiling, fusion, entry)
+        poison = poison_requested()
+        prefix, tail = _steps(target, tiling, fusion, entry, poison)
         pipeline = pipeline_text(prefix + tail)
-        key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
+        cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
+        # The CPU pipeline is part of the key: a GPU target's CPU build lives in its entry too.
+        key = (
+            compile_cache.key(text, pipeline, cpu_pipeline, target, entry or "") if cache else None
+        )
     with clock("cache"):
         cached = compile_cache.load(key) if key else None
     if cached is not None:
@@ -223,12 +232,13 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             entry=name,
             signature=signature,
             pipeline=pipeline,
-            cpu_pipeline=pipeline_text(prefix + steps_for("cpu")[1]),
+            cpu_pipeline=cpu_pipeline,
             final_ir="",
             loops_ir=loops_ir,
             stage_seconds=clock.seconds,
             cache_entry=compile_cache.entry(key) if key else None,
             counters=counters,
+            poison=poison,
         )
         if target == "cpu":
             _cpu_build(model, module, clock, filename)
@@ -245,7 +255,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     return model
 
 
-def _steps(target: object, tiling: object, fusion: object, entry: object):
+def _steps(target: object, tiling: object, fusion: object, entry: object, poison: bool):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
     if not isinstance(tiling, str):
@@ -255,7 +265,7 @@ def _steps(target: object, tiling: object, fusion: object, entry: object):
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion)
+        return steps_for(target, tiling, fusion, poison)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 
@@ -263,7 +273,7 @@ def _steps(target: object, tiling: object, fusion: object, entry: object):
 def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:
     """Lower the loop-level ``module`` for the CPU and compile it into the model's library."""
     with clock("loops-to-cpu"):
-        tail = steps_for("cpu")[1]
+        tail = steps_for("cpu", poison=model.poison)[1]
         run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
     with clock("cpu-codegen"):
         build_library(module, model.workdir)

@@ -29,6 +29,7 @@ from mlir.dialects import llvm
 from mlir.runtime import get_ranked_memref_descriptor
 
 from quartet.errors import QuartetError
+from quartet.poison import poison
 from quartet.signature import Signature
 
 LIBRARY = "model.so"
@@ -136,10 +137,12 @@ def _tool(command: list[str]) -> None:
 
 
 class CpuExecutable:
-    """A compiled model's CPU library and its numpy signature."""
+    """A compiled model's CPU library and its numpy signature; ``poison``: a debug build whose
+    outputs start as poison, as its temporaries do (:mod:`quartet.poison`)."""
 
-    def __init__(self, library: Path, entry: str, signature: Signature):
+    def __init__(self, library: Path, entry: str, signature: Signature, poison: bool = False):
         self.library, self.entry, self.signature = library, entry, signature
+        self.poison = poison
         try:
             self._function = getattr(ctypes.CDLL(str(library)), f"_mlir_ciface_{entry}")
         except (OSError, AttributeError) as error:
@@ -150,6 +153,8 @@ class CpuExecutable:
         """Check the inputs against the signature, run, and return fresh output arrays."""
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
+        if self.poison:
+            outputs = [poison(output) for output in outputs]
         descriptors = [get_ranked_memref_descriptor(array) for array in arrays + outputs]
         self._function(*[ctypes.pointer(descriptor) for descriptor in descriptors])
         return outputs
