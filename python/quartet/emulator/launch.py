@@ -55,10 +55,11 @@ def launch(
     "uninit", "uninit-global", "barrier"}``. ``written``, one entry per argument, gives for a
     pointer argument a C-contiguous bool array of one element per byte of it, True where the
     byte holds data an earlier kernel or host copy wrote (None: every byte does; scalars take
-    None); ``uninit-global`` reports loads of the other bytes and the arrays are updated in
-    place with this launch's stores. Raises ``EmulatorCheckError`` (with ``.reports``) when a
-    checker fired, ``PTXSyntaxError``/``PTXUnsupportedError`` for PTX it cannot run,
-    ``LaunchError`` for bad arguments; output arrays are updated in place either way.
+    None); ``uninit-global`` reports loads and atomics of the other bytes and the arrays are
+    updated in place with this launch's stores and atomics. Raises ``EmulatorCheckError`` (with
+    ``.reports``) when a checker fired, ``PTXSyntaxError``/``PTXUnsupportedError`` for PTX it
+    cannot run, ``LaunchError`` for bad arguments; output arrays are updated in place either
+    way.
     """
     module = _parse_cached(ptx_text)
     kernel = module.kernels.get(kernel_name)
@@ -93,11 +94,13 @@ def launch(
         max_steps,
     )
     memory = machine.memory
+    # Track written bytes only where some are not: a launch on written buffers pays nothing.
+    track = "uninit-global" in checks and any(m is not None and not m.all() for m in masks)
     for index, region in enumerate(regions):
         device_bytes = memory.buffer_bytes(index)
         for array, mask in zip(region.arrays, region.masks, strict=True):
             device_bytes[region.span(array)] = _host_bytes(array)
-            if "uninit-global" in checks and mask is not None and not mask.all():
+            if track and mask is not None:
                 memory.written_bytes(index)[region.span(array)] = _host_bytes(mask)
     try:
         return machine.run()

@@ -113,7 +113,7 @@ class Memory:
     def written_bytes(self, index: int) -> np.ndarray:
         """The written-bytes shadow of buffer ``index`` (1 per written byte), which the launch
         fills from its caller's state. The shadow (and the ``uninit-global`` check with it) is
-        created on first use: a launch whose buffers are all written pays nothing for it."""
+        created on first use."""
         if self.global_writes is None:
             self.global_writes = GlobalWrites(self.heap.size, self.reporter, self._describe)
         return self.global_writes.written[self._span(index)]
