@@ -108,9 +108,11 @@ def foundation_mlp(rng: np.random.Generator):
     class Recording:
         def __init__(self, checks: bool):
             self.checks, self.stats = checks, []
+            self.tracks_writes = checks  # every checker includes uninit-global
 
-        def launch(self, ptx, kernel, grid, block, buffers) -> None:
-            self.stats.append(launch(ptx, kernel, grid, block, buffers, checks=self.checks))
+        def launch(self, ptx, kernel, grid, block, buffers, written) -> None:
+            stats = launch(ptx, kernel, grid, block, buffers, checks=self.checks, written=written)
+            self.stats.append(stats)
 
     def run(checks: bool):
         device = Recording(checks)
