@@ -6,7 +6,7 @@ correct-looking zeros in a test. Quartet's test runs fill such memory with a pat
 computation produces by accident instead: every byte 0xFF. That is a NaN in every float type
 (f16, bf16, f32, f64: sign, exponent and mantissa all ones), -1 in every signed integer type,
 the largest value of an unsigned one, and a byte that is neither False (0) nor canonical True (1)
-in a bool.
+in a bool (the CPU build stores its i1 temporaries as bytes of 0 or 1: there, poison is True).
 
 - The emulated GPU run (``quartet.device.run_host_program``) always poisons temporaries and
   outputs; its ``uninit-global`` checker also reports the loads that reach them.
