@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Quartet needs $(PYTHON) (the MLIR wheels are cp311 only)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,report]'
 	touch $@
 
 # NVIDIA's assembler checks every PTX file; PyPI carries it in nvidia-cuda-nvcc when CUDA is absent.

@@ -100,24 +100,16 @@ def foundation_mlp(rng: np.random.Generator):
     """The MLP of quartet.examples, compiled for sm_90; every kernel of it emulated in order."""
     import quartet
     from quartet.examples import mlp
+    from quartet.runtime.emulated import EmulatedDevice
 
     model = quartet.compile(mlp.SOURCE, target="sm_90")
     inputs = mlp.random_inputs(seed=int(rng.integers(1000)))
     expected = mlp.reference(*inputs)
 
-    class Recording:
-        def __init__(self, checks: bool):
-            self.checks, self.stats = checks, []
-            self.tracks_writes = checks  # every checker includes uninit-global
-
-        def launch(self, ptx, kernel, grid, block, buffers, written) -> None:
-            stats = launch(ptx, kernel, grid, block, buffers, checks=self.checks, written=written)
-            self.stats.append(stats)
-
     def run(checks: bool):
-        device = Recording(checks)
+        device = EmulatedDevice(checks)
         result = model.emulate(*inputs, device=device)
-        return device.stats, np.allclose(result, expected, rtol=1e-4, atol=1e-5)
+        return device.launches, np.allclose(result, expected, rtol=1e-4, atol=1e-5)
 
     return run
 

@@ -1,5 +1,5 @@
 // The tile dialect: Roller's rTiles and rPrograms, Welder's fused groups and edge levels.
-// Attributes are attached to upstream ops (docs/dialects.md); the one op is a leaf.
+// Attributes are attached to upstream ops (docs/dialects.md); the ops are leaves.
 // IRDL checks kinds, counts and the level names; dialects/verify.py checks the rest.
 irdl.dialect @tile {
   // One tile shape at one memory level, one extent per loop of the operator's iteration space.
@@ -62,6 +62,25 @@ irdl.dialect @tile {
     %reg = irdl.is "reg"
     %level = irdl.any_of(%global, %smem, %reg)
     irdl.parameters(level: %level)
+  }
+  // One error a run can fail with, an entry of a function's `tile.errors` table: the code a
+  // failing tile.check writes into the error word (a positive i32) and the message the host
+  // raises for it (it names the operator, e.g. the ONNX node and its op type).
+  irdl.attribute @error {
+    %code = irdl.base "#builtin.integer"
+    %message = irdl.base "#builtin.string"
+    irdl.parameters(code: %code, message: %message)
+  }
+  // A runtime check: where `ok` is false the run fails with error `code`. The code is written
+  // with an atomic max into `word`, the function's error word (a memref<1xi32> the host zeroes
+  // before a run and reads after it); quartet-error-word adds that operand after bufferization.
+  irdl.operation @check {
+    %ok = irdl.is i1
+    %word = irdl.base "!builtin.memref"
+    irdl.operands(ok: %ok, word: optional %word)
+    %code = irdl.base "#builtin.integer"
+    irdl.attributes {"code" = %code}
+    irdl.regions()
   }
   // The Load (or Store) stage of a tile pipeline: every thread of the CTA cooperatively copies
   // `source` (a tile at level `from`) into `dest` (a buffer at level `to`, possibly padded).

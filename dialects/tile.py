@@ -25,6 +25,11 @@ GROUP = "tile.group"
 OPERAND_LEVELS = "tile.levels"
 KERNEL = "tile.kernel"
 CANDIDATES = "tile.candidates"
+CHECK = "tile.check"
+ERRORS = "tile.errors"
+ERROR_WORD = "tile.error_word"
+ERROR_WORD_TYPE = "memref<1xi32>"
+"""The type of an error word: one i32 that a failing ``tile.check`` sets (0: no error)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,30 @@ class Edge:
     def from_attr(cls, attr: ir.Attribute) -> Edge:
         (level,) = parameters(attr, "tile.edge")
         return cls(ir.StringAttr(level).value)
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One error a run can fail with (an entry of a function's ``tile.errors``): the code a
+    failing ``tile.check`` writes into the error word, and the message raised for it."""
+
+    code: int
+    message: str
+
+    def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
+        return build("tile.error", f"{self.code} : i32", quoted(self.message), context=context)
+
+    @classmethod
+    def from_attr(cls, attr: ir.Attribute) -> ErrorCode:
+        code, message = parameters(attr, "tile.error")
+        return cls(ir.IntegerAttr(code).value, ir.StringAttr(message).value)
+
+
+def errors_from_attr(attr: ir.Attribute) -> tuple[ErrorCode, ...]:
+    """The entries of a ``tile.errors`` table; ValueError if it holds anything else."""
+    if not isinstance(attr, ir.ArrayAttr):
+        raise ValueError("tile.errors must be an array of #tile.error attributes")
+    return tuple(ErrorCode.from_attr(error) for error in attr)
 
 
 def levels_to_attr(levels: tuple[str, ...] | list[str]) -> ir.Attribute:

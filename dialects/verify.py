@@ -2,8 +2,9 @@
 
 IRDL (at parse time) checks attribute and op kinds, operand/result/region counts, required
 attributes and the level/scope names. :func:`verify` checks the rest: shapes and ranks of tile
-programs against the ops carrying them, Welder groups and edges, rProgram placement (ranges,
-unique slots, counters, deadlock) and where device-placed control flow may appear. Each problem is
+programs against the ops carrying them, Welder groups and edges, runtime checks against the
+error tables, rProgram placement (ranges, unique slots, counters, deadlock) and where
+device-placed control flow may appear. Each problem is
 reported with ``Location.emit_error`` as ``'<op name>' op <message>``.
 """
 
@@ -23,8 +24,13 @@ def verify(module_op: ir.Operation) -> bool:
     """Report every semantic error in ``module_op``; True if there were none."""
     errors: list[tuple[ir.Operation, str]] = []
     programs: dict[ir.Operation, list[ir.Operation]] = defaultdict(list)
+    checks: list[ir.Operation] = []
+    listed: set[int] = set()  # the codes of every tile.errors table in the module
     for op in _walk(module_op):
         errors += [(op, message) for message in _check_op(op)]
+        if op.name == tile.CHECK:
+            checks.append(op)
+        listed |= {error.code for error in _error_table(op)}
         if op.regions:
             errors += _check_groups(op)
         if op.name in schedule.PLACED_OPS:
@@ -34,6 +40,9 @@ def verify(module_op: ir.Operation) -> bool:
             else:
                 programs[holder].append(op)
     failed = {op for op, _ in errors}
+    for op in checks:
+        if op not in failed:
+            errors += [(op, message) for message in _check_listed(op, listed)]
     for holder, placed in programs.items():
         if not failed.intersection(placed):
             errors += _check_rprogram(holder, placed)
@@ -66,6 +75,10 @@ def _check_op(op: ir.Operation) -> list[str]:
     errors += _check_schedule_op(op) + _check_controlflow(op)
     if op.name == "tile.stage":
         errors += _check_stage(op)
+    if op.name == tile.CHECK:
+        errors += _check_check(op)
+    if op.name == "func.func":
+        errors += _check_error_word(op)
     return errors
 
 
@@ -112,6 +125,8 @@ def _check_tile_attributes(op: ir.Operation) -> list[str]:
         errors += _check_candidates(attr)
     if tile.OPERAND_LEVELS in op.attributes:
         errors += _check_levels(op)
+    if tile.ERRORS in op.attributes:
+        errors += _check_errors(op.attributes[tile.ERRORS])
     return errors
 
 
@@ -262,6 +277,68 @@ def _check_stage(op: ir.Operation) -> list[str]:
     for dim, (have, need) in enumerate(zip(dest.shape, source.shape, strict=True)):
         if dynamic not in (have, need) and have < need:
             return [f"dest dim {dim} has {have} elements, fewer than the source's {need}"]
+    return []
+
+
+MAX_CODE = 2**31 - 1  # codes are written into an i32 error word
+
+
+def _check_errors(attr: ir.Attribute) -> list[str]:
+    try:
+        table = tile.errors_from_attr(attr)
+    except ValueError as error:
+        return [str(error)]
+    codes = [error.code for error in table]
+    if any(not 0 < code <= MAX_CODE for code in codes):
+        return [f"tile.errors codes must be positive i32 values, got {codes}"]
+    if len(set(codes)) != len(codes):
+        return [f"tile.errors codes must be distinct, got {codes}"]
+    return []
+
+
+def _error_table(op: ir.Operation) -> tuple[tile.ErrorCode, ...]:
+    """The entries of ``op``'s ``tile.errors`` table (none when absent or malformed)."""
+    if tile.ERRORS not in op.attributes:
+        return ()
+    try:
+        return tile.errors_from_attr(op.attributes[tile.ERRORS])
+    except ValueError:
+        return ()
+
+
+def _check_check(op: ir.Operation) -> list[str]:
+    code = ir.IntegerAttr(op.attributes["code"]).value
+    if not 0 < code <= MAX_CODE:
+        return [f"code must be a positive i32 value, got {code}"]
+    if len(op.operands) == 2 and str(op.operands[1].type) != tile.ERROR_WORD_TYPE:
+        return [f"the error word must be a {tile.ERROR_WORD_TYPE}, got {op.operands[1].type}"]
+    return []
+
+
+def _check_listed(op: ir.Operation, listed: set[int]) -> list[str]:
+    code = ir.IntegerAttr(op.attributes["code"]).value
+    if code in listed:
+        return []
+    return [f"code {code} has no entry in a tile.errors table of the module"]
+
+
+def _check_error_word(func: ir.Operation) -> list[str]:
+    """At most one argument is marked ``tile.error_word``, and it is a memref<1xi32>."""
+    if "arg_attrs" not in func.attributes or not len(func.regions[0].blocks):
+        return []
+    arguments = func.regions[0].blocks[0].arguments
+    attrs = ir.ArrayAttr(func.attributes["arg_attrs"])
+    marked = [
+        argument
+        for argument, entries in zip(arguments, attrs, strict=True)
+        if tile.ERROR_WORD in ir.DictAttr(entries)
+    ]
+    if len(marked) > 1:
+        return [f"has {len(marked)} arguments marked '{tile.ERROR_WORD}'"]
+    if marked and str(marked[0].type) != tile.ERROR_WORD_TYPE:
+        return [
+            f"'{tile.ERROR_WORD}' argument must be a {tile.ERROR_WORD_TYPE}, got {marked[0].type}"
+        ]
     return []
 
 

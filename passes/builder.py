@@ -66,6 +66,12 @@ def delinearize(linear: ir.Value, extents: Sequence[int]) -> list[ir.Value]:
     return indices[::-1]
 
 
+def clamp(value: ir.Value, size: int) -> ir.Value:
+    """``value`` (a signed index) clamped into [0, size): a position before the start reads
+    element 0, one past the end element ``size - 1``."""
+    return arith.minsi(arith.maxsi(value, const_index(0)), const_index(size - 1))
+
+
 def all_less_than(pairs: Sequence[tuple[ir.Value, int]]) -> ir.Value | None:
     """``i0 < n0 && i1 < n1 ...`` as an i1, or None when there is nothing to check."""
     condition = None

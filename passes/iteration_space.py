@@ -144,34 +144,46 @@ class IterationSpace:
 def _clamped_forms(read: ir.Operation) -> tuple[Linear, ...] | None:
     """The indices of ``read`` as linear forms of the loops, each possibly clamped into the
     value it reads (``minsi(maxsi(x, 0), size - 1)``, the importer's padding), or None."""
+    shape = ir.ShapedType(read.operands[0].type).shape
     forms = []
-    for index in list(read.operands)[1:]:
-        form = _index_form(_unclamped(index))
+    for index, size in zip(list(read.operands)[1:], shape, strict=True):
+        form = _index_form(_unclamped(index, size))
         if form is None:
             return None
         forms.append(form)
     return tuple(forms)
 
 
-def _unclamped(value: ir.Value) -> ir.Value:
-    """``value`` without the clamps into a range around it (min/max with constants)."""
-    while True:
-        owner = value.owner
-        clamps = ("arith.minsi", "arith.maxsi")
-        if isinstance(owner, ir.Block) or owner.operation.name not in clamps:
-            return value
-        lhs, rhs = owner.operands
-        if _constant(rhs) is not None:
-            value = lhs
-        elif _constant(lhs) is not None:
-            value = rhs
-        else:
-            return value
+def _unclamped(value: ir.Value, size: int) -> ir.Value:
+    """``value`` without its clamp into [0, size - 1] (``minsi(maxsi(x, 0), size - 1)``, or
+    the two the other way round), or ``value`` itself when it is no such clamp. A clamp into
+    any other range is an ordinary computed index: the lowering's checks of a captured read
+    (``_check_clamped_reads``) hold only for positions clamped into the whole value."""
+    bounds = {"arith.maxsi": 0, "arith.minsi": size - 1}
+    for outer, inner in (("arith.minsi", "arith.maxsi"), ("arith.maxsi", "arith.minsi")):
+        middle = _bounded(value, outer, bounds[outer])
+        clamped = None if middle is None else _bounded(middle, inner, bounds[inner])
+        if clamped is not None:
+            return clamped
+    return value
+
+
+def _bounded(value: ir.Value, name: str, bound: int) -> ir.Value | None:
+    """``x`` when ``value`` is ``name(x, bound)`` (either operand order), else None."""
+    owner = value.owner
+    if isinstance(owner, ir.Block) or owner.operation.name != name:
+        return None
+    lhs, rhs = owner.operands
+    if constant_int(rhs) == bound:
+        return lhs
+    if constant_int(lhs) == bound:
+        return rhs
+    return None
 
 
 def _index_form(value: ir.Value) -> Linear | None:
     """``value`` (an index computed in a body) as a linear form of the loops, or None."""
-    constant = _constant(value)
+    constant = constant_int(value)
     if constant is not None:
         return Linear((), constant)
     owner = value.owner
@@ -206,7 +218,8 @@ def _scaled(form: Linear, factor: int) -> Linear:
     return Linear(coeffs, form.constant * factor)
 
 
-def _constant(value: ir.Value) -> int | None:
+def constant_int(value: ir.Value) -> int | None:
+    """The integer an ``arith.constant`` defines, else None."""
     owner = value.owner
     if isinstance(owner, ir.Block) or owner.operation.name != "arith.constant":
         return None
@@ -220,13 +233,17 @@ def generics(module: ir.Operation) -> list[ir.Operation]:
 
 
 def ops_named(root: ir.Operation, name: str) -> list[ir.Operation]:
-    """Every op called ``name`` nested in ``root``, in walk order (collected first: an
-    exception raised inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
+    """Every op called ``name`` nested in ``root``, in walk order."""
+    return [op for op in nested_ops(root) if op.name == name]
+
+
+def nested_ops(root: ir.Operation) -> list[ir.Operation]:
+    """``root`` and every op nested in it, in walk order (collected first: an exception
+    raised inside ``walk`` reaches the caller as a RuntimeError, not as itself)."""
     found: list[ir.Operation] = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == name:
-            found.append(op)
+        found.append(op)
         return ir.WalkResult.ADVANCE
 
     root.walk(visit)

@@ -1,6 +1,7 @@
 """quartet-map-to-cpu: the barrier-phase loops as a sequential program for the CPU.
 
-Tensor-core steps (``tile.mma``) become each lane's own dot products (passes/mma.py).
+Tensor-core steps (``tile.mma``) become each lane's own dot products (passes/mma.py), runtime
+checks (``tile.check``) the atomic update of their error word (passes/error_word.py).
 
 Thread phases are sibling ``scf.parallel`` loops, so running each to completion before the next
 already honours every CTA barrier: the barriers are dropped. Shared-memory and per-thread buffers
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from quartet.dialects import tile
 from quartet.passes.base import ModulePass
+from quartet.passes.error_word import expand_check
 from quartet.passes.mma import expand_sequential
 
 
@@ -31,11 +34,13 @@ class MapToCpu(ModulePass):
     name = "quartet-map-to-cpu"
 
     def apply(self, module: ir.Operation) -> None:
-        barriers, allocas, steps = [], [], []
+        barriers, allocas, steps, checks = [], [], [], []
 
         def visit(op: ir.Operation) -> ir.WalkResult:
             if op.name == "tile.mma":
                 steps.append(op)
+            elif op.name == tile.CHECK:
+                checks.append(op)
             elif op.name == "schedule.barrier":
                 barriers.append(op)
             elif op.name in VIEWED and _has_gpu_space(op.results[0].type):
@@ -45,6 +50,8 @@ class MapToCpu(ModulePass):
         module.walk(visit)
         for step in steps:
             expand_sequential(step)
+        for check in checks:
+            expand_check(check)
         for barrier in barriers:
             barrier.erase()
         for alloca in allocas:

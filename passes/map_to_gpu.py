@@ -9,6 +9,8 @@ Derives the GPU form from the same source form the CPU runs (``quartet-lower-til
   every thread with ``%t = thread_id x`` (guarded when the phase has fewer than the block's
   threads), so the phases now share one body and ``schedule.barrier`` becomes ``gpu.barrier``;
 - tensor-core steps (``tile.mma``) become fragment loads and ``nvgpu.mma.sync``;
+- runtime checks (``tile.check``) become an atomic max into their error word where they fail
+  (``atom.global.max.s32``, passes/error_word.py);
 - workgroup buffers become ``memref.global``s in workgroup memory (``memref.alloca`` there
   crashes NVPTX, PLATFORM.md); per-thread buffers ``memref<T x N, private>`` indexed
   ``[%t, i]`` become one ``memref<N>`` per thread indexed ``[i]``, which LLVM keeps in registers
@@ -30,6 +32,7 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Kernel
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
+from quartet.passes.error_word import expand_check
 from quartet.passes.mma import expand_warp
 
 
@@ -102,10 +105,13 @@ class _Launch:
             self._inline_phase(phase.opview)
         ops = _walk(launch.operation)
         steps = [op for op in ops if op.name == "tile.mma"]
+        checks = [op for op in ops if op.name == tile.CHECK]
         allocas = [op for op in ops if op.name == "memref.alloca"]
         barriers = [op for op in ops if op.name == "schedule.barrier"]
         for step in steps:
             expand_warp(step)
+        for check in checks:
+            expand_check(check)
         for barrier in barriers:
             with ir.InsertionPoint(barrier), barrier.location:
                 gpu.BarrierOp()

@@ -5,7 +5,8 @@ A BERT encoder repeats the same layer twelve times: the same operators on the sa
 the buffers differ. Outlining every tiled ``linalg.generic`` (on buffers) into a private
 ``func.func`` that takes its buffers as arguments, and keeping one function per distinct body,
 lets every later stage (lowering, the GPU and CPU tails, PTX, the JIT) do the work of one layer;
-the host function calls the shared kernel once per use.
+the host function calls the shared kernel once per use (each call naming, in ``tile.names``,
+the ONNX nodes of its own operators).
 
     func.func @f(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) {
       linalg.generic {tile.program = ...} ins(%x) outs(%y)    // y = relu(x)
@@ -36,12 +37,19 @@ from dataclasses import dataclass
 from mlir import ir
 from mlir.dialects import func
 
+from quartet.diagnostics import source_name
 from quartet.dialects import tile
 from quartet.dialects.tile import Kernel
 from quartet.passes import lower_tiles
 from quartet.passes.base import ModulePass, PassError
 
 _CANDIDATE = "__quartet_kernel_candidate"
+
+OPERATOR_NAMES = "tile.names"
+"""On each call of a kernel: the name of every operator of this use of the kernel (its ONNX
+node, read from its location; "" where it has none), in the order of the kernel's operators
+(``tile.members``). Identical operators share one kernel function, whose own operators keep
+the first use's locations: the call is where each use's names survive."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,10 @@ def _outline(module, host, members: list[ir.Operation], prefix: str, kernels: di
     else:
         candidate.operation.erase()
     with ir.InsertionPoint(output), output.location:
-        func.CallOp([], ir.FlatSymbolRefAttr.get(function_name(name)), arguments)
+        call = func.CallOp([], ir.FlatSymbolRefAttr.get(function_name(name)), arguments)
+    names = [source_name(generic.location) or "" for generic in members]
+    if any(names):
+        call.attributes[OPERATOR_NAMES] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in names])
     for generic in reversed(members):
         generic.erase()
     for allocation in local:

@@ -1,6 +1,6 @@
 """quartet-poison-buffers: heap buffers start as poison, so a read before any write shows.
 
-A debug step of the CPU pipeline (``QUARTET_POISON=1``, see ``quartet/poison.py``): every
+A debug step of the CPU pipeline (``QUARTET_POISON=1``, see ``quartet/runtime/poison.py``): every
 ``memref.alloc`` is followed by a loop nest that stores the poison pattern, every byte 0xFF, in
 each element: a NaN of every float type and -1 of every integer type (``true`` for i1). Memory
 from ``malloc`` is often zero, which hides a kernel that reads a temporary before the kernel that

@@ -13,6 +13,7 @@ from quartet.passes.base import ModulePass
 PASSES: dict[str, str] = {
     "quartet-fixed-tiling": "FixedTiling",
     "quartet-readonly-arguments": "ReadonlyArguments",
+    "quartet-error-word": "ErrorWord",
     "quartet-outline-kernels": "OutlineKernels",
     "quartet-lower-tiles": "LowerTiles",
     "quartet-map-to-gpu": "MapToGpu",
@@ -21,6 +22,7 @@ PASSES: dict[str, str] = {
     "quartet-welder": "Welder",
     "quartet-widen-bool-buffers": "WidenBoolBuffers",
     "quartet-poison-buffers": "PoisonBuffers",
+    "quartet-launch-bounds": "LaunchBounds",
     "test-roller-align": "TestRollerAlign",
     "test-roller-reuse": "TestRollerReuse",
     "test-roller-candidates": "TestRollerCandidates",

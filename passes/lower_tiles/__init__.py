@@ -27,6 +27,10 @@ other, are exactly the sequential semantics (the CPU form); ``quartet-map-to-gpu
 phase into the body of one ``gpu.launch`` thread with the barriers as ``gpu.barrier``.
 Everything this pass does follows from the attributes the tiling passes wrote (``tile.program``,
 ``tile.plan``, ``tile.levels``, ``tile.group``, ``tile.kernel``): it decides nothing itself.
+
+The block loop stands at the output operator's position, so every other member moves down to
+it; ``order.py`` refuses a kernel whose members would pass an operation that reads or writes
+what they write, or writes what they read.
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Group, Kernel
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
+from quartet.passes.lower_tiles.order import check_order
 from quartet.passes.lower_tiles.phase import Phase
 from quartet.passes.lower_tiles.plan import KernelPlan, kernel_plan
 from quartet.passes.lower_tiles.shared import SharedMemory, layout
 from quartet.passes.lower_tiles.sources import Reader, evaluate
 from quartet.passes.lower_tiles.staging import WORKGROUP
 from quartet.passes.lower_tiles.traffic import MEMBERS, TRAFFIC, members_attr, traffic_attr
+from quartet.welder import MODELLED_SECONDS
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,10 @@ def _kernel_name(op: ir.Operation, default: str) -> str:
 
 def build(plan: KernelPlan, arguments) -> None:
     """The block loop of ``plan`` at its output operator, then its operators erased. The block
-    loop records the kernel's global traffic per argument of its function (``tile.traffic``)."""
+    loop records the kernel's global traffic per argument of its function (``tile.traffic``),
+    its operators (``tile.members``) and Welder's modelled time of it, where Welder ran."""
     output = plan.output.op
-    _check_order(plan)
+    check_order(plan)
     with (
         ir.InsertionPoint(output),
         output.location,
@@ -128,7 +135,9 @@ def build(plan: KernelPlan, arguments) -> None:
         block_loop.attributes[tile.KERNEL] = Kernel(plan.name).to_attr()
         block_loop.attributes[tile.PROGRAM] = output.attributes[tile.PROGRAM]
         block_loop.attributes[TRAFFIC] = traffic_attr(plan, arguments)
-        block_loop.attributes[MEMBERS] = members_attr(plan)
+        block_loop.attributes[MEMBERS] = members_attr(plan, arguments)
+        if MODELLED_SECONDS in output.attributes:
+            block_loop.attributes[MODELLED_SECONDS] = output.attributes[MODELLED_SECONDS]
         _build_block(plan, block_ids)
     for member in reversed(plan.members):
         member.op.operation.erase()
@@ -150,23 +159,3 @@ def _build_block(plan: KernelPlan, block_ids: list[ir.Value]) -> None:
         Phase(plan, member, reader, origins[member]).build()
         if memory.base is not None and index + 1 < len(plan.phases):
             b.cta_barrier()  # its results are ready, and its bytes free for the next owner
-
-
-def _check_order(plan: KernelPlan) -> None:
-    """Nothing between a kernel's first and last operator may use what the kernel writes: the
-    whole kernel runs at its output operator's position."""
-    members = {m.op.operation for m in plan.members}
-    written = {value for m in plan.members for value in m.outputs}
-    first = plan.members[0].op.operation
-    block_ops = list(first.block.operations)
-    start = next(i for i, o in enumerate(block_ops) if o.operation == first)
-    end = next(i for i, o in enumerate(block_ops) if o.operation == plan.output.op.operation)
-    for between in block_ops[start + 1 : end]:
-        if between.operation in members:
-            continue
-        if any(operand in written for operand in between.operation.operands):
-            raise PassError(
-                "an operation between the operators of a fused kernel uses a value the "
-                "kernel writes",
-                between.operation,
-            )

@@ -65,6 +65,12 @@ class Member:
         return list(self.op.outputs)
 
     @property
+    def accessed(self) -> list[ir.Value]:
+        """What each entry of ``levels`` is read from: the operands (inputs, then outputs),
+        then the buffer of each captured read."""
+        return [*self.op.operands, *(read.operands[0] for read in self.space.reads)]
+
+    @property
     def written(self) -> list[ir.Value]:
         """The values this member produces: its results on tensors, its out buffers on memrefs
         (what a consumer's operand is when it reads this member)."""
@@ -325,8 +331,7 @@ def _connect(members: list[Member]) -> None:
     """Record, for every operand read at "smem" or "reg", the member that writes its buffer."""
     writers: dict[ir.Value, Member] = {}
     for member in members:
-        read = [*member.op.operands, *(r.operands[0] for r in member.space.reads)]
-        for index, (value, level) in enumerate(zip(read, member.levels, strict=True)):
+        for index, (value, level) in enumerate(zip(member.accessed, member.levels, strict=True)):
             if level == "global":
                 continue
             if index >= len(member.op.operands) and member.space.access(index) is None:

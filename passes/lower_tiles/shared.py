@@ -11,7 +11,8 @@ A kernel's shared buffers are
 
 Buffers whose lifetimes do not overlap may share bytes. Offline best fit: the buffers, largest
 first, each go to the smallest gap, among the buffers already placed whose lifetimes overlap
-its own, that holds it (else after all of them); every offset is 32-byte aligned. The phases
+its own, that holds it (else after all of them); every offset is 32-byte aligned, and so is the
+allocation's size (see ``place``). The phases
 run one after another with a barrier between them (``quartet-lower-tiles``), so a buffer's
 bytes are reused only after every thread is done with their previous owner. The model's
 capacity check and the lowering read the same placement.
@@ -78,7 +79,11 @@ def layout(kernel: KernelPlan) -> Layout:
 
 
 def place(buffers: list[Buffer]) -> Layout:
-    """``buffers`` placed best fit over their lifetimes, largest first."""
+    """``buffers`` placed best fit over their lifetimes, largest first, in an allocation whose
+    size is rounded up to ``ALIGNMENT``: LLVM's NVPTX load-store vectorizer widens a chain of
+    loads whose start it knows to be 16-byte aligned to a whole aligned vector (a ragged row of
+    3 floats becomes one ``ld.shared.v4``, the fourth lane unused), so every aligned 16 bytes
+    holding a byte of a buffer must lie inside the allocation."""
     buffers = sorted(buffers, key=lambda buffer: -buffer.bytes)
     offsets: dict[tuple, int] = {}
     placed: list[Buffer] = []
@@ -91,7 +96,7 @@ def place(buffers: list[Buffer]) -> Layout:
         offsets[buffer.key] = _best_gap(taken, buffer.bytes)
         placed.append(buffer)
     total = max((offsets[b.key] + b.bytes for b in buffers), default=0)
-    return Layout(tuple(buffers), offsets, total)
+    return Layout(tuple(buffers), offsets, _aligned(total))
 
 
 def _best_gap(taken: list[tuple[int, int]], size: int) -> int:

@@ -60,14 +60,16 @@ class Reader:
         return self.at(member, operand, self.position(member, operand, index))
 
     def position(self, member: Member, operand: int, index: dict[int, ir.Value]):
-        """The operand's indices at ``index``, clamped along loops past the member's edge."""
+        """The operand's indices at ``index``, clamped (signed) into the operand along the
+        loops that leave the member: a halo position before the start reads element 0, not
+        (as an unsigned clamp would) the last element."""
         shape = ir.MemRefType(member.op.operands[operand].type).shape
         padded = self.kernel.padded(member)
         position = []
         for form, size in zip(member.space.forms[operand], shape, strict=True):
             value = evaluate(form, index)
             if any(loop in padded for loop in form.loops):
-                value = arith.minui(value, b.const_index(size - 1))
+                value = b.clamp(value, size)
             position.append(value)
         return position
 
@@ -102,8 +104,18 @@ class Reader:
 
     def body(self, member: Member, operands: list[ir.Value | None], index: dict[int, ir.Value]):
         """``member``'s body at ``index`` on ``operands`` (:func:`clone_body`), its captured
-        reads of in-kernel producers read where their levels say."""
+        reads of in-kernel producers read where their levels say.
+
+        A point of a padded region (past the operator's edge, or before its start) is never
+        stored, but its body still runs: its ``linalg.index`` values are clamped into the
+        operator, so a read through computed indices happens at a point of the operator,
+        where the importer keeps it inside the value it reads."""
         first = len(member.op.operands)
+        clamped = self.kernel.padded(member) & _indexed_loops(member)
+        index = {
+            loop: b.clamp(value, member.extents[loop]) if loop in clamped else value
+            for loop, value in index.items()
+        }
 
         def captured(j: int, position: list[ir.Value]) -> ir.Value | None:
             if first + j not in member.producers:
@@ -120,6 +132,16 @@ class Reader:
         if not list(argument.uses):
             return None
         return self.operand(member, len(member.inputs) + output, index)
+
+
+def _indexed_loops(member: Member) -> set[int]:
+    """The loops whose index ``member``'s body reads (``linalg.index``)."""
+    body = member.op.regions[0].blocks[0]
+    return {
+        ir.IntegerAttr(op.attributes["dim"]).value
+        for op in body.operations
+        if op.name == "linalg.index"
+    }
 
 
 def clone_body(

@@ -237,16 +237,62 @@ def traffic_attr(kernel: KernelPlan, arguments) -> ir.Attribute:
 MEMBERS = "tile.members"
 
 
-def members_attr(kernel: KernelPlan) -> ir.Attribute:
+def members_attr(kernel: KernelPlan, arguments) -> ir.Attribute:
     """``tile.members`` for the block loop: per operator of the kernel (program order) its
-    kind and iteration space, its role and the memory level of each operand, inputs then
-    outputs (``{operator = "contraction 64x128x256", role = "phase", levels = [...]}``)."""
+    kind and iteration space, its role, its rProgram, its numbers of inputs and outputs, the
+    memory level of each operand (inputs, then outputs, then captured reads), where each
+    operand comes from (``{member = k}``: the kernel's k-th operator; ``{argument = j}``:
+    argument j of the function that holds the kernel; ``{}``: neither, a constant, or an
+    output the body only writes) and the arguments it stores its result into:
+
+        {operator = "contraction 64x128x256", role = "phase", program = #tile.rprogram<...>,
+         inputs = 2, outputs = 1, levels = ["global", "global", "reg"],
+         sources = [{argument = 0}, {argument = 1}, {member = 0}], stores = array<i64: 2>}
+    """
+    arguments = list(arguments)
+    i64 = ir.IntegerType.get_signless(64)
     entries = []
     for member in kernel.members:
         fields = {
             "operator": ir.StringAttr.get(member.operator.summary),
             "role": ir.StringAttr.get(member.role),
+            "program": member.program.to_attr(),
+            "inputs": ir.IntegerAttr.get(i64, len(member.inputs)),
+            "outputs": ir.IntegerAttr.get(i64, len(member.outputs)),
             "levels": ir.ArrayAttr.get([ir.StringAttr.get(level) for level in member.levels]),
+            "sources": ir.ArrayAttr.get(
+                [_source(kernel, member, index, arguments) for index in range(len(member.levels))]
+            ),
+            "stores": ir.DenseI64ArrayAttr.get(
+                [arguments.index(value) for value in member.outputs if value in arguments]
+                if member.global_output
+                else []
+            ),
         }
         entries.append(ir.DictAttr.get(fields))
     return ir.ArrayAttr.get(entries)
+
+
+def _source(kernel: KernelPlan, member: Member, index: int, arguments: list) -> ir.Attribute:
+    """Where operand ``index`` of ``member`` comes from (see :func:`members_attr`); an output
+    its body never reads (it only writes it) comes from nowhere."""
+    i64 = ir.IntegerType.get_signless(64)
+    if not _read(member, index):
+        return ir.DictAttr.get({})
+    if index in member.producers:
+        position = kernel.members.index(member.producers[index])
+        return ir.DictAttr.get({"member": ir.IntegerAttr.get(i64, position)})
+    value = member.accessed[index]
+    if value in arguments:
+        return ir.DictAttr.get({"argument": ir.IntegerAttr.get(i64, arguments.index(value))})
+    return ir.DictAttr.get({})
+
+
+def _read(member: Member, index: int) -> bool:
+    """Whether ``member`` reads operand ``index``: every input and captured read does, an
+    output only where its body uses the output's current value (an accumulator)."""
+    first, end = len(member.inputs), len(member.inputs) + len(member.outputs)
+    if not first <= index < end:
+        return True
+    value = member.op.regions[0].blocks[0].arguments[index]
+    return any(True for _ in value.uses)

@@ -3,7 +3,8 @@
 On graph-level IR tiled by Roller, per block: builds the tile-graph (``quartet.welder.graph``),
 connects its edges and tiles every candidate group (``schedule``, ranked with ``model``), and
 writes each group's decisions into the IR, where ``quartet-outline-kernels`` and
-``quartet-lower-tiles`` read them:
+``quartet-lower-tiles`` read them (and each kernel's modelled time on its output operator,
+``welder.modelled_seconds``, for the compile report):
 
     %mm = linalg.generic {tile.program = ...}  ins(%x, %w) outs(%init)     // matmul
     %y  = linalg.generic {tile.program = ...}  ins(%mm, %b) outs(%e)       // + bias, relu
@@ -33,6 +34,7 @@ from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.welder.schedule import NOT_OUTPUT, Scheduler, grid_of
 from quartet.passes.welder.schedule import apply as apply_kernel
+from quartet.welder import MODELLED_SECONDS
 from quartet.welder.graph import TileGraph, tile_graph
 
 FUSION = ("welder", "none")
@@ -77,6 +79,8 @@ class Welder(ModulePass):
         kernels = scheduler.run()
         self.scheduled(func, scheduler, kernels)
         for kernel in kernels:
+            seconds = ir.FloatAttr.get_f64(kernel.seconds)
+            kernel.output.op.attributes[MODELLED_SECONDS] = seconds
             if len(kernel.members) == 1:
                 continue
             name = f"{prefix}_g{count}"

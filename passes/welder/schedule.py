@@ -181,6 +181,8 @@ class Scheduler:
         members = sorted({*producer.members, *consumer.members}, key=lambda n: n.index)
         if not _fresh_destinations(members, consumer.output):
             return refuse("a stored result updates a buffer in place")
+        if _overwritten_while_read(members):
+            return refuse("a member updates in place a result that something else reads")
         if not always and producer.computing + consumer.computing > MAX_OPERATORS:
             return refuse(f"more than {MAX_OPERATORS} operators")
         if not always and not self._convex(members):
@@ -490,6 +492,19 @@ def _fresh_destinations(members: list[Node], output: Node) -> bool:
     return True
 
 
+def _overwritten_while_read(members: list[Node]) -> bool:
+    """Whether a member's destination is another member's result that something else reads
+    too (a scatter's data that another operator also uses). Bufferization cannot update it
+    in place, and copies it between the two members: a copy that has no place inside one
+    kernel (outlining leaves it before the launch, where the producer has not run yet)."""
+    results = {value for node in members for value in node.op.results}
+    for node in members:
+        for value in node.op.outputs:
+            if value in results and any(use.owner != node.op.operation for use in value.uses):
+                return True
+    return False
+
+
 def _needed_outside(node: Node, members: list[Node]) -> bool:
     inside = set(members)
     return node.escapes or any(edge.consumer not in inside for edge in node.outputs)
@@ -499,12 +514,13 @@ _DATA_MOVEMENT = {
     "linalg.index", "linalg.yield", "tensor.extract", "memref.load", "arith.constant",
     "arith.select", "arith.cmpi", "arith.andi", "arith.ori", "arith.addi", "arith.subi",
     "arith.muli", "arith.minsi", "arith.maxsi", "arith.remsi", "arith.divsi", "arith.index_cast",
+    "tile.check",
 }  # fmt: skip
 
 
 def _moves_data(node: Node) -> bool:
     """A pointwise operator whose body computes nothing on the values it reads (a padding,
-    a concatenation, a slice): only indices, reads and selects."""
+    a concatenation, a slice, a gather): only indices, reads, selects and index checks."""
     body = node.op.regions[0].blocks[0]
     return not node.reduction and all(op.name in _DATA_MOVEMENT for op in body.operations)
 

@@ -76,6 +76,16 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
+def file_identity(path: str | Path) -> str | None:
+    """A file's identity for a cache key without reading it: its resolved path, size and
+    modification time (None if it cannot be read)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def entry(name: str) -> Path | None:
     """The entry directory of ``name``, created; None (with a warning) if it cannot be."""
     path = root() / name

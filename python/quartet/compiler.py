@@ -12,6 +12,8 @@ and Quartet is read from the compile cache (:mod:`quartet.cache`).
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import re
 import shutil
 import tempfile
@@ -29,18 +31,22 @@ from mlir import ir
 from quartet import cache as compile_cache
 from quartet import isolation
 from quartet.counters import Counters, count
-from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library
-from quartet.device import Device, EmulatedDevice, run_host_program
+from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library, runtime_libraries
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
 from quartet.dialects.verify import verify
 from quartet.errors import QuartetError, from_mlir_error
-from quartet.host import HostProgram, Launch, extract_host_program
+from quartet.host import extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
 from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
-from quartet.poison import requested as poison_requested
-from quartet.ptxas import PtxasInfo, assemble_all
-from quartet.signature import Signature
+from quartet.ptxas import PtxasInfo, assemble_all, find_ptxas
+from quartet.runtime import artifact as artifacts
+from quartet.runtime.artifact import Argument, Artifact, CpuForm, KernelImage, NamedTensor
+from quartet.runtime.emulated import EmulatedDevice
+from quartet.runtime.errors import ErrorTable
+from quartet.runtime.poison import requested as poison_requested
+from quartet.runtime.program import Device, HostProgram, Launch, load_program, run_host_program
+from quartet.signature import Signature, TensorSpec
 
 
 @dataclass(frozen=True)
@@ -77,12 +83,15 @@ class CompiledModel:
     ``pipeline`` is the exact pass pipeline that produced ``final_ir`` from the input (replay it
     with ``quartet-opt --pass-pipeline=...``); ``run`` executes the same tiled program on the CPU
     (for GPU targets through ``cpu_pipeline``, which shares every step up to the loop level,
-    ``loops_ir``). ``kernels`` lists each distinct kernel once; ``launches`` counts the kernel
-    launches of one inference. ``stage_seconds`` times every stage of the compile;
-    ``cpu_build_seconds`` the stages of a GPU target's CPU build, made on the first ``run``.
-    ``counters`` holds the static whole-model counters (:mod:`quartet.counters`). ``poison``
-    says whether the CPU build fills temporaries and outputs with poison (``QUARTET_POISON``,
-    read at compile time; :mod:`quartet.poison`).
+    ``loops_ir``). ``kernels`` lists each distinct kernel once (GPU targets); ``launches``
+    counts the kernel launches of one inference (a kernel in a loop once per iteration).
+    ``stage_seconds`` times every stage of the compile; ``cpu_build_seconds`` the stages of a
+    GPU target's CPU build, made on the first ``run``. ``counters`` holds the static
+    whole-model counters (:mod:`quartet.counters`); ``errors`` the entry's error word and
+    messages when an operator checks at run time (``run`` and ``emulate`` raise its error,
+    :mod:`quartet.runtime.errors`). ``poison`` says whether the CPU build fills temporaries
+    and outputs with poison (``QUARTET_POISON``, read at compile time;
+    :mod:`quartet.runtime.poison`).
     """
 
     target: str
@@ -99,14 +108,17 @@ class CompiledModel:
     cache_entry: Path | None = None  # the compile cache's directory for this model, if any
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
+    errors: ErrorTable | None = None
     poison: bool = False
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
     @property
     def launches(self) -> int | None:
-        """Kernel launches per inference (GPU targets)."""
-        return None if self.host is None else len(self.host.launches)
+        """Kernel launches per inference, every target (``counters.launches``); None where a
+        kernel runs a data-dependent number of times (``counters.data_dependent`` then says
+        what one run of each such region launches)."""
+        return self.counters.launches if self.counters.exact else None
 
     @property
     def workdir(self) -> Path:
@@ -120,13 +132,21 @@ class CompiledModel:
         return self._scratch
 
     @property
+    def cpu_library(self) -> Path:
+        """The CPU build's shared library (built on first use for a GPU target, then kept in
+        ``workdir``)."""
+        library = self.workdir / LIBRARY
+        if not library.exists():
+            _cpu_build_from_loops(self)
+        return library
+
+    @property
     def executable(self) -> CpuExecutable:
-        """The CPU build (made on first use for a GPU target, then kept in ``workdir``)."""
+        """The CPU build, loaded."""
         if self._executable is None:
-            library = self.workdir / LIBRARY
-            if not library.exists():
-                _cpu_build_from_loops(self)
-            self._executable = CpuExecutable(library, self.entry, self.signature, self.poison)
+            self._executable = CpuExecutable(
+                self.cpu_library, self.entry, self.signature, self.errors, self.poison
+            )
         return self._executable
 
     def run(
@@ -153,19 +173,105 @@ class CompiledModel:
             raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
-        run_host_program(self.host, self.ptx, device or EmulatedDevice(), arrays, outputs)
+        device = device or EmulatedDevice()
+        storage = load_program(self.host, self.ptx, device)
+        written = dict(enumerate(arrays))
+        read = dict(enumerate(outputs, start=len(arrays)))
+        run_host_program(self.host, device, storage, written, read)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def artifact(
+        self,
+        *,
+        cpu_library: bool = False,
+        inputs: tuple[NamedTensor, ...] | None = None,
+        outputs: tuple[NamedTensor, ...] | None = None,
+        arguments: tuple[Argument, ...] | None = None,
+    ) -> Artifact:
+        """What :func:`quartet.runtime.load` runs: PTX, host program, signature and weights
+        (see :mod:`quartet.runtime.artifact`). The CPU form's library is in it for the cpu
+        target, and for a GPU target when ``cpu_library`` (it is built if it was not).
+        ``inputs``, ``outputs`` and ``arguments`` describe the interface a frontend gives the
+        entry (names, weights bound to arguments); by default every argument is an input
+        ``arg<i>`` and every result an output ``result<i>``."""
+        if inputs is None or outputs is None or arguments is None:
+            inputs, outputs, arguments = _plain_interface(self.signature)
+        if self.errors is not None:  # the word quartet-error-word added to the entry
+            word = Argument("error_word", "error word", TensorSpec((1,), np.dtype(np.int32)))
+            position = self.errors.argument
+            arguments = (*arguments[:position], word, *arguments[position:])
+        figures = self.ptxas if self.ptx and find_ptxas() else {}
+        kernels = tuple(
+            KernelImage(name, ptx, _ptxas_figures(figures.get(name)))
+            for name, ptx in self.ptx.items()
+        )
+        return Artifact(
+            target=self.target,
+            entry=self.entry,
+            inputs=inputs,
+            outputs=outputs,
+            arguments=arguments,
+            host=self.host,
+            kernels=kernels,
+            cpu=_cpu_form(self) if cpu_library or self.target == "cpu" else None,
+            quartet_version=_version(),
+            errors=self.errors,
+        )
+
+    def save(self, directory: str | Path, *, cpu_library: bool = False) -> Path:
+        """Write the model as an artifact into ``directory`` (:meth:`artifact`; the format is
+        docs/runtime.md); returns the directory."""
+        directory = Path(directory)
+        artifacts.write(self.artifact(cpu_library=cpu_library), directory)
+        return directory
 
     @cached_property
     def ptxas(self) -> dict[str, PtxasInfo]:
         """``ptxas -v`` figures per kernel (every kernel assembled for the target chip, in
         parallel)."""
+        isolation.report(stage="ptxas")
         return {info.kernel: info for info in assemble_all(self.ptx, self.target)}
 
     def __getstate__(self) -> dict:
         """What the compile cache (and an isolated child) hands on: everything but the loaded
         CPU library."""
         return {**self.__dict__, "_executable": None}
+
+
+def _plain_interface(signature: Signature):
+    """Inputs ``arg<i>`` and outputs ``result<i>``, one per entry argument and result."""
+    inputs = tuple(NamedTensor(f"arg{i}", spec) for i, spec in enumerate(signature.inputs))
+    outputs = tuple(NamedTensor(f"result{i}", spec) for i, spec in enumerate(signature.outputs))
+    arguments = tuple(Argument("input", named.name, named.spec) for named in inputs) + tuple(
+        Argument("output", named.name, named.spec) for named in outputs
+    )
+    return inputs, outputs, arguments
+
+
+def _ptxas_figures(info: PtxasInfo | None) -> dict[str, int] | None:
+    if info is None:
+        return None
+    figures = dataclasses.asdict(info)
+    del figures["kernel"]
+    return figures
+
+
+def _cpu_form(model: CompiledModel) -> CpuForm:
+    """The CPU library, and MLIR's runtime utilities where it links against them (they are
+    shipped beside it: the runtime preloads them, so the library loads where MLIR is absent)."""
+    from quartet.hardware.cpu import host_cpu
+
+    library = model.cpu_library
+    contents = library.read_bytes()
+    preload = tuple(path for path in runtime_libraries() if path.name.encode() in contents)
+    return CpuForm(library, f"_mlir_ciface_{model.entry}", preload, host_cpu().name)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("quartet")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _remove_with(model: CompiledModel, directory: Path) -> None:
@@ -226,7 +332,8 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
             loops_ir = str(module)
         with clock("counters"):
-            counters = count(module, name)
+            counters = count(module, name, filename)
+            errors = ErrorTable.of(_entry_function(module, name, filename))
         model = CompiledModel(
             target=target,
             entry=name,
@@ -238,6 +345,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             stage_seconds=clock.seconds,
             cache_entry=compile_cache.entry(key) if key else None,
             counters=counters,
+            errors=errors,
             poison=poison,
         )
         if target == "cpu":

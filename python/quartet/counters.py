@@ -4,25 +4,52 @@ Every kernel's block loop carries its global traffic per argument of its kernel 
 (``tile.traffic``, counted by quartet-lower-tiles from the kernel's plan), and the host
 function calls kernel functions on its buffers. So, per inference:
 
-- ``launches``: kernel launches (calls of kernel functions);
+- ``launches``: kernel launches (calls of kernel functions, and block loops left in the host);
 - ``global_bytes``: bytes read and written in global memory by all of them, halo re-reads and
   re-reads by different blocks included;
 - ``intermediate_global_bytes``: the part of those on buffers the host allocates (tensors that
   are neither model inputs, weights nor outputs);
 - ``compulsory_bytes``: every input, weight, constant and output once.
+
+Control flow decides how many times a launch runs. A launch inside ``scf.for`` loops whose
+bounds and step are ``arith.constant`` runs once per iteration of each (nested loops
+multiply), and its bytes with it; an ``scf.if`` on a constant runs its taken branch alone.
+Where only the inference knows how many times a region runs (the condition and body of an
+``scf.while``, the body of an ``scf.for`` with bounds that are not constants, either branch of
+an ``scf.if`` on a computed condition, the regions of any other op), the counters give no total:
+the region becomes a :class:`DataDependentRegion` that says what one run of it launches and
+moves ("per iteration" for a loop body, per run of a branch), the totals count only what
+runs outside such regions, and :attr:`Counters.exact` is False. An ``scf.if``'s branches are
+reported apart rather than as their maximum, which would be a bound passed off as a count.
+
+    func.func @f(...) {
+      call @f_k0.func(...)                  // 1 launch
+      scf.for %i = %c0 to %c5 step %c1 {
+        scf.for %j = %c0 to %c3 step %c1 {
+          call @f_k1.func(...)              // 15 launches
+        }
+        scf.while (...) { ... } do {
+          call @f_k2.func(...)              // data-dependent: 1 launch per iteration,
+        }                                   // the loop reached 5 times
+      }
+    }
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mlir import ir
 
 from quartet.dialects import tile
-from quartet.passes.iteration_space import ops_named
+from quartet.errors import format_location
+from quartet.passes.iteration_space import constant_int
+from quartet.runtime.errors import ErrorTable
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
+TRAFFIC = "tile.traffic"  # quartet-lower-tiles' attribute (passes/lower_tiles/traffic.py)
+RUN_ONCE = ("scf.execute_region", "memref.alloca_scope")  # ops whose regions run once per run
 
 
 @dataclass
@@ -34,17 +61,60 @@ class KernelTraffic:
 
 
 @dataclass
-class Counters:
+class Tally:
+    """Launches and the global bytes they move, in total and per kernel."""
+
     launches: int = 0
     global_bytes: int = 0
     intermediate_global_bytes: int = 0
-    compulsory_bytes: int = 0
     kernels: dict[str, KernelTraffic] = field(default_factory=dict)
+
+    def add(self, kernel: str, operators: list[dict], times: int, traffic) -> None:
+        """``times`` launches of ``kernel``, each moving ``traffic``: (loaded, stored,
+        whether the buffer is an intermediate) per argument."""
+        record = self.kernels.setdefault(kernel, KernelTraffic(operators=operators))
+        record.launches += times
+        self.launches += times
+        for loaded, stored, intermediate in traffic:
+            record.loaded += times * loaded
+            record.stored += times * stored
+            self.global_bytes += times * (loaded + stored)
+            if intermediate:
+                self.intermediate_global_bytes += times * (loaded + stored)
+
+
+@dataclass
+class DataDependentRegion(Tally):
+    """A region that runs as many times as the inference decides, and what one run of it
+    launches and moves (its own constant loops multiplied in; nested data-dependent regions
+    are entries of their own)."""
+
+    region: str = ""  # "body of scf.while at model.mlir:12:5"
+    reached: int = 0  # how many times control reaches its op, per run of ``within``
+    within: int | None = None  # the data-dependent region around it (an index), else None
+
+
+@dataclass
+class Counters(Tally):
+    """Per inference: everything outside data-dependent regions (all of it when ``exact``),
+    plus one entry per data-dependent region that launches a kernel, outermost first.
+    ``kernels`` lists every kernel with its operators, its figures those of its launches
+    outside data-dependent regions."""
+
+    compulsory_bytes: int = 0
     kept_apart: list[str] = field(default_factory=list)  # quartet-welder's welder.kept_apart
+    data_dependent: list[DataDependentRegion] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the totals are the whole inference's (no kernel runs a data-dependent
+        number of times)."""
+        return not self.data_dependent
 
 
-def count(module: ir.Module, entry: str) -> Counters:
-    """The counters of ``entry`` in the loop-level ``module`` (after quartet-lower-tiles)."""
+def count(module: ir.Module, entry: str, filename: str = "<module>") -> Counters:
+    """The counters of ``entry`` in the loop-level ``module`` (after quartet-lower-tiles);
+    ``filename`` names the parsed text in the data-dependent regions' locations."""
     functions = {
         ir.StringAttr(op.attributes["sym_name"]).value: op
         for op in module.body.operations
@@ -55,44 +125,159 @@ def count(module: ir.Module, entry: str) -> Counters:
     if "welder.kept_apart" in host.attributes:
         notes = ir.ArrayAttr(host.attributes["welder.kept_apart"])
         counters.kept_apart = [ir.StringAttr(note).value for note in notes]
-    for call in ops_named(host.operation, "func.call"):
-        callee = functions.get(ir.FlatSymbolRefAttr(call.attributes["callee"]).value)
-        if callee is None:
-            continue
-        for kernel, traffic, operators in _block_loops(callee.operation):
-            record = counters.kernels.setdefault(kernel, KernelTraffic(operators=operators))
-            record.launches += 1
-            counters.launches += 1
-            for operand, (loaded, stored) in zip(call.operands, _pairs(traffic), strict=False):
-                record.loaded += loaded
-                record.stored += stored
-                counters.global_bytes += loaded + stored
-                if _allocated(operand):
-                    counters.intermediate_global_bytes += loaded + stored
-    for kernel, traffic, operators in _block_loops(host.operation):  # left in the host itself
-        record = counters.kernels.setdefault(kernel, KernelTraffic(operators=operators))
-        record.launches += 1
-        counters.launches += 1
-        for loaded, stored in _pairs(traffic):
-            record.loaded += loaded
-            record.stored += stored
-            counters.global_bytes += loaded + stored
+    arguments = host.regions[0].blocks[0].arguments
+    start = _Place(counters, 1, None, {argument: False for argument in arguments}, (entry,))
+    _Walk(functions, counters, filename).region(host.regions[0], start)
     return counters
 
 
-def _block_loops(op: ir.Operation) -> list[tuple[str, list[int], list[dict]]]:
-    """(kernel, traffic per argument, operators) of every block loop in ``op``."""
-    found = []
+@dataclass(frozen=True)
+class _Place:
+    """Where the walk is: the tally its launches go to, how many times an op here runs per
+    run of that tally's scope, and the function it is in (whether each argument is an
+    intermediate buffer; the calls that led here, and those of them already reported as
+    recursive)."""
 
-    def visit(child: ir.Operation) -> ir.WalkResult:
-        if tile.KERNEL in child.attributes and "tile.traffic" in child.attributes:
-            name = tile.Kernel.from_attr(child.attributes[tile.KERNEL]).name
-            traffic = list(ir.DenseI64ArrayAttr(child.attributes["tile.traffic"]))
-            found.append((name, traffic, _operators(child)))
-        return ir.WalkResult.ADVANCE
+    tally: Tally
+    times: int
+    within: int | None
+    intermediate: dict[ir.Value, bool]  # the function's arguments, in order
+    calls: tuple[str, ...]
+    recursive: tuple[str, ...] = ()
 
-    op.walk(visit)
-    return found
+
+class _Walk:
+    def __init__(self, functions: dict[str, ir.OpView], counters: Counters, filename: str):
+        self.functions, self.counters, self.filename = functions, counters, filename
+
+    def region(self, region: ir.Region, place: _Place) -> None:
+        for block in region.blocks:
+            for op in block.operations:
+                self.op(op.operation, place)
+
+    def op(self, op: ir.Operation, place: _Place) -> None:
+        if tile.KERNEL in op.attributes and TRAFFIC in op.attributes:
+            self.launch(op, place)
+        elif op.name == "func.call":
+            self.call(op, place)
+        else:
+            self.regions(op, place)
+
+    def regions(self, op: ir.Operation, place: _Place) -> None:
+        """The regions of any other op, each as many times as it runs per run of ``op``."""
+        for region, runs in _runs(op):
+            if isinstance(runs, int):
+                self.region(region, replace(place, times=place.times * runs))
+            else:
+                where = format_location(op.location, self.filename)
+                self.data_dependent(region, f"{runs} at {where}", place)
+
+    def launch(self, block_loop: ir.Operation, place: _Place) -> None:
+        """A block loop: one launch of its kernel, its traffic per argument of the function
+        that holds it."""
+        name = tile.Kernel.from_attr(block_loop.attributes[tile.KERNEL]).name
+        flat = list(ir.DenseI64ArrayAttr(block_loop.attributes[TRAFFIC]))
+        pairs = zip(flat[0::2], flat[1::2], strict=True)
+        traffic = [
+            (loaded, stored, intermediate)
+            for (loaded, stored), intermediate in zip(
+                pairs, place.intermediate.values(), strict=True
+            )
+        ]
+        blank = KernelTraffic(operators=_operators(block_loop))
+        operators = self.counters.kernels.setdefault(name, blank).operators
+        place.tally.add(name, operators, place.times, traffic)
+
+    def call(self, call: ir.Operation, place: _Place) -> None:
+        """The callee's body, run where the call is, its arguments the call's operands. A
+        recursive call is a data-dependent region: one run of it is one more level."""
+        name = ir.FlatSymbolRefAttr(call.attributes["callee"]).value
+        callee = self.functions.get(name)
+        if callee is None or not callee.regions[0].blocks or name in place.recursive:
+            return
+        arguments = callee.regions[0].blocks[0].arguments
+        flags = [_intermediate(operand, place) for operand in call.operands]
+        intermediate = dict(zip(arguments, flags, strict=True))
+        inside = replace(place, intermediate=intermediate, calls=(*place.calls, name))
+        if name not in place.calls:
+            self.region(callee.regions[0], inside)
+            return
+        where = format_location(call.location, self.filename)
+        level = replace(inside, recursive=(*place.recursive, name))
+        self.data_dependent(callee.regions[0], f"recursive call of @{name} at {where}", level)
+
+    def data_dependent(self, region: ir.Region, what: str, place: _Place) -> None:
+        """``region`` as an entry of its own, kept if something in it launches a kernel."""
+        entries = self.counters.data_dependent
+        entry = DataDependentRegion(region=what, reached=place.times, within=place.within)
+        index = len(entries)
+        entries.append(entry)
+        self.region(region, replace(place, tally=entry, times=1, within=index))
+        if entry.launches == 0 and len(entries) == index + 1:
+            entries.pop()  # nothing launches in it, nor in a region it holds
+
+
+def _runs(op: ir.Operation) -> list[tuple[ir.Region, int | str]]:
+    """Each region of ``op`` with how many times it runs per run of ``op``, or, where only
+    the inference knows, what the region is."""
+    name = op.name
+    if name == "scf.for":
+        trips = _trip_count(op)
+        body = "body of scf.for (trip count not a constant)" if trips is None else trips
+        return [(op.regions[0], body)]
+    if name == "scf.while":
+        return [(op.regions[0], "condition of scf.while"), (op.regions[1], "body of scf.while")]
+    if name == "scf.if":
+        condition = _known_condition(op.operands[0])
+        if condition is None:
+            return [
+                (op.regions[0], "then branch of scf.if"),
+                (op.regions[1], "else branch of scf.if"),
+            ]
+        return [(op.regions[0], int(condition)), (op.regions[1], int(not condition))]
+    if name in RUN_ONCE:
+        return [(region, 1) for region in op.regions]
+    return [(region, f"region {i} of {name}") for i, region in enumerate(op.regions)]
+
+
+def _trip_count(loop: ir.Operation) -> int | None:
+    """Iterations of an ``scf.for`` whose bounds and step are constants, else None."""
+    bounds = [constant_int(value) for value in loop.operands[:3]]
+    if None in bounds:
+        return None
+    lower, upper, step = bounds
+    if "unsignedCmp" in loop.attributes:  # a unit attribute: compare the bounds unsigned
+        width = _width(loop.operands[0].type)
+        lower, upper, step = (value % (1 << width) for value in bounds)
+    if step <= 0:
+        return None
+    return max(0, -((lower - upper) // step))  # ceil((upper - lower) / step), in integers
+
+
+def _known_condition(condition: ir.Value) -> bool | None:
+    """The value of an ``arith.constant`` i1, else None."""
+    owner = condition.owner
+    if not isinstance(owner, ir.OpView) or owner.operation.name != "arith.constant":
+        return None
+    attribute = owner.attributes["value"]
+    return attribute.value if isinstance(attribute, ir.BoolAttr) else None
+
+
+def _width(value_type: ir.Type) -> int:
+    """Bits of an integer or index value (index: 64, the targets' pointer width)."""
+    return value_type.width if isinstance(value_type, ir.IntegerType) else 64
+
+
+def _intermediate(value: ir.Value, place: _Place) -> bool:
+    """Whether ``value`` is (a view of) a buffer the host allocates, or an argument that
+    is one where the function was called."""
+    owner = value.owner
+    while isinstance(owner, ir.OpView) and owner.operation.name in VIEWS:
+        value = owner.operands[0]
+        owner = value.owner
+    if isinstance(owner, ir.OpView):
+        return owner.operation.name in ("memref.alloc", "memref.alloca")
+    return place.intermediate.get(value, False)
 
 
 def _operators(block_loop: ir.Operation) -> list[dict]:
@@ -111,24 +296,16 @@ def _operators(block_loop: ir.Operation) -> list[dict]:
     return operators
 
 
-def _pairs(flat: list[int]) -> list[tuple[int, int]]:
-    return list(zip(flat[0::2], flat[1::2], strict=True))
-
-
-def _allocated(value: ir.Value) -> bool:
-    """Whether ``value`` is (a view of) a buffer the host allocates: an intermediate."""
-    owner = value.owner
-    while isinstance(owner, ir.OpView) and owner.operation.name in VIEWS:
-        owner = owner.operands[0].owner
-    return isinstance(owner, ir.OpView) and owner.operation.name in (
-        "memref.alloc",
-        "memref.alloca",
-    )
-
-
 def _compulsory(module: ir.Module, host) -> int:
-    """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each."""
-    total = sum(_bytes(argument.type) for argument in host.regions[0].blocks[0].arguments)
+    """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each; the
+    error word is not model data (and moves no bytes unless a runtime check fails)."""
+    arguments = host.regions[0].blocks[0].arguments
+    errors = ErrorTable.of(host)
+    total = sum(
+        _bytes(argument.type)
+        for position, argument in enumerate(arguments)
+        if errors is None or position != errors.argument
+    )
     for op in module.body.operations:
         if op.operation.name == "memref.global" and "constant" in op.attributes:
             total += _bytes(op.type_.value)

@@ -8,12 +8,13 @@ model runs without compiling anything, and the LLVM work runs in child processes
 or an assertion is an error message, not the end of the user's process.
 
 The entry takes every input and then every output as a memref descriptor (results were turned
-into out-parameters), through the C interface ``llvm-request-c-wrappers`` generated.
+into out-parameters), and the error word if it has runtime checks (:mod:`quartet.runtime.errors`),
+through the C interface ``llvm-request-c-wrappers`` generated; the library is called the way
+:mod:`quartet.runtime.cpu` calls an artifact's.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 import shutil
@@ -26,10 +27,11 @@ import mlir
 import numpy as np
 from mlir import ir
 from mlir.dialects import llvm
-from mlir.runtime import get_ranked_memref_descriptor
 
 from quartet.errors import QuartetError
-from quartet.poison import poison
+from quartet.runtime.cpu import CpuLibrary
+from quartet.runtime.errors import ErrorTable
+from quartet.runtime.poison import poison
 from quartet.signature import Signature
 
 LIBRARY = "model.so"
@@ -137,24 +139,33 @@ def _tool(command: list[str]) -> None:
 
 
 class CpuExecutable:
-    """A compiled model's CPU library and its numpy signature; ``poison``: a debug build whose
-    outputs start as poison, as its temporaries do (:mod:`quartet.poison`)."""
+    """A compiled model's CPU library, its numpy signature and its runtime errors; ``poison``:
+    a debug build whose outputs start as poison, as its temporaries do
+    (:mod:`quartet.runtime.poison`)."""
 
-    def __init__(self, library: Path, entry: str, signature: Signature, poison: bool = False):
+    def __init__(
+        self,
+        library: Path,
+        entry: str,
+        signature: Signature,
+        errors: ErrorTable | None = None,
+        poison: bool = False,
+    ):
         self.library, self.entry, self.signature = library, entry, signature
-        self.poison = poison
-        try:
-            self._function = getattr(ctypes.CDLL(str(library)), f"_mlir_ciface_{entry}")
-        except (OSError, AttributeError) as error:
-            raise QuartetError(f"error: cannot load the CPU build of @{entry}: {error}") from None
-        self._function.restype = None
+        self.errors, self.poison = errors, poison
+        self._library = CpuLibrary(library, f"_mlir_ciface_{entry}")
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        """Check the inputs against the signature, run, and return fresh output arrays."""
+        """Check the inputs against the signature, run, and return fresh output arrays
+        (QuartetError naming the operator if a runtime check failed)."""
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
         if self.poison:
             outputs = [poison(output) for output in outputs]
-        descriptors = [get_ranked_memref_descriptor(array) for array in arrays + outputs]
-        self._function(*[ctypes.pointer(descriptor) for descriptor in descriptors])
+        arguments, word = arrays + outputs, None
+        if self.errors is not None:
+            arguments, word = self.errors.arguments(arguments)
+        self._library.call(arguments)
+        if word is not None:
+            self.errors.raise_if_set(word)
         return outputs

@@ -91,6 +91,19 @@ def source_position(location: ir.Location) -> SourcePosition | None:
     return None
 
 
+def source_name(location: ir.Location) -> str | None:
+    """The first name inside ``location`` (``loc("name")``: the ONNX node an operator came
+    from, as the importer writes it); None if there is none."""
+    if location.is_a_name():
+        return location.name_str
+    if location.is_a_callsite():
+        return source_name(location.callee)
+    if location.is_a_fused():
+        names = (source_name(inner) for inner in location.locations)
+        return next((name for name in names if name), None)
+    return None
+
+
 def format_diagnostic(diagnostic: Diagnostic, filename: str, source: str | None = None) -> str:
     """``file:line:col: severity: message``, the source line and a caret, then the notes.
 

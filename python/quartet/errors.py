@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from mlir import ir
+if TYPE_CHECKING:  # the runtime raises QuartetError too, and never imports MLIR
+    from mlir import ir
 
 
 class QuartetError(Exception):

@@ -1,59 +1,23 @@
 """The host side of a GPU build: which buffers exist and which kernels run on them, in order.
 
 After outlining, the entry function holds only buffer allocations and ``gpu.launch_func`` ops.
-This reads it into a plain program that any device executes the same way: the PTX emulator
-today, a CUDA driver runtime where a GPU exists.
+This reads it into a :class:`~quartet.runtime.program.HostProgram`, plain data that any device
+executes the same way (the PTX emulator, a GPU through the CUDA driver) and that an artifact
+stores.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from mlir import ir
 
 from quartet.errors import QuartetError
+from quartet.runtime.errors import ErrorTable
+from quartet.runtime.program import Buffer, Copy, HostProgram, Launch
 from quartet.signature import TensorSpec
 
 _IGNORED = {"arith.constant", "memref.dealloc", "func.return"}
 _VIEWS = {"memref.expand_shape", "memref.collapse_shape"}
-
-
-@dataclass(frozen=True, eq=False)
-class Buffer:
-    """A device buffer: an entry argument (inputs, then outputs), a constant, a temporary, or
-    a reshaped view of another buffer (same bytes)."""
-
-    spec: TensorSpec
-    argument: int | None = None  # position among the entry's arguments
-    constant: np.ndarray | None = None  # contents of a constant global
-    view_of: int | None = None  # index of the buffer this one reshapes
-
-
-@dataclass(frozen=True)
-class Launch:
-    kernel: str
-    grid: tuple[int, int, int]
-    block: tuple[int, int, int]
-    buffers: tuple[int, ...]  # indices into HostProgram.buffers, in kernel-parameter order
-
-
-@dataclass(frozen=True)
-class Copy:
-    """A device-to-device copy of a whole buffer (``memref.copy`` left by bufferization)."""
-
-    source: int
-    target: int
-
-
-@dataclass(frozen=True)
-class HostProgram:
-    buffers: tuple[Buffer, ...]
-    steps: tuple[Launch | Copy, ...]  # in program order
-
-    @property
-    def launches(self) -> list[Launch]:
-        return [step for step in self.steps if isinstance(step, Launch)]
 
 
 def extract_host_program(func) -> HostProgram:
@@ -88,14 +52,17 @@ def extract_host_program(func) -> HostProgram:
                 f"error: '{name}' is left on the host after GPU lowering at {op.location}; "
                 "only buffer allocation, copies and kernel launches can run there"
             )
-    return HostProgram(tuple(buffers), tuple(steps))
+    return HostProgram(tuple(buffers), tuple(steps), ErrorTable.of(func))
 
 
 def _launch(op, slot: dict[ir.Value, int]) -> Launch:
     kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value[-1]
     grid = (_constant(op.gridSizeX), _constant(op.gridSizeY), _constant(op.gridSizeZ))
     block = (_constant(op.blockSizeX), _constant(op.blockSizeY), _constant(op.blockSizeZ))
-    return Launch(kernel, grid, block, tuple(slot[v] for v in op.kernelOperands))
+    dynamic = op.dynamicSharedMemorySize
+    shared_bytes = 0 if dynamic is None else _constant(dynamic)
+    buffers = tuple(slot[v] for v in op.kernelOperands)
+    return Launch(kernel, grid, block, buffers, shared_bytes)
 
 
 def _global_data(module: ir.Operation, symbol: str) -> np.ndarray:

@@ -17,13 +17,14 @@ run in child processes or in Python already and cannot.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, Pipe
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from quartet.errors import QuartetError
 
@@ -34,6 +35,28 @@ _channel: Connection | None = None  # set in an isolated child: where progress g
 
 class InternalError(QuartetError):
     """Quartet itself failed (a crash, an assertion): a bug to report, not a user error."""
+
+
+class Watcher(Protocol):
+    """What the caller of an isolated call sees of the child as it runs (a progress display).
+
+    While a watcher is given, the child's ``sys.stdout`` and ``sys.stderr`` come through the
+    channel too, line by line, in order with its progress: the watcher writes them where they
+    belong (above a live display, which a child writing to the terminal itself would tear)."""
+
+    def stage(self, stage: str) -> None: ...
+
+    def pass_started(self, pass_name: str) -> None: ...
+
+    def write(self, stream: str, text: str) -> None: ...
+
+    def tick(self) -> None:
+        """Called about every ``TICK_SECONDS`` while nothing arrives."""
+
+    def close(self) -> None: ...
+
+
+TICK_SECONDS = 0.1
 
 
 def active() -> bool:
@@ -47,31 +70,25 @@ def report(*, stage: str | None = None, pass_name: str | None = None) -> None:
         _channel.send(("progress", stage, pass_name))
 
 
-def call(what: str, function: Callable[..., T], *args, **kwargs) -> T:
-    """``function(*args, **kwargs)`` in a forked child; ``what`` names it in a crash report."""
+def call(
+    what: str, function: Callable[..., T], *args, watcher: Watcher | None = None, **kwargs
+) -> T:
+    """``function(*args, **kwargs)`` in a forked child; ``what`` names it in a crash report.
+    ``watcher`` follows the child's progress and prints its output (see :class:`Watcher`)."""
     receiver, sender = Pipe(duplex=False)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         receiver.close()
-        _run_child(sender, function, args, kwargs)
+        _run_child(sender, function, args, kwargs, forward=watcher is not None)
     sender.close()
-    outcome, where = None, {"stage": None, "pass": None}
-    while True:
-        try:
-            message = receiver.recv()
-        except EOFError:
-            break
-        if message[0] == "progress":
-            _, stage, pass_name = message
-            if stage is not None:
-                where = {"stage": stage, "pass": None}
-            if pass_name is not None:
-                where["pass"] = pass_name
-        else:
-            outcome = message
-    receiver.close()
+    try:
+        outcome, where = _follow(receiver, watcher)
+    finally:
+        receiver.close()
+        if watcher is not None:
+            watcher.close()
     _, status = os.waitpid(pid, 0)
     if outcome is None:
         raise InternalError(_crash_message(what, status, where))
@@ -83,9 +100,40 @@ def call(what: str, function: Callable[..., T], *args, **kwargs) -> T:
     return value
 
 
-def _run_child(sender: Connection, function, args, kwargs) -> None:
+def _follow(receiver: Connection, watcher: Watcher | None) -> tuple[tuple | None, dict]:
+    """Read the child's messages until it closes the channel: its outcome (None if it sent
+    none) and where it last said it was."""
+    outcome, where = None, {"stage": None, "pass": None}
+    while True:
+        if watcher is not None and not receiver.poll(TICK_SECONDS):
+            watcher.tick()
+            continue
+        try:
+            message = receiver.recv()
+        except EOFError:
+            return outcome, where
+        if message[0] == "progress":
+            _, stage, pass_name = message
+            if stage is not None:
+                where = {"stage": stage, "pass": None}
+                if watcher is not None:
+                    watcher.stage(stage)
+            if pass_name is not None:
+                where["pass"] = pass_name
+                if watcher is not None:
+                    watcher.pass_started(pass_name)
+        elif message[0] == "output":
+            watcher.write(message[1], message[2])
+        else:
+            outcome = message
+
+
+def _run_child(sender: Connection, function, args, kwargs, forward: bool) -> None:
     global _channel
     _channel = sender
+    if forward:
+        sys.stdout = _Forwarded(sender, "stdout")
+        sys.stderr = _Forwarded(sender, "stderr")
     try:
         result = function(*args, **kwargs)  # kept alive until _exit: no finalizer of it runs
         sender.send(("result", result))
@@ -97,6 +145,32 @@ def _run_child(sender: Connection, function, args, kwargs) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+class _Forwarded(io.TextIOBase):
+    """A child's text stream sent to the parent whole lines at a time (and the rest on
+    flush), as ("output", stream, text) messages in order with its progress."""
+
+    def __init__(self, sender: Connection, stream: str):
+        self.sender, self.stream, self.pending = sender, stream, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        if "\n" in self.pending:
+            complete, _, self.pending = self.pending.rpartition("\n")
+            self.sender.send(("output", self.stream, complete + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sender.send(("output", self.stream, self.pending))
+            self.pending = ""
+
+    def isatty(self) -> bool:
+        return False
 
 
 def _crash_message(what: str, status: int, where: dict) -> str:

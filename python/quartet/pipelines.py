@@ -38,6 +38,11 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
     ),
     ("canonicalize", "fold the copies and casts bufferization leaves"),
     (
+        "quartet-error-word",
+        "runtime checks report into an error-word argument (on buffers, so that outlining "
+        "passes it to each kernel that checks)",
+    ),
+    (
         "quartet-outline-kernels",
         "one function per distinct operator: repeated layers are lowered and compiled once",
     ),
@@ -66,6 +71,12 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
         "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},canonicalize,cse)",
         "lower kernel bodies to NVVM (nvgpu.mma.sync to mma.sync first); one pointer per "
         "buffer (static shapes) as the kernel ABI",
+    ),
+    (
+        "quartet-launch-bounds{min-blocks-per-sm=1}",
+        "launches use exactly the known block size (.reqntid) and one block per SM is all the "
+        "plan needs (.minnctapersm): given only .maxntid, ptxas cuts registers for an occupancy "
+        "nobody asked for and spills to get there",
     ),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),
@@ -99,7 +110,8 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
 ]
 
 
-# Debug builds (QUARTET_POISON=1, see quartet/poison.py) insert this after quartet-map-to-cpu.
+# Debug builds (QUARTET_POISON=1, see quartet/runtime/poison.py) insert this after
+# quartet-map-to-cpu.
 POISON_STEP = (
     "quartet-poison-buffers",
     "temporaries start as poison, not malloc's zeros: a read before any write shows as NaN",

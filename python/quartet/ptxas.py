@@ -49,7 +49,10 @@ def find_ptxas() -> str | None:
 
 _FUNCTION = re.compile(r"Compiling entry function '(\w+)'")
 _FRAME = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads")
-_USED = re.compile(r"Used (\d+) registers(?:, used (\d+) barriers)?(?:, (\d+) bytes smem)?")
+_USED = re.compile(
+    r"Used (\d+) registers(?:, used (\d+) barriers)?(?:, \d+ bytes cumulative stack size)?"
+    r"(?:, (\d+) bytes smem)?"
+)
 
 
 def assemble(ptx: str, chip: str) -> list[PtxasInfo]:
@@ -68,7 +71,7 @@ def assemble(ptx: str, chip: str) -> list[PtxasInfo]:
         )
     if done.returncode != 0:
         raise QuartetError(f"error: ptxas rejected the PTX for {chip}:\n{done.stderr.strip()}")
-    return _parse_report(done.stderr)
+    return parse_report(done.stderr)
 
 
 def assemble_all(ptx: Mapping[str, str], chip: str) -> list[PtxasInfo]:
@@ -80,7 +83,8 @@ def assemble_all(ptx: Mapping[str, str], chip: str) -> list[PtxasInfo]:
         return [info for infos in reports for info in infos]
 
 
-def _parse_report(report: str) -> list[PtxasInfo]:
+def parse_report(report: str) -> list[PtxasInfo]:
+    """``ptxas -v``'s report (its stderr) -> one PtxasInfo per kernel, in report order."""
     infos, kernel, frame = [], None, (0, 0, 0)
     for line in report.splitlines():
         if match := _FUNCTION.search(line):

@@ -1,13 +1,21 @@
-"""The entry function's interface in numpy terms: input and output shapes and dtypes."""
+"""The entry function's interface in numpy terms: input and output shapes and dtypes.
+
+The specs are plain data that :mod:`quartet.runtime` uses too; only the two readers of IR types
+(``TensorSpec.of``, ``Signature.of``) need MLIR, and they import it when called, so the runtime
+runs where MLIR is not installed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from mlir import ir
 
 from quartet.errors import QuartetError
+
+if TYPE_CHECKING:
+    from mlir import ir
 
 _DTYPES = {
     "f16": np.float16,
@@ -28,12 +36,18 @@ class TensorSpec:
 
     @classmethod
     def of(cls, value_type: ir.Type, where: str) -> TensorSpec:
+        from mlir import ir
+
         if not isinstance(value_type, ir.ShapedType) or not value_type.has_static_shape:
             raise QuartetError(f"error: {where} has type {value_type}: a static shape is required")
         element = str(value_type.element_type)
         if element not in _DTYPES:
             raise QuartetError(f"error: {where} has unsupported element type {element}")
         return cls(tuple(value_type.shape), np.dtype(_DTYPES[element]))
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
     def __str__(self) -> str:
         return f"{'x'.join(map(str, self.shape))}x{self.dtype}"
@@ -42,7 +56,7 @@ class TensorSpec:
 ALIGNMENT = 64  # bytes; what memref.alloc gives temporaries, and >= the 16 vector loads need
 
 
-def _aligned(array: np.ndarray) -> np.ndarray:
+def aligned(array: np.ndarray) -> np.ndarray:
     """``array`` itself when C-contiguous and 64-byte aligned, else an aligned copy.
 
     Kernels read rows with 128-bit vector loads that assume 16-byte aligned buffers; a
@@ -52,9 +66,9 @@ def _aligned(array: np.ndarray) -> np.ndarray:
         return array
     storage = np.empty(array.nbytes + ALIGNMENT, np.uint8)
     offset = -storage.ctypes.data % ALIGNMENT
-    aligned = storage[offset : offset + array.nbytes].view(array.dtype).reshape(array.shape)
-    aligned[...] = array
-    return aligned
+    copy = storage[offset : offset + array.nbytes].view(array.dtype).reshape(array.shape)
+    copy[...] = array
+    return copy
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,8 @@ class Signature:
     @classmethod
     def of(cls, func) -> Signature:
         """From a ``func.func`` on tensors (graph level) or memrefs."""
+        from mlir import ir
+
         name = ir.StringAttr(func.attributes["sym_name"]).value
         function_type = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
         inputs = tuple(
@@ -88,8 +104,8 @@ class Signature:
                     f"error: input #{index} is {array.shape} {array.dtype}, "
                     f"expected {spec.shape} {spec.dtype}"
                 )
-            checked.append(_aligned(array))
+            checked.append(aligned(array))
         return checked
 
     def new_outputs(self) -> list[np.ndarray]:
-        return [_aligned(np.zeros(spec.shape, spec.dtype)) for spec in self.outputs]
+        return [aligned(np.zeros(spec.shape, spec.dtype)) for spec in self.outputs]

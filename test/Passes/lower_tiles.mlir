@@ -62,13 +62,15 @@ func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<1
 
 /// Check that a pointwise operator is one thread phase with no shared memory and no barrier,
 /// its body cloned once per register point, and that a loop not divisible by the tile (10 in
-/// blocks of 8) clamps its reads and guards its stores.
+/// blocks of 8) clamps its reads, signed (a position before the start reads element 0), and
+/// guards its stores.
 // CHECK-LABEL: func.func @bias
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = {{.*}} to (%c64{{.*}}, %c2{{.*}})
 // CHECK-NOT: workgroup
 // CHECK-NOT: schedule.barrier
 // CHECK: scf.parallel
-// CHECK: arith.minui %{{.*}}, %c9
+// CHECK: %[[LOW:.*]] = arith.maxsi %{{.*}}, %c0
+// CHECK: arith.minsi %[[LOW]], %c9
 // CHECK: arith.addf
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c10
 // CHECK: scf.if %[[IN]]
@@ -131,4 +133,134 @@ func.func @tensors(%x: tensor<4xf32>, %o: tensor<4xf32>) -> tensor<4xf32> {
     linalg.yield %v : f32
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that a fused kernel (a negation inline in an add) is built at its output operator,
+/// past operations between its members that touch no buffer its earlier member uses: a copy
+/// into the add's other input (read after the copy either way) and a read of the negation's
+/// input.
+// CHECK-LABEL: func.func @independent_between
+// CHECK: memref.copy %{{.*}}, %[[Y:arg1]]
+// CHECK: memref.load %[[X:arg0]]
+// CHECK: tile.kernel = #tile.kernel<"independent_between_k0">
+func.func @independent_between(%x: memref<64x128xf32>, %y: memref<64x128xf32>, %t: memref<64x128xf32>, %o: memref<64x128xf32>, %z: memref<64x128xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : memref<64x128xf32>) outs(%t : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, false, false>, tile.levels = [#tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 1, 1>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 2, 128>>], array<i64: 0>>} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  memref.copy %z, %y : memref<64x128xf32> to memref<64x128xf32>
+  %v = memref.load %x[%c0, %c0] : memref<64x128xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%t, %y : memref<64x128xf32>, memref<64x128xf32>) outs(%o : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, true, true>, tile.levels = [#tile.edge<"reg">, #tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 2, 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 1, 4>>], array<i64: 0, 0>>} {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  return %v : f32
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that an operation between the members that writes a buffer an earlier member reads
+/// is refused: the negation would read %x after the copy overwrote it.
+func.func @write_after_read(%x: memref<64x128xf32>, %y: memref<64x128xf32>, %t: memref<64x128xf32>, %o: memref<64x128xf32>, %z: memref<64x128xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : memref<64x128xf32>) outs(%t : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, false, false>, tile.levels = [#tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 1, 1>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 2, 128>>], array<i64: 0>>} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  // expected-error @+1 {{quartet-lower-tiles: writes a buffer that an operator of the fused kernel before it reads, but the whole kernel runs after it (at its output operator)}}
+  memref.copy %z, %x : memref<64x128xf32> to memref<64x128xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%t, %y : memref<64x128xf32>, memref<64x128xf32>) outs(%o : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, true, true>, tile.levels = [#tile.edge<"reg">, #tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 2, 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 1, 4>>], array<i64: 0, 0>>} {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that a read of a buffer an earlier member writes is refused inside a nested region
+/// too: the loop would read %t before the negation wrote it.
+func.func @read_in_nested_region(%x: memref<64x128xf32>, %y: memref<64x128xf32>, %t: memref<64x128xf32>, %o: memref<64x128xf32>, %z: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : memref<64x128xf32>) outs(%t : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, false, false>, tile.levels = [#tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 1, 1>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 2, 128>>], array<i64: 0>>} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  scf.for %i = %c0 to %c64 step %c1 {
+    // expected-error @+1 {{quartet-lower-tiles: reads or writes a buffer that an operator of the fused kernel before it writes, but the whole kernel runs after it (at its output operator)}}
+    %v = memref.load %t[%i, %c0] : memref<64x128xf32>
+    memref.store %v, %z[%i] : memref<64xf32>
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%t, %y : memref<64x128xf32>, memref<64x128xf32>) outs(%o : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, true, true>, tile.levels = [#tile.edge<"reg">, #tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 2, 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 1, 4>>], array<i64: 0, 0>>} {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that buffers are compared through their views: a read, between the members, of a
+/// reshaped view of %t (made before the kernel) is a read of %t, which the negation writes.
+func.func @read_through_view(%x: memref<64x128xf32>, %y: memref<64x128xf32>, %t: memref<64x128xf32>, %o: memref<64x128xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %flat = memref.collapse_shape %t [[0, 1]] : memref<64x128xf32> into memref<8192xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : memref<64x128xf32>) outs(%t : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, false, false>, tile.levels = [#tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 1, 1>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 2, 128>>], array<i64: 0>>} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  // expected-error @+1 {{quartet-lower-tiles: reads or writes a buffer that an operator of the fused kernel before it writes, but the whole kernel runs after it (at its output operator)}}
+  %v = memref.load %flat[%c0] : memref<8192xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%t, %y : memref<64x128xf32>, memref<64x128xf32>) outs(%o : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, true, true>, tile.levels = [#tile.edge<"reg">, #tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 2, 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 1, 4>>], array<i64: 0, 0>>} {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  return %v : f32
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+
+/// Check that the block loop lists its operators in tile.members: kind, role, rProgram, how
+/// many inputs and outputs, each operand's level and source (here arguments 0 and 1 of the
+/// function; the output, only written, has none), and the arguments it stores into (2).
+// CHECK-LABEL: func.func @members
+// CHECK: tile.members = [{inputs = 2 : i64, levels = ["global", "global", "global"], operator = "elementwise 256", outputs = 1 : i64, program = #tile.rprogram<{{.*}}>, role = "phase", sources = [{argument = 0 : i64}, {argument = 1 : i64}, {}], stores = array<i64: 2>}]
+func.func @members(%x: memref<256xf32>, %y: memref<256xf32>, %z: memref<256xf32>) {
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+      ins(%x, %y : memref<256xf32>, memref<256xf32>) outs(%z : memref<256xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  return
 }

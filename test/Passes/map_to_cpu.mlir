@@ -64,3 +64,19 @@ func.func @mma(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %out: memref<32x4xf3
   } {tile.kernel = #tile.kernel<"mma_k0">}
   return
 }
+
+// -----
+
+/// Check that a runtime check becomes, where its condition is false, an atomic signed max of
+/// its code into the error word, as on the GPU.
+// CHECK-LABEL: func.func @check
+//  CHECK-SAME: %[[OK:[^:]*]]: i1, %[[WORD:[^:]*]]: memref<1xi32>
+// CHECK: %[[FAILED:.*]] = arith.xori %[[OK]], %true
+// CHECK: scf.if %[[FAILED]] {
+// CHECK: %[[CODE:.*]] = arith.constant 3 : i32
+// CHECK: memref.atomic_rmw maxs %[[CODE]], %[[WORD]][%{{.*}}] : (i32, memref<1xi32>) -> i32
+// CHECK-NOT: tile.check
+func.func @check(%ok: i1, %word: memref<1xi32> {tile.error_word}) attributes {tile.errors = [#tile.error<3 : i32, "bad">]} {
+  "tile.check"(%ok, %word) {code = 3 : i32} : (i1, memref<1xi32>) -> ()
+  return
+}

@@ -137,3 +137,52 @@ func.func @mma_padded(%a: memref<16x18xf16>, %b: memref<16x10xf16>, %out: memref
   } {tile.kernel = #tile.kernel<"mma_k0">}
   return
 }
+
+// -----
+
+/// Check that a runtime check becomes, where its condition is false, an atomic signed max of
+/// its code into the error word (atom.global.max.s32 in the PTX), inside the kernel.
+// CHECK-LABEL: func.func @check
+//  CHECK-SAME: %[[WORD:[^:]*]]: memref<1xi32>
+// CHECK: gpu.launch
+// CHECK: %[[OK:.*]] = arith.cmpi ult
+// CHECK: %[[FAILED:.*]] = arith.xori %[[OK]], %true
+// CHECK: scf.if %[[FAILED]] {
+// CHECK: %[[CODE:.*]] = arith.constant 3 : i32
+// CHECK: memref.atomic_rmw maxs %[[CODE]], %[[WORD]][%{{.*}}] : (i32, memref<1xi32>) -> i32
+// CHECK: gpu.terminator
+// CHECK-NOT: tile.check
+func.func @check(%idx: memref<32xi64>, %word: memref<1xi32> {tile.error_word}) attributes {tile.errors = [#tile.error<3 : i32, "node 'g' (Gather): index out of range">]} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  scf.parallel (%b) = (%c0) to (%c1) step (%c1) {
+    scf.parallel (%t) = (%c0) to (%c32) step (%c1) {
+      %v = memref.load %idx[%t] : memref<32xi64>
+      %p = arith.index_cast %v : i64 to index
+      %ok = arith.cmpi ult, %p, %c8 : index
+      "tile.check"(%ok, %word) {code = 3 : i32} : (i1, memref<1xi32>) -> ()
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"check_k0">}
+  return
+}
+
+// -----
+
+/// Check that a runtime check without its error word is rejected.
+func.func @unwired(%ok: i1) attributes {tile.errors = [#tile.error<3 : i32, "bad">]} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.parallel (%b) = (%c0) to (%c1) step (%c1) {
+    scf.parallel (%t) = (%c0) to (%c1) step (%c1) {
+      // expected-error @below {{quartet-map-to-gpu: a tile.check needs its error word (run quartet-error-word first)}}
+      "tile.check"(%ok) {code = 3 : i32} : (i1) -> ()
+      scf.reduce
+    }
+    scf.reduce
+  } {tile.kernel = #tile.kernel<"unwired_k0">}
+  return
+}

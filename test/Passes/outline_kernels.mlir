@@ -110,3 +110,37 @@ func.func @on_tensors(%x: tensor<8xf32>) -> tensor<8xf32> {
   } -> tensor<8xf32>
   return %r : tensor<8xf32>
 }
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+#prog = #tile.rprogram<[#tile.rtile<"smem", array<i64: 8>>, #tile.rtile<"reg", array<i64: 1>>], array<i64: 0>>
+
+/// Check that each call names the ONNX nodes (name locations) of its own operators, though two
+/// identical operators share one kernel, and that an operator without a name gives no names.
+// CHECK-LABEL: func.func @named(
+// CHECK: call @named_k0.func(%arg0, %arg1) {tile.names = ["relu_a"]}
+// CHECK-NEXT: call @named_k0.func(%arg1, %arg2) {tile.names = ["relu_b"]}
+// CHECK-NEXT: call @named_k0.func(%arg2, %arg3) : (
+func.func @named(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>, %w: memref<8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"], tile.program = #prog}
+      ins(%x : memref<8xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %v, %zero : f32
+    linalg.yield %m : f32
+  } loc("relu_a")
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"], tile.program = #prog}
+      ins(%y : memref<8xf32>) outs(%z : memref<8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %v, %zero : f32
+    linalg.yield %m : f32
+  } loc("relu_b")
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"], tile.program = #prog}
+      ins(%z : memref<8xf32>) outs(%w : memref<8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.maximumf %v, %zero : f32
+    linalg.yield %m : f32
+  }
+  return
+}

@@ -5,7 +5,8 @@
 
 /// Check the plan of a matmul with its fill and a bias + ReLU: the fill is inline (it is the
 /// accumulator's initial value), the matmul the one phase, the bias + ReLU its epilogue
-/// (anchor: member 1), and only the epilogue's result goes to global memory.
+/// (anchor: member 1), and only the epilogue's result goes to global memory. Welder records
+/// its modelled time of the kernel on the output operator.
 // CHECK-LABEL: func.func @matmul_bias_relu
 // CHECK: linalg.generic
 // CHECK-SAME: plan.role = "inline"
@@ -21,6 +22,7 @@
 // CHECK-SAME: plan.phases = array<i64: 1>
 // CHECK-SAME: plan.role = "epilogue"
 // CHECK-SAME: plan.writes = "global"
+// CHECK-SAME: welder.modelled_seconds = {{[0-9.]+}}E-6 : f64
 func.func @matmul_bias_relu(%a: tensor<64x256xf32>, %b: tensor<256x128xf32>, %bias: tensor<128xf32>) -> tensor<64x128xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x128xf32>
@@ -224,4 +226,30 @@ func.func @conv_relu_conv(%in0: tensor<1x8x8x8xf32>, %w0: tensor<8x8x3x3xf32> {q
     linalg.yield %s90 : f32
   } -> tensor<1x8x8x8xf32>
   return %t85 : tensor<1x8x8x8xf32>
+}
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+/// Check that the shared allocation ends on a whole 32 bytes: the staging buffers of a
+/// 2x4x3 by 3 contraction take 96 and 12 bytes (at 0 and 96), and LLVM reads the 3 floats at
+/// 96 as one 16-byte vector, so the allocation is 128 bytes, not 108.
+// CHECK-LABEL: func.func @ragged_stage
+// CHECK: plan.shared = array<i64: 128, 108>
+// CHECK-SAME: plan.stage_offsets = array<i64: 0, 96>
+func.func @ragged_stage(%a: tensor<2x4x3xf32>, %b: tensor<3xf32>) -> tensor<2x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %r = linalg.generic {indexing_maps = [#a, #b, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<2x4x3xf32>, tensor<3xf32>) outs(%init : tensor<2x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4xf32>
+  return %r : tensor<2x4xf32>
 }

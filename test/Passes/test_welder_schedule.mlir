@@ -99,6 +99,66 @@ func.func @gather(%x: tensor<16xf32>, %idx: tensor<8xindex>) -> tensor<8xf32> {
 
 // -----
 
+#id = affine_map<(d0) -> (d0)>
+
+/// Check that only a clamp into the whole result ([0, 15] of 16, either nesting) makes a read
+/// a captured edge: op0's read is clamped into [1, 15] and op1's into [0, 7], which are reads
+/// at computed positions (gathers), kept apart; op2's, clamped with max outermost, is an edge
+/// and fuses.
+// CHECK-LABEL: func.func @clamps
+// CHECK-SAME: welder.decisions = [
+// CHECK-SAME: "op2 -> op3: reg {{[0-9.]+}} us, smem refused ({{[^)]*}}); apart {{[0-9.]+}} us: connected"
+// CHECK-SAME: "op0 -> op3: kept apart (read through computed indices (a gather) or a non-affine reshape: no affine tile)"
+// CHECK-SAME: "op1 -> op3: kept apart (read through computed indices (a gather) or a non-affine reshape: no affine tile)"
+// CHECK-SAME: welder.kernels = ["op0 -> op0: alone; {{[0-9.]+}} us", "op1 -> op1: alone; {{[0-9.]+}} us", "op2 op3 -> op3: op2->op3 reg; {{[0-9.]+}} us"]
+func.func @clamps(%x: tensor<16xf32>) -> tensor<18xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %c15 = arith.constant 15 : index
+  %e16 = tensor.empty() : tensor<16xf32>
+  %sq = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<16xf32>) outs(%e16 : tensor<16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.mulf %v, %v : f32
+    linalg.yield %m : f32
+  } -> tensor<16xf32>
+  %neg = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<16xf32>) outs(%e16 : tensor<16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    linalg.yield %n : f32
+  } -> tensor<16xf32>
+  %abs = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<16xf32>) outs(%e16 : tensor<16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %a = math.absf %v : f32
+    linalg.yield %a : f32
+  } -> tensor<16xf32>
+  %e18 = tensor.empty() : tensor<18xf32>
+  %sum = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]}
+      outs(%e18 : tensor<18xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %s = arith.subi %i, %c1 : index
+    %lo = arith.maxsi %s, %c1 : index
+    %a = arith.minsi %lo, %c15 : index
+    %va = tensor.extract %sq[%a] : tensor<16xf32>
+    %lo2 = arith.maxsi %s, %c0 : index
+    %b = arith.minsi %lo2, %c7 : index
+    %vb = tensor.extract %neg[%b] : tensor<16xf32>
+    %hi = arith.minsi %s, %c15 : index
+    %c = arith.maxsi %c0, %hi : index
+    %vc = tensor.extract %abs[%c] : tensor<16xf32>
+    %ab = arith.addf %va, %vb : f32
+    %abc = arith.addf %ab, %vc : f32
+    linalg.yield %abc : f32
+  } -> tensor<18xf32>
+  return %sum : tensor<18xf32>
+}
+
+// -----
+
 #nchw = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 
 /// Check that a padding's clamped read of the ReLU before it is an edge (op0 -> op1), that
@@ -154,4 +214,38 @@ func.func @relu_pad_conv(%x: tensor<1x4x16x16xf32>, %w: tensor<8x4x3x3xf32>) -> 
     linalg.yield %s : f32
   } -> tensor<1x8x16x16xf32>
   return %y : tensor<1x8x16x16xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that an operator that updates a result in place (op1 writes into op0's result, as a
+/// scatter writes into its data) is kept apart from op0 while something else (op2) reads
+/// op0's result too: bufferization would copy op0's result between the two members of one
+/// kernel. op0 and its other reader still fuse.
+// CHECK-LABEL: func.func @updated_in_place_and_read
+// CHECK-SAME: welder.decisions = ["op0 -> op1: apart {{[0-9.]+}} us: kept apart (a member updates in place a result that something else reads)", "op0 -> op2: reg {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected"]
+func.func @updated_in_place_and_read(%x: tensor<32x100xf32>, %u: tensor<32x100xf32>) -> (tensor<32x100xf32>, tensor<32x100xf32>) {
+  %e = tensor.empty() : tensor<32x100xf32>
+  %neg = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<32x100xf32>) outs(%e : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    linalg.yield %n : f32
+  } -> tensor<32x100xf32>
+  %updated = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%u : tensor<32x100xf32>) outs(%neg : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<32x100xf32>
+  %e2 = tensor.empty() : tensor<32x100xf32>
+  %abs = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%neg : tensor<32x100xf32>) outs(%e2 : tensor<32x100xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %a = math.absf %v : f32
+    linalg.yield %a : f32
+  } -> tensor<32x100xf32>
+  return %updated, %abs : tensor<32x100xf32>, tensor<32x100xf32>
 }

@@ -1,4 +1,4 @@
-"""``run_host_program`` on the emulated device: poisoned memory and the ``uninit-global`` checker
+"""The host program on the emulated device: poisoned memory and the ``uninit-global`` checker
 across the launches and host copies of one inference, on hand-written host programs and PTX."""
 
 from __future__ import annotations
@@ -6,10 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quartet.device import EmulatedDevice, run_host_program
 from quartet.errors import QuartetError
-from quartet.host import Buffer, Copy, HostProgram, Launch
 from quartet.ptxas import assemble, find_ptxas
+from quartet.runtime.emulated import EmulatedDevice
+from quartet.runtime.program import (
+    Buffer,
+    Copy,
+    HostProgram,
+    Launch,
+    load_program,
+    run_host_program,
+)
 from quartet.signature import TensorSpec
 
 KERNELS = """.version 7.8
@@ -73,8 +80,9 @@ def launch(kernel: str, source: int, target: int) -> Launch:
 def run(host: HostProgram, ptx: str = KERNELS, device=None) -> tuple[np.ndarray, np.ndarray]:
     x = np.arange(64, dtype=np.float32)
     y = np.zeros(64, np.float32)
-    kernels = {name: ptx for name in ("twice", "add_one")}
-    run_host_program(host, kernels, device or EmulatedDevice(), [x], [y])
+    device = device or EmulatedDevice()
+    storage = load_program(host, {name: ptx for name in ("twice", "add_one")}, device)
+    run_host_program(host, device, storage, {0: x}, {1: y})
     return x, y
 
 
@@ -109,8 +117,8 @@ def test_a_skipped_store_is_caught_where_the_next_kernel_reads_it():
 def test_an_output_left_partly_unwritten_is_an_error_and_holds_poison():
     host = program(launch("twice", X, Y))
     message = (
-        r"output #0 \(64xfloat32\): 16 of its 256 bytes were never written \(the first is "
-        r"byte 240\); kernels given it: twice"
+        r"argument #1 \(64xfloat32\), read back after the run: 16 of its 256 bytes were never "
+        r"written \(the first is byte 240\); kernels given it: twice"
     )
     with pytest.raises(QuartetError, match=message):
         run(host, SKIPPING)

@@ -11,6 +11,7 @@ from quartet.dialects.schedule import Placement, Veus
 from quartet.dialects.tile import (
     Candidates,
     Edge,
+    ErrorCode,
     Group,
     Kernel,
     Plan,
@@ -146,6 +147,7 @@ def test_create_context_gives_a_fresh_context_each_time():
         Veus(216, 2),
         Placement(3, 7),
         Device("grid"),
+        ErrorCode(3, "node 'g' (Gather): an index in \"idx\" is out of range"),
     ],
 )
 def test_attribute_views_round_trip(value):

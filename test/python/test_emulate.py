@@ -7,8 +7,8 @@ import programs
 import pytest
 
 import quartet
-from quartet.device import EmulatedDevice
 from quartet.examples import mlp
+from quartet.runtime.emulated import EmulatedDevice
 
 
 def test_mlp_ptx_matches_numpy_and_the_cpu_form():

@@ -35,7 +35,7 @@ def test_buffers_alive_in_different_phases_share_bytes(f32):
     first, second = _buffer("a", 100, 0, 0, f32), _buffer("b", 60, 1, 1, f32)
     placed = place([first, second])
     assert placed.offsets == {("a",): 0, ("b",): 0}
-    assert placed.total == 400
+    assert placed.total == 416  # 400 bytes, the allocation rounded up to whole 32 bytes
 
 
 def test_buffers_alive_together_never_overlap_and_are_aligned(f32):
@@ -52,7 +52,8 @@ def test_buffers_alive_together_never_overlap_and_are_aligned(f32):
             alive = a.first <= b.last and b.first <= a.last
             if a is not b and alive:
                 assert not _overlap(a, b, placed.offsets), (a.key, b.key)
-    assert placed.total == max(placed.offsets[b.key] + b.bytes for b in buffers)
+    end = max(placed.offsets[b.key] + b.bytes for b in buffers)
+    assert end == 264 and placed.total == 288  # rounded up: aligned vectors stay inside
 
 
 def test_best_fit_takes_the_smallest_gap_that_holds_the_buffer():

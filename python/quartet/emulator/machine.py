@@ -24,6 +24,7 @@ reported with the barrier and a thread that never arrives.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,7 @@ from .layout import WARP_SIZE, ThreadLayout, lane_bits, place_variables, special
 from .memory import Memory
 from .operands import Operands
 from .ops import BARRIER, BRANCH, CALL, EXIT, RET, SIMPLE, WARP, Op, decode
-from .parser import Kernel, Module, Variable
+from .parser import Kernel, Module, Variable, names_in
 from .ptxtypes import TYPES, raw_dtype
 
 RUNNING, AT_BARRIER, AT_WARP_OP, EXITED = 0, 1, 2, 3
@@ -108,6 +109,12 @@ class Machine:
         special = special_registers(layout, num_sms, shared_sizes, lambda: self.stats.steps)
         self.operands = Operands(self.registers, special, symbols)
         self.carry = np.zeros(self.nthreads, np.uint8)  # CC.CF of the carry-chain instructions
+        self.mentions = Counter(  # instructions naming each register: a load's lanes use it
+            name
+            for instruction in self.program.instructions
+            if instruction is not None
+            for name in set(names_in(instruction))
+        )
         self.decode_pc = 0
         self.ops = []
         for pc, instruction in enumerate(self.program.instructions):

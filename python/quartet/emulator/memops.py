@@ -15,7 +15,7 @@ import numpy as np
 from .memory import LOCAL_WINDOW, SHARED_WINDOW
 from .operands import type_of
 from .ops import SIMPLE, Op, decoder, expect_operands, unsupported
-from .parser import Addr, Instruction, Sym
+from .parser import Addr, Instruction, Reg, Sym, Vec
 from .ptxtypes import TYPES, PTXType
 
 _SPACES = {"global", "shared", "local", "param", "const"}
@@ -57,16 +57,43 @@ def _load(instruction: Instruction, machine) -> Op:
     memory, pc = machine.memory, machine.decode_pc
     width = ptx_type.nbytes
     dtype = ptx_type.dtype
+    used = _used_spans(destination, machine.mentions, width)
 
     def run(idx):
         threads = machine.threads(idx)
-        raw = memory.load(
-            space, pc, threads, _broadcast(read_address(idx), len(threads)), width, count
-        )
+        addresses = _broadcast(read_address(idx), len(threads))
+        raw = memory.load(space, pc, threads, addresses, width, count, used)
         for position, write in enumerate(writers):
             write(idx, raw[:, position].view(dtype))
 
     return Op(SIMPLE, run)
+
+
+def _used_spans(destination, mentions, width: int) -> list[tuple[int, int]] | None:
+    """The (start, length) byte runs of a load whose lanes the kernel uses, None for all.
+
+    A lane loaded into the ``_`` sink, or into a register no other instruction names, is never
+    used. LLVM's NVPTX load-store vectorizer makes such lanes: it widens a chain of loads whose
+    start it knows to be aligned to a whole aligned vector (3 floats become one ``ld.v4``, the
+    fourth register unread), so the extra lane reads bytes the kernel may never have written.
+    Reading them cannot change a result, so the race and uninitialized-read checkers skip them;
+    bounds and alignment are still checked on the whole access.
+    """
+    items = destination.items if isinstance(destination, Vec) else (destination,)
+    lanes = [
+        item is not None and (not isinstance(item, Reg) or mentions[item.name] > 1)
+        for item in items
+    ]
+    if all(lanes):
+        return None
+    spans, start = [], None
+    for lane, live in enumerate([*lanes, False]):
+        if live and start is None:
+            start = lane
+        elif not live and start is not None:
+            spans.append((start * width, (lane - start) * width))
+            start = None
+    return spans
 
 
 def _load_param(instruction: Instruction, machine, ptx_type: PTXType, address, writers) -> Op:

@@ -139,23 +139,31 @@ class Memory:
         addresses: np.ndarray,
         width: int,
         count: int = 1,
+        used: list[tuple[int, int]] | None = None,
     ) -> np.ndarray:
-        """Raw values ``(len(threads), count)`` of ``count`` elements of ``width`` bytes."""
+        """Raw values ``(len(threads), count)`` of ``count`` elements of ``width`` bytes;
+        ``used``: the (start, length) byte runs whose values the kernel reads (None: all), the
+        only ones the race and uninitialized-read checkers see."""
         dtype = raw_dtype(width * 8)
         out = np.zeros((len(threads), count), dtype)
+        spans = [(0, width * count)] if used is None else used
         for part in self._resolve(space, pc, threads, addresses, width * count):
             values = self._gather(part, width, count, dtype)
             if part.space == "global":
                 self.global_loaded += len(part.offsets) * width * count
                 if self.global_writes is not None:
                     lanes = _select(threads, part.positions)
-                    self.global_writes.read(pc, lanes, part.offsets, width, count)
+                    for start, length in spans:
+                        offsets = part.offsets + start
+                        self.global_writes.read(pc, lanes, offsets, width, length // width)
             if part.positions is None:
                 out = values
             else:
                 out[part.positions] = values
             if part.space == "shared" and self.tracker.enabled:
-                self.tracker.read(pc, _select(threads, part.positions), part.offsets, width * count)
+                readers = _select(threads, part.positions)
+                for start, length in spans:
+                    self.tracker.read(pc, readers, part.offsets + start, length)
         return out
 
     def store(

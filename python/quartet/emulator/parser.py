@@ -83,6 +83,29 @@ class Instruction:
     operands: tuple[Operand, ...]
 
 
+def names_in(instruction: Instruction) -> list[str]:
+    """Every register and symbol name ``instruction`` mentions: its guard and operands, address
+    bases, vector items and predicate pairs included."""
+    found: list[str] = []
+
+    def visit(value) -> None:
+        if isinstance(value, Reg | Sym):
+            found.append(value.name)
+        elif isinstance(value, Addr):
+            visit(value.base)
+        elif isinstance(value, Vec):
+            for item in value.items:
+                visit(item)
+        elif isinstance(value, PredPair):
+            visit(value.first)
+            visit(value.second)
+
+    visit(instruction.guard)
+    for operand in instruction.operands:
+        visit(operand)
+    return found
+
+
 @dataclass(frozen=True)
 class Variable:
     """A ``.shared``/``.local``/``.global`` variable; ``size`` None for ``.extern`` shared."""

@@ -1,8 +1,12 @@
-"""``quartet``: compile a model, write its PTX and a report, run it on the CPU.
+"""``quartet``: compile a model into an artifact with a report, run it on a device.
 
-    quartet compile model.mlir --target sm_90 -o out/   # out/<kernel>.ptx, final.mlir, report.json
+    quartet compile model.mlir --target sm_90 -o out/   # the artifact (manifest.json, <kernel>.ptx,
+                                                        # weights.bin), final.mlir, report.json
     quartet compile model.onnx --target sm_90 -o out/ [--input-shape x=1,3,224,224]
+    quartet compile model.onnx -o out/ --report          # + out/report.html, to open offline
     quartet run model.onnx --target cpu [--inputs in.npz] --check   # vs onnxruntime/reference
+    quartet run model.onnx --device cuda --bench 100     # compile for sm_90, time it on a GPU
+    quartet run out/ --device cpu|emulator|cuda          # a compiled artifact (quartet.runtime)
     quartet emulate model.onnx [--target sm_80] --check  # the PTX itself, in the emulator
     quartet demo                                         # the bundled MLP, end to end
 
@@ -13,30 +17,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from quartet import isolation
 from quartet.compiler import CompiledModel, compile
-from quartet.device import EmulatedDevice
+from quartet.counters import Counters, DataDependentRegion, KernelTraffic, Tally
 from quartet.errors import QuartetError
 from quartet.pipelines import FUSION, TARGETS
+from quartet.runtime import cli as runtime_cli
+from quartet.runtime.emulated import EmulatedDevice
+from quartet.runtime.model import Model
+from quartet.tools.progress import stage_display
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command in a child process (quartet.isolation): an MLIR assertion or a crash of
     generated code is reported as an internal error naming the stage and pass (exit 2), and
-    never a traceback or an abort of the ``quartet`` process itself."""
+    never a traceback or an abort of the ``quartet`` process itself. On a terminal, a live
+    line shows the stage the child is in (quartet.tools.progress)."""
     args = _parser().parse_args(argv)
     try:
         _check_options(args)
-        return isolation.call(f"'quartet {args.name}'", _command, args)
+        watcher = stage_display(getattr(args, "quiet", False))
+        return isolation.call(f"'quartet {args.name}'", _command, args, watcher=watcher)
     except isolation.InternalError as error:
         print(error, file=sys.stderr)
         return 2
@@ -59,37 +67,53 @@ def _parser() -> argparse.ArgumentParser:
     compile_cmd.add_argument("model", type=Path)
     compile_cmd.add_argument("--target", choices=TARGETS, default="sm_90")
     compile_cmd.add_argument("--entry", help="function to compile when there are several")
-    compile_cmd.add_argument("-o", "--output", type=Path, help="directory for PTX and report")
+    compile_cmd.add_argument(
+        "-o", "--output", type=Path, help="directory for the artifact (quartet.runtime) and report"
+    )
+    compile_cmd.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html into -o DIR: the operator graph by kernel, kernels, tiles",
+    )
+    compile_cmd.add_argument(
+        "--cpu-library",
+        action="store_true",
+        help="with -o on a GPU target: build the CPU form's library into the artifact too",
+    )
     _add_onnx_options(compile_cmd)
     compile_cmd.set_defaults(command=_compile, name="compile")
     run = commands.add_parser(
-        "run", help="run an .onnx model on the CPU (or its PTX in the emulator for sm_XX)"
+        "run",
+        help="run an .onnx model or an artifact directory on a device (cpu, emulator, cuda)",
     )
-    _add_run_options(run, TARGETS, default="cpu")
+    _add_run_options(run, TARGETS, device=True)
     emulate = commands.add_parser(
         "emulate", help="compile an .onnx model to PTX and execute it in the PTX emulator"
     )
-    _add_run_options(emulate, [t for t in TARGETS if t != "cpu"], default="sm_90")
+    _add_run_options(emulate, [t for t in TARGETS if t != "cpu"], device=False)
     demo = commands.add_parser("demo", help="the bundled MLP: PTX, ptxas, CPU run vs numpy")
     demo.add_argument("--target", choices=[t for t in TARGETS if t != "cpu"], default="sm_90")
     demo.set_defaults(command=_demo, name="demo")
     return parser
 
 
-def _add_run_options(parser: argparse.ArgumentParser, targets, default: str) -> None:
-    parser.add_argument("model", type=Path)
-    parser.add_argument("--target", choices=targets, default=default)
-    parser.add_argument("--inputs", type=Path, help=".npz of named inputs (default: random)")
-    parser.add_argument("--check", action="store_true", help="compare with onnxruntime/reference")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+def _add_run_options(parser: argparse.ArgumentParser, targets, device: bool) -> None:
+    parser.add_argument("model", type=Path, help="an .onnx model or an artifact directory")
     parser.add_argument(
-        "--rtol", type=float, help="relative tolerance (default by dtype: f32 1e-3, f16 1e-2)"
+        "--target",
+        choices=targets,
+        help="compile the .onnx model for it (default: cpu on the cpu device, else sm_90)",
     )
     parser.add_argument(
-        "--atol", type=float, help="absolute tolerance (default by dtype: f32 1e-4, f16 1e-2)"
+        "--check",
+        action="store_true",
+        help="compare with onnxruntime/reference (.onnx) or the artifact's CPU form",
     )
+    runtime_cli.add_run_options(parser, device)
     _add_onnx_options(parser)
     parser.set_defaults(command=_run, name=parser.prog.split()[-1])
+    if not device:
+        parser.set_defaults(device="emulator")
 
 
 def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
@@ -118,14 +142,24 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
 def _check_options(args: argparse.Namespace) -> None:
     """Option values argparse accepts but Quartet cannot use: one-line errors before any work
     (and the output directory created up front, so a bad -o fails before the compile)."""
-    if getattr(args, "seed", 0) < 0:
-        raise QuartetError(f"error: --seed must be a non-negative integer, got {args.seed}")
-    for option in ("rtol", "atol"):
-        value = getattr(args, option, None)
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise QuartetError(f"error: --{option} must be a finite number >= 0, got {value}")
+    if args.command is _run:
+        runtime_cli.check_run_options(args)
+    if getattr(args, "report", False):
+        _check_report_options(args)
     if getattr(args, "output", None) is not None:
         _create_output_directory(args.output)
+
+
+def _check_report_options(args: argparse.Namespace) -> None:
+    if args.output is None:
+        raise QuartetError("error: --report writes report.html into the -o directory; pass -o DIR")
+    try:
+        import quartet.report  # noqa: F401 - matplotlib and networkx, the 'report' extra
+    except ImportError as error:
+        raise QuartetError(
+            f"error: --report needs matplotlib and networkx ({error.name} is missing): "
+            "pip install 'quartet[report]'"
+        ) from None
 
 
 def _create_output_directory(path: Path) -> None:
@@ -142,26 +176,36 @@ def _create_output_directory(path: Path) -> None:
 
 
 def _compile(args: argparse.Namespace) -> int:
+    """Compile; with -o, write the artifact (quartet.runtime runs it) and, beside it, the IR,
+    report.json and the summary."""
     graph_ir = None
     if _is_onnx(args.model):
         onnx_model = _compile_onnx(args, args.target)
-        model, graph_ir = onnx_model.compiled, onnx_model.mlir
+        model, graph_ir, saved = onnx_model.compiled, onnx_model.mlir, onnx_model
     else:
         model = compile(
             args.model, target=args.target, entry=args.entry, fusion=args.fusion, cache=args.cache
         )
+        saved = model
     report = _report(model)
     if args.output:
-        args.output.mkdir(parents=True, exist_ok=True)
-        for name, ptx in model.ptx.items():
-            (args.output / f"{name}.ptx").write_text(ptx)
+        saved.save(args.output, cpu_library=args.cpu_library)
         (args.output / "final.mlir").write_text(model.final_ir)
         if graph_ir is not None:
             (args.output / "graph.mlir").write_text(graph_ir)
         (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.output / "summary.txt").write_text(_summary(model) + "\n")
+        if args.report:
+            _write_report(model, args)
     print(_summary(model))
     return 0
+
+
+def _write_report(model: CompiledModel, args: argparse.Namespace) -> None:
+    from quartet.report import write_report
+
+    isolation.report(stage="report")
+    write_report(model, args.output / "report.html", args.model.name)
 
 
 def _is_onnx(path: Path) -> bool:
@@ -208,27 +252,57 @@ def _compile_onnx(args: argparse.Namespace, target: str):
 
 
 def _run(args: argparse.Namespace) -> int:
+    """An artifact directory through quartet.runtime; an .onnx model compiled for the device
+    (the CPU form for cpu, sm_90 PTX for the emulator and cuda), then the same."""
+    if args.model.is_dir():
+        return _run_artifact(args)
     if not _is_onnx(args.model):
-        raise QuartetError(f"error: {args.model}: 'quartet run' takes an .onnx model")
-    model = _compile_onnx(args, args.target)
-    feeds = model.random_inputs(args.seed)
+        raise QuartetError(
+            f"error: {args.model}: 'quartet run' takes an .onnx model or an artifact directory "
+            "(quartet compile -o DIR)"
+        )
+    device = args.device or ("cpu" if args.target in (None, "cpu") else "emulator")
+    target = args.target or ("cpu" if device == "cpu" else "sm_90")
+    if target == "cpu" and device != "cpu":
+        raise QuartetError(f"error: --device {device} runs PTX: compile with --target sm_90")
+    onnx_model = _compile_onnx(args, target)
+    feeds = onnx_model.random_inputs(args.seed)
     if args.inputs:
-        feeds.update(_load_inputs(args.inputs))
-    start = time.perf_counter()
-    outputs = model.run(feeds) if args.target == "cpu" else model.emulate(feeds)
-    where = "CPU" if args.target == "cpu" else f"PTX emulator ({args.target})"
-    print(f"ran on the {where} in {time.perf_counter() - start:.3f} s")
-    for name, value in outputs.items():
-        print(f"  {name}: {list(value.shape)} {value.dtype}")
+        feeds.update(runtime_cli.load_arrays(args.inputs, "--inputs"))
+    with Model(onnx_model.artifact(cpu_library=device == "cpu"), args.watchdog) as model:
+        outputs = _execute(args, model, onnx_model.unbound(feeds), device)
     if not args.check:
         return 0
-    return _check(args, model, feeds, outputs)
+    return _check(args, onnx_model, feeds, outputs)
+
+
+def _run_artifact(args: argparse.Namespace) -> int:
+    given = [option for option in ("target", "input_shape") if getattr(args, option)]
+    if given:
+        option = given[0].replace("_", "-")
+        raise QuartetError(f"error: --{option} applies to .onnx models, not to an artifact")
+    with runtime_cli.load_model(args.model, args.watchdog) as model:
+        feeds = model.random_inputs(args.seed)
+        if args.inputs:
+            feeds.update(runtime_cli.load_arrays(args.inputs, "--inputs"))
+        device = args.device or model.devices[0]
+        outputs = _execute(args, model, feeds, device)
+        args.expected = None
+        return runtime_cli.check_outputs(model, feeds, outputs, device, args, print)
+
+
+def _execute(args: argparse.Namespace, model: Model, feeds, device: str) -> dict:
+    outputs = runtime_cli.execute(model, feeds, device, args.bench, print)
+    if args.save_outputs:
+        np.savez(args.save_outputs, **outputs)
+    return outputs
 
 
 def _check(args: argparse.Namespace, model, feeds, outputs) -> int:
     """--check: compare with onnxruntime or the reference on the same inputs (those bound at
     compile time, such as inputs without elements, included)."""
-    from quartet.frontend.onnx.check import compare, reference_outputs
+    from quartet.frontend.onnx.check import reference_outputs
+    from quartet.runtime.compare import compare
 
     warn = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     reference_feeds = {**model.graph.bound_inputs, **feeds}
@@ -239,29 +313,6 @@ def _check(args: argparse.Namespace, model, feeds, outputs) -> int:
         ok &= good
     print("check OK" if ok else "check FAILED")
     return 0 if ok else 2
-
-
-def _load_inputs(path: Path) -> dict[str, np.ndarray]:
-    """The named arrays of an .npz archive (``np.savez``); one-line errors for anything else."""
-    try:
-        loaded = np.load(path)
-    except OSError as error:
-        raise QuartetError(f"error: --inputs {path}: cannot read it ({error.strerror})") from None
-    except (ValueError, EOFError, zipfile.BadZipFile):
-        raise QuartetError(
-            f"error: --inputs {path}: not an .npz archive of named arrays (np.savez)"
-        ) from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise QuartetError(
-            f"error: --inputs {path}: a single .npy array has no input names; save the inputs "
-            "with np.savez(path, name=array, ...)"
-        )
-    try:
-        with loaded as archive:
-            return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise QuartetError(f"error: --inputs {path}: cannot read an array ({first})") from None
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -298,10 +349,9 @@ def _report(model: CompiledModel) -> dict:
         "entry": model.entry,
         "pipeline": model.pipeline,
         "stage_seconds": model.stage_seconds,
-        "launches": model.launches if model.launches is not None else counters.launches,
-        "global_bytes": counters.global_bytes,
-        "intermediate_global_bytes": counters.intermediate_global_bytes,
+        **_totals(counters, counters.exact),
         "compulsory_bytes": counters.compulsory_bytes,
+        "data_dependent_regions": [_region(region) for region in counters.data_dependent],
         "kept_apart": counters.kept_apart,
         "kernels": [
             {
@@ -309,7 +359,7 @@ def _report(model: CompiledModel) -> dict:
                 "grid": kernel.grid,
                 "block": kernel.block,
                 "shared_bytes": kernel.shared_bytes,
-                **_traffic(counters.kernels.get(kernel.name)),
+                **_traffic(kernel.name, counters),
                 **(
                     {
                         "registers": model.ptxas[kernel.name].registers,
@@ -325,12 +375,52 @@ def _report(model: CompiledModel) -> dict:
     }
 
 
-def _traffic(traffic) -> dict:
-    """A kernel's operators (kind, role, level of each operand) and its global bytes."""
+def _totals(tally: Tally, exact: bool) -> dict:
+    """Launches and global bytes per inference; where a data-dependent region adds to them,
+    null, with the figures outside such regions given apart (never a partial total)."""
+    figures = {
+        "launches": tally.launches,
+        "global_bytes": tally.global_bytes,
+        "intermediate_global_bytes": tally.intermediate_global_bytes,
+    }
+    if exact:
+        return figures
+    return {**dict.fromkeys(figures), "outside_data_dependent_regions": figures}
+
+
+def _region(region: DataDependentRegion) -> dict:
+    """A data-dependent region: where it is, and what one run of it launches and moves."""
+    return {
+        "region": region.region,
+        "reached": region.reached,
+        "within": region.within,
+        "per_run": {
+            **_totals(region, exact=True),
+            "kernels": {name: _kernel_figures(traffic) for name, traffic in region.kernels.items()},
+        },
+    }
+
+
+def _traffic(name: str, counters: Counters) -> dict:
+    """A kernel's operators (kind, role, level of each operand) and its launches and global
+    bytes per inference (null if it also runs in a data-dependent region, its launches
+    outside them given apart)."""
+    traffic = counters.kernels.get(name)
     if traffic is None:
         return {}
+    figures = _kernel_figures(traffic)
+    if not any(name in region.kernels for region in counters.data_dependent):
+        return {"operators": traffic.operators, **figures}
     return {
         "operators": traffic.operators,
+        **dict.fromkeys(figures),
+        "outside_data_dependent_regions": figures,
+    }
+
+
+def _kernel_figures(traffic: KernelTraffic) -> dict:
+    return {
+        "launches": traffic.launches,
         "loaded_bytes": traffic.loaded,
         "stored_bytes": traffic.stored,
     }
@@ -338,16 +428,26 @@ def _traffic(traffic) -> dict:
 
 def _summary(model: CompiledModel) -> str:
     seconds = sum(model.stage_seconds.values())
-    launches = f" ({model.launches} launches)" if model.launches is not None else ""
-    kernels = f"{len(model.kernels)} kernels{launches}"
     counters = model.counters
-    lines = [f"target {model.target}: {kernels}, compiled in {seconds:.2f} s"]
+    if counters.exact:
+        launches, memory = f"{counters.launches} launches", "per inference"
+    else:
+        launches = f"{counters.launches} launches + data-dependent regions"
+        memory = "outside data-dependent regions"
+    lines = [f"target {model.target}: {len(counters.kernels)} kernels ({launches}), "]
+    lines[0] += f"compiled in {seconds:.2f} s"
     lines.append("  stages: " + ", ".join(f"{s} {t:.2f} s" for s, t in model.stage_seconds.items()))
     lines.append(
-        f"  global memory per inference: {_megabytes(counters.global_bytes)} "
+        f"  global memory {memory}: {_megabytes(counters.global_bytes)} "
         f"(intermediates {_megabytes(counters.intermediate_global_bytes)}, "
         f"compulsory {_megabytes(counters.compulsory_bytes)})"
     )
+    for index, region in enumerate(counters.data_dependent):
+        scope = "per inference" if region.within is None else f"per run of #{region.within}"
+        lines.append(
+            f"  data-dependent #{index}: {region.region}, reached {region.reached}x {scope}; "
+            f"per run {region.launches} launches, {_megabytes(region.global_bytes)}"
+        )
     if model.kernels:
         header = f"  {'kernel':<12} {'grid':>10} {'block':>6} {'smem B':>7} {'regs':>5} spills"
         lines.append(f"{header}  operators (operand levels)")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from mlir import ir
 
+from quartet.diagnostics import source_name
 from quartet.dialects import tile
 from quartet.dialects.tile import Plan, RProgram
 from quartet.passes.iteration_space import IterationSpace, Linear
@@ -46,7 +47,8 @@ class Node:
 
     @property
     def name(self) -> str:
-        return f"op{self.index}"
+        """The name of the ONNX node the operator came from (its location), else ``op<i>``."""
+        return source_name(self.op.location) or f"op{self.index}"
 
     @property
     def label(self) -> str:

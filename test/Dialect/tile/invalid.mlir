@@ -288,3 +288,79 @@ func.func @mma_index(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %acc: memref<3
   "tile.mma"(%a, %b, %acc, %i, %i, %j, %i, %i, %i) {shape = "m16n8k16"} : (memref<16x16xf16>, memref<16x8xf16>, memref<32x4xf32>, index, index, i32, index, index, index) -> ()
   return
 }
+
+// -----
+
+/// Check that a runtime check's condition is an i1.
+func.func @check_condition(%x: i32) attributes {tile.errors = [#tile.error<1 : i32, "bad">]} {
+  // expected-error @+1 {{expected 'i1' but got 'i32'}}
+  "tile.check"(%x) {code = 1 : i32} : (i32) -> ()
+  return
+}
+
+// -----
+
+/// Check that a runtime check's code is positive.
+func.func @check_code(%ok: i1) attributes {tile.errors = [#tile.error<1 : i32, "bad">]} {
+  // expected-error @+1 {{'tile.check' op code must be a positive i32 value, got 0}}
+  "tile.check"(%ok) {code = 0 : i32} : (i1) -> ()
+  return
+}
+
+// -----
+
+/// Check that a runtime check's code is listed in an error table.
+func.func @check_unlisted(%ok: i1) attributes {tile.errors = [#tile.error<1 : i32, "bad">]} {
+  // expected-error @+1 {{'tile.check' op code 2 has no entry in a tile.errors table of the module}}
+  "tile.check"(%ok) {code = 2 : i32} : (i1) -> ()
+  return
+}
+
+// -----
+
+/// Check that a runtime check reports into a one-element i32 error word.
+func.func @check_word(%ok: i1, %word: memref<2xi32>) attributes {tile.errors = [#tile.error<1 : i32, "bad">]} {
+  // expected-error @+1 {{'tile.check' op the error word must be a memref<1xi32>, got memref<2xi32>}}
+  "tile.check"(%ok, %word) {code = 1 : i32} : (i1, memref<2xi32>) -> ()
+  return
+}
+
+// -----
+
+/// Check that an error table holds #tile.error entries.
+// expected-error @below {{'test.op' op expected a #tile.error attribute, got "bad"}}
+"test.op"() {tile.errors = ["bad"]} : () -> ()
+
+// -----
+
+/// Check that error codes are positive.
+// expected-error @below {{'test.op' op tile.errors codes must be positive i32 values, got [1, -2]}}
+"test.op"() {tile.errors = [#tile.error<1 : i32, "a">, #tile.error<-2 : i32, "b">]} : () -> ()
+
+// -----
+
+/// Check that error codes are distinct.
+// expected-error @below {{'test.op' op tile.errors codes must be distinct, got [1, 1]}}
+"test.op"() {tile.errors = [#tile.error<1 : i32, "a">, #tile.error<1 : i32, "b">]} : () -> ()
+
+// -----
+
+/// Check that an error's message is a string.
+// expected-error @below {{expected base attribute 'builtin.string' but got 'builtin.integer'}}
+"test.op"() {tile.errors = [#tile.error<1 : i32, 2 : i32>]} : () -> ()
+
+// -----
+
+/// Check that a function has one error word.
+// expected-error @below {{'func.func' op has 2 arguments marked 'tile.error_word'}}
+func.func @two_words(%a: memref<1xi32> {tile.error_word}, %b: memref<1xi32> {tile.error_word}) {
+  return
+}
+
+// -----
+
+/// Check that the error word is a one-element i32 buffer.
+// expected-error @below {{'func.func' op 'tile.error_word' argument must be a memref<1xi32>, got memref<1xi64>}}
+func.func @wide_word(%a: memref<1xi64> {tile.error_word}) {
+  return
+}

@@ -51,3 +51,16 @@ func.func @mma(%a: memref<64x24xf16, 3>, %b: memref<16x72xf16, 3>, %acc: memref<
   "tile.mma"(%a, %b, %acc, %t, %i, %i, %i, %i, %i) {shape = "m16n8k16"} : (memref<64x24xf16, 3>, memref<16x72xf16, 3>, memref<256x16xf32, 5>, index, index, index, index, index, index) -> ()
   return
 }
+
+/// Check that runtime checks round-trip: a function's error table, a check inside a generic
+/// body before quartet-error-word (no word) and after it (the word argument).
+// CHECK-LABEL: func.func @check
+// CHECK-SAME: %{{.*}}: memref<1xi32> {tile.error_word}
+// CHECK-SAME: attributes {tile.errors = [#tile.error<1 : i32, "node 'g' (Gather): index out of range">, #tile.error<2 : i32, "node 's' (ScatterND): index out of range">]}
+// CHECK: "tile.check"(%{{.*}}) {code = 1 : i32} : (i1) -> ()
+// CHECK: "tile.check"(%{{.*}}, %{{.*}}) {code = 2 : i32} : (i1, memref<1xi32>) -> ()
+func.func @check(%ok: i1, %word: memref<1xi32> {tile.error_word}) attributes {tile.errors = [#tile.error<1 : i32, "node 'g' (Gather): index out of range">, #tile.error<2 : i32, "node 's' (ScatterND): index out of range">]} {
+  "tile.check"(%ok) {code = 1 : i32} : (i1) -> ()
+  "tile.check"(%ok, %word) {code = 2 : i32} : (i1, memref<1xi32>) -> ()
+  return
+}

@@ -289,6 +289,40 @@ READ:
 }
 """
 
+WIDENED_ROW = """.version 7.8
+.target sm_90
+.address_size 64
+// Three threads write row[0..2] and each sums the row, read as LLVM's load-store vectorizer
+// emits it: one 16-byte load whose fourth lane is row[3], never written; then thread 2 writes
+// row[3] in the same barrier interval. The fourth lane's destination is planted per test.
+.visible .entry widened(.param .u64 .ptr .align 1 widened_param_0)
+.reqntid 3, 1, 1
+{
+  .reg .pred %p<2>;
+  .reg .b32 %r<10>;
+  .reg .b64 %rd<7>;
+  .shared .align 16 .b8 row[16];
+  ld.param.b64 %rd1, [widened_param_0];
+  cvta.to.global.u64 %rd2, %rd1;
+  mov.u32 %r1, %tid.x;
+  mul.wide.u32 %rd3, %r1, 4;
+  mov.u64 %rd4, row;
+  add.s64 %rd5, %rd4, %rd3;
+  cvt.rn.f32.u32 %r2, %r1;
+  st.shared.f32 [%rd5], %r2;
+  bar.sync 0;
+  ld.shared.v4.f32 {%r3, %r4, %r5, LANE3}, [row];
+  add.f32 %r7, %r3, %r4;
+  add.f32 %r8, %r7, %r5;
+  add.f32 %r9, %r8, SUMMAND;
+  setp.eq.u32 %p1, %r1, 2;
+  @%p1 st.shared.f32 [row+12], %r8;
+  add.s64 %rd6, %rd2, %rd3;
+  st.global.f32 [%rd6], %r9;
+  ret;
+}
+"""
+
 
 def test_a_barrier_orders_only_its_own_block():
     out = np.zeros(64, np.uint32)
@@ -414,3 +448,23 @@ def test_written_masks_belong_to_pointers_only():
 """
     with pytest.raises(LaunchError, match="not a pointer"):
         launch(ptx, "scalar", 1, 1, [3], written=[np.zeros(4, np.bool_)])
+
+
+@pytest.mark.parametrize("lane", ["_", "%r6"], ids=["sink", "unread-register"])
+def test_unused_lanes_of_a_widened_load_are_not_checked(lane):
+    """The fourth lane goes to the sink or to a register nothing reads: its unwritten bytes,
+    and thread 2's write of them, cannot change a result, so neither is reported."""
+    ptx = WIDENED_ROW.replace("LANE3", lane).replace("SUMMAND", "0f00000000")
+    out = np.zeros(3, np.float32)
+    launch(ptx, "widened", 1, 3, [out])
+    assert out.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_a_used_lane_of_unwritten_shared_memory_is_reported():
+    ptx = WIDENED_ROW.replace("LANE3", "%r6").replace("SUMMAND", "%r6")
+    with pytest.raises(EmulatorCheckError) as error:
+        launch(ptx, "widened", 1, 3, [np.zeros(3, np.float32)])
+    assert [(r.kind, r.line, r.thread, r.count) for r in error.value.reports] == [
+        ("uninitialized-shared", line_of(ptx, "ld.shared.v4"), (0, 0, 0), 3 * 4),
+        ("shared-race", line_of(ptx, "[row+12]"), (2, 0, 0), 4),
+    ]

@@ -25,6 +25,8 @@ KERNELS = {
     "tile_reuse": test_checkers.TILE_REUSE,
     "blocks_apart": test_checkers.BLOCKS_APART,
     "counter": test_checkers.COUNTER,
+    "widened_row": test_checkers.WIDENED_ROW.replace("LANE3", "_").replace("SUMMAND", "%r8"),
+    "widened_row_used": test_checkers.WIDENED_ROW.replace("LANE3", "%r6").replace("SUMMAND", "%r6"),
     "device_call": test_parser.DEVICE_CALL,
     "directed_rounding": elementwise_ptx(
         "fma.rm.f32 %d, %a, %b, %c; add.rz.f32 %d, %d, %a; mul.rp.f32 %d, %d, %b;"

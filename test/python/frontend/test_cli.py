@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import onnx
 import pytest
-from models import FLOAT, encoder_layer, make_model
+from models import FLOAT, encoder_layer, make_model, while_loop
 from onnx import helper
 from test_errors import assert_user_error, quartet, relu_model
 
@@ -29,6 +29,24 @@ def test_compile_writes_ptx_final_ir_and_report(tmp_path):
     assert (out / "final.mlir").exists() and (out / "graph.mlir").exists()
     assert "importing" in result.stderr and "compiled:" in result.stderr  # progress display
     assert "kernel" in result.stdout and "regs" in result.stdout
+
+
+def test_report_of_a_data_dependent_loop_gives_no_total(tmp_path):
+    """A Loop whose body computes its exit (an scf.while): report.json gives no total launches
+    or bytes (null), the figures outside the loop apart, and what one iteration launches."""
+    model = tmp_path / "while.onnx"
+    model.write_bytes(while_loop().SerializeToString())
+    out = tmp_path / "out"
+    result = quartet("compile", str(model), "--target", "cpu", "-o", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["launches"] is report["global_bytes"] is None
+    assert report["outside_data_dependent_regions"]["launches"] == 1  # the result's copy out
+    (region,) = report["data_dependent_regions"]
+    assert region["region"].startswith("body of scf.while at ")
+    assert (region["reached"], region["within"], region["per_run"]["launches"]) == (1, None, 3)
+    assert "1 launches + data-dependent regions" in result.stdout
+    assert "data-dependent #0: body of scf.while" in result.stdout
 
 
 def test_run_check_against_reference(tmp_path):

@@ -61,7 +61,13 @@ def test_truncated_file(save):
 
 
 def test_not_an_onnx_file(save):
-    assert_user_error(quartet("compile", "-q", save(b"hello, not a model\n")), "error:")
+    path = save(b"hello, not a model\n")
+    result = quartet("compile", "-q", path)
+    assert_user_error(result)
+    assert result.stderr == (
+        f"error: {path} is not a valid ONNX model (Error parsing message with type "
+        "'onnx.ModelProto': Wire format was corrupt)\n"
+    )
 
 
 def test_missing_file(tmp_path):
@@ -99,7 +105,9 @@ def test_unknown_op(save):
 def test_loop_without_body(save):
     loop = helper.make_node("Loop", ["", "", "x"], ["y"], name="bodiless")
     model = unchecked([loop], [("x", [2])], [("y", [2])])
-    assert_user_error(quartet("run", "-q", save(model)), "error:")
+    result = quartet("run", "-q", save(model))
+    assert_user_error(result)
+    assert result.stderr == "error: invalid ONNX model: Required attribute 'body' is missing.\n"
 
 
 @pytest.mark.parametrize(

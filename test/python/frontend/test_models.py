@@ -23,6 +23,7 @@ from onnx.reference import ReferenceEvaluator
 
 from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
+from quartet.frontend.onnx.check import reference_outputs
 from quartet.ptxas import find_ptxas
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
@@ -77,7 +78,7 @@ def test_repeated_layers_compile_to_the_kernels_of_one_layer():
 
 
 def test_a_deep_encoder_matches_the_reference_on_cpu_and_in_the_emulator():
-    from quartet.device import EmulatedDevice
+    from quartet.runtime.emulated import EmulatedDevice
 
     model = encoder(3)
     compiled = compile_model(model, target="sm_90")
@@ -159,14 +160,38 @@ def _stored_output(name: str) -> np.ndarray:
     return numpy_helper.to_array(tensor)
 
 
+def _squeezenet_with_logits() -> onnx.ModelProto:
+    """The light SqueezeNet with its logits (the Softmax's input) as a second output."""
+    model = onnx.load(str(LIGHT / "light_squeezenet.onnx"))
+    (softmax,) = [node for node in model.graph.node if node.op_type == "Softmax"]
+    logits = onnx.helper.make_tensor_value_info(softmax.input[0], 1, [1, 1000, 1, 1])
+    model.graph.output.append(logits)
+    return model
+
+
 @pytest.fixture(scope="module")
 def squeezenet():
-    return compile_model(LIGHT / "light_squeezenet.onnx", target="sm_90")
+    return compile_model(_squeezenet_with_logits(), target="sm_90")
 
 
 def test_squeezenet_matches_stored_output_on_cpu(squeezenet):
-    (output,) = squeezenet.run(squeezenet.random_inputs()).values()
-    np.testing.assert_allclose(output, _stored_output("squeezenet"), rtol=1e-3, atol=1e-5)
+    """Every weight of the light model is 0.02, so its 1000 logits are equal and the stored
+    output (their Softmax) is 0.001 whatever the input: it only shows the model runs. The
+    logits themselves depend on the input; they must match the reference on two inputs
+    whose logits differ."""
+    model = _squeezenet_with_logits()
+    (probabilities, logits_name) = (spec.name for spec in squeezenet.outputs)
+    logits = []
+    for seed in (1, 2):
+        feeds = squeezenet.random_inputs(seed=seed)
+        outputs = squeezenet.run(feeds)
+        np.testing.assert_allclose(
+            outputs[probabilities], _stored_output("squeezenet"), rtol=1e-3, atol=1e-5
+        )
+        _, expected = reference_outputs(model, feeds, squeezenet.outputs)
+        np.testing.assert_allclose(outputs[logits_name], expected[logits_name], rtol=1e-4)
+        logits.append(outputs[logits_name])
+    assert abs(logits[0][0, 0, 0, 0] - logits[1][0, 0, 0, 0]) > 1e-3 * abs(logits[0][0, 0, 0, 0])
 
 
 @needs_ptxas
@@ -217,7 +242,7 @@ def squeezenet_small():
 
 
 def test_squeezenet_runs_in_the_emulator(squeezenet_small):
-    from quartet.device import EmulatedDevice
+    from quartet.runtime.emulated import EmulatedDevice
 
     feeds = squeezenet_small.random_inputs(seed=2)
     expected = squeezenet_small.run(feeds)

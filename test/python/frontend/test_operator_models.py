@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from operator_models import MODELS, decoder_block, decoder_block_torchscript
+from models import FLOAT, make_model
+from onnx import helper
+from operator_models import MODELS, decoder_block, decoder_block_dynamo, decoder_block_torchscript
 
 from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
@@ -46,11 +48,54 @@ def test_recurrent_models_are_refused_on_gpu_targets(name):
         compile_model(model, target="sm_90")
 
 
-def test_both_spellings_of_the_decoder_block_agree():
-    """Opset-23 Attention/RMSNormalization/RotaryEmbedding and the TorchScript-style graph
-    (Trilu/Where mask, Slice/Neg rotary) compute the same block from the same weights."""
+@pytest.mark.parametrize("spelling", [decoder_block_torchscript, decoder_block_dynamo])
+def test_every_spelling_of_the_decoder_block_agrees(spelling):
+    """Opset-23 Attention/RMSNormalization/RotaryEmbedding, the TorchScript-style graph
+    (Trilu/Where mask, Slice/Neg rotary) and the dynamo-style one (additive mask, NaN-guarded
+    Softmax, Reciprocal RMSNorm) compute the same block from the same weights."""
     model, feeds = decoder_block()
-    spelled_out, _ = decoder_block_torchscript()
+    spelled_out, _ = spelling()
     fused = compile_model(model, target="cpu").run(feeds)["y"]
     manual = compile_model(spelled_out, target="cpu").run(feeds)["y"]
     np.testing.assert_allclose(fused, manual, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_launches_count_every_step():
+    """An ONNX LSTM over 5 steps on the CPU: the input projection of every step (k0), the
+    zeroed stacked output (k1) and its copy to the model's output (k5) run once; the step
+    (k2: R·h, gates, cell and hidden state), the write of its row (k3) and the copies of the
+    hidden and cell state (k4, twice) run once per step: 3 + 5 x 4 = 23 launches, each
+    step's bytes counted 5 times (they were counted once: 7 launches)."""
+    steps, batch, features, hidden = 5, 2, 8, 16
+    rng = np.random.default_rng(0)
+    weights = [
+        ("W", rng.normal(0, 0.3, (1, 4 * hidden, features)).astype(np.float32)),
+        ("R", rng.normal(0, 0.3, (1, 4 * hidden, hidden)).astype(np.float32)),
+        ("B", rng.normal(0, 0.1, (1, 8 * hidden)).astype(np.float32)),
+    ]
+    lstm = helper.make_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=hidden)
+    model = make_model(
+        [lstm],
+        [("x", FLOAT, [steps, batch, features])],
+        [("y", FLOAT, [steps, 1, batch, hidden])],
+        weights,
+        opset=14,
+    )
+    compiled = compile_model(model, target="cpu")
+    counters = compiled.compiled.counters
+    per_kernel = {name: (k.launches, k.loaded, k.stored) for name, k in counters.kernels.items()}
+    assert per_kernel == {
+        "test_graph_k0": (1, 15680, 2560),
+        "test_graph_k1": (1, 0, 640),
+        "test_graph_k2": (5, 5 * 4992, 5 * 256),
+        "test_graph_k3": (5, 5 * 1280, 5 * 640),
+        "test_graph_k4": (10, 10 * 128, 10 * 128),
+        "test_graph_k5": (1, 640, 640),
+    }
+    assert counters.exact and compiled.compiled.launches == counters.launches == 23
+    assert counters.global_bytes == sum(
+        loaded + stored for _, loaded, stored in per_kernel.values()
+    )
+    feeds = compiled.random_inputs(seed=1)
+    _, expected = reference_outputs(model, feeds, compiled.outputs)
+    assert_close(compiled.run(feeds), expected)

@@ -8,7 +8,12 @@ import numpy as np
 import onnx
 
 from quartet.errors import QuartetError
-from quartet.frontend.onnx.ir import Emitter, Tensor
+from quartet.frontend.onnx.ir import Body, Emitter, Tensor
+
+
+def node_name(node: onnx.NodeProto) -> str:
+    """What errors and the IR's locations call a node: its name, else its first output's."""
+    return node.name or (node.output[0] if node.output else "?")
 
 
 @dataclass
@@ -21,10 +26,19 @@ class NodeContext:
 
     @property
     def name(self) -> str:
-        return self.node.name or (self.node.output[0] if self.node.output else "?")
+        return node_name(self.node)
+
+    def located(self, message: str) -> str:
+        """``message`` prefixed with the node's name and op type."""
+        return f"node '{self.name}' ({self.node.op_type}): {message}"
 
     def error(self, message: str) -> QuartetError:
-        return QuartetError(f"error: node '{self.name}' ({self.node.op_type}): {message}")
+        return QuartetError(f"error: {self.located(message)}")
+
+    def check(self, b: Body, ok: str, message: str) -> None:
+        """A runtime check in a body: a run where ``ok`` (an i1 of ``b``) is false fails with
+        this node's error ``message`` (``tile.check``, its code from the importer's table)."""
+        b.check(ok, self.importer.runtime_error(self.located(message)))
 
     def attr(self, name: str, default=None):
         for attribute in self.node.attribute:

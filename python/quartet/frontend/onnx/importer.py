@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,13 +24,14 @@ import onnx
 from onnx import numpy_helper
 
 from quartet.errors import QuartetError
-from quartet.frontend.onnx.context import NodeContext
+from quartet.frontend.onnx.context import NodeContext, node_name
 from quartet.frontend.onnx.ir import (
     SUPPORTED_DTYPES,
     Emitter,
     Tensor,
     Writer,
     dense_literal,
+    name_location,
 )
 from quartet.frontend.onnx.loader import default_opset, graph_inputs, static_shape
 from quartet.frontend.onnx.precision import Precision, value_types
@@ -62,6 +64,7 @@ class ImportedGraph:
     op_counts: Counter = field(default_factory=Counter)
     control_flow: list[str] = field(default_factory=list)  # nodes that became scf loops/ifs
     cached: bool = False  # read back from the compile cache (weights memory-mapped)
+    data_files: dict[str, str] = field(default_factory=dict)  # external data: path -> identity
 
 
 def check_supported(graph: onnx.GraphProto) -> None:
@@ -107,7 +110,7 @@ class Importer:
         self,
         model: onnx.ModelProto,
         bound_inputs: Mapping[str, np.ndarray] | None,
-        weights: Mapping[str, onnx.TensorProto] | None = None,
+        weights: Mapping[str, np.ndarray] | None = None,
     ):
         self.model = model
         self.large = dict(weights or {})  # initializers kept out of the prepared skeleton
@@ -122,6 +125,7 @@ class Importer:
         self.op_counts: Counter = Counter()
         self.control_flow: list[str] = []
         self._names: dict[int, str] = {}
+        self.errors: dict[str, int] = {}  # runtime error message -> its code (tile.errors)
         self.precision = Precision(self.emit, value_types(model.graph), self._names)
 
     # -- values ------------------------------------------------------------------------------
@@ -152,16 +156,21 @@ class Importer:
         self.weights.append((ssa, name, array))
         return ssa
 
+    def runtime_error(self, message: str) -> int:
+        """The code of the runtime error ``message`` (the same message, the same code)."""
+        return self.errors.setdefault(message, len(self.errors) + 1)
+
     # -- the graph ---------------------------------------------------------------------------
 
     def run(self) -> ImportedGraph:
         graph = self.model.graph
         check_supported(graph)
         inputs = self._bind_inputs(graph)
-        for initializer in [*graph.initializer, *self.large.values()]:
-            array = numpy_helper.to_array(initializer)
-            self._names[id(array)] = initializer.name
-            self.define(initializer.name, Tensor.constant(array))
+        initializers = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+        for name, array in {**initializers, **self.large}.items():
+            tensor = Tensor.constant(array)  # a memory-mapped weight becomes an ndarray view
+            self._names[id(tensor.const)] = name
+            self.define(name, tensor)
         self.import_nodes(graph.node)
         outputs, results = self._outputs(graph)
         name = symbol_name(graph.name)
@@ -239,11 +248,12 @@ class Importer:
             outputs = self._fold(node, inputs)
         else:
             self.op_counts[node.op_type] += 1
-            inputs = self.precision.inputs(node, inputs)
-            context = NodeContext(node, inputs, self.emit, self.opset, self)
-            result = HANDLERS[node.op_type](context)
-            outputs = [result] if isinstance(result, Tensor) else list(result)
-            outputs = self.precision.results(node.output, outputs)
+            with self._located(node_name(node)):
+                inputs = self.precision.inputs(node, inputs)
+                context = NodeContext(node, inputs, self.emit, self.opset, self)
+                result = HANDLERS[node.op_type](context)
+                outputs = [result] if isinstance(result, Tensor) else list(result)
+                outputs = self.precision.results(node.output, outputs)
             # a tensor without elements has no values to compute: keep it a compile-time value
             outputs = [
                 Tensor.constant(np.zeros(t.shape, t.half or t.dtype))
@@ -262,6 +272,16 @@ class Importer:
             self.define(name, outputs[index])
         return outputs
 
+    @contextmanager
+    def _located(self, name: str) -> Iterator[None]:
+        """Operators written inside carry ``loc("name")`` (a Loop body's nodes their own)."""
+        outer = self.emit.location
+        self.emit.location = name_location(name)
+        try:
+            yield
+        finally:
+            self.emit.location = outer
+
     @staticmethod
     def _foldable(node: onnx.NodeProto, inputs: list[Tensor | None]) -> bool:
         if node.op_type in _NEVER_FOLD or any(
@@ -272,14 +292,13 @@ class Importer:
         return all(tensor is None or tensor.const is not None for tensor in inputs)
 
     def _fold(self, node: onnx.NodeProto, inputs: list[Tensor | None]) -> list[Tensor]:
-        from onnx.reference import ReferenceEvaluator
+        from quartet.frontend.onnx.reference import evaluator
 
         feeds = {
             name: tensor.const for name, tensor in zip(node.input, inputs, strict=True) if name
         }
         try:
-            evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
-            results = evaluator.run(None, feeds)
+            results = evaluator(node, self.opset).run(None, feeds)
         except Exception as error:  # noqa: BLE001 - the reference raises anything
             raise QuartetError(
                 f"error: node '{node.name}' ({node.op_type}): constant folding failed: "
@@ -297,7 +316,8 @@ class Importer:
                 specs.append(Spec(value.name, tensor.shape, tensor.dtype, tensor.const))
                 continue
             if tensor.view or tensor.ssa in seen:
-                tensor = self.emit.copy(tensor)
+                with self._located(value.name):
+                    tensor = self.emit.copy(tensor)
             seen.add(tensor.ssa)
             specs.append(Spec(value.name, tensor.shape, tensor.dtype))
             results.append(tensor)
@@ -314,7 +334,7 @@ class Importer:
         result_types = ", ".join(tensor.type for tensor in results)
         lines = [
             "module {",
-            f"  func.func @{name}({', '.join(arguments)}) -> ({result_types}) {{",
+            f"  func.func @{name}({', '.join(arguments)}) -> ({result_types}){self._errors()} {{",
             *self.prologue.lines,
             *self.body.lines,
             f"    return {', '.join(t.ssa for t in results)} : {result_types}"
@@ -324,6 +344,16 @@ class Importer:
             "}",
         ]
         return "\n".join(lines) + "\n"
+
+    def _errors(self) -> str:
+        """The function's ``tile.errors`` table, if any node checks at run time."""
+        if not self.errors:
+            return ""
+        entries = ", ".join(
+            f"#tile.error<{code} : i32, {_quoted(message)}>"
+            for message, code in self.errors.items()
+        )
+        return f" attributes {{tile.errors = [{entries}]}}"
 
 
 def _quoted(text: str) -> str:

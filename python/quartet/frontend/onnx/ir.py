@@ -257,6 +257,10 @@ class Body:
     def extract(self, tensor: Tensor, indices: Sequence[str]) -> str:
         return self.op(f"tensor.extract {tensor.ssa}[{', '.join(indices)}] : {tensor.type}")
 
+    def check(self, ok: str, code: int) -> None:
+        """``tile.check``: the run fails with error ``code`` where ``ok`` (i1) is false."""
+        self.w.line(f'"tile.check"({ok}) {{code = {code} : i32}} : (i1) -> ()')
+
     def clamp_index(self, value: str, size: int) -> str:
         """``value`` (index) clamped into [0, size)."""
         zero, last = self.const_index(0), self.const_index(size - 1)
@@ -269,11 +273,18 @@ BodyFn = Callable[[Body, list[str]], str | list[str]]
 
 
 class Emitter:
-    """Writes graph-level ops into one function body; see :meth:`generic`."""
+    """Writes graph-level ops into one function body; see :meth:`generic`.
+
+    ``location`` is the MLIR location of the operators being written (``loc("node")``, set by
+    the importer around each ONNX node, see :func:`name_location`): every operator Quartet
+    tiles carries the name of the node it came from, which Welder's reports and the compile
+    report print.
+    """
 
     def __init__(self, writer: Writer, materialize: Callable[[Tensor], str]):
         self.w = writer
         self.materialize = materialize
+        self.location = ""
 
     def ssa(self, tensor: Tensor) -> str:
         """The SSA name of ``tensor``, materializing a compile-time constant."""
@@ -290,6 +301,7 @@ class Emitter:
         kind = tensor_type(shape or (1,), dtype)
         return self.w.assign(
             f"linalg.fill ins({scalar} : {scalar_type(dtype)}) outs({empty} : {kind}) -> {kind}"
+            + self._located()
         )
 
     def generic(
@@ -340,13 +352,16 @@ class Emitter:
         yielded = body(Body(inner), args)
         yielded = [yielded] if isinstance(yielded, str) else list(yielded)
         inner.line(f"linalg.yield {', '.join(yielded)} : {', '.join(arg_types[len(inputs) :])}")
-        self.w.line(f"}} -> {', '.join(out_types)}")
+        self.w.line(f"}} -> {', '.join(out_types)}{self._located()}")
         logical = [tuple(shape), *(tuple(s) for s, _, _ in extra_outputs)]
         tensors = [
             Tensor(logical[k], np.dtype(d), f"{results}#{k}" if len(outputs) > 1 else results)
             for k, (_, d, _) in enumerate(outputs)
         ]
         return tensors[0] if len(tensors) == 1 else tensors
+
+    def _located(self) -> str:
+        return f" {self.location}" if self.location else ""
 
     def reshape(self, tensor: Tensor, shape: Sequence[int]) -> Tensor:
         """A view with ``shape`` (same element count): collapse to 1-D, expand to the shape."""
@@ -379,6 +394,16 @@ class Emitter:
         return self.generic(
             tensor.shape, tensor.dtype, [Operand(tensor, indices)], lambda b, a: a[0]
         )
+
+
+def name_location(name: str) -> str:
+    """``loc("name")``: an MLIR name location (quotes, backslashes and control characters
+    escaped as MLIR string literals write them, ``\\XX``)."""
+    escaped = "".join(
+        f"\\{ord(char):02X}" if char in '"\\' or ord(char) < 0x20 or ord(char) == 0x7F else char
+        for char in name
+    )
+    return f'loc("{escaped}")'
 
 
 def broadcast_indices(shape: Sequence[int], out_shape: Sequence[int]) -> list[str]:

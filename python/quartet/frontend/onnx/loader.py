@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 from onnx import helper, shape_inference, version_converter
 
 from quartet.errors import QuartetError
+from quartet.frontend.onnx.external import ExternalData, inline
 
 MIN_OPSET = 13  # older models are converted up to this opset with onnx.version_converter
 
@@ -51,11 +52,13 @@ def default_opset(model: onnx.ModelProto) -> int:
 
 
 def split_weights(
-    model: onnx.ModelProto,
-) -> tuple[onnx.ModelProto, dict[str, onnx.TensorProto]]:
+    model: onnx.ModelProto, data: ExternalData
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
     """(the model without its large initializers, which become typed graph inputs; those
-    initializers). The checker and shape inference serialize the whole model: on the skeleton
-    they take milliseconds whatever the weights' size, and the weights are never copied."""
+    initializers' values). The checker and shape inference serialize the whole model: on the
+    skeleton they take milliseconds whatever the weights' size, and the weights are never
+    copied (those in an external data file are memory-mapped, ``data``; the skeleton's few
+    external tensors are read into it)."""
     graph = model.graph
     large = {
         init.name: init
@@ -67,11 +70,12 @@ def split_weights(
     target = skeleton.graph
     _copy_fields(graph, target, skip="initializer")
     target.initializer.extend(i for i in graph.initializer if i.name not in large)
+    inline(target, data)
     listed = {value.name for value in graph.input}
     for name, init in large.items():
         if name not in listed:
             target.input.append(helper.make_tensor_value_info(name, init.data_type, init.dims))
-    return skeleton, large
+    return skeleton, {name: data.array(init) for name, init in large.items()}
 
 
 def _copy_fields(source, target, skip: str) -> None:
@@ -87,11 +91,14 @@ def _copy_fields(source, target, skip: str) -> None:
 
 
 def prepare(
-    model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None = None
-) -> tuple[onnx.ModelProto, dict[str, onnx.TensorProto]]:
+    model: onnx.ModelProto,
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    data: ExternalData,
+) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
     """Check the model, convert opsets below 13, bind input shapes and infer shapes (all on the
-    skeleton of :func:`split_weights`); returns the skeleton and the large initializers."""
-    model, large = split_weights(model)
+    skeleton of :func:`split_weights`); returns the skeleton and the large initializers'
+    values. ``data`` resolves external data (:mod:`quartet.frontend.onnx.external`)."""
+    model, large = split_weights(model, data)
     _check(model)
     opset = default_opset(model)
     if opset > onnx.defs.onnx_opset_version():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +14,19 @@ import onnx
 
 import quartet
 from quartet import cache as compile_cache
+from quartet import isolation
+from quartet.cache import file_identity
 from quartet.compiler import CompiledModel
 from quartet.errors import QuartetError
+from quartet.frontend.onnx.external import ExternalData, data_files
 from quartet.frontend.onnx.importer import ImportedGraph, Importer, Spec
 from quartet.frontend.onnx.ir import from_storage, to_storage
 from quartet.frontend.onnx.loader import load, prepare
 from quartet.pipelines import DEFAULT_TILING
+from quartet.runtime.artifact import DTYPES, Argument, Artifact, NamedTensor
+from quartet.runtime.artifact import write as write_artifact
+from quartet.runtime.model import random_arrays
+from quartet.signature import TensorSpec
 
 Progress = Callable[[str], None]
 
@@ -67,18 +73,48 @@ class OnnxModel:
 
     def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs of the right shapes and dtypes (floats in [-1, 1), ints in [0, 4))."""
-        rng = np.random.default_rng(seed)
-        arrays = {}
-        for spec in self.inputs:
-            if spec.dtype.kind == "f":
-                arrays[spec.name] = rng.uniform(-1, 1, spec.shape).astype(spec.dtype)
-            elif spec.dtype == np.bool_:
-                arrays[spec.name] = rng.integers(0, 2, spec.shape).astype(bool)
-            else:
-                arrays[spec.name] = rng.integers(0, 4, spec.shape).astype(spec.dtype)
-        return arrays
+        return random_arrays(((spec.name, spec.shape, spec.dtype) for spec in self.inputs), seed)
 
-    def _arguments(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    def artifact(self, *, cpu_library: bool = False) -> Artifact:
+        """The compiled model as a :mod:`quartet.runtime` artifact: the ONNX graph's input and
+        output names and dtypes, its weights bound to their arguments, outputs known at
+        compile time stored as values."""
+        signature = self.compiled.signature
+        for spec in [*self.inputs, *self.outputs]:
+            if np.dtype(spec.dtype) not in DTYPES:
+                raise QuartetError(
+                    f"error: '{spec.name}' has dtype {spec.dtype}, which an artifact cannot hold"
+                )
+        inputs = tuple(
+            NamedTensor(s.name, TensorSpec(s.shape, np.dtype(s.dtype))) for s in self.inputs
+        )
+        outputs = tuple(
+            NamedTensor(s.name, TensorSpec(s.shape, np.dtype(s.dtype)), s.value)
+            for s in self.outputs
+        )
+        buffers = iter(signature.inputs)
+        arguments = [Argument("input", named.name, next(buffers)) for named in inputs]
+        arguments += [
+            Argument("weight", name, next(buffers), data)
+            for (name, _), data in zip(self.graph.weights, self._weights, strict=True)
+        ]
+        computed = [named for named in outputs if named.value is None]
+        arguments += [
+            Argument("output", named.name, spec)
+            for named, spec in zip(computed, signature.outputs, strict=True)
+        ]
+        return self.compiled.artifact(
+            cpu_library=cpu_library, inputs=inputs, outputs=outputs, arguments=tuple(arguments)
+        )
+
+    def save(self, directory: str | Path, *, cpu_library: bool = False) -> Path:
+        """Write :meth:`artifact` into ``directory``; returns the directory."""
+        write_artifact(self.artifact(cpu_library=cpu_library), Path(directory))
+        return Path(directory)
+
+    def unbound(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``feeds`` without the inputs bound at compile time (each checked to hold the value
+        it was bound to); QuartetError for a name the model does not have."""
         names = {spec.name for spec in self.inputs}
         for name, value in feeds.items():
             if name in self.graph.bound_inputs:
@@ -90,6 +126,10 @@ class OnnxModel:
                 raise QuartetError(
                     f"error: the model has no input '{name}' (inputs: {', '.join(names)})"
                 )
+        return {name: value for name, value in feeds.items() if name in names}
+
+    def _arguments(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        feeds = self.unbound(feeds)
         arrays = []
         for spec in self.inputs:
             if spec.name not in feeds:
@@ -133,36 +173,44 @@ def import_model(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     bound_inputs: Mapping[str, np.ndarray] | None = None,
 ) -> ImportedGraph:
-    """ONNX model -> graph-level IR text (no compilation); see :func:`compile_model`."""
-    model, weights = prepare(load(source), input_shapes)
-    return Importer(model, bound_inputs, weights).run()
+    """ONNX model -> graph-level IR text (no compilation); see :func:`compile_model`. A model
+    given as a path may keep its weights in external data files beside it (memory-mapped)."""
+    model = load(source)
+    data = ExternalData.of(source)
+    files = data_files(model.graph, data)  # before reading: a later change misses the cache
+    skeleton, weights = prepare(model, input_shapes, data)
+    graph = Importer(skeleton, bound_inputs, weights).run()
+    return dataclasses.replace(graph, data_files=files)
 
 
 def _import_key(source, input_shapes, bound_inputs) -> str | None:
     """The import cache's key for a model file: the file's identity (path, size and
     modification time, so a hit never reads the file), the bound shapes and inputs. Models given
-    as bytes or a ModelProto are imported every time (their compile is still cached)."""
+    as bytes or a ModelProto are imported every time (their compile is still cached). The
+    external data files are not in the key (naming them needs the model): a hit checks them
+    (:func:`_cached_import`)."""
     if not isinstance(source, str | Path):
         return None
-    try:
-        stat = os.stat(source)
-    except OSError:
+    identity = file_identity(source)
+    if identity is None:
         return None  # import_model reports the unreadable file
     bound = hashlib.sha256()
     for name, value in sorted((bound_inputs or {}).items()):
         array = np.ascontiguousarray(value)
         bound.update(f"{name}:{array.dtype}:{array.shape}:".encode() + array.tobytes())
     shapes = sorted((name, tuple(shape)) for name, shape in (input_shapes or {}).items())
-    identity = f"{Path(source).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     return compile_cache.key("onnx-import", identity, repr(shapes), bound.hexdigest())
 
 
 def _cached_import(key: str | None) -> ImportedGraph | None:
-    """The imported graph of ``key`` with its weights memory-mapped from the cache."""
+    """The imported graph of ``key`` with its weights memory-mapped from the cache, unless an
+    external data file it was imported from has changed since (a miss)."""
     found = compile_cache.load_with_arrays(key) if key else None
     if found is None:
         return None
     graph, arrays = found
+    if any(file_identity(path) != identity for path, identity in graph.data_files.items()):
+        return None
     names = [name for name, _ in graph.weights]
     return dataclasses.replace(graph, weights=list(zip(names, arrays, strict=True)))
 
@@ -187,6 +235,7 @@ def compile_model(
     """
     report = progress or (lambda line: None)
     start = time.perf_counter()
+    isolation.report(stage="import")
     report("importing the ONNX model")
     key = _import_key(source, input_shapes, bound_inputs) if cache else None
     graph = _cached_import(key)

@@ -147,6 +147,40 @@ def _source_index(b: Body, index: str, size: int, mode: str) -> str:
     return b.clamp_index(b.select_index(upper, mirrored, positive), size)
 
 
+def checked_index(ctx: NodeContext, b: Body, value: str, dtype, axis: int, size: int) -> str:
+    """An ONNX index (``value`` of ``dtype`` read from the node's indices, input 1; negative
+    counts from the end) along ``axis`` of the node's data (input 0, ``size`` elements there)
+    as an index into [0, size).
+
+    A run that meets an index outside [-size, size) fails with this node's error, as in
+    onnxruntime (``tile.check``); the index is clamped all the same, so that nothing is read out
+    of bounds before the run reports it."""
+    index = b.to_index(value, dtype)
+    zero, n = b.const_index(0), b.const_index(size)
+    negative = b.op(f"arith.cmpi slt, {index}, {zero} : index")
+    wrapped = b.select_index(negative, b.op(f"arith.addi {index}, {n} : index"), index)
+    inside = b.op(f"arith.cmpi ult, {wrapped}, {n} : index")  # a negative one is huge unsigned
+    ctx.check(b, inside, f"an index in {_index_range(ctx, axis, size)}")
+    return b.clamp_index(wrapped, size)
+
+
+def check_constant_indices(ctx: NodeContext, indices: np.ndarray, axis: int, size: int) -> None:
+    """The compile-time form of :func:`checked_index`: an error for the first index of
+    ``indices`` outside [-size, size)."""
+    values = np.asarray(indices)
+    bad = values[(values < -size) | (values >= size)]
+    if bad.size:
+        raise ctx.error(f"index {int(bad[0])} in {_index_range(ctx, axis, size)}")
+
+
+def _index_range(ctx: NodeContext, axis: int, size: int) -> str:
+    indices, data = ctx.node.input[1], ctx.node.input[0]
+    return (
+        f"'{indices}' is out of range for axis {axis} of '{data}' "
+        f"({size} elements: valid indices are {-size} to {size - 1})"
+    )
+
+
 def window_operand(kernel, first_loop: int, dtype) -> Operand:
     """A zero tensor shaped like the window, read at the window loops (the body ignores it)."""
     window = Tensor.constant(np.zeros(kernel, dtype))

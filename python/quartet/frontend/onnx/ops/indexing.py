@@ -2,7 +2,9 @@
 
 Positive-step slices are affine maps (``d0 * 2 + 1``); everything else reads the source with
 ``tensor.extract`` at indices computed from ``linalg.index`` (clamped into the source, so even
-a select's unused branch never reads out of bounds):
+a select's unused branch never reads out of bounds). A gather's index out of range fails the
+run with the node's error (``checked_index``), as in onnxruntime, or the compile when the
+indices are constants:
 
     Concat(a: 2x3, b: 2x5, axis=1) -> linalg.generic over 2x8 {
         j = linalg.index 1; va = extract a[i, min(j, 2)]; vb = extract b[i, max(j - 3, 0)]
@@ -15,17 +17,13 @@ import numpy as np
 
 from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Body, Operand, Tensor, is_float
-from quartet.frontend.onnx.ops.common import identity_indices, pad
+from quartet.frontend.onnx.ops.common import (
+    check_constant_indices,
+    checked_index,
+    identity_indices,
+    pad,
+)
 from quartet.frontend.onnx.registry import op
-
-
-def _normalized_index(b: Body, value: str, dtype, size: int) -> str:
-    """An ONNX index (negative counts from the end) as an index clamped into [0, size)."""
-    index = b.to_index(value, dtype)
-    zero, n = b.const_index(0), b.const_index(size)
-    negative = b.op(f"arith.cmpi slt, {index}, {zero} : index")
-    wrapped = b.select_index(negative, b.op(f"arith.addi {index}, {n} : index"), index)
-    return b.clamp_index(wrapped, size)
 
 
 @op("Gather")
@@ -34,6 +32,8 @@ def gather(ctx: NodeContext):
     axis = ctx.axis(ctx.attr("axis", 0), data.rank)
     q = indices.rank
     shape = [*data.shape[:axis], *indices.shape, *data.shape[axis + 1 :]]
+    if indices.const is not None:
+        check_constant_indices(ctx, indices.const, axis, data.shape[axis])
     if indices.const is not None and q == 0:
         position = int(indices.const) % data.shape[axis]
         source = [f"d{i}" for i in range(axis)] + [str(position)]
@@ -43,7 +43,7 @@ def gather(ctx: NodeContext):
     index_operand = Operand(indices, [f"d{axis + i}" for i in range(q)] or ["0"])
 
     def body(b: Body, args: list[str]) -> str:
-        position = _normalized_index(b, args[0], indices.dtype, data.shape[axis])
+        position = checked_index(ctx, b, args[0], indices.dtype, axis, data.shape[axis])
         coords = [b.index(i) for i in range(axis)] + [position]
         coords += [b.index(axis + q + i) for i in range(data.rank - axis - 1)]
         return b.extract(data, coords)
@@ -55,11 +55,13 @@ def gather(ctx: NodeContext):
 def gather_elements(ctx: NodeContext):
     data, indices = ctx.inputs
     axis = ctx.axis(ctx.attr("axis", 0), data.rank)
+    if indices.const is not None:
+        check_constant_indices(ctx, indices.const, axis, data.shape[axis])
     ctx.emit.ssa(data)
 
     def body(b: Body, args: list[str]) -> str:
         coords = [b.index(i) for i in range(data.rank)]
-        coords[axis] = _normalized_index(b, args[0], indices.dtype, data.shape[axis])
+        coords[axis] = checked_index(ctx, b, args[0], indices.dtype, axis, data.shape[axis])
         return b.extract(data, coords)
 
     operand = Operand(indices, identity_indices(indices.rank))

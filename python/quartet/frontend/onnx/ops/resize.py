@@ -63,8 +63,8 @@ def source_coordinates(transform: str, size_in: int, size_out: int, scale: float
         x = np.zeros(size_out) if length == 1 else y * (size_in - 1) / (length - 1)
     elif transform == "asymmetric":
         x = y / scale
-    elif transform == "pytorch_half_pixel":
-        x = np.full(size_out, -0.5) if length == 1 else (y + 0.5) / scale - 0.5
+    elif transform == "pytorch_half_pixel":  # 0 for one output sample, as the spec says
+        x = np.zeros(size_out) if size_out == 1 else (y + 0.5) / scale - 0.5
     elif transform == "half_pixel":
         x = (y + 0.5) / scale - 0.5
     elif transform == "half_pixel_symmetric":

@@ -9,7 +9,8 @@ that target it, starting from the data (the updates that miss leave it alone):
 
 That is |out| x |updates rows| work: exact, static and parallel over the output. With
 reduction "none" and repeated indices the last update wins (ONNX leaves the order open).
-Negative indices count from the end; an index out of range matches nothing.
+Negative indices count from the end; an index out of range fails the run with the node's
+error, as in onnxruntime (``checked_index``), or the compile when the indices are constants.
 """
 
 from __future__ import annotations
@@ -17,19 +18,14 @@ from __future__ import annotations
 from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Body, Operand, Tensor
 from quartet.frontend.onnx.ops import scalar as s
-from quartet.frontend.onnx.ops.common import window_operand
+from quartet.frontend.onnx.ops.common import (
+    check_constant_indices,
+    checked_index,
+    window_operand,
+)
 from quartet.frontend.onnx.registry import op
 
 _REDUCTIONS = ("none", "add", "mul", "max", "min")
-
-
-def _position(b: Body, value: str, dtype, size: int) -> str:
-    """An ONNX index (negative from the end) as an index value (not clamped)."""
-    index = b.to_index(value, dtype)
-    negative = b.op(f"arith.cmpi slt, {index}, {b.const_index(0)} : index")
-    return b.select_index(
-        negative, b.op(f"arith.addi {index}, {b.const_index(size)} : index"), index
-    )
 
 
 def _reduction(ctx: NodeContext) -> str:
@@ -59,6 +55,8 @@ def scatter_elements(ctx: NodeContext):
     reduction = _reduction(ctx)
     if indices.shape != updates.shape or indices.rank != data.rank:
         raise ctx.error(f"indices {indices.shape} and updates {updates.shape} must match in shape")
+    if indices.const is not None:
+        check_constant_indices(ctx, indices.const, axis, data.shape[axis])
     along = data.rank  # the reduction loop: position along the axis of indices
     for t in (indices, updates):
         ctx.emit.ssa(t)
@@ -75,7 +73,8 @@ def scatter_elements(ctx: NodeContext):
             if size < data.shape[i]:
                 checks.append(b.op(f"arith.cmpi slt, {coords[i]}, {b.const_index(size)} : index"))
             source.append(b.clamp_index(coords[i], size))
-        target = _position(b, b.extract(indices, source), indices.dtype, data.shape[axis])
+        value = b.extract(indices, source)
+        target = checked_index(ctx, b, value, indices.dtype, axis, data.shape[axis])
         checks.append(b.op(f"arith.cmpi eq, {target}, {coords[axis]} : index"))
         value = b.extract(updates, source)
         return b.select(_all(b, checks), _combine(b, reduction, acc, value, dtype), acc, dtype)
@@ -97,6 +96,15 @@ def _index_columns(indices: Tensor, loops: list[str]) -> list[Operand]:
     return [Operand(indices, [*loops, str(column)]) for column in range(indices.shape[-1])]
 
 
+def _check_constant_columns(ctx: NodeContext, indices: Tensor, first: int, data: Tensor) -> None:
+    """Column ``t`` of constant ND ``indices`` addresses axis ``first + t`` of ``data``."""
+    if indices.const is None:
+        return
+    for column in range(indices.shape[-1]):
+        axis = first + column
+        check_constant_indices(ctx, indices.const[..., column], axis, data.shape[axis])
+
+
 @op("ScatterND")
 def scatter_nd(ctx: NodeContext):
     data, indices, updates = ctx.inputs
@@ -107,6 +115,7 @@ def scatter_nd(ctx: NodeContext):
         raise ctx.error(
             f"updates {updates.shape} do not fit indices {indices.shape} into {data.shape}"
         )
+    _check_constant_columns(ctx, indices, 0, data)
     first = data.rank  # reduction loops over the update rows follow the output loops
     row_loops = [f"d{first + i}" for i in range(len(rows))]
     tail = [f"d{i}" for i in range(k, data.rank)]
@@ -118,7 +127,7 @@ def scatter_nd(ctx: NodeContext):
         columns, value, acc = args[:k], args[k], args[k + 1]
         checks = []
         for t, column in enumerate(columns):
-            target = _position(b, column, indices.dtype, data.shape[t])
+            target = checked_index(ctx, b, column, indices.dtype, t, data.shape[t])
             checks.append(b.op(f"arith.cmpi eq, {target}, {b.index(t)} : index"))
         return b.select(_all(b, checks), _combine(b, reduction, acc, value, dtype), acc, dtype)
 
@@ -138,6 +147,7 @@ def gather_nd(ctx: NodeContext):
     k = indices.shape[-1]
     if batch + k > data.rank or tuple(indices.shape[:batch]) != tuple(data.shape[:batch]):
         raise ctx.error(f"indices {indices.shape} do not address data {data.shape}")
+    _check_constant_columns(ctx, indices, batch, data)
     middle = list(indices.shape[batch:-1])
     shape = [*data.shape[:batch], *middle, *data.shape[batch + k :]]
     row_loops = [f"d{i}" for i in range(batch + len(middle))]
@@ -146,8 +156,8 @@ def gather_nd(ctx: NodeContext):
     def body(b: Body, args: list[str]) -> str:
         coords = [b.index(i) for i in range(batch)]
         for t, column in enumerate(args[:k]):
-            size = data.shape[batch + t]
-            coords.append(b.clamp_index(_position(b, column, indices.dtype, size), size))
+            axis = batch + t
+            coords.append(checked_index(ctx, b, column, indices.dtype, axis, data.shape[axis]))
         coords += [b.index(batch + len(middle) + i) for i in range(data.rank - batch - k)]
         return b.extract(data, coords)
 

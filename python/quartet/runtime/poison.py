@@ -8,7 +8,7 @@ computation produces by accident instead: every byte 0xFF. That is a NaN in ever
 the largest value of an unsigned one, and a byte that is neither False (0) nor canonical True (1)
 in a bool (the CPU build stores its i1 temporaries as bytes of 0 or 1: there, poison is True).
 
-- The emulated GPU run (``quartet.device.run_host_program``) always poisons temporaries and
+- The emulated GPU (``quartet.runtime.emulated.EmulatedDevice``) always poisons temporaries and
   outputs; its ``uninit-global`` checker also reports the loads that reach them.
 - The CPU build poisons its temporaries (``quartet-poison-buffers``) and the CPU run its outputs
   when ``QUARTET_POISON=1`` is set at compile time (the test suite sets it): the flag is part of

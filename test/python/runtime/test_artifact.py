@@ -1,0 +1,161 @@
+"""The artifact: what save() writes, what load() reads back, and how a bad one is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import small_feeds, small_reference
+
+import quartet
+import quartet.runtime
+from quartet.runtime import FORMAT_VERSION, ArtifactError
+from quartet.runtime.artifact import ALIGNMENT
+from quartet.runtime.emulated import EmulatedDevice
+
+
+def test_an_onnx_artifact_runs_on_the_cpu_and_the_emulator_with_onnx_names(small_artifact):
+    model = quartet.runtime.load(small_artifact)
+    assert model.devices == ("cpu", "emulator", "cuda")
+    assert [(n.name, n.spec.shape, str(n.spec.dtype)) for n in model.inputs] == [
+        ("x", (4, 8), "float32"),
+        ("mask", (4, 16), "bool"),
+        ("scale", (), "float32"),
+    ]
+    feeds = small_feeds()
+    expected = small_reference(feeds)
+    for device in ("cpu", "emulator"):
+        outputs = model.run(feeds, device=device)
+        assert list(outputs) == ["y", "unmasked", "x_shape"]
+        np.testing.assert_allclose(outputs["y"], expected["y"], rtol=1e-5, atol=1e-6)
+        assert outputs["unmasked"].dtype == np.bool_
+        np.testing.assert_array_equal(outputs["unmasked"], expected["unmasked"])
+        np.testing.assert_array_equal(outputs["x_shape"], expected["x_shape"])
+
+
+def test_the_manifest_holds_the_host_program_and_the_weights(small_artifact, small_onnx):
+    manifest = json.loads((small_artifact / "manifest.json").read_text())
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["target"] == "sm_90" and manifest["quartet_version"]
+    weight = next(a for a in manifest["arguments"] if a["role"] == "weight")
+    assert weight["name"] == "W" and weight["data"]["offset"] % ALIGNMENT == 0
+    blob = (small_artifact / "weights.bin").read_bytes()
+    start = weight["data"]["offset"]
+    stored = np.frombuffer(blob[start : start + weight["data"]["nbytes"]], "<f4").reshape(8, 16)
+    np.testing.assert_array_equal(stored, small_onnx.graph.weights[0][1])
+    constant = next(o for o in manifest["outputs"] if o["name"] == "x_shape")["value"]
+    assert np.frombuffer(blob[constant["offset"] :][:16], "<i8").tolist() == [4, 8]
+    for kernel in manifest["kernels"]:
+        assert (small_artifact / kernel["ptx"]).read_text().startswith("//")
+        assert kernel["ptxas"] is None or kernel["ptxas"]["registers"] > 0
+    host = quartet.runtime.load(small_artifact).artifact.host
+    compiled = small_onnx.compiled.host
+    assert host.steps == compiled.steps
+    for read, written in zip(host.buffers, compiled.buffers, strict=True):
+        assert (read.spec, read.argument, read.view_of) == (
+            written.spec,
+            written.argument,
+            written.view_of,
+        )
+        assert (read.constant is None) == (written.constant is None)
+        if read.constant is not None:
+            np.testing.assert_array_equal(read.constant, written.constant)
+
+
+def test_inputs_are_checked_by_name_shape_and_dtype(small_artifact):
+    model = quartet.runtime.load(small_artifact)
+    feeds = small_feeds()
+    with pytest.raises(quartet.QuartetError, match="no input 'z'"):
+        model.run({**feeds, "z": feeds["x"]}, device="cpu")
+    with pytest.raises(quartet.QuartetError, match="missing input 'scale'"):
+        model.run({"x": feeds["x"], "mask": feeds["mask"]}, device="cpu")
+    with pytest.raises(quartet.QuartetError, match=r"input 'x' is \[4, 8\] float64"):
+        model.run({**feeds, "x": feeds["x"].astype(np.float64)}, device="cpu")
+    with pytest.raises(quartet.QuartetError, match="unknown device 'tpu'"):
+        model.run(feeds, device="tpu")
+
+
+def test_a_gpu_artifact_without_its_cpu_form_refuses_the_cpu(small_onnx, tmp_path):
+    model = quartet.runtime.load(small_onnx.save(tmp_path))
+    assert model.devices == ("emulator", "cuda")
+    assert not (tmp_path / "model.so").exists()
+    with pytest.raises(quartet.QuartetError, match="cannot run on 'cpu'.*emulator, cuda"):
+        model.run(small_feeds(), device="cpu")
+    outputs = model.run(small_feeds(), device=EmulatedDevice(checks=True))
+    np.testing.assert_allclose(outputs["y"], small_reference(small_feeds())["y"], rtol=1e-5)
+
+
+def test_a_model_from_mlir_names_its_arguments_by_position(tmp_path):
+    from quartet.examples import mlp
+
+    model = quartet.compile(mlp.SOURCE, target="cpu")
+    loaded = quartet.runtime.load(model.save(tmp_path))
+    assert [named.name for named in loaded.inputs] == [f"arg{i}" for i in range(7)]
+    assert loaded.devices == ("cpu",)
+    inputs = mlp.random_inputs(seed=2)
+    outputs = loaded.run({f"arg{i}": a for i, a in enumerate(inputs)}, device="cpu")
+    np.testing.assert_allclose(outputs["result0"], mlp.reference(*inputs), rtol=1e-4, atol=1e-5)
+
+
+def _edit(manifest: dict, path: str, value) -> None:
+    """Set ``manifest`` at ``path`` ("a.b.0.c"); a value of ``...`` deletes the key."""
+    *parents, last = path.split(".")
+    node = manifest
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    key = int(last) if isinstance(node, list) else last
+    if value is ...:
+        del node[key]
+    else:
+        node[key] = value
+
+
+MALFORMED = [
+    ("format_version", 2, "artifact format version 2 is newer than this runtime reads"),
+    ("inputs.0.dtype", ..., "inputs[0]: no field 'dtype'"),
+    ("inputs.0.dtype", "complex64", "inputs[0].dtype: expected one of bool"),
+    ("inputs.0.shape", [4, -8], "inputs[0].shape: expected a list of any number of integers"),
+    ("host_program.steps.0.grid", [2, 1], "host_program.steps[0].grid: expected a list of 3"),
+    ("host_program.steps.0.kind", "loop", "steps[0].kind: step kind 'loop' is unknown"),
+    ("host_program.steps.0.buffers.0", 99, "step #0 uses buffer 99 of 11"),
+    ("host_program.steps.1.buffers", [1], "passes 1 buffers to small_k1, whose PTX takes 2"),
+    ("host_program.buffers.0.shape", [4, 9], "buffer #0 (4x9xfloat32) is argument #0"),
+    ("host_program.buffers.9.view_of", 10, "buffer #9 views #10, which is no earlier buffer"),
+    ("kernels.0.ptx", "../k.ptx", "kernels[0].ptx: expected a file name"),
+    ("kernels.0.ptx", "absent.ptx", "kernels[0].ptx: no file absent.ptx"),
+    ("arguments.3.data.offset", 1 << 20, "arguments[3].data.offset: expected a multiple of 64"),
+    ("arguments.3.data.nbytes", 4, "arguments[3].data.nbytes: expected 512 (8x16xfloat32)"),
+    ("arguments.4.name", "why", "argument #4 is the output 'why', which is unknown"),
+    ("outputs.0.name", "y2", "output 'y2' fills 0 arguments, not 1"),
+    ("cpu_library.file", "absent.so", "cpu_library.file: no file absent.so"),
+    ("weights", [], "weights: expected an object, got []"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "message"), MALFORMED)
+def test_a_malformed_manifest_is_refused_naming_the_field(
+    small_artifact, tmp_path, path, value, message
+):
+    copy = shutil.copytree(small_artifact, tmp_path / "copy")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    _edit(manifest, path, value)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError) as caught:
+        quartet.runtime.load(copy)
+    assert message in str(caught.value)
+    assert str(copy / "manifest.json") in str(caught.value)
+
+
+def test_missing_or_damaged_files_are_refused(small_artifact, tmp_path):
+    copy = shutil.copytree(small_artifact, tmp_path / "copy")
+    (copy / "weights.bin").write_bytes((copy / "weights.bin").read_bytes()[:-1])
+    with pytest.raises(ArtifactError, match="weights.bin: .* bytes, the manifest says"):
+        quartet.runtime.load(copy)
+    (copy / "manifest.json").write_text("{ not json")
+    with pytest.raises(ArtifactError, match="manifest.json: not JSON"):
+        quartet.runtime.load(copy)
+    (copy / "manifest.json").unlink()
+    with pytest.raises(ArtifactError, match="not a Quartet artifact"):
+        quartet.runtime.load(copy)
