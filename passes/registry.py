@@ -21,6 +21,7 @@ PASSES: dict[str, str] = {
     "quartet-roller": "Roller",
     "quartet-welder": "Welder",
     "quartet-widen-bool-buffers": "WidenBoolBuffers",
+    "quartet-poison-buffers": "PoisonBuffers",
     "quartet-launch-bounds": "LaunchBounds",
     "test-roller-align": "TestRollerAlign",
     "test-roller-reuse": "TestRollerReuse",

@@ -44,6 +44,7 @@ from quartet.runtime import artifact as artifacts
 from quartet.runtime.artifact import Argument, Artifact, CpuForm, KernelImage, NamedTensor
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.errors import ErrorTable
+from quartet.runtime.poison import requested as poison_requested
 from quartet.runtime.program import Device, HostProgram, Launch, load_program, run_host_program
 from quartet.signature import Signature, TensorSpec
 
@@ -88,7 +89,9 @@ class CompiledModel:
     GPU target's CPU build, made on the first ``run``. ``counters`` holds the static
     whole-model counters (:mod:`quartet.counters`); ``errors`` the entry's error word and
     messages when an operator checks at run time (``run`` and ``emulate`` raise its error,
-    :mod:`quartet.runtime.errors`).
+    :mod:`quartet.runtime.errors`). ``poison`` says whether the CPU build fills temporaries
+    and outputs with poison (``QUARTET_POISON``, read at compile time;
+    :mod:`quartet.runtime.poison`).
     """
 
     target: str
@@ -106,6 +109,7 @@ class CompiledModel:
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
     errors: ErrorTable | None = None
+    poison: bool = False
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
@@ -141,7 +145,7 @@ class CompiledModel:
         """The CPU build, loaded."""
         if self._executable is None:
             self._executable = CpuExecutable(
-                self.cpu_library, self.entry, self.signature, self.errors
+                self.cpu_library, self.entry, self.signature, self.errors, self.poison
             )
         return self._executable
 
@@ -304,9 +308,14 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     clock = Stopwatch()
     with clock("read"):
         text, filename = _read_source(source)
-        prefix, tail = _steps(target, tiling, fusion, entry)
+        poison = poison_requested()
+        prefix, tail = _steps(target, tiling, fusion, entry, poison)
         pipeline = pipeline_text(prefix + tail)
-        key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
+        cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
+        # The CPU pipeline is part of the key: a GPU target's CPU build lives in its entry too.
+        key = (
+            compile_cache.key(text, pipeline, cpu_pipeline, target, entry or "") if cache else None
+        )
     with clock("cache"):
         cached = compile_cache.load(key) if key else None
     if cached is not None:
@@ -330,13 +339,14 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             entry=name,
             signature=signature,
             pipeline=pipeline,
-            cpu_pipeline=pipeline_text(prefix + steps_for("cpu")[1]),
+            cpu_pipeline=cpu_pipeline,
             final_ir="",
             loops_ir=loops_ir,
             stage_seconds=clock.seconds,
             cache_entry=compile_cache.entry(key) if key else None,
             counters=counters,
             errors=errors,
+            poison=poison,
         )
         if target == "cpu":
             _cpu_build(model, module, clock, filename)
@@ -353,7 +363,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     return model
 
 
-def _steps(target: object, tiling: object, fusion: object, entry: object):
+def _steps(target: object, tiling: object, fusion: object, entry: object, poison: bool):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
     if not isinstance(tiling, str):
@@ -363,7 +373,7 @@ def _steps(target: object, tiling: object, fusion: object, entry: object):
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion)
+        return steps_for(target, tiling, fusion, poison)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 
@@ -371,7 +381,7 @@ def _steps(target: object, tiling: object, fusion: object, entry: object):
 def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:
     """Lower the loop-level ``module`` for the CPU and compile it into the model's library."""
     with clock("loops-to-cpu"):
-        tail = steps_for("cpu")[1]
+        tail = steps_for("cpu", poison=model.poison)[1]
         run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
     with clock("cpu-codegen"):
         build_library(module, model.workdir)

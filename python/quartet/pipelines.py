@@ -110,6 +110,13 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
 ]
 
 
+# Debug builds (QUARTET_POISON=1, see quartet/runtime/poison.py) insert this after
+# quartet-map-to-cpu.
+POISON_STEP = (
+    "quartet-poison-buffers",
+    "temporaries start as poison, not malloc's zeros: a read before any write shows as NaN",
+)
+
 # Roller constructs each operator's rProgram for the machine being compiled for.
 DEFAULT_TILING = "quartet-roller{arch={target}}"
 
@@ -118,13 +125,13 @@ FUSION = ("welder", "none")
 
 
 def steps_for(
-    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder"
+    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder", poison: bool = False
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(shared prefix, target tail) for ``target``; ValueError for an unknown target or fusion.
 
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
     ``tile.program`` keep it, so pre-tiled input passes through any tiling pass); ``fusion``
-    is Welder's mode.
+    is Welder's mode; ``poison`` makes the CPU tail fill its temporaries with poison.
     """
     if fusion not in FUSION:
         raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
@@ -139,7 +146,7 @@ def steps_for(
         for step, why in GRAPH_TO_LOOPS
     ]
     if target == "cpu":
-        return prefix, LOOPS_TO_CPU
+        return prefix, LOOPS_TO_CPU[:1] + [POISON_STEP] * poison + LOOPS_TO_CPU[1:]
     if target in GPU_CHIPS:
         tail = [(step.replace("{chip}", target), why) for step, why in LOOPS_TO_PTX]
         return prefix, tail

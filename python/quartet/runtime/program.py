@@ -87,7 +87,9 @@ class Device(Protocol):
         """Make every kernel of ``ptx`` (kernel name -> PTX text) launchable."""
 
     def allocate(self, buffer: Buffer) -> Any:
-        """Storage for a buffer that is no view: a constant's holds its data, others are zero."""
+        """Storage for a buffer that is no view: a constant's holds its data; what the others
+        hold is the device's (zeros on CUDA, poison in the emulator, which tracks what is
+        written): a program must write a byte before it reads it."""
 
     def view(self, storage: Any, spec: TensorSpec) -> Any:
         """``storage`` seen with another shape (the same bytes)."""
