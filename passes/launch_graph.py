@@ -83,8 +83,8 @@ def launch_charge(host: ir.OpView) -> float:
     return ir.FloatAttr(host.attributes[LAUNCH_SECONDS]).value
 
 
-def launch_nodes(launches: list[HostLaunch], charge: float, veus: int) -> list[LaunchNode]:
-    """The policy's launches: task times with ``charge`` taken out, over ``veus`` vEUs."""
+def launch_nodes(launches: list[HostLaunch], charge: float, sms: int) -> list[LaunchNode]:
+    """The policy's launches: task times with ``charge`` taken out, on ``sms`` SMs."""
     reads = [launch.reads for launch in launches]
     depends = dependencies(reads, [launch.writes for launch in launches])
     return [
@@ -92,7 +92,7 @@ def launch_nodes(launches: list[HostLaunch], charge: float, veus: int) -> list[L
             index,
             launch.kernel,
             launch.tasks,
-            task_seconds(launch.modelled_seconds, charge, launch.tasks, veus),
+            task_seconds(launch.modelled_seconds, charge, launch.tasks, sms),
             depends[index],
         )
         for index, launch in enumerate(launches)

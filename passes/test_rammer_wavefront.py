@@ -24,7 +24,7 @@ from mlir import ir
 from quartet.hardware import GpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.launch_graph import host_functions, host_launches, launch_charge, launch_nodes
-from quartet.rammer.cost import figures, handoff_seconds
+from quartet.rammer.cost import Figures, figures, handoff_seconds
 from quartet.rammer.policy import Plan, plan
 from quartet.rammer.table import LaunchNode, VirtualDevice
 
@@ -46,12 +46,13 @@ class TestRammerWavefront(ModulePass):
         handoff = handoff_seconds(spec.clock_hz)
         for host in host_functions(module):
             charge = launch_charge(host)
-            launches = launch_nodes(host_launches(module, host), charge, device.veus)
+            launches = launch_nodes(host_launches(module, host), charge, device.sms)
             result = plan(launches, device, handoff)
             _record(host, "rammer.launches", [_launch_text(launch) for launch in launches])
             _record(host, "rammer.waves", _wave_texts(result))
             _record(host, "rammer.table", _table_texts(result, launches))
-            host.attributes["rammer.summary"] = ir.StringAttr.get(_summary(result, launches))
+            summary = _summary(figures(launches, result.table, device))
+            host.attributes["rammer.summary"] = ir.StringAttr.get(summary)
 
     def _spec(self) -> GpuSpec:
         try:
@@ -97,8 +98,7 @@ def _table_texts(result: Plan, launches: list[LaunchNode]) -> list[str]:
     return lines
 
 
-def _summary(result: Plan, launches: list[LaunchNode]) -> str:
-    f = figures(launches, result.table)
+def _summary(f: Figures) -> str:
     return (
         f"{f.veus} vEUs, {f.launches} launches, {f.tasks} tasks, {f.dependencies} dependencies, "
         f"{f.waits} waits; makespan {_us(f.makespan_seconds)} us against "

@@ -42,7 +42,7 @@ def test_welder_charges_a_launch_without_rammer_and_a_handoff_with_it():
     for apart, together in zip(plain, rammer, strict=True):
         difference = apart.modelled_seconds - together.modelled_seconds
         assert difference == pytest.approx(LAUNCH_SECONDS - rammer_charge)
-    nodes = launch_nodes(plain, plain_charge, veus=132)
+    nodes = launch_nodes(plain, plain_charge, sms=132)
     assert [node.depends for node in nodes] == [(), (0,), (1,)]
     assert [node.tasks for node in nodes] == [128, 128, 4]
     for node, launch in zip(nodes, plain, strict=True):

@@ -59,7 +59,7 @@ def test_independent_branches_of_small_kernels_share_the_device():
     assert [table.start[2][v] for v in _veus(table, 2)] == [0.0, 0.0]
     assert set(_veus(table, 0)) == set(_veus(table, 1))  # a branch stays on its vEUs
     assert set(_veus(table, 0)).isdisjoint(_veus(table, 2))
-    assert utilisation(table, branches) == pytest.approx(1.0)
+    assert utilisation(table, branches, FOUR) == pytest.approx(1.0)
     sequence = sequence_seconds(branches, 4)
     assert sequence == pytest.approx(4.0 + 4 * LAUNCH_SECONDS)
 
@@ -70,11 +70,27 @@ def test_a_wave_that_overfills_the_device_runs_in_rounds():
     table = wavefront([node(0, 10, 1.0)], FOUR)
     assert table.ranges[0] == ((0, 3), (3, 6), (6, 8), (8, 10))
     assert table.makespan == pytest.approx(3.0)
-    assert utilisation(table, [node(0, 10, 1.0)]) == pytest.approx(10 / 12)
+    assert utilisation(table, [node(0, 10, 1.0)], FOUR) == pytest.approx(10 / 12)
     both = [node(0, 10, 1.0), node(1, 6, 1.0)]
     table = wavefront(both, FOUR)
     assert table.makespan == pytest.approx(4.0)
-    assert utilisation(table, both) == pytest.approx(1.0)
+    assert utilisation(table, both, FOUR) == pytest.approx(1.0)
+
+
+def test_the_vEUs_of_an_SM_share_it():
+    """2 SMs x 2 vEUs. 6 tasks of 1 s: 3 per SM, one after another (3 s, not 2), dealt to the
+    SM's vEUs in turn (vEU v on SM v % 2). A later 2-task launch finds both SMs free at 3 s and
+    runs 1 s, each task with an SM to itself, on the vEUs whose turn it is."""
+    device = VirtualDevice(sms=2, per_sm=2)
+    launches = [node(0, 6, 1.0), node(1, 2, 1.0, 0)]
+    table = wavefront(launches, device)
+    assert table.counts(0) == (2, 2, 1, 1)
+    assert table.ranges[0] == ((0, 2), (2, 4), (4, 5), (5, 6))
+    assert table.end[0] == (3.0, 3.0, 3.0, 3.0)
+    assert table.counts(1) == (0, 0, 1, 1)
+    assert table.makespan == pytest.approx(4.0)
+    assert utilisation(table, launches, device) == pytest.approx(8 / 8)
+    assert sequence_seconds(launches, device.sms, 0.0) == pytest.approx(4.0)
 
 
 def test_a_wave_is_placed_alone_when_that_ends_sooner():
@@ -99,14 +115,14 @@ def test_a_wave_is_placed_alone_when_that_ends_sooner():
     assert result.table.makespan == pytest.approx(9.5 + 1.0)
 
 
-def test_rkernels_fastest_while_the_wave_leaves_vEUs_idle_else_most_efficient():
+def test_rkernels_fastest_while_the_wave_leaves_SMs_idle_else_most_efficient():
     """Fast: 16 tasks of 1 s; efficient: 2 tasks of 4 s (8 s of work, not 16)."""
     fast, efficient = RKernel(16, 1.0), RKernel(2, 4.0)
-    assert select_rkernels([(fast, efficient)], veus=17) == [fast]
-    assert select_rkernels([(fast, efficient)] * 2, veus=33) == [fast, fast]
-    assert select_rkernels([(fast, efficient)] * 2, veus=32) == [efficient, efficient]
-    # On one vEU the efficient one is also the fastest (8 s against 16 s).
-    assert select_rkernels([(efficient, fast)], veus=1) == [efficient]
+    assert select_rkernels([(fast, efficient)], sms=17) == [fast]
+    assert select_rkernels([(fast, efficient)] * 2, sms=33) == [fast, fast]
+    assert select_rkernels([(fast, efficient)] * 2, sms=32) == [efficient, efficient]
+    # On one SM the efficient one is also the fastest (8 s against 16 s).
+    assert select_rkernels([(efficient, fast)], sms=1) == [efficient]
 
 
 def test_waves_are_runs_of_program_order_without_a_dependence_inside():
@@ -145,7 +161,11 @@ def test_tables_partition_tasks_in_program_order_after_their_producers(seed):
         finished = max((_finish(table, d) for d in launch.depends), default=-handoff)
         for v in _veus(table, launch.index):
             assert table.start[launch.index][v] >= finished + handoff - 1e-12
-            busy = table.counts(launch.index)[v] * launch.task_seconds
+            # the vEU's SM runs all its tasks of the launch, one after another
+            on_sm = sum(
+                table.counts(launch.index)[u] for u in range(v % device.sms, table.veus, device.sms)
+            )
+            busy = on_sm * launch.task_seconds
             assert table.end[launch.index][v] == pytest.approx(table.start[launch.index][v] + busy)
     for veu in range(table.veus):
         # every vEU runs its launches in program order, one after the other
@@ -154,13 +174,13 @@ def test_tables_partition_tasks_in_program_order_after_their_producers(seed):
         for before, after in zip(queue, queue[1:], strict=False):
             assert table.start[after][veu] >= table.end[before][veu] - 1e-12
     assert table.makespan == pytest.approx(max(_finish(table, i) for i in range(len(launches))))
-    assert 0 < utilisation(table, launches) <= 1 + 1e-12
+    assert 0 < utilisation(table, launches, device) <= 1 + 1e-12
 
 
 def test_figures_count_tasks_dependencies_and_waits():
     diamond = [node(0, 4, 1.0), node(1, 2, 1.0, 0), node(2, 2, 2.0, 0), node(3, 1, 1.0, 1, 2)]
     table = wavefront(diamond, FOUR)
-    result = figures(diamond, table, launch_seconds=0.5)
+    result = figures(diamond, table, FOUR, launch_seconds=0.5)
     assert (result.veus, result.launches, result.tasks) == (4, 4, 9)
     assert (result.dependencies, result.waits) == (4, 2 + 2 + 2)
     assert result.sequence_seconds == pytest.approx(5.0 + 4 * 0.5)
@@ -185,15 +205,15 @@ def test_dependencies_are_transitively_reduced():
         dependencies([set(), set()], [set()])
 
 
-def test_task_seconds_give_back_welders_time_on_the_vEUs():
-    """9 us with a 3 us launch charge, 6 tasks on 4 vEUs: 2 rounds of 3 us."""
-    seconds = task_seconds(9e-6, 3e-6, tasks=6, veus=4)
+def test_task_seconds_give_back_welders_time_on_the_SMs():
+    """9 us with a 3 us launch charge, 6 tasks on 4 SMs: 2 rounds of 3 us."""
+    seconds = task_seconds(9e-6, 3e-6, tasks=6, sms=4)
     assert seconds == pytest.approx(3e-6)
     assert sequence_seconds([node(0, 6, seconds)], 4, 0.0) == pytest.approx(6e-6)
     with pytest.raises(ValueError, match="does not include a charge"):
-        task_seconds(1e-6, 3e-6, tasks=1, veus=4)
+        task_seconds(1e-6, 3e-6, tasks=1, sms=4)
     with pytest.raises(ValueError, match="does not include a charge"):
-        task_seconds(math.inf, 3e-6, tasks=1, veus=4)
+        task_seconds(math.inf, 3e-6, tasks=1, sms=4)
 
 
 def test_launch_charge_is_a_launch_without_rammer_and_a_handoff_with_it():
@@ -218,7 +238,7 @@ def test_gantt_writes_a_png(tmp_path):
     from quartet.rammer.gantt import gantt
 
     diamond = [node(0, 4, 1e-6), node(1, 2, 1e-6, 0), node(2, 2, 2e-6, 0), node(3, 1, 1e-6, 1, 2)]
-    path = gantt(wavefront(diamond, FOUR), diamond, tmp_path / "gantt.png")
+    path = gantt(wavefront(diamond, FOUR), diamond, FOUR, tmp_path / "gantt.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

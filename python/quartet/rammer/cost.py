@@ -1,10 +1,11 @@
 """What a launch costs, with and without Rammer: the figures the policy and the reports use.
 
-- A task's time on a vEU comes from Welder's latency model (``passes/welder/model.py``), which
-  gives each kernel ``waves x (a wave's time) + charge``: its blocks in waves over the SMs,
-  plus the per-launch charge it was given. Take the charge out and divide by the rounds the
-  kernel's tasks take on all vEUs at once, and the kernel alone on the vEUs takes exactly what
-  Welder modelled (:func:`task_seconds`).
+- A task's time comes from Welder's latency model (``passes/welder/model.py``), which gives
+  each kernel ``waves x (a wave's time) + charge``: its blocks in waves over the SMs, plus the
+  per-launch charge it was given. Take the charge out and divide by the rounds the kernel's
+  tasks take one per SM, and the kernel alone takes exactly what Welder modelled, one task
+  per SM at a time, each with the SM to itself (:func:`task_seconds`; the policy deals an
+  SM's tasks to its vEUs, which share it).
 - Without Rammer, every kernel is its own launch, one after the other, and every launch costs
   :data:`LAUNCH_SECONDS` (:func:`sequence_seconds`). With Rammer there is one launch, and a
   dependency between two launches costs :func:`handoff_seconds`: a signal reaching the
@@ -20,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from quartet.rammer.table import LaunchNode, VeuTable
+from quartet.rammer.table import LaunchNode, VeuTable, VirtualDevice
 
 LAUNCH_SECONDS = 3e-6
 """One kernel launch: NVIDIA's "Getting Started with CUDA Graphs" (developer blog, 2019)
@@ -54,37 +55,40 @@ def launch_charge(schedule: str, clock_hz: float) -> float:
     raise ValueError(f"unknown schedule '{schedule}' (expected one of: {', '.join(SCHEDULES)})")
 
 
-def task_seconds(kernel_seconds: float, charged_seconds: float, tasks: int, veus: int) -> float:
-    """One task's time on a vEU, from Welder's modelled ``kernel_seconds`` of a kernel of
-    ``tasks`` blocks that includes ``charged_seconds`` for its launch: the rest over the
-    rounds its tasks take on ``veus`` vEUs. ValueError for figures that are not a time."""
-    if tasks < 1 or veus < 1:
-        raise ValueError(f"a kernel of {tasks} tasks on {veus} vEUs")
+def task_seconds(kernel_seconds: float, charged_seconds: float, tasks: int, sms: int) -> float:
+    """One task's time with an SM to itself, from Welder's modelled ``kernel_seconds`` of a
+    kernel of ``tasks`` blocks that includes ``charged_seconds`` for its launch: the rest over
+    the rounds its tasks take one per SM on ``sms`` SMs. ValueError for figures that are not
+    a time."""
+    if tasks < 1 or sms < 1:
+        raise ValueError(f"a kernel of {tasks} tasks on {sms} SMs")
     work = kernel_seconds - charged_seconds
     if not math.isfinite(work) or work < 0:
         raise ValueError(
             f"a modelled time of {kernel_seconds} s does not include a charge of "
             f"{charged_seconds} s"
         )
-    return work / math.ceil(tasks / veus)
+    return work / math.ceil(tasks / sms)
 
 
 def sequence_seconds(
-    launches: Sequence[LaunchNode], veus: int, launch_seconds: float = LAUNCH_SECONDS
+    launches: Sequence[LaunchNode], sms: int, launch_seconds: float = LAUNCH_SECONDS
 ) -> float:
-    """The one-launch-per-kernel program: each kernel alone on the device, in its rounds of
-    tasks, one after the other, each paying a launch."""
+    """The one-launch-per-kernel program: each kernel alone on the ``sms`` SMs, in its rounds
+    of tasks, one after the other, each paying a launch."""
     return sum(
-        math.ceil(launch.tasks / veus) * launch.task_seconds + launch_seconds for launch in launches
+        math.ceil(launch.tasks / sms) * launch.task_seconds + launch_seconds for launch in launches
     )
 
 
-def utilisation(table: VeuTable, launches: Sequence[LaunchNode]) -> float:
-    """Busy time over the vEUs' time: sum of task times / (vEUs x makespan)."""
+def utilisation(table: VeuTable, launches: Sequence[LaunchNode], device: VirtualDevice) -> float:
+    """Busy time over the vEUs' time: a task keeps its vEU busy ``per_sm`` times its time (the
+    vEUs of an SM share it), so sum of task times x per_sm / (vEUs x makespan), which is
+    also the share of the SMs' time spent on tasks."""
     if table.makespan <= 0:
         return 0.0
-    busy = sum(launch.tasks * launch.task_seconds for launch in launches)
-    return busy / (table.veus * table.makespan)
+    busy = sum(launch.tasks * launch.task_seconds for launch in launches) * device.per_sm
+    return busy / (device.veus * table.makespan)
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,12 @@ class Figures:
 
 
 def figures(
-    launches: Sequence[LaunchNode], table: VeuTable, launch_seconds: float = LAUNCH_SECONDS
+    launches: Sequence[LaunchNode],
+    table: VeuTable,
+    device: VirtualDevice,
+    launch_seconds: float = LAUNCH_SECONDS,
 ) -> Figures:
-    """:class:`Figures` of ``table``, the vEU table of ``launches``."""
+    """:class:`Figures` of ``table``, the vEU table of ``launches`` on ``device``."""
     waits = sum(
         len(launch.depends) * sum(1 for lo, hi in table.ranges[launch.index] if hi > lo)
         for launch in launches
@@ -120,7 +127,7 @@ def figures(
         tasks=sum(launch.tasks for launch in launches),
         dependencies=sum(len(launch.depends) for launch in launches),
         waits=waits,
-        sequence_seconds=sequence_seconds(launches, table.veus, launch_seconds),
+        sequence_seconds=sequence_seconds(launches, device.sms, launch_seconds),
         makespan_seconds=table.makespan,
-        utilisation=utilisation(table, launches),
+        utilisation=utilisation(table, launches, device),
     )

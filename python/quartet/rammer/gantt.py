@@ -1,9 +1,10 @@
 """The vEU table as a Gantt chart: a row per vEU, modelled time across, a colour per kernel.
 
-Drawn with matplotlib (the ``report`` extra) on a ``Figure`` directly, never through pyplot,
-like the report's other pictures (``quartet.report.figures``, whose kernel palette it uses).
-Hundreds of vEUs stay readable: rows shrink to thin bars without outlines, a few vEU numbers
-label the axis, and one legend entry names each kernel.
+Rows are grouped by SM (an SM's vEUs next to each other: they share it, so one runs while the
+other waits). Drawn with matplotlib (the ``report`` extra) on a ``Figure`` directly, never
+through pyplot, like the report's other pictures (``quartet.report.figures``, whose kernel
+palette it uses). Hundreds of vEUs stay readable: rows shrink to thin bars without outlines, a
+few SM numbers label the axis, and one legend entry names each kernel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from quartet.rammer.cost import utilisation
-from quartet.rammer.table import LaunchNode, VeuTable
+from quartet.rammer.table import LaunchNode, VeuTable, VirtualDevice
 from quartet.report.figures import PALETTE
 
 _ROW_INCHES = 0.22  # one vEU's row while there are few
@@ -26,8 +27,11 @@ _OUTLINED = 64  # vEUs up to which bars get an outline
 _LEGEND_ENTRIES = 30  # kernels named, at most (the rest counted)
 
 
-def gantt(table: VeuTable, launches: Sequence[LaunchNode], path: str | Path) -> Path:
-    """Draw ``table`` (the vEU table of ``launches``) as a PNG at ``path``; returns the path."""
+def gantt(
+    table: VeuTable, launches: Sequence[LaunchNode], device: VirtualDevice, path: str | Path
+) -> Path:
+    """Draw ``table`` (the vEU table of ``launches`` on ``device``) as a PNG at ``path``;
+    returns the path. A bar is a vEU's share of its SM's run of a launch."""
     colours = kernel_colours(launches)
     height = min(max(_ROW_INCHES * table.veus + 1.2, _HEIGHT_INCHES[0]), _HEIGHT_INCHES[1])
     figure = Figure(figsize=(_WIDTH_INCHES, height))
@@ -36,12 +40,13 @@ def gantt(table: VeuTable, launches: Sequence[LaunchNode], path: str | Path) -> 
     outlined = table.veus <= _OUTLINED
     for launch in launches:
         busy = [v for v, (lo, hi) in enumerate(table.ranges[launch.index]) if hi > lo]
+        rows = [(v % device.sms) * device.per_sm + v // device.sms for v in busy]
         starts = [table.start[launch.index][v] * 1e6 for v in busy]
         widths = [
             table.end[launch.index][v] * 1e6 - start for v, start in zip(busy, starts, strict=True)
         ]
         axes.barh(
-            busy,
+            rows,
             widths,
             left=starts,
             height=0.8 if outlined else 1.0,
@@ -51,12 +56,14 @@ def gantt(table: VeuTable, launches: Sequence[LaunchNode], path: str | Path) -> 
         )
     axes.set_xlim(0, max(table.makespan * 1e6, 1e-3))
     axes.set_ylim(table.veus - 0.5, -0.5)  # vEU 0 on top
-    axes.yaxis.set_major_locator(MaxNLocator(nbins=16, integer=True))
+    sms = MaxNLocator(nbins=16, integer=True).tick_values(0, device.sms - 1)
+    sms = [int(sm) for sm in sms if 0 <= sm < device.sms]
+    axes.set_yticks([sm * device.per_sm for sm in sms], [str(sm) for sm in sms])
     axes.set_xlabel("modelled time (us)")
-    axes.set_ylabel("vEU")
+    axes.set_ylabel(f"SM ({device.per_sm} vEUs each)" if device.per_sm > 1 else "SM (one vEU each)")
     axes.set_title(
         f"{len(launches)} launches on {table.veus} vEUs: makespan "
-        f"{table.makespan * 1e6:.2f} us, utilisation {utilisation(table, launches):.2f}",
+        f"{table.makespan * 1e6:.2f} us, utilisation {utilisation(table, launches, device):.2f}",
         fontsize=10,
     )
     _legend(figure, colours)

@@ -1,13 +1,13 @@
 """Rammer's wavefront policy (OSDI'20, Alg. 1): which vEU runs which tasks of every launch.
 
 The launches are cut into waves, each a frontier of the launch graph; wave by wave, every
-task is placed on the vEU that can start it earliest: when the vEU has finished what it
-already holds, and when every launch the task's launch depends on has finished all its tasks
-(plus ``handoff``, the time a finished launch's signal takes to reach a waiting vEU). Each
-wave is placed twice, appended to the plan (its tasks fill the gaps the previous waves leave)
-and alone (after every earlier task has finished), and the plan that ends sooner is kept.
+task is placed where it can start earliest: once what is already placed there has finished,
+and once every launch the task's launch depends on has finished all its tasks (plus
+``handoff``, the time a finished launch's signal takes to reach a waiting vEU). Each wave is
+placed twice, appended to the plan (its tasks fill the gaps the previous waves leave) and
+alone (after every earlier task has finished), and the plan that ends sooner is kept.
 
-Two points differ from the paper's Alg. 1, both because the vEU program walks one table:
+Three points differ from the paper's Alg. 1:
 
 - A wave is the BFS frontier *along program order*: the longest run of consecutive launches
   none of which depends on another in the run. Launches are placed in program order, so every
@@ -15,8 +15,13 @@ Two points differ from the paper's Alg. 1, both because the vEU program walks on
   (and the order makes the table deadlock-free: the earliest unfinished launch can always
   run). When the host's order lists the graph level by level these are Alg. 1's waves; when it
   goes branch by branch the waves are shorter, and appending still overlaps the branches.
+- The vEUs of one SM share it. A task's time (``LaunchNode.task_seconds``) is Welder's time of
+  one block with the SM to itself, so the policy times each SM as one server running its
+  tasks one after another, and deals the tasks placed on an SM to its vEUs in turn. (Timing
+  each vEU as a whole SM would let ``per_sm`` tasks run at full speed on one SM at once.) A
+  task that finds an idle SM has it to itself, as in Welder's model of a small kernel.
 - The times kept in the table are those the vEU program has when it runs the chosen
-  placement (:func:`simulate`): a vEU waits only on the launches its task depends on, never on
+  placement (:func:`simulate`): a segment waits only on the launches it depends on, never on
   a whole wave, so a wave placed "alone" may start earlier than the plan said.
 
 Identical tasks of one launch are counts per vEU, then contiguous ranges in vEU order:
@@ -43,14 +48,15 @@ from quartet.rammer.table import LaunchNode, VeuTable, VirtualDevice
 
 @dataclass(frozen=True)
 class RKernel:
-    """One implementation of a launch's kernel: its tasks and the time of one."""
+    """One implementation of a launch's kernel: its tasks and the time of one (with an SM to
+    itself)."""
 
     tasks: int
     task_seconds: float
 
-    def alone_seconds(self, veus: int) -> float:
-        """Its time alone on ``veus`` vEUs: rounds of tasks."""
-        return math.ceil(self.tasks / veus) * self.task_seconds
+    def alone_seconds(self, sms: int) -> float:
+        """Its time alone on ``sms`` SMs: rounds of tasks."""
+        return math.ceil(self.tasks / sms) * self.task_seconds
 
     @property
     def work_seconds(self) -> float:
@@ -62,11 +68,11 @@ def rkernels(launch: LaunchNode) -> tuple[RKernel, ...]:
     return (RKernel(launch.tasks, launch.task_seconds),)
 
 
-def select_rkernels(alternatives: Sequence[Sequence[RKernel]], veus: int) -> list[RKernel]:
-    """Per launch of a wave, the fastest alternative when those fill fewer than ``veus`` vEUs
-    together, else the most efficient (least time x tasks)."""
-    fastest = [min(choices, key=lambda k: k.alone_seconds(veus)) for choices in alternatives]
-    if sum(kernel.tasks for kernel in fastest) < veus:
+def select_rkernels(alternatives: Sequence[Sequence[RKernel]], sms: int) -> list[RKernel]:
+    """Per launch of a wave, the fastest alternative when those leave some of ``sms`` idle
+    SMs idle (fewer tasks together), else the most efficient (least time x tasks)."""
+    fastest = [min(choices, key=lambda k: k.alone_seconds(sms)) for choices in alternatives]
+    if sum(kernel.tasks for kernel in fastest) < sms:
         return fastest
     return [min(choices, key=lambda k: k.work_seconds) for choices in alternatives]
 
@@ -86,15 +92,10 @@ def waves(launches: Sequence[LaunchNode]) -> list[list[LaunchNode]]:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where one launch's tasks went: per vEU the count and the modelled start of the first."""
+    """Where one launch's tasks went: how many on each SM, and when they finish."""
 
-    counts: tuple[int, ...]
-    start: tuple[float, ...]
-    end: tuple[float, ...]
-
-    @property
-    def finish(self) -> float:
-        return max(end for end, count in zip(self.end, self.counts, strict=True) if count)
+    counts: tuple[int, ...]  # per SM
+    finish: float
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,12 @@ def plan(
     """:func:`wavefront`, with the waves, the choice made for each and the rKernels chosen
     among ``alternatives`` (per launch)."""
     _check(launches, device)
-    state = _State([0.0] * device.veus, [], [])
+    state = _State([0.0] * device.sms, [], [])
     chosen_alone = []
     for wave in waves(launches):
         choices = [alternatives(launch) for launch in wave]
-        appended = state.placed_wave(wave, choices, device, handoff, alone=False)
-        alone = state.placed_wave(wave, choices, device, handoff, alone=True)
+        appended = state.placed_wave(wave, choices, handoff, alone=False)
+        alone = state.placed_wave(wave, choices, handoff, alone=True)
         better_alone = alone.makespan < appended.makespan
         state = alone if better_alone else appended
         chosen_alone.append(better_alone)
@@ -141,14 +142,15 @@ def plan(
         replace(launch, tasks=kernel.tasks, task_seconds=kernel.task_seconds)
         for launch, kernel in zip(launches, state.kernels, strict=True)
     ]
-    table = simulate(effective, [placement.counts for placement in state.placed], handoff)
+    counts = deal([placement.counts for placement in state.placed], device)
+    table = simulate(effective, counts, device, handoff)
     indices = tuple(tuple(launch.index for launch in wave) for wave in waves(launches))
     return Plan(table, indices, tuple(chosen_alone), tuple(state.kernels))
 
 
 @dataclass(frozen=True)
 class _State:
-    """A plan being built: when each vEU is free, and every launch placed so far."""
+    """A plan being built: when each SM is free, and every launch placed so far."""
 
     free: list[float]
     placed: list[Placement]
@@ -159,24 +161,19 @@ class _State:
         return max(self.free)
 
     def placed_wave(
-        self,
-        wave: list[LaunchNode],
-        choices: list[Sequence[RKernel]],
-        device: VirtualDevice,
-        handoff: float,
-        alone: bool,
+        self, wave: list[LaunchNode], choices: list[Sequence[RKernel]], handoff: float, alone: bool
     ) -> _State:
-        """This plan with ``wave`` placed, appended to it or alone (every vEU free only once
-        the plan's last task ends). The wave's rKernels are chosen for the vEUs it can start
+        """This plan with ``wave`` placed, appended to it or alone (every SM free only once
+        the plan's last task ends). The wave's rKernels are chosen for the SMs it can start
         on: those free when it can first start (alone: all of them)."""
-        free = [self.makespan] * device.veus if alone else list(self.free)
+        free = [self.makespan] * len(self.free) if alone else list(self.free)
         readies = [
             _ready([self.placed[d].finish for d in launch.depends], handoff) for launch in wave
         ]
         first = max(min(readies), min(free))
         kernels = select_rkernels(choices, sum(1 for at in free if at <= first))
         placements = [
-            _place_launch(kernel, ready, free, device)
+            _place_launch(kernel, ready, free)
             for kernel, ready in zip(kernels, readies, strict=True)
         ]
         return _State(free, self.placed + placements, self.kernels + kernels)
@@ -187,57 +184,73 @@ def _ready(finished: list[float], handoff: float) -> float:
     return max(finished) + handoff if finished else 0.0
 
 
-def _place_launch(
-    kernel: RKernel, ready: float, free: list[float], device: VirtualDevice
-) -> Placement:
-    """Each task on the vEU that starts it earliest; among those, the lowest slot (an SM of
-    its own while one is idle), then the vEU freed last (earlier gaps stay for later
-    launches), then the lowest index. Updates ``free``."""
-    veus = len(free)
-    counts = [0] * veus
-    first = [0.0] * veus
-    heap = [(max(at, ready), v // device.sms, -at, v) for v, at in enumerate(free)]
+def _place_launch(kernel: RKernel, ready: float, free: list[float]) -> Placement:
+    """Each task on the SM that starts it earliest; among those, the SM freed last (earlier
+    gaps stay for later launches), then the lowest index. Updates ``free``."""
+    counts = [0] * len(free)
+    heap = [(max(at, ready), -at, sm) for sm, at in enumerate(free)]
     heapq.heapify(heap)
     for _ in range(kernel.tasks):
-        begin, slot, _, v = heapq.heappop(heap)
-        if not counts[v]:
-            first[v] = begin
-        counts[v] += 1
+        begin, _, sm = heapq.heappop(heap)
+        counts[sm] += 1
         done = begin + kernel.task_seconds
-        free[v] = done
-        heapq.heappush(heap, (done, slot, -done, v))
-    end = tuple(
-        first[v] + counts[v] * kernel.task_seconds if counts[v] else 0.0 for v in range(veus)
-    )
-    return Placement(tuple(counts), tuple(first), end)
+        free[sm] = done
+        heapq.heappush(heap, (done, -done, sm))
+    finish = max(free[sm] for sm, count in enumerate(counts) if count)
+    return Placement(tuple(counts), finish)
+
+
+def deal(per_sm_counts: Sequence[Sequence[int]], device: VirtualDevice) -> list[list[int]]:
+    """Per launch, its tasks per vEU: each SM's tasks dealt to its vEUs in turn (continuing
+    from launch to launch, so an SM's vEUs get even shares)."""
+    turn = [0] * device.sms
+    counts = []
+    for row in per_sm_counts:
+        per_veu = [0] * device.veus
+        for sm, count in enumerate(row):
+            for _ in range(count):
+                per_veu[turn[sm] * device.sms + sm] += 1
+                turn[sm] = (turn[sm] + 1) % device.per_sm
+        counts.append(per_veu)
+    return counts
 
 
 def simulate(
-    launches: Sequence[LaunchNode], counts: Sequence[Sequence[int]], handoff: float = 0.0
+    launches: Sequence[LaunchNode],
+    counts: Sequence[Sequence[int]],
+    device: VirtualDevice,
+    handoff: float = 0.0,
 ) -> VeuTable:
     """The vEU table of a placement (``counts[launch][veu]``) with the times its vEU program
-    has: every vEU runs its launches in program order, each segment starting once the vEU
-    has finished the one before and every launch it depends on has finished (plus
-    ``handoff``)."""
-    veus = len(counts[0]) if counts else 0
-    free = [0.0] * veus
+    has: every vEU runs its launches in program order, a launch's tasks on an SM starting once
+    the SM has finished the launches before it there and every launch it depends on has
+    finished (plus ``handoff``), and taking the SM's task count times the task's time. A
+    vEU's start and end of a launch are its SM's."""
+    free = [0.0] * device.sms
     finish: list[float] = []
     ranges, starts, ends = [], [], []
     for launch, row in zip(launches, counts, strict=True):
-        if sum(row) != launch.tasks:
-            raise ValueError(f"launch {launch.index} has {launch.tasks} tasks, placed {sum(row)}")
+        if len(row) != device.veus or sum(row) != launch.tasks:
+            raise ValueError(
+                f"launch {launch.index} has {launch.tasks} tasks on {device.veus} vEUs, "
+                f"placed {sum(row)} on {len(row)}"
+            )
         ready = _ready([finish[d] for d in launch.depends], handoff)
-        start = [max(free[v], ready) if row[v] else 0.0 for v in range(veus)]
-        end = [start[v] + row[v] * launch.task_seconds if row[v] else 0.0 for v in range(veus)]
-        for v in range(veus):
-            if row[v]:
-                free[v] = end[v]
-        finish.append(max(end))
+        on_sm = [
+            sum(row[slot * device.sms + sm] for slot in range(device.per_sm))
+            for sm in range(device.sms)
+        ]
+        sm_start = [max(free[sm], ready) for sm in range(device.sms)]
+        for sm, count in enumerate(on_sm):
+            if count:
+                free[sm] = sm_start[sm] + count * launch.task_seconds
+        finish.append(max(free[sm] for sm, count in enumerate(on_sm) if count))
+        veu_sm = [v % device.sms for v in range(device.veus)]
+        starts.append(tuple(sm_start[veu_sm[v]] if row[v] else 0.0 for v in range(device.veus)))
+        ends.append(tuple(free[veu_sm[v]] if row[v] else 0.0 for v in range(device.veus)))
         ranges.append(_ranges(row))
-        starts.append(tuple(start))
-        ends.append(tuple(end))
     makespan = max(finish, default=0.0)
-    return VeuTable(veus, tuple(ranges), tuple(starts), tuple(ends), makespan)
+    return VeuTable(device.veus, tuple(ranges), tuple(starts), tuple(ends), makespan)
 
 
 def _ranges(row: Sequence[int]) -> tuple[tuple[int, int], ...]:

@@ -21,6 +21,7 @@ class LaunchNode:
     kernel: str
     tasks: int  # blocks of its grid
     task_seconds: float  # modelled time of one task on a vEU (Welder's model, launch charge out)
+    # (with its SM to itself: the vEUs of an SM share it, see quartet.rammer.policy)
     depends: tuple[int, ...]
 
     @property
@@ -33,7 +34,8 @@ class LaunchNode:
 class VirtualDevice:
     """The persistent kernel's thread blocks: ``per_sm`` co-resident on each of ``sms`` SMs.
     vEU ``v`` is taken to sit on SM ``v % sms`` (slot ``v // sms``): the first ``sms`` vEUs
-    are one per SM."""
+    are one per SM. (Where the hardware puts each block is its choice; the placement only
+    counts on an SM's vEUs sharing its throughput.)"""
 
     sms: int
     per_sm: int
@@ -48,9 +50,9 @@ class VeuTable:
     """Which tasks each vEU runs, per launch: ``ranges[launch][veu] = (lo, hi)``, the tasks
     ``lo .. hi - 1`` of that launch (``lo == hi``: none). The ranges of a launch partition its
     tasks in vEU order; every vEU runs its launches in program order. ``start`` and ``end``
-    are the modelled times (seconds from the start of the inference) of a vEU's first task of
-    the launch and the end of its last (both 0.0 for an empty range); ``makespan`` is the
-    latest end."""
+    are the modelled times (seconds from the start of the inference) when the vEU's SM starts
+    the launch's tasks and finishes them (the SM's vEUs share it; both 0.0 for an empty
+    range); ``makespan`` is the latest end."""
 
     veus: int
     ranges: tuple[tuple[tuple[int, int], ...], ...]  # [launch][veu] -> (lo, hi)
