@@ -1,4 +1,5 @@
 // RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(test-rammer-wavefront{arch=sm_90 sms=4 per-sm=1})' --verify-diagnostics | FileCheck %s
+// RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(test-rammer-wavefront{arch=sm_90 sms=2 per-sm=2})' --verify-diagnostics | FileCheck %s --check-prefix=SHARED
 
 // Loop-level IR as quartet-lower-tiles leaves it, by hand: block loops with their traffic per
 // argument ([loaded, stored] bytes) and Welder's modelled time, which includes the 3 us launch
@@ -14,6 +15,15 @@
 // CHECK-SAME: rammer.summary = "4 vEUs, 4 launches, 11 tasks, 4 dependencies, 6 waits; makespan 9.39 us against 23.00 us per kernel (0.41x); utilisation 0.72"
 // CHECK-SAME: rammer.table = ["veu 0: 0 [0, 2) 0.00-6.00 us, 1 [0, 1) 6.19-8.19 us, 3 [0, 1) 8.39-9.39 us", "veu 1: 0 [2, 4) 0.00-6.00 us, 1 [1, 2) 6.19-8.19 us", "veu 2: 0 [4, 5) 0.00-3.00 us, 2 [0, 1) 6.19-8.19 us", "veu 3: 0 [5, 6) 0.00-3.00 us, 2 [1, 2) 6.19-8.19 us"]
 // CHECK-SAME: rammer.waves = ["0: appended", "1 2: appended", "3: appended"]
+
+/// Check the same diamond on 2 SMs of 2 vEUs: a task's time is its kernel's with the SM to
+/// itself (k0: 6 us over 3 rounds of the 2 SMs), an SM runs its tasks one after another and
+/// deals them to its vEUs in turn (vEU v on SM v % 2), so the branches, each using both SMs,
+/// no longer run side by side.
+// SHARED-LABEL: func.func @diamond
+// SHARED-SAME: rammer.launches = ["0 k0: 6 tasks x 2.00 us",
+// SHARED-SAME: rammer.summary = "4 vEUs, 4 launches, 11 tasks, 4 dependencies, 6 waits; makespan 11.39 us against 23.00 us per kernel (0.50x); utilisation 0.92"
+// SHARED-SAME: rammer.table = ["veu 0: 0 [0, 2) 0.00-6.00 us, 2 [0, 1) 8.19-10.19 us", "veu 1: 0 [2, 4) 0.00-6.00 us, 2 [1, 2) 8.19-10.19 us", "veu 2: 0 [4, 5) 0.00-6.00 us, 1 [0, 1) 6.19-8.19 us, 3 [0, 1) 10.39-11.39 us", "veu 3: 0 [5, 6) 0.00-6.00 us, 1 [1, 2) 6.19-8.19 us"]
 func.func private @k0.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
