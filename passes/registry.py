@@ -28,6 +28,7 @@ PASSES: dict[str, str] = {
     "test-roller-candidates": "TestRollerCandidates",
     "test-welder-propagate": "TestWelderPropagate",
     "test-welder-schedule": "TestWelderSchedule",
+    "test-rammer-wavefront": "TestRammerWavefront",
     "test-lower-tiles-plan": "TestLowerTilesPlan",
     "test-lower-tiles-staging": "TestLowerTilesStaging",
 }

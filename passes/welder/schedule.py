@@ -119,10 +119,12 @@ def _trivial(node: Node) -> bool:
 
 
 class Scheduler:
-    """Welder's two steps over one tile-graph, for ``spec``."""
+    """Welder's two steps over one tile-graph, for ``spec``, each kernel charged
+    ``launch_seconds`` for its launch."""
 
-    def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool):
+    def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool, launch_seconds: float):
         self.graph, self.spec, self.fusion = graph, spec, fusion
+        self.launch_seconds = launch_seconds
         self._memo: dict[tuple, float] = {}
         self._propagated: dict[tuple, dict | None] = {}  # see _regions
         self._refusals: dict[tuple, str] = {}  # signature -> why the lowering refused it
@@ -365,7 +367,8 @@ class Scheduler:
             )
         ]
         try:
-            seconds = kernel_seconds(plan_members("candidate", planned), self.spec)
+            kernel = plan_members("candidate", planned)
+            seconds = kernel_seconds(kernel, self.spec, self.launch_seconds)
         except (PassError, ValueError) as error:
             seconds = INFEASIBLE
             self._refusals[key] = str(error).splitlines()[0] if str(error) else "refused"

@@ -373,7 +373,7 @@ def _steps(target: object, tiling: object, fusion: object, entry: object, poison
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion, poison)
+        return steps_for(target, tiling, fusion, poison=poison)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 

@@ -6,6 +6,9 @@ Every pipeline here is printed into the compiled artifact and replays unchanged 
 
 from __future__ import annotations
 
+from quartet.hardware import GPUS
+from quartet.rammer.cost import SCHEDULES, launch_charge
+
 GPU_CHIPS = ("sm_80", "sm_90")
 TARGETS = ("cpu", *GPU_CHIPS)
 
@@ -20,8 +23,9 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
     ),
     (
-        "quartet-welder{arch={target} fusion={fusion}}",
-        "group operators into kernels from Roller's tiles, a level per edge (SSA edges: tensors)",
+        "quartet-welder{arch={target} fusion={fusion} launch-seconds={launch_seconds}}",
+        "group operators into kernels from Roller's tiles, a level per edge (SSA edges: tensors); "
+        "each kernel charged what a launch costs under the schedule",
     ),
     (
         "quartet-readonly-arguments",
@@ -125,22 +129,36 @@ FUSION = ("welder", "none")
 
 
 def steps_for(
-    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder", poison: bool = False
+    target: str,
+    tiling: str = DEFAULT_TILING,
+    fusion: str = "welder",
+    *,
+    poison: bool = False,
+    schedule: str = "none",
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(shared prefix, target tail) for ``target``; ValueError for an unknown target or fusion.
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target, fusion
+    or schedule.
 
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
     ``tile.program`` keep it, so pre-tiled input passes through any tiling pass); ``fusion``
-    is Welder's mode; ``poison`` makes the CPU tail fill its temporaries with poison.
+    is Welder's mode; ``poison`` makes the CPU tail fill its temporaries with poison;
+    ``schedule`` how launches run ("none": one launch per kernel; "rammer": launches of one
+    persistent kernel), which sets Welder's charge per launch.
     """
     if fusion not in FUSION:
         raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule '{schedule}' (expected one of: {', '.join(SCHEDULES)})")
+    # Welder models the CPU form as an H100 (passes/welder/__init__.py).
+    clock_hz = GPUS[target if target in GPU_CHIPS else "sm_90"].clock_hz
+    launch_seconds = str(launch_charge(schedule, clock_hz))
     tiling = tiling.replace("{target}", target)
     prefix = [
         (
             step.replace("{tiling}", tiling)
             .replace("{target}", target)
-            .replace("{fusion}", fusion),
+            .replace("{fusion}", fusion)
+            .replace("{launch_seconds}", launch_seconds),
             why,
         )
         for step, why in GRAPH_TO_LOOPS
