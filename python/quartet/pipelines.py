@@ -116,18 +116,31 @@ DEFAULT_TILING = "quartet-roller{arch={target}}"
 # Welder fuses by default; "none" keeps one kernel per operator (for comparison).
 FUSION = ("welder", "none")
 
+# Where loops and branches run: "device" (Grinder's, not built yet: a GPU target refuses a
+# model with control flow) or "host" (the host program runs them around the launches).
+CONTROL_FLOW = ("device", "host")
+HOST_CONTROL_FLOW = (
+    "quartet-host-control-flow",
+    "the loops and branches stay on the host (placement dropped before anything reads it)",
+)
+
 
 def steps_for(
-    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder"
+    target: str, tiling: str = DEFAULT_TILING, fusion: str = "welder", control_flow: str = "device"
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(shared prefix, target tail) for ``target``; ValueError for an unknown target or fusion.
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target, fusion or
+    control-flow mode.
 
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
     ``tile.program`` keep it, so pre-tiled input passes through any tiling pass); ``fusion``
-    is Welder's mode.
+    is Welder's mode; ``control_flow`` where loops and branches run (CONTROL_FLOW).
     """
     if fusion not in FUSION:
         raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
+    if control_flow not in CONTROL_FLOW:
+        raise ValueError(
+            f"unknown control flow '{control_flow}' (expected one of: {', '.join(CONTROL_FLOW)})"
+        )
     tiling = tiling.replace("{target}", target)
     prefix = [
         (
@@ -138,6 +151,8 @@ def steps_for(
         )
         for step, why in GRAPH_TO_LOOPS
     ]
+    if control_flow == "host":
+        prefix.insert(0, HOST_CONTROL_FLOW)
     if target == "cpu":
         return prefix, LOOPS_TO_CPU
     if target in GPU_CHIPS:

@@ -31,8 +31,9 @@ class EmulatedDevice:
             return np.array(buffer.constant, buffer.spec.dtype).reshape(buffer.spec.shape)
         return np.zeros(buffer.spec.shape, buffer.spec.dtype)
 
-    def view(self, storage: np.ndarray, spec: TensorSpec) -> np.ndarray:
-        return storage.reshape(spec.shape)
+    def view(self, storage: np.ndarray, spec: TensorSpec, offset: int = 0) -> np.ndarray:
+        part = _bytes(storage)[offset : offset + spec.nbytes]
+        return part.view(spec.dtype).reshape(spec.shape)
 
     def write(self, storage: np.ndarray, array: np.ndarray) -> None:
         _bytes(storage)[:] = _bytes(np.ascontiguousarray(array))
@@ -43,7 +44,7 @@ class EmulatedDevice:
     def copy(self, source: np.ndarray, target: np.ndarray) -> None:
         _bytes(target)[:] = _bytes(source)
 
-    def launch(self, step: Launch, buffers: list[np.ndarray]) -> None:
+    def launch(self, step: Launch, parameters: list[np.ndarray | int]) -> None:
         from quartet.emulator import EmulatorError, launch
 
         try:
@@ -52,7 +53,7 @@ class EmulatedDevice:
                 step.kernel,
                 step.grid,
                 step.block,
-                buffers,
+                parameters,
                 shared_bytes=step.shared_bytes,
                 checks=self.checks,
             )

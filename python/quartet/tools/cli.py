@@ -28,7 +28,7 @@ from quartet import isolation
 from quartet.compiler import CompiledModel, compile
 from quartet.counters import Counters, DataDependentRegion, KernelTraffic, Tally
 from quartet.errors import QuartetError
-from quartet.pipelines import FUSION, TARGETS
+from quartet.pipelines import CONTROL_FLOW, FUSION, TARGETS
 from quartet.runtime import cli as runtime_cli
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.model import Model
@@ -130,6 +130,13 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         default="welder",
         help="welder: fuse operators into kernels (default); none: one kernel per operator",
     )
+    parser.add_argument(
+        "--control-flow",
+        choices=CONTROL_FLOW,
+        default="device",
+        help="where loops and branches run on a GPU target: host (a host loop launching their "
+        "kernels, reading conditions back) or device (not supported yet: refused)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--no-cache",
@@ -184,7 +191,12 @@ def _compile(args: argparse.Namespace) -> int:
         model, graph_ir, saved = onnx_model.compiled, onnx_model.mlir, onnx_model
     else:
         model = compile(
-            args.model, target=args.target, entry=args.entry, fusion=args.fusion, cache=args.cache
+            args.model,
+            target=args.target,
+            entry=args.entry,
+            fusion=args.fusion,
+            control_flow=args.control_flow,
+            cache=args.cache,
         )
         saved = model
     report = _report(model)
@@ -246,6 +258,7 @@ def _compile_onnx(args: argparse.Namespace, target: str):
         target=target,
         input_shapes=_input_shapes(args.input_shape),
         fusion=args.fusion,
+        control_flow=args.control_flow,
         cache=args.cache,
         progress=_progress(args),
     )

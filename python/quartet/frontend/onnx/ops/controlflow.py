@@ -53,6 +53,11 @@ def _yield(ctx: NodeContext, writer: Writer, values: list[Tensor], types: list[s
 
 @op("If")
 def if_op(ctx: NodeContext):
+    """Each branch writes its results into destinations defined before the ``scf.if`` (the
+    copy kernels :func:`_into` writes, which Welder fuses into the branch's last operator),
+    so that both branches fill the same buffers: bufferization then gives the construct no
+    results at all, where two branches allocating their own would yield a buffer chosen at run
+    time (a strided view type no kernel takes)."""
     condition = ctx.inputs[0]
     then_graph, else_graph = subgraph(ctx, "then_branch"), subgraph(ctx, "else_branch")
     importer = ctx.importer
@@ -60,18 +65,37 @@ def if_op(ctx: NodeContext):
         taken = then_graph if bool(np.asarray(condition.const).reshape(-1)[0]) else else_graph
         return importer.import_subgraph(taken, [], ctx.emit.w)
     ctx.importer.control_flow.append(f"node '{ctx.name}' (If)")
-    writer = ctx.emit.w
+    emit = ctx.emit
+    writer = emit.w
     flag = _condition(ctx, condition, writer)
     results = writer.fresh("if")
     header_at = len(writer.lines)
     inner = writer.nested()
     writer.lines.append("")  # the header, once the result types are known
-    then_values = importer.import_subgraph(then_graph, [], inner)
-    types = [t.type for t in then_values]
-    _yield(ctx, inner, then_values, types, "the then branch")
-    writer.line("} else {")
-    else_values = importer.import_subgraph(else_graph, [], inner)
-    _yield(ctx, inner, else_values, types, "the else branch")
+    saved, emit.w = emit.w, inner
+    try:
+        then_values = importer.import_subgraph(then_graph, [], inner)
+        destinations = [
+            Tensor(t.shape, t.dtype, writer.fresh("dest"), view=True) for t in then_values
+        ]
+        for destination in destinations:
+            line = f"{writer.indent}{destination.ssa} = tensor.empty() : {destination.type}"
+            writer.lines.insert(header_at, line)
+            header_at += 1
+        types = [t.type for t in then_values]
+        emit.w = inner
+        filled = [_into(ctx, v, d) for v, d in zip(then_values, destinations, strict=True)]
+        _yield(ctx, inner, filled, types, "the then branch")
+        writer.line("} else {")
+        else_values = importer.import_subgraph(else_graph, [], inner)
+        if [t.type for t in else_values] != types:
+            got = [t.type for t in else_values]
+            raise ctx.error(f"the else branch yields {got} where {types} is required")
+        emit.w = inner
+        filled = [_into(ctx, v, d) for v, d in zip(else_values, destinations, strict=True)]
+        _yield(ctx, inner, filled, types, "the else branch")
+    finally:
+        emit.w = saved
     writer.line(f"}} {PLACEMENT}")
     count = len(types)
     target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
