@@ -26,7 +26,7 @@ import numpy as np
 
 from quartet import isolation
 from quartet.compiler import CompiledModel, compile
-from quartet.counters import Counters, DataDependentRegion, KernelTraffic, Tally
+from quartet.counters import Counters, DataDependentRegion, KernelTraffic, LoopFigures, Tally
 from quartet.errors import QuartetError
 from quartet.pipelines import CONTROL_FLOW, FUSION, TARGETS
 from quartet.runtime import cli as runtime_cli
@@ -364,6 +364,8 @@ def _report(model: CompiledModel) -> dict:
         "stage_seconds": model.stage_seconds,
         **_totals(counters, counters.exact),
         "compulsory_bytes": counters.compulsory_bytes,
+        "host_round_trips_per_iteration": counters.host_round_trips_per_iteration,
+        "loops": [_loop(loop) for loop in counters.loops],
         "data_dependent_regions": [_region(region) for region in counters.data_dependent],
         "kept_apart": counters.kept_apart,
         "kernels": [
@@ -395,10 +397,23 @@ def _totals(tally: Tally, exact: bool) -> dict:
         "launches": tally.launches,
         "global_bytes": tally.global_bytes,
         "intermediate_global_bytes": tally.intermediate_global_bytes,
+        "copies": tally.copies,
+        "copy_bytes": tally.copy_bytes,
+        "host_round_trips": tally.host_round_trips,
     }
     if exact:
         return figures
     return {**dict.fromkeys(figures), "outside_data_dependent_regions": figures}
+
+
+def _loop(loop: LoopFigures) -> dict:
+    """A loop: its trip count (null where data-dependent) and what one iteration does."""
+    return {
+        "loop": loop.loop,
+        "trips": loop.trips,
+        "exact": loop.exact,
+        "per_iteration": _totals(loop.per_iteration, exact=True),
+    }
 
 
 def _region(region: DataDependentRegion) -> dict:
@@ -455,6 +470,15 @@ def _summary(model: CompiledModel) -> str:
         f"(intermediates {_megabytes(counters.intermediate_global_bytes)}, "
         f"compulsory {_megabytes(counters.compulsory_bytes)})"
     )
+    for loop in counters.loops:
+        trips = f"{loop.trips} iterations" if loop.trips is not None else "data-dependent trips"
+        iteration = loop.per_iteration
+        lines.append(
+            f"  loop {loop.loop} ({trips}): per iteration {iteration.launches} launches, "
+            f"{iteration.copies} copies, {iteration.host_round_trips} host round trips, "
+            f"{_megabytes(iteration.global_bytes + iteration.copy_bytes)}"
+            + ("" if loop.exact else " (data-dependent parts apart)")
+        )
     for index, region in enumerate(counters.data_dependent):
         scope = "per inference" if region.within is None else f"per run of #{region.within}"
         lines.append(
