@@ -104,6 +104,10 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
     ("func.func(llvm-request-c-wrappers)", "C entry points the library is called through (ctypes)"),
     ("convert-scf-to-cf", "structured control flow to branches"),
     ("expand-strided-metadata", "make memref metadata explicit for the LLVM lowering"),
+    (
+        "lower-affine",
+        "the offset of a view at a computed position (a loop's row) is an affine.apply",
+    ),
     ("finalize-memref-to-llvm", "buffers to LLVM pointers and descriptors"),
     ("convert-to-llvm", "arith, math, func and cf to the LLVM dialect"),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),

@@ -6,9 +6,11 @@ the placement Grinder will lower to the device; today they run on the CPU target
       -> %r = scf.for %i = %c0 to %c8 step %c1 iter_args(%v = %v0) -> (tensor<..>) {
            <body>; scf.yield %v' } {controlflow.placement = #controlflow.device<"grid">}
 
-A loop whose condition the body computes becomes ``scf.while``; scan outputs (per-iteration
-values stacked along a new first axis) need a static trip count and are carried tensors updated
-by one kernel per iteration. An If on a compile-time condition imports only the taken branch.
+A loop whose condition the body computes becomes ``scf.while``, which copies its carried values
+into their buffers each iteration; a loop with a static trip count is
+:func:`~quartet.frontend.onnx.ops.loops.static_for` (double-buffered carried values, scan
+outputs written row by row; scan outputs need a static trip count). An If on a compile-time
+condition imports only the taken branch.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ import numpy as np
 import onnx
 
 from quartet.frontend.onnx.context import NodeContext
-from quartet.frontend.onnx.ir import Operand, Tensor, Writer, scalar_type
+from quartet.frontend.onnx.ir import Tensor, Writer, scalar_type
+from quartet.frontend.onnx.ops.loops import (
+    PLACEMENT,
+    into,
+    loop_results,
+    static_for,
+    write_row,
+    yield_values,
+)
 from quartet.frontend.onnx.registry import op
-
-PLACEMENT = '{controlflow.placement = #controlflow.device<"grid">}'
 
 
 def subgraph(ctx: NodeContext, name: str) -> onnx.GraphProto:
@@ -41,14 +49,6 @@ def _condition(ctx: NodeContext, tensor: Tensor, writer: Writer) -> str:
         return writer.assign(f"arith.trunci {element} : i8 to i1")
     null = writer.assign(f"arith.constant {0} : {scalar_type(tensor.dtype)}")
     return writer.assign(f"arith.cmpi ne, {element}, {null} : {scalar_type(tensor.dtype)}")
-
-
-def _yield(ctx: NodeContext, writer: Writer, values: list[Tensor], types: list[str], what: str):
-    for tensor, expected in zip(values, types, strict=True):
-        if tensor.type != expected:
-            raise ctx.error(f"{what} yields {tensor.type} where {expected} is required")
-    names = ", ".join(ctx.emit.ssa(t) for t in values)
-    writer.line(f"scf.yield {names} : {', '.join(types)}" if values else "scf.yield")
 
 
 @op("If")
@@ -84,29 +84,23 @@ def if_op(ctx: NodeContext):
             header_at += 1
         types = [t.type for t in then_values]
         emit.w = inner
-        filled = [_into(ctx, v, d) for v, d in zip(then_values, destinations, strict=True)]
-        _yield(ctx, inner, filled, types, "the then branch")
+        filled = [into(ctx, v, d) for v, d in zip(then_values, destinations, strict=True)]
+        yield_values(ctx, inner, filled, types, "the then branch")
         writer.line("} else {")
         else_values = importer.import_subgraph(else_graph, [], inner)
         if [t.type for t in else_values] != types:
             got = [t.type for t in else_values]
             raise ctx.error(f"the else branch yields {got} where {types} is required")
         emit.w = inner
-        filled = [_into(ctx, v, d) for v, d in zip(else_values, destinations, strict=True)]
-        _yield(ctx, inner, filled, types, "the else branch")
+        filled = [into(ctx, v, d) for v, d in zip(else_values, destinations, strict=True)]
+        yield_values(ctx, inner, filled, types, "the else branch")
     finally:
         emit.w = saved
     writer.line(f"}} {PLACEMENT}")
     count = len(types)
     target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
     writer.lines[header_at] = f"{writer.indent}{target}scf.if {flag} -> ({', '.join(types)}) {{"
-    return _results(results, then_values)
-
-
-def _results(name: str, like: list[Tensor]) -> list[Tensor]:
-    if len(like) == 1:
-        return [Tensor(like[0].shape, like[0].dtype, name, view=True)]
-    return [Tensor(t.shape, t.dtype, f"{name}#{i}", view=True) for i, t in enumerate(like)]
+    return loop_results(results, then_values)
 
 
 @op("Loop")
@@ -188,87 +182,6 @@ def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
     return static_for(ctx, steps, carried, step, scans)
 
 
-def static_for(ctx: NodeContext, steps: int, inits: list[Tensor], step, scans: int = 0):
-    """An ``scf.for`` of ``steps`` iterations (with the controlflow placement) carrying
-    ``inits`` and ``scans`` stacked outputs; Loop's static form, and the loop of operators
-    that are loops themselves (RNN, GRU, LSTM, Scan).
-
-    ``step(index, arguments, scan_names)`` writes one iteration through ``ctx.emit`` and
-    returns ``(values, stacked)``: the next value of each argument (written back into the
-    argument's buffer afterwards, so bufferization keeps one buffer per carried value), and
-    per scan name its loop argument (a view named by it, shaped once the body is known) with
-    the argument updated in place (:func:`write_row`). The header is written after the body,
-    once the stacked shapes are known; their zero inits go before it. Returns the loop's
-    results: the carried values, then the stacked outputs.
-    """
-    emit = ctx.emit
-    writer = emit.w
-    index, results = writer.fresh("i"), writer.fresh("loop")
-    names = [writer.fresh("arg") for _ in inits]
-    scan_names = [writer.fresh("scan") for _ in range(scans)]
-    header_at = len(writer.lines)
-    arguments = [Tensor(t.shape, t.dtype, a, view=True) for t, a in zip(inits, names, strict=True)]
-    inner = writer.nested()
-    saved, emit.w = emit.w, inner
-    try:
-        values, stacked = step(index, arguments, scan_names)
-        emit.w = inner
-        # rows first (inside step): they may read a carried argument the copies overwrite
-        new_state = [_into(ctx, v, a) for v, a in zip(values, arguments, strict=True)]
-        rows = [argument for argument, _ in stacked]
-        types = [t.type for t in [*arguments, *rows]]
-        _yield(ctx, inner, [*new_state, *(u for _, u in stacked)], types, "the loop body")
-    finally:
-        emit.w = saved
-    writer.line(f"}} {PLACEMENT}")
-    body_lines = writer.lines[header_at:]
-    del writer.lines[header_at:]
-    initial = [emit.ssa(t) for t in inits] + [emit.fill(r.shape, r.dtype, 0) for r in rows]
-    lower = writer.assign("arith.constant 0 : index")
-    upper = writer.assign(f"arith.constant {steps} : index")
-    one = writer.assign("arith.constant 1 : index")
-    state = ", ".join(f"{a} = {v}" for a, v in zip([*names, *scan_names], initial, strict=True))
-    count = len(initial)
-    target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
-    writer.line(
-        f"{target}scf.for {index} = {lower} to {upper} step {one} iter_args({state}) -> "
-        f"({', '.join(types)}) {{"
-    )
-    writer.lines.extend(body_lines)
-    return _results(results, [*arguments, *rows])
-
-
-def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
-    """``value`` written into the buffer of the loop argument ``destination`` (a copy kernel
-    whose init is the argument), so that bufferization keeps one buffer per carried value
-    across iterations (a yield must be equivalent to its iteration argument)."""
-    if value.type != destination.type:
-        raise ctx.error(f"the loop body yields {value.type} where {destination.type} is required")
-    if value.ssa == destination.ssa:
-        return value
-    indices = [f"d{i}" for i in range(len(value.ir_shape))]
-    emit = ctx.emit
-    return emit.generic(
-        value.shape, value.dtype, [Operand(value, indices)], lambda b, a: a[0], init=destination.ssa
-    )
-
-
-def write_row(ctx, stacked: Tensor, value: Tensor, index: str, axis: int = 0) -> Tensor:
-    """``stacked`` with the slice at ``index`` along ``axis`` replaced by ``value`` (one
-    kernel)."""
-    expected = (*value.shape[:axis], stacked.shape[axis], *value.shape[axis:])
-    if expected != stacked.shape:
-        raise ctx.error(f"scan value {value.shape} does not fit {stacked.shape}")
-    rows = [f"d{i}" for i in range(stacked.rank) if i != axis] or ["0"]
-
-    def body(b, args):
-        here = b.op(f"arith.cmpi eq, {b.index(axis)}, {index} : index")
-        return b.select(here, args[1], args[0], stacked.dtype)
-
-    operands = [Operand(stacked, [f"d{i}" for i in range(stacked.rank)]), Operand(value, rows)]
-    return ctx.emit.generic(stacked.shape, stacked.dtype, operands, body, init=stacked.ssa)
-
-
 def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried: list[Tensor]):
     emit, importer = ctx.emit, ctx.importer
     writer = emit.w
@@ -306,7 +219,7 @@ def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried:
         step = inner.assign("arith.constant 1 : index")
         following = inner.assign(f"arith.addi {after[0]}, {step} : index")
         values = [
-            _into(ctx, value, arg)
+            into(ctx, value, arg)
             for value, arg in zip(outputs[: 1 + len(carried)], args, strict=True)
         ]
         for tensor, expected in zip(values, types[1:], strict=True):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Body, Tensor
-from quartet.frontend.onnx.ops.controlflow import static_for, subgraph, write_row
+from quartet.frontend.onnx.ops.controlflow import subgraph
+from quartet.frontend.onnx.ops.loops import static_for, write_row
 from quartet.frontend.onnx.registry import op
 
 
