@@ -16,6 +16,11 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "tiling reads indexing maps and iterator types only, so every operator becomes a generic",
     ),
     (
+        "quartet-hoist-invariants",
+        "an operator the same in every iteration (a weight's transpose) runs once, before its "
+        "loop: before tiling and fusion, which then see it where it runs",
+    ),
+    (
         "{tiling}",
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
     ),
