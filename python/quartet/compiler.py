@@ -45,7 +45,14 @@ from quartet.runtime import artifact as artifacts
 from quartet.runtime.artifact import Argument, Artifact, CpuForm, KernelImage, NamedTensor
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.errors import ErrorTable
-from quartet.runtime.program import Device, HostProgram, Launch, load_program, run_host_program
+from quartet.runtime.program import (
+    Device,
+    HostProgram,
+    Launch,
+    RunCounts,
+    load_program,
+    run_host_program,
+)
 from quartet.signature import Signature, TensorSpec
 
 
@@ -166,6 +173,14 @@ class CompiledModel:
     ) -> np.ndarray | tuple[np.ndarray, ...]:
         """Run the PTX itself: every kernel in launch order on ``device`` (default: the PTX
         emulator with all checkers on). Only for GPU targets."""
+        outputs, _ = self.emulate_counted(*inputs, device=device)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def emulate_counted(
+        self, *inputs: np.ndarray, device: Device | None = None
+    ) -> tuple[list[np.ndarray], RunCounts]:
+        """:meth:`emulate`, with every output in a list and what the run did: launches per
+        kernel, copies, host round trips (a loop's trip count is known only now)."""
         if self.host is None:
             raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
         arrays = self.signature.check_inputs(inputs)
@@ -174,8 +189,8 @@ class CompiledModel:
         storage = load_program(self.host, self.ptx, device)
         written = dict(enumerate(arrays))
         read = dict(enumerate(outputs, start=len(arrays)))
-        run_host_program(self.host, device, storage, written, read)
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        counts = run_host_program(self.host, device, storage, written, read)
+        return outputs, counts
 
     def artifact(
         self,

@@ -58,6 +58,7 @@ from quartet.dialects import tile
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
 from quartet.runtime.errors import ErrorTable
+from quartet.welder import MODELLED_SECONDS
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
 TRAFFIC = "tile.traffic"  # quartet-lower-tiles' attribute (passes/lower_tiles/traffic.py)
@@ -70,6 +71,7 @@ class KernelTraffic:
     loaded: int = 0  # bytes, over every launch
     stored: int = 0
     operators: list[dict] = field(default_factory=list)  # tile.members: operator, role, levels
+    modelled_seconds: float | None = None  # one launch, Welder's model (where Welder ran)
 
 
 @dataclass
@@ -241,7 +243,9 @@ class _Walk:
                 pairs, place.intermediate.values(), strict=True
             )
         ]
-        blank = KernelTraffic(operators=_operators(block_loop))
+        blank = KernelTraffic(
+            operators=_operators(block_loop), modelled_seconds=_seconds(block_loop)
+        )
         operators = self.counters.kernels.setdefault(name, blank).operators
         place.tally.add(name, operators, place.times, traffic)
 
@@ -350,6 +354,12 @@ def _intermediate(value: ir.Value, place: _Place) -> bool:
     if isinstance(owner, ir.OpView):
         return owner.operation.name in ("memref.alloc", "memref.alloca")
     return place.intermediate.get(value, False)
+
+
+def _seconds(block_loop: ir.Operation) -> float | None:
+    if MODELLED_SECONDS not in block_loop.attributes:
+        return None
+    return ir.FloatAttr(block_loop.attributes[MODELLED_SECONDS]).value
 
 
 def _operators(block_loop: ir.Operation) -> list[dict]:

@@ -17,8 +17,9 @@ the host waits for every step before it, then copies the value.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -238,17 +239,28 @@ def load_program(host: HostProgram, ptx: Mapping[str, str], device: Device) -> l
     return storage
 
 
+@dataclass
+class RunCounts:
+    """What one run did: launches per kernel, copies, and host round trips (read-backs)."""
+
+    launches: Counter = field(default_factory=Counter)  # kernel -> launches
+    copies: int = 0
+    copy_bytes: int = 0  # read and written by the copies
+    round_trips: int = 0
+
+
 def run_host_program(
     host: HostProgram,
     device: Device,
     storage: list[Any],
     inputs: Mapping[int, np.ndarray],
     outputs: Mapping[int, np.ndarray],
-) -> None:
+) -> RunCounts:
     """One inference: ``inputs`` (entry argument position -> array) written into their
     buffers, every step run in order, then ``outputs`` (position -> array) filled in place.
     The error word, if the program has one, is zeroed before the steps and read after them:
-    QuartetError naming the operator whose runtime check failed."""
+    QuartetError naming the operator whose runtime check failed. Returns what the run did
+    (how often a loop ran is known only now)."""
     slots = host.argument_buffers
     word = None
     if host.errors is not None:
@@ -256,13 +268,15 @@ def run_host_program(
         device.write(storage[slots[host.errors.argument]], word)
     for position, array in inputs.items():
         device.write(storage[slots[position]], array)
-    _Sequencer(host, device, storage).run(host.steps)
+    sequencer = _Sequencer(host, device, storage)
+    sequencer.run(host.steps)
     device.synchronize()
     for position, array in outputs.items():
         device.read(storage[slots[position]], array)
     if word is not None:
         device.read(storage[slots[host.errors.argument]], word)
         host.errors.raise_if_set(word)
+    return sequencer.counts
 
 
 class _Sequencer:
@@ -271,6 +285,7 @@ class _Sequencer:
     def __init__(self, host: HostProgram, device: Device, storage: list[Any]):
         self.host, self.device, self.storage = host, device, storage
         self.registers = [scalar.value for scalar in host.scalars]
+        self.counts = RunCounts()
 
     def run(self, steps: tuple[Step, ...]) -> None:
         for step in steps:
@@ -281,9 +296,12 @@ class _Sequencer:
         for position, register in sorted(step.scalars):
             parameters.insert(position, self.registers[register])
         self.device.launch(step, parameters)
+        self.counts.launches[step.kernel] += 1
 
     def copy(self, step: Copy) -> None:
         self.device.copy(self.buffer(step.source), self.buffer(step.target))
+        self.counts.copies += 1
+        self.counts.copy_bytes += 2 * self.host.buffers[step.source].spec.nbytes
 
     def compute(self, step: Compute) -> None:
         operands = [self.registers[register] for register in step.operands]
@@ -300,6 +318,7 @@ class _Sequencer:
                 f"({spec}), past its end"
             )
         self.device.synchronize()
+        self.counts.round_trips += 1
         value = np.zeros((1,), spec.dtype)
         one = TensorSpec((1,), spec.dtype)
         place = self.device.view(self.buffer(step.buffer), one, element * spec.dtype.itemsize)

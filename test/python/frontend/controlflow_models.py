@@ -32,7 +32,7 @@ BOOL = TensorProto.BOOL
 Built = tuple[onnx.ModelProto, dict[str, np.ndarray]]
 
 
-def _model(nodes, inputs, outputs, weights, opset: int = 17) -> onnx.ModelProto:
+def model_of(nodes, inputs, outputs, weights, opset: int = 17) -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes,
         "controlflow",
@@ -66,7 +66,7 @@ def lstm(steps: int = 64, batch: int = 1, features: int = 256, hidden: int = 256
     rng = np.random.default_rng(1)
     weights = _recurrent_weights(rng, "LSTM", "", features, hidden)
     node = helper.make_node("LSTM", ["x", "W", "R", "B"], ["y", "y_h", "y_c"], hidden_size=hidden)
-    model = _model(
+    model = model_of(
         [node],
         [("x", FLOAT, [steps, batch, features])],
         [
@@ -104,7 +104,7 @@ def stacked_lstm(
         nodes.append(helper.make_node("Squeeze", [f"{prefix}y", "axes"], [f"{prefix}seq"]))
         value = f"{prefix}seq"
     nodes.append(helper.make_node("Identity", [value], ["y"]))
-    model = _model(
+    model = model_of(
         nodes,
         [("x", FLOAT, [steps, batch, features])],
         [("y", FLOAT, [steps, batch, hidden])],
@@ -120,7 +120,7 @@ def gru(steps: int = 64, batch: int = 1, features: int = 256, hidden: int = 256)
     node = helper.make_node(
         "GRU", ["x", "W", "R", "B"], ["y", "y_h"], hidden_size=hidden, linear_before_reset=1
     )
-    model = _model(
+    model = model_of(
         [node],
         [("x", FLOAT, [steps, batch, features])],
         [("y", FLOAT, [steps, 1, batch, hidden]), ("y_h", FLOAT, [1, batch, hidden])],
@@ -171,7 +171,7 @@ def early_exit(width: int = 256, limit: int = 64, tolerance: float = 1e-3) -> Bu
         ],
     )
     loop = helper.make_node("Loop", ["limit", "go", "x", "zero"], ["y", "count"], body=body)
-    model = _model(
+    model = model_of(
         [loop],
         [("x", FLOAT, [1, width])],
         [("y", FLOAT, [1, width]), ("count", INT64, [])],
@@ -219,7 +219,7 @@ def skip_block(batch: int = 1, width: int = 256) -> Built:
         helper.make_node("Greater", ["mean", "zero"], ["gate"]),
         helper.make_node("If", ["gate"], ["y"], then_branch=then_graph, else_branch=else_graph),
     ]
-    model = _model(nodes, [("x", FLOAT, [batch, width])], [("y", FLOAT, [batch, width])], weights)
+    model = model_of(nodes, [("x", FLOAT, [batch, width])], [("y", FLOAT, [batch, width])], weights)
     x = _uniform(rng, (batch, width), 1.0)
     return model, {"x": x - x.mean() + 0.05}  # the block runs
 
@@ -252,7 +252,7 @@ def blockdrop(blocks: int = 6, batch: int = 1, width: int = 256) -> Built:
         ]
         value = f"{name}_out"
     nodes.append(helper.make_node("Identity", [value], ["y"]))
-    model = _model(nodes, [("x", FLOAT, [batch, width])], [("y", FLOAT, [batch, width])], weights)
+    model = model_of(nodes, [("x", FLOAT, [batch, width])], [("y", FLOAT, [batch, width])], weights)
     return model, {"x": _uniform(rng, (batch, width), 0.2)}
 
 
@@ -302,7 +302,7 @@ def greedy_decoder(
     loop = helper.make_node(
         "Loop", ["steps", "", "h0", "start"], ["h", "last", "tokens"], body=body
     )
-    model = _model(
+    model = model_of(
         [loop],
         [("h0", FLOAT, [1, hidden])],
         [("h", FLOAT, [1, hidden]), ("last", INT64, [1]), ("tokens", INT64, [steps, 1])],

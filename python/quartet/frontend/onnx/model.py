@@ -26,6 +26,7 @@ from quartet.pipelines import DEFAULT_TILING
 from quartet.runtime.artifact import DTYPES, Argument, Artifact, NamedTensor
 from quartet.runtime.artifact import write as write_artifact
 from quartet.runtime.model import random_arrays
+from quartet.runtime.program import RunCounts
 from quartet.signature import TensorSpec
 
 Progress = Callable[[str], None]
@@ -67,9 +68,16 @@ class OnnxModel:
     ) -> dict[str, np.ndarray]:
         """Run the PTX in Quartet's PTX emulator (GPU targets only); ``device`` as in
         :meth:`quartet.CompiledModel.emulate` (e.g. ``EmulatedDevice(checks=False)``)."""
+        return self.emulate_counted(inputs, device, **named)[0]
+
+    def emulate_counted(
+        self, inputs: Mapping[str, np.ndarray] | None = None, device=None, **named
+    ) -> tuple[dict[str, np.ndarray], RunCounts]:
+        """:meth:`emulate`, and what the run did (launches per kernel, copies, host round
+        trips: :class:`quartet.runtime.program.RunCounts`)."""
         arrays = self._arguments({**(inputs or {}), **named})
-        results = self.compiled.emulate(*arrays, device=device)
-        return self._results([results] if isinstance(results, np.ndarray) else list(results or ()))
+        results, counts = self.compiled.emulate_counted(*arrays, device=device)
+        return self._results(results), counts
 
     def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs of the right shapes and dtypes (floats in [-1, 1), ints in [0, 4))."""

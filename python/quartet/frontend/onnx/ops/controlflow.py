@@ -22,6 +22,7 @@ from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Tensor, Writer, scalar_type
 from quartet.frontend.onnx.ops.loops import (
     PLACEMENT,
+    hoist_invariant_nodes,
     into,
     loop_results,
     static_for,
@@ -124,6 +125,7 @@ def loop(ctx: NodeContext):
         condition = None
     computes_exit = condition is not None or not _passes_condition_through(body)
     ctx.importer.control_flow.append(f"node '{ctx.name}' (Loop)")
+    body = hoist_invariant_nodes(ctx, body)
     if steps is None and not computes_exit:
         raise ctx.error("a loop without trip count or condition never ends")
     if computes_exit:

@@ -17,6 +17,11 @@ Two things decide what one iteration costs on a GPU target:
         %h2 = step(%i + 1, %h1) -> into %h        // the argument's buffer, in the same kernel
         scf.yield %h2 }
 
+- **Loop-invariant nodes, once.** A body node whose inputs all come from outside the body
+  (a weight's Transpose, a Reshape of a weight) computes the same in every iteration: it is
+  imported once, before the loop (:func:`hoist_invariant_nodes`), and both steps of an
+  iteration read it (quartet-hoist-invariants does the same on the IR for any loop, but would
+  hoist the two steps' copies as two kernels).
 - **Stacked outputs, row by row.** A scan output stacked along its first axis gets each row
   with ``tensor.insert_slice`` (:func:`write_row`): bufferization makes it a copy of the row
   into a view of the stacked buffer at the iteration's offset, O(T) bytes over the loop
@@ -25,6 +30,8 @@ Two things decide what one iteration costs on a GPU target:
 """
 
 from __future__ import annotations
+
+import onnx
 
 from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Operand, Tensor, Writer
@@ -155,3 +162,34 @@ def insert_rows(ctx, stacked: Tensor, value: Tensor, offsets: list[str], sizes: 
         f"[{', '.join(['1'] * stacked.rank)}] : {value.type} into {stacked.type}"
     )
     return result
+
+
+def hoist_invariant_nodes(ctx: NodeContext, body: onnx.GraphProto) -> onnx.GraphProto:
+    """``body`` without its loop-invariant nodes, which are imported now, where the loop
+    goes: a node whose inputs all come from outside the body (directly or through other such
+    nodes) and that holds no subgraph. A node whose output name the scope already holds
+    stays (importing it outside would redefine that name)."""
+    local = {value.name for value in body.input} | {init.name for init in body.initializer}
+    hoisted, kept = [], []
+    for node in body.node:
+        invariant = not any(
+            attribute.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+            for attribute in node.attribute
+        ) and not any(name in local for name in node.input if name)
+        if invariant and not any(_defined(ctx, name) for name in node.output):
+            hoisted.append(node)
+        else:
+            kept.append(node)
+            local.update(node.output)
+    if not hoisted:
+        return body
+    ctx.importer.import_nodes(hoisted)
+    remaining = onnx.GraphProto()
+    remaining.CopyFrom(body)
+    del remaining.node[:]
+    remaining.node.extend(kept)
+    return remaining
+
+
+def _defined(ctx: NodeContext, name: str) -> bool:
+    return any(name in scope for scope in ctx.importer.scopes)
