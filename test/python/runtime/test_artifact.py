@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -182,4 +183,58 @@ def test_missing_or_damaged_files_are_refused(small_artifact, tmp_path):
         quartet.runtime.load(copy)
     (copy / "manifest.json").unlink()
     with pytest.raises(ArtifactError, match="not a Quartet artifact"):
+        quartet.runtime.load(copy)
+
+
+@pytest.mark.parametrize("name", ["early_exit", "gru"])
+def test_a_host_loop_artifact_runs_as_its_cpu_form_does(loop_artifacts, name):
+    directory, feeds = loop_artifacts[name]
+    model = quartet.runtime.load(directory)
+    host = model.artifact.host
+    assert any(step.scalars for step in host.launches) == (name == "gru")
+    emulated, cpu = model.run(feeds, device="emulator"), model.run(feeds, device="cpu")
+    for output, value in cpu.items():
+        np.testing.assert_allclose(emulated[output], value, rtol=1e-5, atol=1e-6)
+
+
+def _step_path(manifest: dict, kind: str) -> str:
+    """The manifest path of the first host step of ``kind`` (nested steps searched)."""
+
+    def search(steps: list, path: str):
+        for index, step in enumerate(steps):
+            here = f"{path}.{index}"
+            if step["kind"] == kind:
+                return here
+            for key in ("body", "before", "then", "else"):
+                found = search(step.get(key, []), f"{here}.{key}")
+                if found:
+                    return found
+        return None
+
+    return search(manifest["host_program"]["steps"], "host_program.steps")
+
+
+LOOP_MALFORMED = [
+    ("while", "condition", 999, "uses register 999 of"),
+    ("while", "before", 3, "].before: expected a list, got 3"),
+    ("read", "kind", "goto", ".kind: step kind 'goto' is unknown to this runtime"),
+    ("compute", "op", "powi", ".op: expected an operation of the host program"),
+    ("compute", "operands", [0], "gives"),
+    ("assign", "targets", [], "assigns"),
+    ("read", "buffer", 0, "reads back a float32 (integers only)"),
+]
+
+
+@pytest.mark.parametrize(("kind", "key", "value", "message"), LOOP_MALFORMED)
+def test_a_malformed_host_loop_is_refused_naming_the_field(
+    loop_artifacts, tmp_path, kind, key, value, message
+):
+    directory, _ = loop_artifacts["early_exit"]
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    path = _step_path(manifest, kind)
+    assert path is not None, f"the early-exit loop has no {kind} step"
+    _edit(manifest, f"{path}.{key}", value)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=re.escape(message)):
         quartet.runtime.load(copy)
