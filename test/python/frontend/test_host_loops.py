@@ -177,3 +177,22 @@ def test_the_device_mode_refuses_control_flow_naming_the_host_mode():
         r"control_flow='host' \(--control-flow host\)",
     ):
         compile_model(model, target="sm_90")
+
+
+def test_an_input_projection_in_a_loop_body_is_one_matmul_before_the_loop():
+    """An LSTM written as a Loop gathers x_t = X[i] and multiplies it by W in its body: the
+    product for all steps is one contraction before the loop, the body reads its row."""
+    from models import lstm_loop, lstm_reference
+
+    model = lstm_loop(steps=8)
+    gpu = compile_model(model, target="sm_90", control_flow="host")
+    projections = [
+        traffic.launches
+        for traffic in gpu.compiled.counters.kernels.values()
+        if any(o["operator"] == "reduction 8x2x16x3" for o in traffic.operators)
+    ]
+    assert projections == [1]  # 8 steps x 2 rows x 16 gates, summed over 3 features
+    feeds = gpu.random_inputs(seed=3)
+    expected = lstm_reference(feeds, model)
+    for name, value in gpu.emulate(feeds).items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-4, atol=1e-5)

@@ -20,6 +20,7 @@ import onnx
 
 from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Tensor, Writer, scalar_type
+from quartet.frontend.onnx.ops.batching import batch_over_iterations
 from quartet.frontend.onnx.ops.loops import (
     PLACEMENT,
     hoist_invariant_nodes,
@@ -167,7 +168,9 @@ def _uses(graph: onnx.GraphProto, name: str) -> bool:
 
 
 def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
-    """scf.for over the carried values and one stacked tensor per scan output."""
+    """scf.for over the carried values and one stacked tensor per scan output (row-wise work
+    on the rows of outer tensors done before it: :mod:`.batching`)."""
+    body = batch_over_iterations(ctx, body, steps)
 
     def step(index: str, arguments: list[Tensor], scan_names: list[str]):
         iteration = _iteration_tensor(ctx, body, index)
