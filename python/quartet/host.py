@@ -100,7 +100,7 @@ class _Reader:
             return self.register[value]
         owner = value.owner
         if isinstance(owner, ir.OpView) and owner.operation.name == "arith.constant":
-            bits = _bits(value.type, owner)
+            bits = _bits(value.type, owner.location)
             number = ir.IntegerAttr(owner.attributes["value"]).value
             self.register[value] = self.constant(number, bits)
             return self.register[value]
@@ -111,14 +111,13 @@ class _Reader:
             raise QuartetError(f"error: the host program has no buffer for {value} (internal)")
         return self.slot[value]
 
-    def carry(self, value: ir.Value, like: ir.Value) -> None:
-        """A fresh register or buffer for ``value`` (a loop's argument, a branch's result),
-        typed as ``like``."""
+    def carry(self, value: ir.Value) -> None:
+        """A fresh register or buffer for ``value`` (a loop's argument, a branch's result)."""
+        where = f"a value carried by {_where(value)}"
         if isinstance(value.type, ir.MemRefType):
-            where = f"a value carried by {_where(value)}"
             self.add_buffer(value, Buffer(TensorSpec.of(_identity(value.type, where), where)))
         else:
-            self.register[value] = self.new_register(_bits(value.type, like))
+            self.register[value] = self.new_register(_bits(value.type, where))
 
     def alias(self, value: ir.Value, same: ir.Value) -> None:
         """``value`` is held where ``same`` is."""
@@ -152,7 +151,7 @@ class _Reader:
             staged.append(Copy(source, target))
         steps += staged
         if registers:
-            steps.append(Assign(*map(tuple, zip(*registers, strict=True))))
+            steps.append(Assign(tuple(t for t, _ in registers), tuple(s for _, s in registers)))
         return steps
 
     # -- ops ------------------------------------------------------------------------------
@@ -271,7 +270,7 @@ class _Reader:
                 Compute("addi", (offset, self.scaled(self.scalar(index), stride, steps)), added)
             )
             offset = added
-        self.register[op.result] = self.new_register(_bits(op.result.type, op))
+        self.register[op.result] = self.new_register(_bits(op.result.type, op.location))
         return [*steps, Read(self.buffer(op.operands[0]), offset, self.register[op.result])]
 
     def arith(self, op) -> list[Step]:
@@ -286,7 +285,7 @@ class _Reader:
                 "computes with integer arithmetic, comparisons, casts and selects only"
             )
         operands = tuple(self.scalar(value) for value in op.operands)
-        self.register[op.result] = self.new_register(_bits(op.result.type, op))
+        self.register[op.result] = self.new_register(_bits(op.result.type, op.location))
         return [Compute(kind, operands, self.register[op.result])]
 
     # -- control flow ---------------------------------------------------------------------
@@ -298,9 +297,9 @@ class _Reader:
         inits = list(op.operands)[3:]
         body = op.regions[0].blocks[0]
         index, arguments = body.arguments[0], list(body.arguments)[1:]
-        self.register[index] = self.new_register(_bits(index.type, op))
-        for argument, init in zip(arguments, inits, strict=True):
-            self.carry(argument, init)
+        self.register[index] = self.new_register(_bits(index.type, op.location))
+        for argument in arguments:
+            self.carry(argument)
         before = self.transfer(arguments, inits)
         steps = self.block(body)
         steps += self.transfer(arguments, list(_terminator(body).operands))
@@ -314,8 +313,8 @@ class _Reader:
         loop's results read them there)."""
         before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
         inits = list(op.operands)
-        for argument, init in zip(before.arguments, inits, strict=True):
-            self.carry(argument, init)
+        for argument in before.arguments:
+            self.carry(argument)
         entry = self.transfer(list(before.arguments), inits)
         check = self.block(before)
         condition = _terminator(before)
@@ -349,7 +348,7 @@ class _Reader:
             if same:
                 self.alias(result, yielded[0])
             else:
-                self.carry(result, yielded[0])
+                self.carry(result)
         filled = [tuple(steps + self.transfer(results, values)) for steps, values in branches]
         otherwise = filled[1] if len(filled) > 1 else ()
         return [If(flag, filled[0], otherwise)]
@@ -365,13 +364,13 @@ def _where(value: ir.Value) -> str:
     return f"the {parent.name} at {parent.location}"
 
 
-def _bits(value_type: ir.Type, op) -> int:
+def _bits(value_type: ir.Type, where) -> int:
     if isinstance(value_type, ir.IndexType):
         return _INDEX_BITS
     if isinstance(value_type, ir.IntegerType):
         return value_type.width
     raise QuartetError(
-        f"error: a {value_type} value is left on the host at {op.location}; the host program "
+        f"error: a {value_type} value is left on the host at {where}; the host program "
         "computes on integers and booleans only"
     )
 
@@ -383,7 +382,7 @@ def _integer(value_type: ir.Type) -> bool:
 def _index_cast(kind: str, op) -> str:
     """index_cast is a sign extension or a truncation, index_castui a zero extension or a
     truncation, by the widths."""
-    source, target = _bits(op.operands[0].type, op), _bits(op.result.type, op)
+    source, target = _bits(op.operands[0].type, op.location), _bits(op.result.type, op.location)
     if target < source:
         return "trunci"
     return "extsi" if kind == "index_cast" else "extui"
