@@ -12,6 +12,8 @@ from quartet.passes.base import ModulePass
 
 PASSES: dict[str, str] = {
     "quartet-fixed-tiling": "FixedTiling",
+    "quartet-host-control-flow": "HostControlFlow",
+    "quartet-hoist-invariants": "HoistInvariants",
     "quartet-readonly-arguments": "ReadonlyArguments",
     "quartet-error-word": "ErrorWord",
     "quartet-outline-kernels": "OutlineKernels",

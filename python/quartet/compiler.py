@@ -34,8 +34,9 @@ from quartet.counters import Counters, count
 from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library, runtime_libraries
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
+from quartet.dialects.controlflow import PLACEABLE_OPS
 from quartet.dialects.verify import verify
-from quartet.errors import QuartetError, from_mlir_error
+from quartet.errors import QuartetError, format_location, from_mlir_error
 from quartet.host import extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
 from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
@@ -45,7 +46,14 @@ from quartet.runtime.artifact import Argument, Artifact, CpuForm, KernelImage, N
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.errors import ErrorTable
 from quartet.runtime.poison import requested as poison_requested
-from quartet.runtime.program import Device, HostProgram, Launch, load_program, run_host_program
+from quartet.runtime.program import (
+    Device,
+    HostProgram,
+    Launch,
+    RunCounts,
+    load_program,
+    run_host_program,
+)
 from quartet.signature import Signature, TensorSpec
 
 
@@ -169,6 +177,14 @@ class CompiledModel:
     ) -> np.ndarray | tuple[np.ndarray, ...]:
         """Run the PTX itself: every kernel in launch order on ``device`` (default: the PTX
         emulator with all checkers on). Only for GPU targets."""
+        outputs, _ = self.emulate_counted(*inputs, device=device)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def emulate_counted(
+        self, *inputs: np.ndarray, device: Device | None = None
+    ) -> tuple[list[np.ndarray], RunCounts]:
+        """:meth:`emulate`, with every output in a list and what the run did: launches per
+        kernel, copies, host round trips (a loop's trip count is known only now)."""
         if self.host is None:
             raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
         arrays = self.signature.check_inputs(inputs)
@@ -177,8 +193,8 @@ class CompiledModel:
         storage = load_program(self.host, self.ptx, device)
         written = dict(enumerate(arrays))
         read = dict(enumerate(outputs, start=len(arrays)))
-        run_host_program(self.host, device, storage, written, read)
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        counts = run_host_program(self.host, device, storage, written, read)
+        return outputs, counts
 
     def artifact(
         self,
@@ -285,6 +301,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     entry: str | None = None,
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
+    control_flow: str = "device",
     cache: bool = True,
     isolate: bool = False,
 ) -> CompiledModel:
@@ -293,14 +310,24 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     ``target`` is ``"sm_90"``, ``"sm_80"`` or ``"cpu"``. ``entry`` names the function to
     compile when the module has several. ``tiling`` is the pipeline element that chooses each
     operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``); ``fusion`` is Welder's
-    mode (``"welder"``, or ``"none"`` for one kernel per operator). ``cache=False`` skips
+    mode (``"welder"``, or ``"none"`` for one kernel per operator). ``control_flow`` is where
+    the entry's loops and branches run on a GPU target: ``"host"`` keeps them in the host
+    program, which launches their kernels each iteration and reads conditions back;
+    ``"device"`` (the default) is Grinder's, not built yet, so a GPU target refuses them with
+    a QuartetError. ``cache=False`` skips
     the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
     ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
     :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
     process running.
     """
     if isolate:
-        options = {"entry": entry, "tiling": tiling, "fusion": fusion, "cache": cache}
+        options = {
+            "entry": entry,
+            "tiling": tiling,
+            "fusion": fusion,
+            "control_flow": control_flow,
+            "cache": cache,
+        }
         model = isolation.call("quartet.compile", compile, source, target, **options)
         if model._scratch is not None:
             _remove_with(model, model._scratch)
@@ -309,7 +336,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     with clock("read"):
         text, filename = _read_source(source)
         poison = poison_requested()
-        prefix, tail = _steps(target, tiling, fusion, entry, poison)
+        prefix, tail = _steps(target, tiling, fusion, control_flow, entry, poison)
         pipeline = pipeline_text(prefix + tail)
         cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
         # The CPU pipeline is part of the key: a GPU target's CPU build lives in its entry too.
@@ -327,6 +354,8 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             module = _parse_and_verify(text, filename)
             func = _entry_function(module, entry, filename)
             name = ir.StringAttr(func.attributes["sym_name"]).value
+            if target != "cpu" and control_flow == "device":
+                _refuse_device_control_flow(func, target, filename)
             signature = Signature.of(func)
         with clock("graph-to-loops"):
             run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
@@ -363,19 +392,48 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     return model
 
 
-def _steps(target: object, tiling: object, fusion: object, entry: object, poison: bool):
+def _steps(
+    target: object,
+    tiling: object,
+    fusion: object,
+    control_flow: object,
+    entry: object,
+    poison: bool,
+):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
     if not isinstance(tiling, str):
         raise QuartetError(f"error: tiling must be a pipeline element (a string), got {tiling!r}")
     if not isinstance(fusion, str):
         raise QuartetError(f"error: fusion must be 'welder' or 'none', got {fusion!r}")
+    if not isinstance(control_flow, str):
+        raise QuartetError(f"error: control_flow must be 'device' or 'host', got {control_flow!r}")
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion, poison=poison)
+        return steps_for(target, tiling, fusion, control_flow, poison=poison)
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
+
+
+def _refuse_device_control_flow(func, target: str, filename: str) -> None:
+    """A GPU target cannot place loops and branches on the device yet (Grinder): the first
+    one in the entry is an error that says how to run it as a host loop instead."""
+    found = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name in PLACEABLE_OPS and not found:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    func.operation.walk(visit)
+    if found:
+        where = format_location(found[0].location, filename)
+        raise QuartetError(
+            f"{where}: error: '{found[0].name}': control flow on the device (target {target}) "
+            "is not supported yet; compile with control_flow='host' (--control-flow host) to "
+            "run it as a host loop, or for target='cpu'"
+        )
 
 
 def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:

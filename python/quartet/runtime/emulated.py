@@ -53,6 +53,12 @@ class EmulatedBuffer:
 
     array: np.ndarray
     allocation: Allocation
+    offset: int = 0  # of the view's first byte in the allocation
+
+    @property
+    def written(self) -> np.ndarray:
+        """The allocation's ``written`` mask over this view's bytes (a view of it)."""
+        return self.allocation.written[self.offset : self.offset + self.array.nbytes]
 
 
 class EmulatedDevice:
@@ -103,25 +109,28 @@ class EmulatedDevice:
             array, Allocation(np.zeros(spec.nbytes, np.bool_), f"{what} ({spec})")
         )
 
-    def view(self, storage: EmulatedBuffer, spec: TensorSpec) -> EmulatedBuffer:
-        return EmulatedBuffer(storage.array.reshape(spec.shape), storage.allocation)
+    def view(self, storage: EmulatedBuffer, spec: TensorSpec, offset: int = 0) -> EmulatedBuffer:
+        start = storage.offset + offset
+        part = _bytes(storage.array)[offset : offset + spec.nbytes]
+        return EmulatedBuffer(part.view(spec.dtype).reshape(spec.shape), storage.allocation, start)
 
     def write(self, storage: EmulatedBuffer, array: np.ndarray) -> None:
         _bytes(storage.array)[:] = _bytes(np.ascontiguousarray(array))
-        storage.allocation.written[:] = True
+        storage.written[:] = True
 
     def read(self, storage: EmulatedBuffer, array: np.ndarray) -> None:
         if self.tracks_writes:
-            _check_written(storage.allocation)
+            _check_written(storage)
         _bytes(array)[:] = _bytes(storage.array)
 
     def copy(self, source: EmulatedBuffer, target: EmulatedBuffer) -> None:
         _bytes(target.array)[:] = _bytes(source.array)
-        target.allocation.written[:] = source.allocation.written
+        target.written[:] = source.written
 
-    def launch(self, step: Launch, buffers: list[EmulatedBuffer]) -> None:
+    def launch(self, step: Launch, parameters: list[EmulatedBuffer | int]) -> None:
         from quartet.emulator import EmulatorError, launch
 
+        buffers = [parameter for parameter in parameters if isinstance(parameter, EmulatedBuffer)]
         for storage in buffers:
             storage.allocation.kernels.append(step.kernel)
         try:
@@ -130,10 +139,10 @@ class EmulatedDevice:
                 step.kernel,
                 step.grid,
                 step.block,
-                [storage.array for storage in buffers],
+                [_argument(parameter) for parameter in parameters],
                 shared_bytes=step.shared_bytes,
                 checks=self.checks,
-                written=[storage.allocation.written for storage in buffers],
+                written=[_mask(parameter) for parameter in parameters],
             )
         except EmulatorError as error:  # the emulator knows no QuartetError (it is an oracle)
             raise QuartetError(f"error: emulating kernel {step.kernel}: {error}") from error
@@ -143,17 +152,29 @@ class EmulatedDevice:
         """Every launch ran to completion when it was made."""
 
 
-def _check_written(allocation: Allocation) -> None:
-    """QuartetError when the host reads back bytes of ``allocation`` that nothing wrote."""
-    if allocation.written.all():
+def _check_written(storage: EmulatedBuffer) -> None:
+    """QuartetError when the host reads back bytes of ``storage`` that nothing wrote."""
+    written = storage.written
+    if written.all():
         return
-    unwritten = np.flatnonzero(~allocation.written)
+    unwritten = np.flatnonzero(~written)
+    allocation = storage.allocation
     kernels = ", ".join(dict.fromkeys(allocation.kernels)) or "none"
     raise QuartetError(
         f"error: {allocation.what}, read back after the run: {len(unwritten)} of its "
-        f"{allocation.written.size} bytes were never written (the first is byte {unwritten[0]}); "
+        f"{written.size} bytes were never written (the first is byte {unwritten[0]}); "
         f"kernels given it: {kernels}"
     )
+
+
+def _argument(parameter: EmulatedBuffer | int) -> np.ndarray | int:
+    """What the emulator takes for a kernel parameter: a buffer's array, a scalar as it is."""
+    return parameter.array if isinstance(parameter, EmulatedBuffer) else parameter
+
+
+def _mask(parameter: EmulatedBuffer | int) -> np.ndarray | None:
+    """The ``written`` mask the emulator keeps for a parameter (None for a scalar)."""
+    return parameter.written if isinstance(parameter, EmulatedBuffer) else None
 
 
 def _bytes(array: np.ndarray) -> np.ndarray:

@@ -26,9 +26,9 @@ import numpy as np
 
 from quartet import isolation
 from quartet.compiler import CompiledModel, compile
-from quartet.counters import Counters, DataDependentRegion, KernelTraffic, Tally
+from quartet.counters import Counters, DataDependentRegion, KernelTraffic, LoopFigures, Tally
 from quartet.errors import QuartetError
-from quartet.pipelines import FUSION, TARGETS
+from quartet.pipelines import CONTROL_FLOW, FUSION, TARGETS
 from quartet.runtime import cli as runtime_cli
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.model import Model
@@ -130,6 +130,13 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         default="welder",
         help="welder: fuse operators into kernels (default); none: one kernel per operator",
     )
+    parser.add_argument(
+        "--control-flow",
+        choices=CONTROL_FLOW,
+        default="device",
+        help="where loops and branches run on a GPU target: host (a host loop launching their "
+        "kernels, reading conditions back) or device (not supported yet: refused)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
         "--no-cache",
@@ -184,7 +191,12 @@ def _compile(args: argparse.Namespace) -> int:
         model, graph_ir, saved = onnx_model.compiled, onnx_model.mlir, onnx_model
     else:
         model = compile(
-            args.model, target=args.target, entry=args.entry, fusion=args.fusion, cache=args.cache
+            args.model,
+            target=args.target,
+            entry=args.entry,
+            fusion=args.fusion,
+            control_flow=args.control_flow,
+            cache=args.cache,
         )
         saved = model
     report = _report(model)
@@ -246,6 +258,7 @@ def _compile_onnx(args: argparse.Namespace, target: str):
         target=target,
         input_shapes=_input_shapes(args.input_shape),
         fusion=args.fusion,
+        control_flow=args.control_flow,
         cache=args.cache,
         progress=_progress(args),
     )
@@ -351,6 +364,8 @@ def _report(model: CompiledModel) -> dict:
         "stage_seconds": model.stage_seconds,
         **_totals(counters, counters.exact),
         "compulsory_bytes": counters.compulsory_bytes,
+        "host_round_trips_per_iteration": counters.host_round_trips_per_iteration,
+        "loops": [_loop(loop) for loop in counters.loops],
         "data_dependent_regions": [_region(region) for region in counters.data_dependent],
         "kept_apart": counters.kept_apart,
         "kernels": [
@@ -382,10 +397,23 @@ def _totals(tally: Tally, exact: bool) -> dict:
         "launches": tally.launches,
         "global_bytes": tally.global_bytes,
         "intermediate_global_bytes": tally.intermediate_global_bytes,
+        "copies": tally.copies,
+        "copy_bytes": tally.copy_bytes,
+        "host_round_trips": tally.host_round_trips,
     }
     if exact:
         return figures
     return {**dict.fromkeys(figures), "outside_data_dependent_regions": figures}
+
+
+def _loop(loop: LoopFigures) -> dict:
+    """A loop: its trip count (null where data-dependent) and what one iteration does."""
+    return {
+        "loop": loop.loop,
+        "trips": loop.trips,
+        "exact": loop.exact,
+        "per_iteration": _totals(loop.per_iteration, exact=True),
+    }
 
 
 def _region(region: DataDependentRegion) -> dict:
@@ -442,6 +470,15 @@ def _summary(model: CompiledModel) -> str:
         f"(intermediates {_megabytes(counters.intermediate_global_bytes)}, "
         f"compulsory {_megabytes(counters.compulsory_bytes)})"
     )
+    for loop in counters.loops:
+        trips = f"{loop.trips} iterations" if loop.trips is not None else "data-dependent trips"
+        iteration = loop.per_iteration
+        lines.append(
+            f"  loop {loop.loop} ({trips}): per iteration {iteration.launches} launches, "
+            f"{iteration.copies} copies, {iteration.host_round_trips} host round trips, "
+            f"{_megabytes(iteration.global_bytes + iteration.copy_bytes)}"
+            + ("" if loop.exact else " (data-dependent parts apart)")
+        )
     for index, region in enumerate(counters.data_dependent):
         scope = "per inference" if region.within is None else f"per run of #{region.within}"
         lines.append(
