@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # pytest workers: one per core (the suite is CPU-bound compiles; lit already uses every core).
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo check lint test lit ptxas clean
+.PHONY: demo check lint test lit ptxas browser clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Quartet needs $(PYTHON) (the MLIR wheels are cp311 only)"; exit 1; }
@@ -22,6 +22,13 @@ ptxas: $(STAMP)
 	@command -v ptxas >/dev/null || $(BIN)/python -c "import quartet.ptxas as p, sys; sys.exit(p.find_ptxas() is None)" \
 	  || $(BIN)/pip install --quiet nvidia-cuda-nvcc
 
+# The report's test opens report.html in a real headless browser: Debian's chromium, installed
+# where this machine can (root with apt-get); elsewhere that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || echo "chromium could not be installed: the report's browser check will skip"
+
 demo: $(STAMP) ptxas
 	$(BIN)/quartet demo
 
@@ -29,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) ptxas
+test: $(STAMP) ptxas browser
 	$(BIN)/pytest -q -n $(JOBS) --dist worksteal
 
 lit: $(STAMP) ptxas

@@ -100,22 +100,16 @@ def foundation_mlp(rng: np.random.Generator):
     """The MLP of quartet.examples, compiled for sm_90; every kernel of it emulated in order."""
     import quartet
     from quartet.examples import mlp
+    from quartet.runtime.emulated import EmulatedDevice
 
     model = quartet.compile(mlp.SOURCE, target="sm_90")
     inputs = mlp.random_inputs(seed=int(rng.integers(1000)))
     expected = mlp.reference(*inputs)
 
-    class Recording:
-        def __init__(self, checks: bool):
-            self.checks, self.stats = checks, []
-
-        def launch(self, ptx, kernel, grid, block, buffers) -> None:
-            self.stats.append(launch(ptx, kernel, grid, block, buffers, checks=self.checks))
-
     def run(checks: bool):
-        device = Recording(checks)
+        device = EmulatedDevice(checks)
         result = model.emulate(*inputs, device=device)
-        return device.stats, np.allclose(result, expected, rtol=1e-4, atol=1e-5)
+        return device.launches, np.allclose(result, expected, rtol=1e-4, atol=1e-5)
 
     return run
 

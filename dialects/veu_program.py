@@ -53,11 +53,11 @@ def check_program(loop: ir.Operation) -> list[Error]:
     veus = schedule.Veus.from_attr(loop.attributes[schedule.VEUS])
     if not _runs_each_veu(loop, veus.count):
         return [(loop, f"a vEU program must be an scf.parallel from 0 to {veus.count} step 1")]
-    segments = _segments(loop)
+    segments = segments_of(loop)
     errors = _check_order(loop, segments)
     if errors:
         return errors
-    table = _table(loop)
+    table = veu_table(loop)
     if isinstance(table, str):
         return [(loop, table)]
     shape = (len(segments), veus.count, 2)
@@ -84,7 +84,7 @@ def _runs_each_veu(loop: ir.Operation, count: int) -> bool:
     return [_constant(value) for value in bounds] == [0, count, 1]
 
 
-def _segments(loop: ir.Operation) -> list[tuple[ir.Operation, schedule.Segment]]:
+def segments_of(loop: ir.Operation) -> list[tuple[ir.Operation, schedule.Segment]]:
     body = loop.regions[0].blocks[0]
     return [
         (op.operation, schedule.Segment.from_attr(op.attributes[schedule.SEGMENT]))
@@ -110,7 +110,7 @@ def _check_order(loop: ir.Operation, segments) -> list[Error]:
     return []
 
 
-def _table(loop: ir.Operation) -> np.ndarray | str:
+def veu_table(loop: ir.Operation) -> np.ndarray | str:
     """The vEU table ``schedule.table`` names, or what is wrong with it."""
     if schedule.TABLE not in loop.attributes:
         return f"a vEU program needs a '{schedule.TABLE}' naming its vEU table"

@@ -12,6 +12,8 @@ from quartet.passes.base import ModulePass
 
 PASSES: dict[str, str] = {
     "quartet-fixed-tiling": "FixedTiling",
+    "quartet-host-control-flow": "HostControlFlow",
+    "quartet-hoist-invariants": "HoistInvariants",
     "quartet-readonly-arguments": "ReadonlyArguments",
     "quartet-error-word": "ErrorWord",
     "quartet-outline-kernels": "OutlineKernels",
@@ -22,6 +24,7 @@ PASSES: dict[str, str] = {
     "quartet-roller": "Roller",
     "quartet-welder": "Welder",
     "quartet-widen-bool-buffers": "WidenBoolBuffers",
+    "quartet-poison-buffers": "PoisonBuffers",
     "quartet-launch-bounds": "LaunchBounds",
     "quartet-dynamic-shared": "DynamicShared",
     "test-roller-align": "TestRollerAlign",
@@ -29,6 +32,7 @@ PASSES: dict[str, str] = {
     "test-roller-candidates": "TestRollerCandidates",
     "test-welder-propagate": "TestWelderPropagate",
     "test-welder-schedule": "TestWelderSchedule",
+    "test-rammer-wavefront": "TestRammerWavefront",
     "test-lower-tiles-plan": "TestLowerTilesPlan",
     "test-lower-tiles-staging": "TestLowerTilesStaging",
 }

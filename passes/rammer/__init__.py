@@ -7,10 +7,12 @@ traffic per argument (``tile.traffic``) and Welder's modelled time; the host is 
 calls of kernel functions on buffers. The pass is still target-independent, so the GPU and the
 CPU tails both derive from its output. For each run of two or more launches (``launches.py``):
 
-1. dependencies from what each launch reads and writes (RAW, WAR, WAW), transitively reduced;
+1. dependencies from what each launch reads and writes (RAW, WAR, WAW), transitively reduced,
+   and each task's time from Welder's (``quartet.rammer.cost.task_seconds``);
 2. the virtual device (``device.py``): vEUs per SM from the largest task's threads and shared
    memory and the register plan (option ``registers``), on ``arch``;
-3. the vEU table from the placement policy (``quartet.rammer.policy.wavefront``);
+3. the vEU table from Rammer's wavefront policy (``quartet.rammer.policy.plan``, a handoff
+   between launches costing ``quartet.rammer.cost.handoff_seconds``);
 4. each distinct kernel as a task function (``tasks.py``), and the vEU program calling them,
    called once by the host (``program.py``).
 
@@ -23,7 +25,6 @@ with the reason, and splits its run.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from mlir import ir
@@ -31,15 +32,19 @@ from mlir import ir
 from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.rammer.device import unplaceable, virtual_device
-from quartet.passes.rammer.launches import Launch, block_loop, dependencies, runs
+from quartet.passes.rammer.launches import (
+    Launch,
+    block_loop,
+    host_functions,
+    launch_charge,
+    launch_nodes,
+    runs,
+)
 from quartet.passes.rammer.program import Program
 from quartet.passes.rammer.tasks import SUFFIX, task_function
-from quartet.passes.welder.model import LAUNCH_SECONDS
 from quartet.rammer import policy
-from quartet.rammer.table import LaunchNode
-from quartet.welder import MODELLED_SECONDS
+from quartet.rammer.cost import SCHEDULES, handoff_seconds
 
-SCHEDULES = ("rammer", "none")
 DEFAULT_REGISTERS = 64
 
 
@@ -62,13 +67,7 @@ class Rammer(ModulePass):
         if self.schedule == "none":
             return
         spec = self._spec()
-        body = module.regions[0].blocks[0]
-        functions = {
-            ir.StringAttr(op.attributes["sym_name"]).value: op.operation
-            for op in body.operations
-            if op.operation.name == "func.func"
-        }
-        hosts = [f for f in functions.values() if len(f.regions[0].blocks) and not block_loop(f)]
+        functions, hosts = host_functions(module)
         tasks: dict[str, str] = {}  # kernel function -> its task function
         for host in hosts:
             host_name = ir.StringAttr(host.attributes["sym_name"]).value
@@ -95,15 +94,10 @@ class Rammer(ModulePass):
         shared = max(launch.launch.shared for launch in run)
         total = sum(launch.launch.blocks for launch in run)
         device = virtual_device(spec, threads, shared, self.registers, total)
-        depends = dependencies(run)
-        nodes = [
-            LaunchNode(
-                index, launch.kernel, launch.launch.blocks, _task_seconds(launch, device), waits
-            )
-            for index, (launch, waits) in enumerate(zip(run, depends, strict=True))
-        ]
-        table = policy.wavefront(nodes, device)
+        nodes = launch_nodes(run, launch_charge(host), device.sms)
+        table = policy.wavefront(nodes, device, handoff_seconds(spec.clock_hz))
         task_names = [self._task(launch, tasks) for launch in run]
+        depends = [node.depends for node in nodes]
         Program(host, run, depends, table, device, spec.arch).build(*names, task_names)
 
     def _task(self, launch: Launch, tasks: dict[str, str]) -> str:
@@ -130,17 +124,6 @@ def _placeable(run: list[Launch], spec) -> list[list[Launch]]:
         launch.call.attributes[KEPT] = ir.StringAttr.get(reason)
         parts.append([])
     return [part for part in parts if part]
-
-
-def _task_seconds(launch: Launch, device) -> float:
-    """One task's modelled time on a vEU: Welder's time of the kernel without its launch
-    charge, over the waves its tasks take on the device."""
-    attributes = launch.block_loop.attributes
-    if MODELLED_SECONDS not in attributes:
-        return 1e-6
-    seconds = ir.FloatAttr(attributes[MODELLED_SECONDS]).value - LAUNCH_SECONDS
-    waves = math.ceil(launch.launch.blocks / device.veus)
-    return max(seconds, 0.0) / waves
 
 
 def _erase_unlaunched(module: ir.Operation) -> None:

@@ -4,7 +4,8 @@ On graph-level IR tiled by Roller, per block: builds the tile-graph (``quartet.w
 connects its edges and tiles every candidate group (``schedule``, ranked with ``model``), and
 writes each group's decisions into the IR, where ``quartet-outline-kernels`` and
 ``quartet-lower-tiles`` read them (and each kernel's modelled time on its output operator,
-``welder.modelled_seconds``, for the compile report):
+``welder.modelled_seconds``, for the compile report and ``quartet-rammer``; the function
+records the per-launch charge those times include, ``welder.launch_seconds``):
 
     %mm = linalg.generic {tile.program = ...}  ins(%x, %w) outs(%init)     // matmul
     %y  = linalg.generic {tile.program = ...}  ins(%mm, %b) outs(%e)       // + bias, relu
@@ -20,12 +21,15 @@ reads a result through reshapes reads the result itself, its indexing map compos
 wherever that stays affine; group members are moved next to each other (a valid order, as
 groups are convex). ``fusion=none`` keeps one kernel per operator, except that an
 accumulator's initialisation (a fill) is still computed in registers by the reduction it
-initializes.
+initializes. ``launch-seconds`` is what the model charges each kernel for its launch: a real
+launch by default, the handoff between launches of one persistent kernel under Rammer
+(``quartet.rammer.cost.launch_charge``), where fusing to save launches no longer pays.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from mlir import ir
@@ -34,6 +38,8 @@ from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.welder.schedule import NOT_OUTPUT, Scheduler, grid_of
 from quartet.passes.welder.schedule import apply as apply_kernel
+from quartet.rammer.cost import LAUNCH_SECONDS
+from quartet.welder import LAUNCH_SECONDS as LAUNCH_CHARGE
 from quartet.welder import MODELLED_SECONDS
 from quartet.welder.graph import TileGraph, tile_graph
 
@@ -47,6 +53,9 @@ class Welder(ModulePass):
     name = "quartet-welder"
     arch: str = option("sm_90", "target machine: sm_90, sm_80, sm_70 or cpu (model: sm_90)")
     fusion: str = option("welder", "welder: connect edges where the model says so; none")
+    launch_seconds: float = option(
+        LAUNCH_SECONDS, "the model's charge per kernel launch (Rammer: a handoff, far less)"
+    )
 
     def apply(self, module: ir.Operation) -> None:
         if self.fusion not in FUSION:
@@ -57,6 +66,10 @@ class Welder(ModulePass):
             spec = spec_for(self.arch)
         except ValueError as error:
             raise PassError(f"option 'arch': {error}") from None
+        if not (math.isfinite(self.launch_seconds) and self.launch_seconds >= 0):
+            raise PassError(
+                f"option 'launch-seconds' must be a time of at least 0, got {self.launch_seconds}"
+            )
         if isinstance(spec, CpuSpec):
             # The CPU form is the GPU form run serially: group it as for an H100, without
             # tensor cores (the CPU plans have none).
@@ -75,9 +88,10 @@ class Welder(ModulePass):
             return count
         if self.fusion == "welder" and fold_reshapes(graph):
             graph = tile_graph(block)
-        scheduler = Scheduler(graph, spec, self.fusion == "welder")
+        scheduler = Scheduler(graph, spec, self.fusion == "welder", self.launch_seconds)
         kernels = scheduler.run()
         self.scheduled(func, scheduler, kernels)
+        func.attributes[LAUNCH_CHARGE] = ir.FloatAttr.get_f64(self.launch_seconds)
         for kernel in kernels:
             seconds = ir.FloatAttr.get_f64(kernel.seconds)
             kernel.output.op.attributes[MODELLED_SECONDS] = seconds

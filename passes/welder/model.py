@@ -6,7 +6,9 @@ staging buffers and the on-chip intermediates, placed best-fit over their lifeti
 ``quartet.passes.lower_tiles.shared``). A wave takes the longer of its blocks' work
 (FLOPs over the SM's share of peak) and their global traffic (bytes over the SM's share of L2
 bandwidth: re-reads by neighbouring blocks hit L2), plus each phase's barriers and the
-latency of every reduction stage; the kernel adds one launch. The traffic is exactly what the
+latency of every reduction stage; the kernel adds the charge of one launch (a parameter: a
+real launch, or under Rammer the far smaller handoff between launches of one persistent
+kernel, ``quartet.rammer.cost.launch_charge``). The traffic is exactly what the
 lowering emits (``quartet-lower-tiles``' counts), so a connection that keeps an intermediate
 on chip wins the bytes it no longer moves and pays for whatever its consumers recompute.
 """
@@ -22,10 +24,6 @@ from quartet.passes.lower_tiles.traffic import kernel_traffic
 from quartet.roller.config import register_words
 from quartet.roller.model import BARRIER_CYCLES, STAGE_LATENCY_CYCLES
 
-LAUNCH_SECONDS = 3e-6
-"""One kernel launch: NVIDIA's "Getting Started with CUDA Graphs" (developer blog, 2019)
-measures about 3 us per launch of a short kernel issued back to back from a stream."""
-
 INFEASIBLE = math.inf
 
 
@@ -33,9 +31,9 @@ class OverCapacity(ValueError):
     """A block of the kernel does not fit an SM (the message says which resource)."""
 
 
-def kernel_seconds(kernel: KernelPlan, spec: GpuSpec) -> float:
-    """The modelled time of ``kernel`` on ``spec``; raises :class:`OverCapacity` when a block
-    does not fit an SM."""
+def kernel_seconds(kernel: KernelPlan, spec: GpuSpec, launch_seconds: float) -> float:
+    """The modelled time of ``kernel`` on ``spec``, ``launch_seconds`` for its launch
+    included; raises :class:`OverCapacity` when a block does not fit an SM."""
     launch = kernel_launch(kernel)
     registers = max(_registers(member) for member in kernel.phases)
     if launch.threads > spec.max_threads_per_block:
@@ -54,7 +52,7 @@ def kernel_seconds(kernel: KernelPlan, spec: GpuSpec) -> float:
     work = resident * flops(kernel) / blocks / (peak / spec.sm_count)
     traffic = resident * moved / blocks / (spec.l2_bandwidth / spec.sm_count)
     latency = sum(_latency_cycles(member) for member in kernel.phases) / spec.clock_hz
-    return waves * (max(work, traffic) + latency) + LAUNCH_SECONDS
+    return waves * (max(work, traffic) + latency) + launch_seconds
 
 
 def flops(kernel: KernelPlan) -> float:

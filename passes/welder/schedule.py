@@ -39,7 +39,7 @@ from quartet.passes.lower_tiles.plan import Member, block_grid, plan_members
 from quartet.passes.welder.model import INFEASIBLE, kernel_seconds
 from quartet.roller import Config
 from quartet.roller.plan import plan_for
-from quartet.welder.graph import Edge, Node, TileGraph
+from quartet.welder.graph import Edge, Node, TileGraph, through_reshapes
 from quartet.welder.propagate import PropagationError, Read, propagate
 
 NOT_OUTPUT = "the producer is inside its group, not the group's output"
@@ -119,10 +119,12 @@ def _trivial(node: Node) -> bool:
 
 
 class Scheduler:
-    """Welder's two steps over one tile-graph, for ``spec``."""
+    """Welder's two steps over one tile-graph, for ``spec``, each kernel charged
+    ``launch_seconds`` for its launch."""
 
-    def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool):
+    def __init__(self, graph: TileGraph, spec: GpuSpec, fusion: bool, launch_seconds: float):
         self.graph, self.spec, self.fusion = graph, spec, fusion
+        self.launch_seconds = launch_seconds
         self._memo: dict[tuple, float] = {}
         self._propagated: dict[tuple, dict | None] = {}  # see _regions
         self._refusals: dict[tuple, str] = {}  # signature -> why the lowering refused it
@@ -365,7 +367,8 @@ class Scheduler:
             )
         ]
         try:
-            seconds = kernel_seconds(plan_members("candidate", planned), self.spec)
+            kernel = plan_members("candidate", planned)
+            seconds = kernel_seconds(kernel, self.spec, self.launch_seconds)
         except (PassError, ValueError) as error:
             seconds = INFEASIBLE
             self._refusals[key] = str(error).splitlines()[0] if str(error) else "refused"
@@ -476,20 +479,46 @@ def _with_register_tile(fitted: RProgram, node: Node, program: RProgram, loops) 
 
 
 def _fresh_destinations(members: list[Node], output: Node) -> bool:
-    """Whether every member the group stores writes a fresh buffer: its destination is an
-    empty tensor, or a member's result. A destination that is another tensor (a loop-carried
-    value, a scatter's input) is updated in place by bufferization, and its old contents may
-    still be read by the group's other members, in other phases and other blocks."""
+    """Whether every member the group stores writes a buffer whose old contents nothing in
+    the group reads. A fresh one (an empty tensor, a member's result) always qualifies. Any
+    other destination (a loop-carried value, a scatter's input) is updated in place by
+    bufferization: it qualifies only if no member reads it (through any reshape, or inside a
+    body) and the member storing it overwrites it (its body ignores the old value), since
+    the group's other members run in other phases and other blocks."""
     results = {value for node in members for value in node.op.results}
     for node in members:
         if node is not output and not _needed_outside(node, members):
             continue
-        for value in node.op.outputs:
+        for position, value in enumerate(node.op.outputs):
             owner = value.owner
             fresh = isinstance(owner, ir.OpView) and owner.operation.name == "tensor.empty"
-            if not fresh and value not in results:
+            if fresh or value in results:
+                continue
+            if _reads_old_value(node, position) or value in _read_by(members, node, value):
                 return False
     return True
+
+
+def _reads_old_value(node: Node, position: int) -> bool:
+    """Whether the body of ``node`` uses the old value of its output ``position``."""
+    block = node.op.regions[0].blocks[0]
+    argument = block.arguments[len(node.op.inputs) + position]
+    return any(True for _ in argument.uses)
+
+
+def _read_by(members: list[Node], writer: Node, destination: ir.Value) -> set[ir.Value]:
+    """The values (through reshapes) the members read: every operand but ``writer``'s
+    ``destination`` itself, and what their bodies read from outside."""
+    read = set()
+    for node in members:
+        for operand in node.op.operands:
+            if not (node is writer and operand == destination):
+                read.add(through_reshapes(operand)[0])
+        body = node.op.regions[0].blocks[0]
+        for op in body.operations:
+            for operand in op.operands:
+                read.add(through_reshapes(operand)[0])
+    return read
 
 
 def _overwritten_while_read(members: list[Node]) -> bool:

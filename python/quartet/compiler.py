@@ -34,9 +34,10 @@ from quartet.counters import Counters, count
 from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library, runtime_libraries
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
+from quartet.dialects.controlflow import PLACEABLE_OPS
 from quartet.dialects.schedule import Veus
 from quartet.dialects.verify import verify
-from quartet.errors import QuartetError, from_mlir_error
+from quartet.errors import QuartetError, format_location, from_mlir_error
 from quartet.host import extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
 from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
@@ -45,8 +46,17 @@ from quartet.runtime import artifact as artifacts
 from quartet.runtime.artifact import Argument, Artifact, CpuForm, KernelImage, NamedTensor
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.errors import ErrorTable
-from quartet.runtime.program import Device, HostProgram, Launch, load_program, run_host_program
+from quartet.runtime.poison import requested as poison_requested
+from quartet.runtime.program import (
+    Device,
+    HostProgram,
+    Launch,
+    RunCounts,
+    load_program,
+    run_host_program,
+)
 from quartet.signature import Signature, TensorSpec
+from quartet.veu_figures import VeuSchedule, veu_schedules
 from quartet.veu_plan import planned_veus
 
 
@@ -91,7 +101,9 @@ class CompiledModel:
     GPU target's CPU build, made on the first ``run``. ``counters`` holds the static
     whole-model counters (:mod:`quartet.counters`); ``errors`` the entry's error word and
     messages when an operator checks at run time (``run`` and ``emulate`` raise its error,
-    :mod:`quartet.runtime.errors`).
+    :mod:`quartet.runtime.errors`). ``poison`` says whether the CPU build fills temporaries
+    and outputs with poison (``QUARTET_POISON``, read at compile time;
+    :mod:`quartet.runtime.poison`).
     """
 
     target: str
@@ -111,6 +123,8 @@ class CompiledModel:
     errors: ErrorTable | None = None
     schedule_notes: list[str] = field(default_factory=list)  # Rammer's re-plans, and why
     planned_veus: dict[str, Veus] = field(default_factory=dict)  # per persistent kernel
+    schedules: list[VeuSchedule] = field(default_factory=list)  # Rammer's, with its figures
+    poison: bool = False
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
 
@@ -146,7 +160,7 @@ class CompiledModel:
         """The CPU build, loaded."""
         if self._executable is None:
             self._executable = CpuExecutable(
-                self.cpu_library, self.entry, self.signature, self.errors
+                self.cpu_library, self.entry, self.signature, self.errors, self.poison
             )
         return self._executable
 
@@ -170,6 +184,14 @@ class CompiledModel:
     ) -> np.ndarray | tuple[np.ndarray, ...]:
         """Run the PTX itself: every kernel in launch order on ``device`` (default: the PTX
         emulator with all checkers on). Only for GPU targets."""
+        outputs, _ = self.emulate_counted(*inputs, device=device)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def emulate_counted(
+        self, *inputs: np.ndarray, device: Device | None = None
+    ) -> tuple[list[np.ndarray], RunCounts]:
+        """:meth:`emulate`, with every output in a list and what the run did: launches per
+        kernel, copies, host round trips (a loop's trip count is known only now)."""
         if self.host is None:
             raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
         arrays = self.signature.check_inputs(inputs)
@@ -178,8 +200,8 @@ class CompiledModel:
         loaded = load_program(self.host, self.ptx, device)
         written = dict(enumerate(arrays))
         read = dict(enumerate(outputs, start=len(arrays)))
-        run_host_program(self.host, device, loaded, written, read)
-        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        counts = run_host_program(self.host, device, loaded, written, read)
+        return outputs, counts
 
     def artifact(
         self,
@@ -287,6 +309,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
     schedule: str = "rammer",
+    control_flow: str = "device",
     cache: bool = True,
     isolate: bool = False,
 ) -> CompiledModel:
@@ -298,15 +321,25 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     mode (``"welder"``, or ``"none"`` for one kernel per operator); ``schedule`` is Rammer's
     (``"rammer"``: each run of launches becomes one persistent kernel, so a model without
     control flow makes one launch per inference; ``"none"``: one launch per kernel).
-    ``cache=False`` skips
+    ``control_flow`` is where
+    the entry's loops and branches run on a GPU target: ``"host"`` keeps them in the host
+    program, which launches their kernels each iteration and reads conditions back;
+    ``"device"`` (the default) is Grinder's, not built yet, so a GPU target refuses them with
+    a QuartetError. ``cache=False`` skips
     the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
     ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
     :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
     process running.
     """
     if isolate:
-        options = {"entry": entry, "tiling": tiling, "fusion": fusion, "schedule": schedule}
-        options["cache"] = cache
+        options = {
+            "entry": entry,
+            "tiling": tiling,
+            "fusion": fusion,
+            "schedule": schedule,
+            "control_flow": control_flow,
+            "cache": cache,
+        }
         model = isolation.call("quartet.compile", compile, source, target, **options)
         if model._scratch is not None:
             _remove_with(model, model._scratch)
@@ -314,10 +347,16 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     clock = Stopwatch()
     with clock("read"):
         text, filename = _read_source(source)
+        poison = poison_requested()
         registers = veu_plan.FIRST_PLAN if _checks_register_plan(target, schedule) else None
-        prefix, tail = _steps(target, tiling, fusion, schedule, entry, registers)
+        options = (tiling, fusion, schedule, control_flow, entry, poison)
+        prefix, tail = _steps(target, *options, registers)
         pipeline = pipeline_text(prefix + tail)
-        key = compile_cache.key(text, pipeline, target, entry or "") if cache else None
+        cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
+        # The CPU pipeline is part of the key: a GPU target's CPU build lives in its entry too.
+        key = (
+            compile_cache.key(text, pipeline, cpu_pipeline, target, entry or "") if cache else None
+        )
     with clock("cache"):
         cached = compile_cache.load(key) if key else None
     if cached is not None:
@@ -329,14 +368,27 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             module = _parse_and_verify(text, filename)
             func = _entry_function(module, entry, filename)
             name = ir.StringAttr(func.attributes["sym_name"]).value
+            looping = _first_control_flow(func)
+            if looping is not None and target != "cpu" and control_flow == "device":
+                _refuse_device_control_flow(looping, target, filename)
             signature = Signature.of(func)
-        with clock("graph-to-loops"):
-            *tiling_steps, rammer = prefix
-            run_pipeline(module, parse_pipeline(pipeline_text(tiling_steps)), filename=filename)
-        tiled = module.operation.clone() if registers is not None else None
         notes: list[str] = []
+        if looping is not None and schedule == "rammer":
+            # Rammer places no loop or branch (Grinder's work): their kernels stay launches, so
+            # Welder charges each a real launch.
+            where = format_location(looping.location, filename)
+            notes.append(f"{where}: '{looping.name}': control flow keeps one launch per kernel")
+            options, registers = (tiling, fusion, "none", control_flow, entry, poison), None
+            prefix, tail = _steps(target, *options)
+            cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
+        with clock("graph-to-loops"):
+            run_pipeline(module, parse_pipeline(pipeline_text(prefix[:-1])), filename=filename)
+        tiled = module.operation.clone() if registers is not None else None
         while True:
-            model = _build(module, name, signature, target, filename, clock, prefix, tail)
+            base = CompiledModel(
+                target, name, signature, "", cpu_pipeline, "", "", {}, poison=poison
+            )
+            model = _build(module, base, filename, clock, prefix, tail)
             model.cache_entry = compile_cache.entry(key) if key else None
             model.schedule_notes = notes
             if registers is None:
@@ -347,9 +399,15 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
                 break
             notes.append(plan.reason)
             registers = plan.registers
-            if registers is None:
-                schedule = "none"
-            prefix, tail = _steps(target, tiling, fusion, schedule, entry, registers)
+            if registers is None:  # the launch list: Welder charges real launches again
+                options = (tiling, fusion, "none", control_flow, entry, poison)
+                prefix, tail = _steps(target, *options)
+                with clock("graph-to-loops"):
+                    module = _parse_and_verify(text, filename)
+                    steps = parse_pipeline(pipeline_text(prefix[:-1]))
+                    run_pipeline(module, steps, filename=filename)
+                continue
+            prefix, tail = _steps(target, *options, registers)
             module = tiled.clone()
     with clock("cache"):
         if key:
@@ -357,26 +415,25 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     return model
 
 
-def _build(module, name, signature, target, filename, clock, prefix, tail) -> CompiledModel:
-    """The model from ``module`` tiled (after quartet-lower-tiles): Rammer's step of
-    ``prefix``, the counters, then ``tail`` to PTX or the CPU library."""
+def _build(module, base: CompiledModel, filename, clock, prefix, tail) -> CompiledModel:
+    """``base`` (target, entry, signature, CPU pipeline, poison) built from ``module`` tiled
+    (after quartet-lower-tiles): Rammer's step of ``prefix``, the counters, then ``tail`` to
+    PTX or the CPU library."""
+    name, target = base.entry, base.target
     with clock("rammer"):
         run_pipeline(module, parse_pipeline(pipeline_text(prefix[-1:])), filename=filename)
-        loops_ir = str(module)
+        schedules = veu_schedules(module)
     with clock("counters"):
         counters = count(module, name, filename)
         errors = ErrorTable.of(_entry_function(module, name, filename))
-    model = CompiledModel(
-        target=target,
-        entry=name,
-        signature=signature,
+    model = dataclasses.replace(
+        base,
         pipeline=pipeline_text(prefix + tail),
-        cpu_pipeline=pipeline_text(prefix + steps_for("cpu")[1]),
-        final_ir="",
-        loops_ir=loops_ir,
+        loops_ir=str(module),
         stage_seconds=clock.seconds,
         counters=counters,
         errors=errors,
+        schedules=schedules,
     )
     if target == "cpu":
         _cpu_build(model, module, clock, filename)
@@ -402,7 +459,9 @@ def _steps(
     tiling: object,
     fusion: object,
     schedule: object,
+    control_flow: object,
     entry: object,
+    poison: bool,
     registers: int | None = None,
 ):
     if not isinstance(target, str):
@@ -413,18 +472,52 @@ def _steps(
         raise QuartetError(f"error: fusion must be 'welder' or 'none', got {fusion!r}")
     if not isinstance(schedule, str):
         raise QuartetError(f"error: schedule must be 'rammer' or 'none', got {schedule!r}")
+    if not isinstance(control_flow, str):
+        raise QuartetError(f"error: control_flow must be 'device' or 'host', got {control_flow!r}")
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion, schedule, registers)
+        return steps_for(
+            target,
+            tiling,
+            fusion,
+            control_flow,
+            poison=poison,
+            schedule=schedule,
+            registers=registers,
+        )
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
+
+
+def _first_control_flow(func) -> ir.Operation | None:
+    """The entry's first loop or branch, if it has any."""
+    found = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name in PLACEABLE_OPS and not found:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    func.operation.walk(visit)
+    return found[0] if found else None
+
+
+def _refuse_device_control_flow(looping: ir.Operation, target: str, filename: str) -> None:
+    """A GPU target cannot place loops and branches on the device yet (Grinder): the entry's
+    first one (``looping``) is an error that says how to run it as a host loop instead."""
+    where = format_location(looping.location, filename)
+    raise QuartetError(
+        f"{where}: error: '{looping.name}': control flow on the device (target {target}) "
+        "is not supported yet; compile with control_flow='host' (--control-flow host) to "
+        "run it as a host loop, or for target='cpu'"
+    )
 
 
 def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:
     """Lower the loop-level ``module`` for the CPU and compile it into the model's library."""
     with clock("loops-to-cpu"):
-        tail = steps_for("cpu")[1]
+        tail = steps_for("cpu", poison=model.poison)[1]
         run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
     with clock("cpu-codegen"):
         build_library(module, model.workdir)

@@ -10,7 +10,13 @@ function calls kernel functions on its buffers. So, per inference:
   re-reads by different blocks included;
 - ``intermediate_global_bytes``: the part of those on buffers the host allocates (tensors that
   are neither model inputs, weights nor outputs);
-- ``compulsory_bytes``: every input, weight, constant and output once.
+- ``compulsory_bytes``: every input, weight, constant and output once;
+- ``copies``, ``copy_bytes``: whole-buffer copies the host makes (``memref.copy``: a stacked
+  loop output's row, a carried value bufferization could not update in place), and the bytes
+  they read and write;
+- ``host_round_trips``: values the host reads back from the device (``memref.load`` in the
+  host function: a loop's condition, a branch's predicate) on a GPU target, where each is a
+  round trip: the host waits for the device, then copies the value.
 
 Control flow decides how many times a launch runs. A launch inside ``scf.for`` loops whose
 bounds and step are ``arith.constant`` runs once per iteration of each (nested loops
@@ -22,6 +28,12 @@ the region becomes a :class:`DataDependentRegion` that says what one run of it l
 moves ("per iteration" for a loop body, per run of a branch), the totals count only what
 runs outside such regions, and :attr:`Counters.exact` is False. An ``scf.if``'s branches are
 reported apart rather than as their maximum, which would be a bound passed off as a count.
+
+Every loop (``scf.for``, ``scf.while``) also gets a :class:`LoopFigures`: what one iteration
+launches, moves, copies and reads back (a while loop's condition included), its nested
+constant loops multiplied in; a nested data-dependent region is left out and the figures say
+so (``exact``). ``host_round_trips_per_iteration``, the most any loop makes, is what Grinder's
+device loops bring to zero.
 
     func.func @f(...) {
       call @f_k0.func(...)                  // 1 launch
@@ -47,6 +59,7 @@ from quartet.dialects import schedule, tile
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
 from quartet.runtime.errors import ErrorTable
+from quartet.welder import MODELLED_SECONDS
 
 VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast")
 TRAFFIC = "tile.traffic"  # quartet-lower-tiles' attribute (passes/lower_tiles/traffic.py)
@@ -59,6 +72,7 @@ class KernelTraffic:
     loaded: int = 0  # bytes, over every launch
     stored: int = 0
     operators: list[dict] = field(default_factory=list)  # tile.members: operator, role, levels
+    modelled_seconds: float | None = None  # one launch, Welder's model (where Welder ran)
 
 
 @dataclass
@@ -69,6 +83,9 @@ class Tally:
     global_bytes: int = 0
     intermediate_global_bytes: int = 0
     kernels: dict[str, KernelTraffic] = field(default_factory=dict)
+    copies: int = 0
+    copy_bytes: int = 0  # read and written by the copies
+    host_round_trips: int = 0
 
     def add(
         self, kernel: str, operators: list[dict], times: int, traffic, launched: bool = True
@@ -86,6 +103,16 @@ class Tally:
             self.global_bytes += times * (loaded + stored)
             if intermediate:
                 self.intermediate_global_bytes += times * (loaded + stored)
+
+
+@dataclass
+class LoopFigures:
+    """One iteration of a loop: what it launches, moves, copies and reads back."""
+
+    loop: str  # "scf.for at model.mlir:12:5"
+    trips: int | None  # per run of the loop; None where only the inference knows
+    per_iteration: Tally
+    exact: bool  # False: part of the body runs a data-dependent number of times (left out)
 
 
 @dataclass
@@ -109,6 +136,12 @@ class Counters(Tally):
     compulsory_bytes: int = 0
     kept_apart: list[str] = field(default_factory=list)  # quartet-welder's welder.kept_apart
     data_dependent: list[DataDependentRegion] = field(default_factory=list)
+    loops: list[LoopFigures] = field(default_factory=list)  # in program order, outermost first
+
+    @property
+    def host_round_trips_per_iteration(self) -> int | None:
+        """The most read-backs one iteration of any loop makes (None without loops)."""
+        return max((loop.per_iteration.host_round_trips for loop in self.loops), default=None)
 
     @property
     def exact(self) -> bool:
@@ -154,6 +187,7 @@ class _Place:
 class _Walk:
     def __init__(self, functions: dict[str, ir.OpView], counters: Counters, filename: str):
         self.functions, self.counters, self.filename = functions, counters, filename
+        self.kernels = {name for name, function in functions.items() if _holds_kernel(function)}
 
     def region(self, region: ir.Region, place: _Place) -> None:
         for block in region.blocks:
@@ -167,17 +201,42 @@ class _Walk:
             self.program(op, place)
         elif op.name == "func.call":
             self.call(op, place)
+        elif op.name in ("memref.load", "memref.copy") and place.calls[-1] not in self.kernels:
+            self.host_access(op, place)
         else:
             self.regions(op, place)
 
+    def host_access(self, op: ir.Operation, place: _Place) -> None:
+        """A read-back or a copy by the host (in a kernel function, the same op is the
+        kernel's)."""
+        if op.name == "memref.load":
+            place.tally.host_round_trips += place.times
+            return
+        place.tally.copies += place.times
+        place.tally.copy_bytes += place.times * 2 * _bytes(op.operands[0].type)
+
     def regions(self, op: ir.Operation, place: _Place) -> None:
         """The regions of any other op, each as many times as it runs per run of ``op``."""
+        if op.name in ("scf.for", "scf.while"):
+            self.counters.loops.append(self.loop_figures(op, place))
         for region, runs in _runs(op):
             if isinstance(runs, int):
                 self.region(region, replace(place, times=place.times * runs))
             else:
                 where = format_location(op.location, self.filename)
                 self.data_dependent(region, f"{runs} at {where}", place)
+
+    def loop_figures(self, loop: ir.Operation, place: _Place) -> LoopFigures:
+        """One iteration of ``loop``, counted by a walk of its regions of its own (whose
+        data-dependent regions are left out of the figures, which then are not exact)."""
+        scratch = Counters()
+        walk = _Walk(self.functions, scratch, self.filename)
+        iteration = Tally()
+        for region in loop.regions:
+            walk.region(region, replace(place, tally=iteration, times=1, within=None))
+        where = f"{loop.name} at {format_location(loop.location, self.filename)}"
+        trips = _trip_count(loop) if loop.name == "scf.for" else None
+        return LoopFigures(where, trips, iteration, exact=not scratch.data_dependent)
 
     def launch(self, block_loop: ir.Operation, place: _Place) -> None:
         """A block loop: one launch of its kernel, its traffic per argument of the function
@@ -194,7 +253,7 @@ class _Walk:
             (loaded, stored, intermediate)
             for (loaded, stored), intermediate in zip(pairs, flags, strict=True)
         ]
-        blank = KernelTraffic(operators=_operators(carrier))
+        blank = KernelTraffic(operators=_operators(carrier), modelled_seconds=_seconds(carrier))
         operators = self.counters.kernels.setdefault(name, blank).operators
         place.tally.add(name, operators, place.times, traffic, launched)
 
@@ -238,6 +297,21 @@ class _Walk:
         self.region(region, replace(place, tally=entry, times=1, within=index))
         if entry.launches == 0 and len(entries) == index + 1:
             entries.pop()  # nothing launches in it, nor in a region it holds
+
+
+def _holds_kernel(function: ir.OpView) -> bool:
+    """Whether ``function`` is a kernel function (its block loop is a kernel: on a GPU target
+    its other ops run in the kernel, not on the host)."""
+    found = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if tile.KERNEL in op.attributes:
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    function.operation.walk(visit)
+    return bool(found)
 
 
 def _runs(op: ir.Operation) -> list[tuple[ir.Region, int | str]]:
@@ -313,6 +387,12 @@ def _calls(op: ir.Operation) -> list[ir.Operation]:
 
     op.walk(visit)
     return found
+
+
+def _seconds(carrier: ir.Operation) -> float | None:
+    if MODELLED_SECONDS not in carrier.attributes:
+        return None
+    return ir.FloatAttr(carrier.attributes[MODELLED_SECONDS]).value
 
 
 def _operators(carrier: ir.Operation) -> list[dict]:

@@ -31,6 +31,7 @@ from mlir.dialects import llvm
 from quartet.errors import QuartetError
 from quartet.runtime.cpu import CpuLibrary
 from quartet.runtime.errors import ErrorTable
+from quartet.runtime.poison import poison
 from quartet.signature import Signature
 
 LIBRARY = "model.so"
@@ -138,13 +139,20 @@ def _tool(command: list[str]) -> None:
 
 
 class CpuExecutable:
-    """A compiled model's CPU library, its numpy signature and its runtime errors."""
+    """A compiled model's CPU library, its numpy signature and its runtime errors; ``poison``:
+    a debug build whose outputs start as poison, as its temporaries do
+    (:mod:`quartet.runtime.poison`)."""
 
     def __init__(
-        self, library: Path, entry: str, signature: Signature, errors: ErrorTable | None = None
+        self,
+        library: Path,
+        entry: str,
+        signature: Signature,
+        errors: ErrorTable | None = None,
+        poison: bool = False,
     ):
         self.library, self.entry, self.signature = library, entry, signature
-        self.errors = errors
+        self.errors, self.poison = errors, poison
         self._library = CpuLibrary(library, f"_mlir_ciface_{entry}")
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
@@ -152,6 +160,8 @@ class CpuExecutable:
         (QuartetError naming the operator if a runtime check failed)."""
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
+        if self.poison:
+            outputs = [poison(output) for output in outputs]
         arguments, word = arrays + outputs, None
         if self.errors is not None:
             arguments, word = self.errors.arguments(arguments)

@@ -6,6 +6,9 @@ Every pipeline here is printed into the compiled artifact and replays unchanged 
 
 from __future__ import annotations
 
+from quartet.hardware import GPUS
+from quartet.rammer.cost import SCHEDULES, launch_charge
+
 GPU_CHIPS = ("sm_80", "sm_90")
 TARGETS = ("cpu", *GPU_CHIPS)
 
@@ -16,12 +19,18 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "tiling reads indexing maps and iterator types only, so every operator becomes a generic",
     ),
     (
+        "quartet-hoist-invariants",
+        "an operator the same in every iteration (a weight's transpose) runs once, before its "
+        "loop: before tiling and fusion, which then see it where it runs",
+    ),
+    (
         "{tiling}",
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
     ),
     (
-        "quartet-welder{arch={target} fusion={fusion}}",
-        "group operators into kernels from Roller's tiles, a level per edge (SSA edges: tensors)",
+        "quartet-welder{arch={target} fusion={fusion} launch-seconds={launch_seconds}}",
+        "group operators into kernels from Roller's tiles, a level per edge (SSA edges: tensors); "
+        "each kernel charged what a launch costs under the schedule",
     ),
     (
         "quartet-readonly-arguments",
@@ -115,11 +124,22 @@ LOOPS_TO_CPU: list[tuple[str, str]] = [
     ("func.func(llvm-request-c-wrappers)", "C entry points the library is called through (ctypes)"),
     ("convert-scf-to-cf", "structured control flow to branches"),
     ("expand-strided-metadata", "make memref metadata explicit for the LLVM lowering"),
+    (
+        "lower-affine",
+        "the offset of a view at a computed position (a loop's row) is an affine.apply",
+    ),
     ("finalize-memref-to-llvm", "buffers to LLVM pointers and descriptors"),
     ("convert-to-llvm", "arith, math, func and cf to the LLVM dialect"),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
 ]
 
+
+# Debug builds (QUARTET_POISON=1, see quartet/runtime/poison.py) insert this after
+# quartet-map-to-cpu.
+POISON_STEP = (
+    "quartet-poison-buffers",
+    "temporaries start as poison, not malloc's zeros: a read before any write shows as NaN",
+)
 
 # Roller constructs each operator's rProgram for the machine being compiled for.
 DEFAULT_TILING = "quartet-roller{arch={target}}"
@@ -127,36 +147,56 @@ DEFAULT_TILING = "quartet-roller{arch={target}}"
 # Welder fuses by default; "none" keeps one kernel per operator (for comparison).
 FUSION = ("welder", "none")
 
-# Rammer co-schedules by default; "none" keeps one launch per kernel (for comparison).
-SCHEDULES = ("rammer", "none")
+# Where loops and branches run: "device" (Grinder's, not built yet: a GPU target refuses a
+# model with control flow) or "host" (the host program runs them around the launches).
+CONTROL_FLOW = ("device", "host")
+HOST_CONTROL_FLOW = (
+    "quartet-host-control-flow",
+    "the loops and branches stay on the host (placement dropped before anything reads it)",
+)
 
 
 def steps_for(
     target: str,
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
+    control_flow: str = "device",
+    *,
+    poison: bool = False,
     schedule: str = "rammer",
     registers: int | None = None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(shared prefix, target tail) for ``target``; ValueError for an unknown target, fusion
-    or schedule.
+    """(shared prefix, target tail) for ``target``; ValueError for an unknown target, fusion,
+    control-flow mode or schedule.
 
     ``tiling`` is the pipeline element that attaches rPrograms (operators that already carry a
     ``tile.program`` keep it, so pre-tiled input passes through any tiling pass); ``fusion``
-    is Welder's mode, ``schedule`` Rammer's, ``registers`` its register plan per thread (the
-    pass's default where None; the compiler raises it where ptxas needs more).
+    is Welder's mode; ``control_flow`` where loops and branches run (CONTROL_FLOW); ``poison``
+    makes the CPU tail fill its temporaries with poison; ``schedule`` how launches run
+    ("none": one launch per kernel; "rammer": launches of one persistent kernel), which sets
+    Welder's charge per launch; ``registers`` Rammer's register plan per thread (the pass's
+    default where None; the compiler raises it where ptxas needs more).
     """
     if fusion not in FUSION:
         raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
+    if control_flow not in CONTROL_FLOW:
+        raise ValueError(
+            f"unknown control flow '{control_flow}' (expected one of: {', '.join(CONTROL_FLOW)})"
+        )
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule '{schedule}' (expected one of: {', '.join(SCHEDULES)})")
+    # Welder models the CPU form as an H100 (passes/welder/__init__.py).
+    clock_hz = GPUS[target if target in GPU_CHIPS else "sm_90"].clock_hz
+    launch_seconds = str(launch_charge(schedule, clock_hz))
     tiling = tiling.replace("{target}", target)
     values = {"{tiling}": tiling, "{target}": target, "{fusion}": fusion}
-    plan = "" if registers is None else f" registers={registers}"
-    values |= {"{schedule}": schedule, "{registers}": plan}
+    values |= {"{launch_seconds}": launch_seconds, "{schedule}": schedule}
+    values["{registers}"] = "" if registers is None else f" registers={registers}"
     prefix = [(_substitute(step, values), why) for step, why in GRAPH_TO_LOOPS]
+    if control_flow == "host":
+        prefix.insert(0, HOST_CONTROL_FLOW)
     if target == "cpu":
-        return prefix, LOOPS_TO_CPU
+        return prefix, LOOPS_TO_CPU[:1] + [POISON_STEP] * poison + LOOPS_TO_CPU[1:]
     if target in GPU_CHIPS:
         tail = [(step.replace("{chip}", target), why) for step, why in LOOPS_TO_PTX]
         return prefix, tail

@@ -29,7 +29,7 @@ func.func private @f_k1.func(%a: memref<256xf32>, %b: memref<256xf32>) {
   scf.parallel (%blk, %blk2) = (%c0, %c0) to (%c2, %c2) step (%c1, %c1) {
     scf.reduce
   } {tile.kernel = #tile.kernel<"f_k1">, tile.launch = #tile.launch<array<i64: 2, 2>, 64, 1024>,
-     tile.traffic = array<i64: 1024, 0, 0, 1024>}
+     tile.traffic = array<i64: 1024, 0, 0, 1024>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
 func.func private @f_k2.func(%a: memref<256xf32>, %b: memref<256xf32>) {
@@ -39,7 +39,7 @@ func.func private @f_k2.func(%a: memref<256xf32>, %b: memref<256xf32>) {
   scf.parallel (%blk) = (%c0) to (%c4) step (%c1) {
     scf.reduce
   } {tile.kernel = #tile.kernel<"f_k2">, tile.launch = #tile.launch<array<i64: 4>, 128, 4096>,
-     tile.traffic = array<i64: 0, 0, 0, 1024>}
+     tile.traffic = array<i64: 0, 0, 0, 1024>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
 
@@ -108,7 +108,7 @@ func.func private @f_k2.func(%a: memref<256xf32>, %b: memref<256xf32>) {
 // NONE-LABEL: func.func @f(
 // NONE-COUNT-2: call @f_k0.func
 // NONE-NOT: rammer
-func.func @f(%x: memref<256xf32>, %y: memref<256xf32>, %z: memref<256xf32>, %w: memref<256xf32>) {
+func.func @f(%x: memref<256xf32>, %y: memref<256xf32>, %z: memref<256xf32>, %w: memref<256xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   %t = memref.alloc() : memref<16x16xf32>
   %flat = memref.collapse_shape %t [[0, 1]] : memref<16x16xf32> into memref<256xf32>
   call @f_k0.func(%x, %flat) : (memref<256xf32>, memref<256xf32>) -> ()
@@ -128,7 +128,7 @@ func.func private @g_k0.func(%a: memref<64xf32>, %b: memref<64xf32>) {
   scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
     scf.reduce
   } {tile.kernel = #tile.kernel<"g_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 0>,
-     tile.traffic = array<i64: 256, 0, 0, 256>}
+     tile.traffic = array<i64: 256, 0, 0, 256>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
 
@@ -141,7 +141,7 @@ func.func private @g_k0.func(%a: memref<64xf32>, %b: memref<64xf32>) {
 // CHECK: memref.get_global @g_veu_table_1 : memref<2x2x2xi32>
 // CHECK: call @g_rammer_1.func(
 // CHECK-NOT: call @g_k0
-func.func @g(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) {
+func.func @g(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   call @g_k0.func(%x, %y) : (memref<64xf32>, memref<64xf32>) -> ()
   call @g_k0.func(%y, %z) : (memref<64xf32>, memref<64xf32>) -> ()
   memref.copy %z, %x : memref<64xf32> to memref<64xf32>
@@ -158,11 +158,11 @@ func.func @g(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) {
 // CHECK: scf.for
 // CHECK-NEXT: call @g_k0.func
 // CHECK-NEXT: call @g_k0.func
-func.func @single(%x: memref<64xf32>, %y: memref<64xf32>) {
+func.func @single(%x: memref<64xf32>, %y: memref<64xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   call @g_k0.func(%x, %y) : (memref<64xf32>, memref<64xf32>) -> ()
   return
 }
-func.func @looped(%x: memref<64xf32>, %y: memref<64xf32>, %n: index) {
+func.func @looped(%x: memref<64xf32>, %y: memref<64xf32>, %n: index) attributes {welder.launch_seconds = 0.0 : f64} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.for %i = %c0 to %n step %c1 {
@@ -177,7 +177,7 @@ func.func @looped(%x: memref<64xf32>, %y: memref<64xf32>, %n: index) {
 func.func private @h_k0.func(%a: memref<64xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  // expected-error @below {{quartet-rammer: a kernel's block loop needs its tile.traffic (run quartet-lower-tiles)}}
+  // expected-error @below {{quartet-rammer: a kernel's block loop needs its tile.traffic (run quartet-welder, then quartet-lower-tiles)}}
   scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
     scf.reduce
   } {tile.kernel = #tile.kernel<"h_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 0>}
@@ -186,7 +186,7 @@ func.func private @h_k0.func(%a: memref<64xf32>) {
 
 /// Check that a kernel whose traffic is unknown is refused: rammer could not tell what it
 /// waits for.
-func.func @h(%x: memref<64xf32>) {
+func.func @h(%x: memref<64xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   call @h_k0.func(%x) : (memref<64xf32>) -> ()
   call @h_k0.func(%x) : (memref<64xf32>) -> ()
   return
@@ -206,7 +206,7 @@ func.func private @big_k0.func(%a: memref<64xf32>) {
   scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
     scf.reduce
   } {tile.kernel = #tile.kernel<"big_k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 1024>,
-     tile.traffic = array<i64: 256, 256>}
+     tile.traffic = array<i64: 256, 256>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
 func.func private @big_k1.func(%a: memref<64xf32>) {
@@ -215,10 +215,10 @@ func.func private @big_k1.func(%a: memref<64xf32>) {
   scf.parallel (%blk) = (%c0) to (%c1) step (%c1) {
     scf.reduce
   } {tile.kernel = #tile.kernel<"big_k1">, tile.launch = #tile.launch<array<i64: 1>, 32, 300000>,
-     tile.traffic = array<i64: 256, 256>}
+     tile.traffic = array<i64: 256, 256>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
-func.func @big(%x: memref<64xf32>) {
+func.func @big(%x: memref<64xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   call @big_k0.func(%x) : (memref<64xf32>) -> ()
   call @big_k0.func(%x) : (memref<64xf32>) -> ()
   call @big_k1.func(%x) : (memref<64xf32>) -> ()

@@ -249,3 +249,51 @@ func.func @updated_in_place_and_read(%x: tensor<32x100xf32>, %u: tensor<32x100xf
   } -> tensor<32x100xf32>
   return %updated, %abs : tensor<32x100xf32>, tensor<32x100xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+/// Check that a copy into a loop-carried value (the second step of a double-buffered loop)
+/// joins the operator that computes the value when nothing in the group reads the carried
+/// value's old contents (the first loop's op0 reads %fresh, not %h), and stays apart when a
+/// member reads them (the second loop's op0 reads %h: another block could read what the copy
+/// already overwrote). Each loop body is a tile-graph of its own (op0, op1).
+// CHECK-LABEL: func.func @copy_into_carried
+// CHECK-SAME: welder.decisions = ["op0 -> op1: reg {{[0-9.]+}} us; apart {{[0-9.]+}} us: connected", "op0 -> op1: apart {{[0-9.]+}} us: kept apart (a stored result updates a buffer in place)"]
+func.func @copy_into_carried(%x: tensor<32x128xf32>, %fresh: tensor<32x128xf32>) -> (tensor<32x128xf32>, tensor<32x128xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%h = %x) -> (tensor<32x128xf32>) {
+    %e = tensor.empty() : tensor<32x128xf32>
+    %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%fresh : tensor<32x128xf32>) outs(%e : tensor<32x128xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %n = math.tanh %v : f32
+      linalg.yield %n : f32
+    } -> tensor<32x128xf32>
+    %copy = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%t : tensor<32x128xf32>) outs(%h : tensor<32x128xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      linalg.yield %v : f32
+    } -> tensor<32x128xf32>
+    scf.yield %copy : tensor<32x128xf32>
+  }
+  %s = scf.for %i = %c0 to %c4 step %c1 iter_args(%h = %x) -> (tensor<32x128xf32>) {
+    %e = tensor.empty() : tensor<32x128xf32>
+    %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%h : tensor<32x128xf32>) outs(%e : tensor<32x128xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %n = math.tanh %v : f32
+      linalg.yield %n : f32
+    } -> tensor<32x128xf32>
+    %copy = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%t : tensor<32x128xf32>) outs(%h : tensor<32x128xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      linalg.yield %v : f32
+    } -> tensor<32x128xf32>
+    scf.yield %copy : tensor<32x128xf32>
+  }
+  return %r, %s : tensor<32x128xf32>, tensor<32x128xf32>
+}

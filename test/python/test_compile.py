@@ -381,3 +381,83 @@ func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
 """
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_array_equal(quartet.compile(source, target="cpu").run(x), x + 3)
+
+
+INDEXED_LOOP = """
+#m = affine_map<(d0) -> (d0)>
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %x) -> (tensor<4xf32>) {
+    %y = linalg.generic {indexing_maps = [#m], iterator_types = ["parallel"]} outs(%a : tensor<4xf32>) {
+    ^bb0(%o: f32):
+      %k = arith.index_cast %i : index to i64
+      %f = arith.sitofp %k : i64 to f32
+      %s = arith.addf %o, %f : f32
+      linalg.yield %s : f32
+    } -> tensor<4xf32>
+    scf.yield %y : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+"""
+
+
+def test_a_host_loop_passes_its_index_to_the_kernel_by_value():
+    """x + 0 + 1 + 2: the kernel reads the loop index, a scalar parameter of its launch."""
+    from quartet.runtime.program import Launch, Loop, walk
+
+    model = quartet.compile(INDEXED_LOOP, target="sm_90", control_flow="host")
+    (loop,) = [step for step in model.host.steps if isinstance(step, Loop)]
+    (launch,) = [step for step in walk(loop.body) if isinstance(step, Launch)]
+    assert [register for _, register in launch.scalars] == [loop.index]
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(model.emulate(x), x + 3)
+    np.testing.assert_array_equal(model.run(x), x + 3)
+    assert model.launches == 3
+
+
+def test_the_device_mode_refuses_mlir_control_flow_at_its_location():
+    with pytest.raises(
+        quartet.QuartetError,
+        match=r"<string>:7:8: error: 'scf.for': control flow on the device \(target sm_90\) is "
+        r"not supported yet; compile with control_flow='host'",
+    ):
+        quartet.compile(INDEXED_LOOP, target="sm_90")
+    with pytest.raises(quartet.QuartetError, match="control_flow must be 'device' or 'host'"):
+        quartet.compile(INDEXED_LOOP, target="sm_90", control_flow=1)
+    with pytest.raises(quartet.QuartetError, match="unknown control flow 'gpu'"):
+        quartet.compile(INDEXED_LOOP, target="sm_90", control_flow="gpu")
+
+
+def test_a_branch_on_a_float_read_back_is_a_clear_error():
+    """The host computes on integers: a predicate compared in f32 on the host is refused,
+    naming the read-back."""
+    source = """
+#m = affine_map<(d0) -> (d0)>
+func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %v = tensor.extract %x[%c0] : tensor<4xf32>
+  %p = arith.cmpf ogt, %v, %zero : f32
+  %e = tensor.empty() : tensor<4xf32>
+  %r = scf.if %p -> (tensor<4xf32>) {
+    %y = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]} ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %n = arith.negf %a : f32
+      linalg.yield %n : f32
+    } -> tensor<4xf32>
+    scf.yield %y : tensor<4xf32>
+  } else {
+    %y = linalg.generic {indexing_maps = [#m, #m], iterator_types = ["parallel"]} ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      linalg.yield %a : f32
+    } -> tensor<4xf32>
+    scf.yield %y : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+"""
+    with pytest.raises(quartet.QuartetError, match="reads a f32; the host program computes"):
+        quartet.compile(source, target="sm_90", control_flow="host")

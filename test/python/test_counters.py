@@ -163,6 +163,72 @@ def test_control_flow_multiplies_or_reports_per_run():
     ]
 
 
+HOST_LOOPS = (
+    "module {"
+    + KERNELS
+    + """
+  func.func @h(%x: memref<16xf32>, %y: memref<16xf32>, %flags: memref<4xi8>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c3 = arith.constant 3 : index
+    %c5 = arith.constant 5 : index
+    %zero = arith.constant 0 : i8
+    scf.for %i = %c0 to %c5 step %c1 {
+      scf.for %j = %c0 to %c3 step %c1 {
+        func.call @f_k1.func(%y) : (memref<16xf32>) -> ()
+      }
+      %byte = memref.load %flags[%i] : memref<4xi8>
+      %set = arith.cmpi ne, %byte, %zero : i8
+      scf.if %set {
+        func.call @f_k0.func(%x, %y) : (memref<16xf32>, memref<16xf32>) -> ()
+      }
+      memref.copy %y, %x : memref<16xf32> to memref<16xf32>
+    }
+    %n = scf.while (%k = %c0) : (index) -> index {
+      %byte = memref.load %flags[%k] : memref<4xi8>
+      %go = arith.cmpi ne, %byte, %zero : i8
+      scf.condition(%go) %k : index
+    } do {
+    ^bb0(%k: index):
+      func.call @f_k1.func(%x) : (memref<16xf32>) -> ()
+      %next = arith.addi %k, %c1 : index
+      scf.yield %next : index
+    }
+    return
+  }
+}
+"""
+)
+
+
+def test_loops_give_their_figures_per_iteration_and_host_round_trips():
+    """The constant loop: 3 launches of f_k1 (its inner loop), a read-back for the branch's
+    predicate and a copy per iteration, the branch's launch apart (not exact); the while: its
+    condition's read-back and one launch per iteration. Per inference, the 5 read-backs and
+    the 5 copies of the constant loop count; the while's are data-dependent."""
+    counters = _count(HOST_LOOPS, "h")
+    loops = [
+        (
+            loop.loop,
+            loop.trips,
+            loop.exact,
+            loop.per_iteration.launches,
+            loop.per_iteration.copies,
+            loop.per_iteration.copy_bytes,
+            loop.per_iteration.host_round_trips,
+        )
+        for loop in counters.loops
+    ]
+    assert loops == [
+        ("scf.for at program.mlir:25:5", 5, False, 3, 1, 128, 1),
+        ("scf.for at program.mlir:26:7", 3, True, 1, 0, 0, 0),
+        ("scf.while at program.mlir:36:10", None, True, 1, 0, 0, 1),
+    ]
+    assert counters.host_round_trips_per_iteration == 1
+    assert (counters.host_round_trips, counters.copies, counters.launches) == (5, 5, 15)
+    assert _count(CONTROL_FLOW, "f").host_round_trips_per_iteration == 0
+
+
 RECURSIVE = (
     "module {"
     + KERNELS

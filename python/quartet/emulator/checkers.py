@@ -1,7 +1,8 @@
 """Checkers: the report collector and the shared-memory race / uninitialized-read tracker.
 
-Bounds and alignment are checked where addresses are resolved (``memory.py``); barrier
-divergence and deadlock where threads are scheduled (``machine.py``). All of them hand findings
+Bounds and alignment are checked where addresses are resolved (``memory.py``), reads of global
+bytes nothing wrote in the written-bytes shadow (``global_writes.py``); barrier divergence and
+deadlock where threads are scheduled (``machine.py``). All of them hand findings
 to one ``Reporter``, which deduplicates them per (kind, PTX line) and keeps the first offending
 thread in thread order, so a report is stable and small even when a whole grid misbehaves.
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from .errors import CheckReport, Coord
 
-ALL_CHECKS = frozenset({"bounds", "align", "race", "uninit", "barrier"})
+ALL_CHECKS = frozenset({"bounds", "align", "race", "uninit", "uninit-global", "barrier"})
 
 _THREAD_BITS = np.int64(0xFFFFFFFF)
 _GRANULE = 128  # bytes per dirty flag of the race tracker's read filter

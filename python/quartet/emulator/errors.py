@@ -48,9 +48,9 @@ class CheckReport:
     """One checker finding: what went wrong, where in the PTX, and which thread did it.
 
     ``kind`` is one of ``out-of-bounds``, ``misaligned``, ``shared-race``, ``uninitialized-shared``,
-    ``divergent-barrier``, ``deadlock``. ``other_thread``/``other_block`` name the second party of a
-    race or the thread that never reached a barrier. ``count`` is how many thread accesses the same
-    finding covers (reports are deduplicated per kind and PTX line).
+    ``uninitialized-global``, ``divergent-barrier``, ``deadlock``. ``other_thread``/``other_block``
+    name the second party of a race or the thread that never reached a barrier. ``count`` is how
+    many thread accesses the same finding covers (reports are deduplicated per kind and PTX line).
     """
 
     kind: str

@@ -6,6 +6,10 @@ place), a Python or numpy scalar for each scalar parameter, and ``bytes`` or an 
 the right size for ``.align N .b8 name[size]`` parameters. Passing the same array twice maps it
 once, and so are arrays whose memory overlaps (views of one buffer): aliasing pointers see the
 same device memory, as on a GPU.
+
+``written`` carries the state of the ``uninit-global`` checker across the launches of one
+program: per pointer argument, which of its bytes hold data that something wrote (see
+``global_writes.py``). The default is that every argument byte holds data.
 """
 
 from __future__ import annotations
@@ -42,14 +46,20 @@ def launch(
     checks: bool | set[str] = True,
     num_sms: int = H100_SMS,
     max_steps: int = DEFAULT_MAX_STEPS,
+    written: list | tuple | None = None,
 ) -> LaunchStats:
     """Execute ``kernel_name`` from ``ptx_text`` over ``grid`` x ``block`` threads.
 
     ``shared_bytes`` is the dynamic shared memory size (for ``.extern .shared`` arrays).
     ``checks`` is True (all checkers), False (none) or a subset of ``{"bounds", "align", "race",
-    "uninit", "barrier"}``. Raises ``EmulatorCheckError`` (with ``.reports``) when a checker
-    fired, ``PTXSyntaxError``/``PTXUnsupportedError`` for PTX it cannot run, ``LaunchError`` for
-    bad arguments; output arrays are updated in place either way.
+    "uninit", "uninit-global", "barrier"}``. ``written``, one entry per argument, gives for a
+    pointer argument a C-contiguous bool array of one element per byte of it, True where the
+    byte holds data an earlier kernel or host copy wrote (None: every byte does; scalars take
+    None); ``uninit-global`` reports loads and atomics of the other bytes and the arrays are
+    updated in place with this launch's stores and atomics. Raises ``EmulatorCheckError`` (with
+    ``.reports``) when a checker fired, ``PTXSyntaxError``/``PTXUnsupportedError`` for PTX it
+    cannot run, ``LaunchError`` for bad arguments; output arrays are updated in place either
+    way.
     """
     module = _parse_cached(ptx_text)
     kernel = module.kernels.get(kernel_name)
@@ -62,13 +72,15 @@ def launch(
     _check_block(kernel, block3)
     if len(args) != len(kernel.params):
         raise LaunchError(f"{kernel_name} takes {len(kernel.params)} arguments, got {len(args)}")
+    masks = _written_masks(kernel, args, written)
     pointers = [
-        (param, arg)
-        for param, arg in zip(kernel.params, args, strict=True)
+        (param, arg, mask)
+        for param, arg, mask in zip(kernel.params, args, masks, strict=True)
         if _is_pointer(param, arg)
     ]
     regions = _regions(pointers)
     params, offsets = _marshal(kernel, args, regions)
+    checks = normalize_checks(checks)
     machine = Machine(
         module,
         kernel,
@@ -77,22 +89,29 @@ def launch(
         offsets,
         [(region.name, region.nbytes) for region in regions],
         shared_bytes,
-        normalize_checks(checks),
+        checks,
         num_sms,
         max_steps,
     )
+    memory = machine.memory
+    # Track written bytes only where some are not: a launch on written buffers pays nothing.
+    track = "uninit-global" in checks and any(m is not None and not m.all() for m in masks)
     for index, region in enumerate(regions):
-        device_bytes = machine.memory.buffer_bytes(index)
-        for array in region.arrays:
+        device_bytes = memory.buffer_bytes(index)
+        for array, mask in zip(region.arrays, region.masks, strict=True):
             device_bytes[region.span(array)] = _host_bytes(array)
+            if track and mask is not None:
+                memory.written_bytes(index)[region.span(array)] = _host_bytes(mask)
     try:
         return machine.run()
     finally:
         for index, region in enumerate(regions):
-            device_bytes = machine.memory.buffer_bytes(index)
-            for array in region.arrays:
+            device_bytes = memory.buffer_bytes(index)
+            for array, mask in zip(region.arrays, region.masks, strict=True):
                 if array.flags.writeable:
                     _host_bytes(array)[:] = device_bytes[region.span(array)]
+                if mask is not None and memory.global_writes is not None:
+                    _host_bytes(mask)[:] = memory.written_bytes(index)[region.span(array)]
 
 
 def _dim3(value: int | tuple[int, ...], what: str) -> Dim3:
@@ -123,6 +142,7 @@ class _Region:
     low: int  # host addresses
     high: int
     arrays: list[np.ndarray] = field(default_factory=list)
+    masks: list[np.ndarray | None] = field(default_factory=list)  # each array's ``written``
 
     @property
     def nbytes(self) -> int:
@@ -145,15 +165,41 @@ def _host_bytes(array: np.ndarray) -> np.ndarray:
     return array.reshape(-1).view(np.uint8)
 
 
-def _regions(pointers: list[tuple[Param, np.ndarray]]) -> list[_Region]:
+def _written_masks(kernel: Kernel, args, written) -> list[np.ndarray | None]:
+    """``written`` checked against the arguments (all None when not given)."""
+    if written is None:
+        return [None] * len(args)
+    if len(written) != len(args):
+        raise LaunchError(f"written has {len(written)} entries for {len(args)} arguments")
+    for param, arg, mask in zip(kernel.params, args, written, strict=True):
+        if mask is None:
+            continue
+        if not _is_pointer(param, arg):
+            raise LaunchError(f"written for {param.name} must be None: it is not a pointer")
+        if not (
+            isinstance(mask, np.ndarray)
+            and mask.dtype == np.bool_
+            and mask.size == arg.nbytes
+            and mask.flags.c_contiguous
+            and mask.flags.writeable
+        ):
+            raise LaunchError(
+                f"written for {param.name} must be a writable C-contiguous bool array of "
+                f"{arg.nbytes} elements (one per byte)"
+            )
+    return list(written)
+
+
+def _regions(pointers: list[tuple[Param, np.ndarray, np.ndarray | None]]) -> list[_Region]:
     """Group pointer arguments whose host memory overlaps (the same array, or views of one
-    buffer), so that aliasing pointers see the same device memory."""
-    for param, array in pointers:
+    buffer), so that aliasing pointers see the same device memory (their ``written`` masks
+    should be views of one mask too: the last one in address order is the one read)."""
+    for param, array, _ in pointers:
         if not array.flags.c_contiguous:
             raise LaunchError(f"argument for {param.name} must be a C-contiguous array")
     regions: list[_Region] = []
     ordered = sorted(pointers, key=lambda pointer: _host_address(pointer[1]))
-    for param, array in ordered:
+    for param, array, mask in ordered:
         low = _host_address(array)
         high = low + array.nbytes
         if regions and array.nbytes and low < regions[-1].high:
@@ -161,6 +207,7 @@ def _regions(pointers: list[tuple[Param, np.ndarray]]) -> list[_Region]:
         else:
             regions.append(_Region(param.name, low, high))
         regions[-1].arrays.append(array)
+        regions[-1].masks.append(mask)
     return regions
 
 

@@ -12,7 +12,8 @@ Address map (64-bit, as ``.address_size 64`` kernels see it):
   ``LOCAL_WINDOW + offset``.
 
 Every access resolves to (storage array, flat byte offsets); bounds and alignment are checked
-there, and shared accesses are reported to the race tracker.
+there, shared accesses are reported to the race tracker, and global ones to the written-bytes
+shadow (``global_writes.py``) when the launch tracks one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from .checkers import Reporter, SharedTracker
 from .errors import ExecutionError
+from .global_writes import GlobalWrites
 from .ptxtypes import raw_dtype
 
 GLOBAL_BASE = 1 << 32
@@ -102,12 +104,31 @@ class Memory:
         self.tracker = SharedTracker(self.shared_stride, ncta, cta_of_thread, checks, reporter)
         self.global_loaded = 0  # bytes read and written in global memory, over every lane
         self.global_stored = 0
+        self.global_writes: GlobalWrites | None = None  # see ``written_bytes``
 
     # -- host side ------------------------------------------------------------------------------
     def buffer_bytes(self, index: int) -> np.ndarray:
+        return self.heap[self._span(index)]
+
+    def written_bytes(self, index: int) -> np.ndarray:
+        """The written-bytes shadow of buffer ``index`` (1 per written byte), which the launch
+        fills from its caller's state. The shadow (and the ``uninit-global`` check with it) is
+        created on first use."""
+        if self.global_writes is None:
+            self.global_writes = GlobalWrites(self.heap.size, self.reporter, self._describe)
+        return self.global_writes.written[self._span(index)]
+
+    def _span(self, index: int) -> slice:
         buffer = self.buffers[index]
         offset = buffer.start - GLOBAL_BASE
-        return self.heap[offset : offset + buffer.nbytes]
+        return slice(offset, offset + buffer.nbytes)
+
+    def _describe(self, offset: int) -> str:
+        """Where heap byte ``offset`` lies, for a report."""
+        index = int(np.searchsorted(self._starts, offset + GLOBAL_BASE, side="right")) - 1
+        buffer = self.buffers[index]
+        where = offset + GLOBAL_BASE - buffer.start
+        return f"byte {where} of '{buffer.name}' ({buffer.nbytes} bytes at {buffer.start:#x})"
 
     # -- device side ----------------------------------------------------------------------------
     def load(
@@ -122,20 +143,26 @@ class Memory:
     ) -> np.ndarray:
         """Raw values ``(len(threads), count)`` of ``count`` elements of ``width`` bytes;
         ``used``: the (start, length) byte runs whose values the kernel reads (None: all), the
-        only ones the shared-memory checkers see."""
+        only ones the race and uninitialized-read checkers see."""
         dtype = raw_dtype(width * 8)
         out = np.zeros((len(threads), count), dtype)
+        spans = [(0, width * count)] if used is None else used
         for part in self._resolve(space, pc, threads, addresses, width * count):
             values = self._gather(part, width, count, dtype)
             if part.space == "global":
                 self.global_loaded += len(part.offsets) * width * count
+                if self.global_writes is not None:
+                    lanes = _select(threads, part.positions)
+                    for start, length in spans:
+                        offsets = part.offsets + start
+                        self.global_writes.read(pc, lanes, offsets, width, length // width)
             if part.positions is None:
                 out = values
             else:
                 out[part.positions] = values
             if part.space == "shared" and self.tracker.enabled:
                 readers = _select(threads, part.positions)
-                for start, length in [(0, width * count)] if used is None else used:
+                for start, length in spans:
                     self.tracker.read(pc, readers, part.offsets + start, length)
         return out
 
@@ -155,6 +182,8 @@ class Memory:
             lane_values = values if part.positions is None else values[part.positions]
             if part.space == "global":
                 self.global_stored += len(part.offsets) * width * count
+                if self.global_writes is not None:
+                    self.global_writes.write(part.offsets, width, count)
             view = part.storage.view(dtype)
             elements = part.offsets // width
             if count == 1:
@@ -175,6 +204,9 @@ class Memory:
             view = part.storage.view(raw_dtype(width * 8))
             if part.space == "shared" and self.tracker.enabled:
                 self.tracker.atomic(pc, _select(threads, part.positions), part.offsets, width)
+            if part.space == "global" and self.global_writes is not None:
+                lanes = _select(threads, part.positions)
+                self.global_writes.atomic(pc, lanes, part.offsets, width)
             parts.append((part.space, view, part.offsets // width, part.positions))
         return parts
 

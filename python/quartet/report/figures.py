@@ -19,12 +19,12 @@ from quartet.report.operators import OperatorGraph, OperatorKey
 
 # One colour per kernel (cycled, in the order of first launch): matplotlib's tab20, its pale
 # shades first, then its strong ones.
-_PALETTE = [
+PALETTE = [
     "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
     "#9edae5", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
     "#bcbd22", "#17becf", "#7f7f7f", "#c7c7c7",
 ]  # fmt: skip
-_DARK_FILLS = set(_PALETTE[9:19])  # white text reads better on these
+_DARK_FILLS = set(PALETTE[9:19])  # white text reads better on these
 
 # How each memory level's edges look: colour, line style (matplotlib's and CSS's), width.
 EDGE_STYLES = {
@@ -41,7 +41,7 @@ _LANE = 0.14  # inches between the lanes of arrows that go round
 
 def kernel_colours(graph: OperatorGraph) -> dict[str, str]:
     """Each kernel's colour in every picture and table of the report."""
-    return {kernel: _PALETTE[i % len(_PALETTE)] for i, kernel in enumerate(graph.kernels)}
+    return {kernel: PALETTE[i % len(PALETTE)] for i, kernel in enumerate(graph.kernels)}
 
 
 def operator_graph_svg(graph: OperatorGraph) -> str:

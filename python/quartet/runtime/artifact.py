@@ -1,7 +1,7 @@
 """The portable compiled artifact: a directory that a runtime loads without the compiler.
 
-Format version 2 (docs/runtime.md describes every field; version 1 lacked the host program's
-``counters`` and ``epoch``, which this runtime reads as absent)::
+Format version 3 (docs/runtime.md describes every field; version 1, launches and copies only,
+and version 2, without a persistent kernel's ``counters`` and ``epoch``, are read as well)::
 
     manifest.json   the model as data: I/O signature, entry arguments, host program, kernels
     <kernel>.ptx    the PTX of each kernel (GPU targets)
@@ -32,12 +32,28 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from quartet.errors import QuartetError
+from quartet.runtime import scalars as host_scalars
 from quartet.runtime.errors import ErrorTable
-from quartet.runtime.program import Buffer, Copy, HostProgram, Launch
+from quartet.runtime.program import (
+    Assign,
+    Buffer,
+    Compute,
+    Copy,
+    HostProgram,
+    If,
+    Launch,
+    Loop,
+    Read,
+    Scalar,
+    Step,
+    While,
+    walk,
+)
 from quartet.signature import TensorSpec
 
 FORMAT = "quartet-artifact"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 2: the host program's registers, loops, branches, read-backs;
+# 3: a persistent kernel's counters and epoch buffers
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.bin"
 ALIGNMENT = 64  # bytes between arrays in weights.bin: a cache line, >= any vector load
@@ -230,24 +246,69 @@ def _host_json(host: HostProgram, weights: _Blob) -> dict[str, Any]:
             entry["constant"] = weights.add(np.asarray(buffer.constant, buffer.spec.dtype))
         elif buffer.view_of is not None:
             entry["view_of"] = buffer.view_of
+            if buffer.offset is not None:
+                entry["offset"] = buffer.offset
         buffers.append(entry)
-    steps = []
-    for step in host.steps:
-        if isinstance(step, Copy):
-            steps.append({"kind": "copy", "source": step.source, "target": step.target})
-            continue
-        steps.append(
-            {
-                "kind": "launch",
-                "kernel": step.kernel,
-                "grid": list(step.grid),
-                "block": list(step.block),
-                "shared_bytes": step.shared_bytes,
-                "cooperative": step.cooperative,
-                "buffers": list(step.buffers),
-            }
-        )
-    return {"buffers": buffers, "steps": steps, "counters": host.counters, "epoch": host.epoch}
+    return {
+        "buffers": buffers,
+        "scalars": [{"bits": scalar.bits, "value": scalar.value} for scalar in host.scalars],
+        "steps": _steps_json(host.steps),
+        "counters": host.counters,
+        "epoch": host.epoch,
+    }
+
+
+def _steps_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [_step_json(step) for step in steps]
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    if isinstance(step, Launch):
+        return {
+            "kind": "launch",
+            "kernel": step.kernel,
+            "grid": list(step.grid),
+            "block": list(step.block),
+            "shared_bytes": step.shared_bytes,
+            "cooperative": step.cooperative,
+            "buffers": list(step.buffers),
+            "scalars": [list(pair) for pair in step.scalars],
+        }
+    if isinstance(step, Copy):
+        return {"kind": "copy", "source": step.source, "target": step.target}
+    if isinstance(step, Compute):
+        return {
+            "kind": "compute",
+            "op": step.op,
+            "operands": list(step.operands),
+            "result": step.result,
+        }
+    if isinstance(step, Read):
+        return {"kind": "read", "buffer": step.buffer, "offset": step.offset, "result": step.result}
+    if isinstance(step, Assign):
+        return {"kind": "assign", "targets": list(step.targets), "sources": list(step.sources)}
+    if isinstance(step, Loop):
+        return {
+            "kind": "loop",
+            "index": step.index,
+            "lower": step.lower,
+            "upper": step.upper,
+            "step": step.step,
+            "body": _steps_json(step.body),
+        }
+    if isinstance(step, While):
+        return {
+            "kind": "while",
+            "before": _steps_json(step.before),
+            "condition": step.condition,
+            "body": _steps_json(step.body),
+        }
+    return {
+        "kind": "if",
+        "condition": step.condition,
+        "then": _steps_json(step.then),
+        "else": _steps_json(step.otherwise),
+    }
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -467,39 +528,106 @@ def _host(
         elif "constant" in item.value:
             buffers.append(Buffer(spec, constant=data.array(item, "constant", spec)))
         elif "view_of" in item.value:
-            buffers.append(Buffer(spec, view_of=fields.integer(item, "view_of")))
+            offset = fields.integer(item, "offset") if "offset" in item.value else None
+            buffers.append(Buffer(spec, view_of=fields.integer(item, "view_of"), offset=offset))
         else:
             buffers.append(Buffer(spec))
-    steps = tuple(_step(fields, s) for s in fields.objects(obj, "steps"))
+    registers = ()
+    if version >= 2:
+        registers = tuple(
+            Scalar(
+                fields.field(item, "bits", "one of 1, 8, 16, 32, 64", lambda v: v in _BITS),
+                fields.integer(item, "value"),
+            )
+            for item in fields.objects(obj, "scalars")
+        )
+    steps = _steps(fields, obj, "steps", version)
     state = [_state_buffer(fields, obj, key, version) for key in ("counters", "epoch")]
-    return HostProgram(tuple(buffers), steps, errors, *state)
+    return HostProgram(tuple(buffers), steps, errors, registers, *state)
 
 
 def _state_buffer(fields: _Fields, obj: _Object, key: str, version: int) -> int | None:
     """The index of a persistent kernel's counters or epoch buffer (null where there is no
-    persistent kernel; a version 1 manifest has neither field)."""
-    if version < 2:
+    persistent kernel; a manifest before version 3 has neither field)."""
+    if version < 3:
         return None
     fields.field(obj, key, "a buffer index or null", lambda v: v is None or _is_int(v, 0))
     return obj.value[key]
 
 
-def _step(fields: _Fields, obj: _Object) -> Launch | Copy:
+_BITS = (1, 8, 16, 32, 64)
+_KINDS = "launch, copy, compute, read, assign, loop, while, if"
+
+
+def _steps(fields: _Fields, obj: _Object, key: str, version: int) -> tuple[Step, ...]:
+    return tuple(_step(fields, item, version) for item in fields.objects(obj, key))
+
+
+def _step(fields: _Fields, obj: _Object, version: int) -> Step:
     kind = fields.string(obj, "kind")
-    if kind == "copy":
-        return Copy(fields.integer(obj, "source"), fields.integer(obj, "target"))
-    if kind != "launch":
+    known = ("launch", "copy") if version < 2 else _KINDS.split(", ")
+    if kind not in known:
         raise ArtifactError(
             f"error: {fields.path}: {obj.path('kind')}: step kind '{kind}' is unknown to this "
-            f"runtime (format version {FORMAT_VERSION}: launch, copy)"
+            f"runtime (format version {version}: {', '.join(known)})"
         )
-    return Launch(
-        kernel=fields.string(obj, "kernel"),
-        grid=fields.integers(obj, "grid", 3, minimum=1),
-        block=fields.integers(obj, "block", 3, minimum=1),
-        buffers=fields.integers(obj, "buffers"),
-        shared_bytes=fields.integer(obj, "shared_bytes"),
-        cooperative=fields.boolean(obj, "cooperative"),
+    if kind == "copy":
+        return Copy(fields.integer(obj, "source"), fields.integer(obj, "target"))
+    if kind == "launch":
+        scalars = ()
+        if version >= 2:
+            scalars = tuple(
+                tuple(pair)
+                for pair in fields.field(
+                    obj,
+                    "scalars",
+                    "a list of [parameter position, register] pairs",
+                    lambda v: (
+                        isinstance(v, list)
+                        and all(
+                            isinstance(p, list) and len(p) == 2 and all(_is_int(x, 0) for x in p)
+                            for p in v
+                        )
+                    ),
+                )
+            )
+        return Launch(
+            kernel=fields.string(obj, "kernel"),
+            grid=fields.integers(obj, "grid", 3, minimum=1),
+            block=fields.integers(obj, "block", 3, minimum=1),
+            buffers=fields.integers(obj, "buffers"),
+            shared_bytes=fields.integer(obj, "shared_bytes"),
+            cooperative=fields.boolean(obj, "cooperative"),
+            scalars=scalars,
+        )
+    if kind == "compute":
+        operation = fields.field(
+            obj, "op", "an operation of the host program", lambda v: v in host_scalars.OPERATIONS
+        )
+        return Compute(operation, fields.integers(obj, "operands"), fields.integer(obj, "result"))
+    if kind == "read":
+        return Read(
+            fields.integer(obj, "buffer"),
+            fields.integer(obj, "offset"),
+            fields.integer(obj, "result"),
+        )
+    if kind == "assign":
+        return Assign(fields.integers(obj, "targets"), fields.integers(obj, "sources"))
+    if kind == "loop":
+        return Loop(
+            *(fields.integer(obj, key) for key in ("index", "lower", "upper", "step")),
+            _steps(fields, obj, "body", version),
+        )
+    if kind == "while":
+        return While(
+            _steps(fields, obj, "before", version),
+            fields.integer(obj, "condition"),
+            _steps(fields, obj, "body", version),
+        )
+    return If(
+        fields.integer(obj, "condition"),
+        _steps(fields, obj, "then", version),
+        _steps(fields, obj, "else", version),
     )
 
 
@@ -595,7 +723,6 @@ def _host_problems(artifact: Artifact) -> list[str]:
     if host is None:
         return [] if not artifact.kernels else ["kernels without a host program"]
     problems = []
-    count = len(host.buffers)
     arguments = host.argument_buffers
     if sorted(arguments) != list(range(len(artifact.arguments))):
         problems.append(
@@ -610,16 +737,18 @@ def _host_problems(artifact: Artifact) -> list[str]:
                 f"buffer #{index} ({host.buffers[index].spec}) is argument #{position} "
                 f"({artifact.arguments[position].spec})"
             )
+    registers = len(host.scalars)
+    for index, scalar in enumerate(host.scalars):
+        if scalar.value >= 1 << scalar.bits:
+            problems.append(
+                f"register {index} holds {scalar.value}, wider than its {scalar.bits} bits"
+            )
     for index, buffer in enumerate(host.buffers):
-        base = buffer.view_of
-        if base is not None and not 0 <= base < index:
-            problems.append(f"buffer #{index} views #{base}, which is no earlier buffer")
-        elif base is not None and buffer.spec.nbytes != host.buffers[base].spec.nbytes:
-            problems.append(f"buffer #{index} ({buffer.spec}) views #{base} of another size")
+        problems += _buffer_problems(index, buffer, host.buffers, registers)
     problems += _state_problems(host)
     parameters = {kernel.name: _parameter_count(kernel) for kernel in artifact.kernels}
-    for number, step in enumerate(host.steps):
-        problems += _step_problems(step, number, count, host.buffers, parameters)
+    for number, step in enumerate(walk(host.steps)):
+        problems += _step_problems(step, number, host, parameters)
     return problems
 
 
@@ -648,23 +777,81 @@ def _state_problems(host: HostProgram) -> list[str]:
     return problems
 
 
-def _step_problems(step, number: int, count: int, buffers: Sequence[Buffer], parameters) -> list:
-    indices = (step.source, step.target) if isinstance(step, Copy) else step.buffers
-    if any(index >= count for index in indices):
-        return [f"step #{number} uses buffer {max(indices)} of {count}"]
+def _buffer_problems(index: int, buffer: Buffer, buffers: Sequence[Buffer], registers: int) -> list:
+    base = buffer.view_of
+    if base is None:
+        return []
+    if not 0 <= base < index:
+        return [f"buffer #{index} views #{base}, which is no earlier buffer"]
+    if buffer.offset is None and buffer.spec.nbytes != buffers[base].spec.nbytes:
+        return [f"buffer #{index} ({buffer.spec}) views #{base} of another size"]
+    if buffer.offset is not None and buffer.offset >= registers:
+        return [f"buffer #{index} is placed by register {buffer.offset} of {registers}"]
+    if buffer.offset is not None and buffer.spec.nbytes > buffers[base].spec.nbytes:
+        return [f"buffer #{index} ({buffer.spec}) is larger than #{base}, which it views"]
+    return []
+
+
+_OPERANDS = {"select": 3, **dict.fromkeys(host_scalars.CASTS, 1)}
+
+
+def _step_problems(step: Step, number: int, host: HostProgram, parameters) -> list:
+    """What is wrong with step ``number`` (counted in program order, nested steps included)."""
+    count, registers = len(host.buffers), len(host.scalars)
+    used, read = _indices(step)
+    if any(index >= count for index in used):
+        return [f"step #{number} uses buffer {max(used)} of {count}"]
+    if any(register >= registers for register in read):
+        return [f"step #{number} uses register {max(read)} of {registers}"]
     if isinstance(step, Copy):
-        if buffers[step.source].spec.nbytes != buffers[step.target].spec.nbytes:
+        if host.buffers[step.source].spec.nbytes != host.buffers[step.target].spec.nbytes:
             return [f"step #{number} copies between buffers of different sizes"]
         return []
+    if isinstance(step, Compute) and len(step.operands) != _OPERANDS.get(step.op, 2):
+        return [f"step #{number} gives {step.op} {len(step.operands)} operands"]
+    if isinstance(step, Read) and host.buffers[step.buffer].spec.dtype.kind not in "biu":
+        return [
+            f"step #{number} reads back a {host.buffers[step.buffer].spec.dtype} (integers only)"
+        ]
+    if isinstance(step, Assign) and len(step.targets) != len(step.sources):
+        return [
+            f"step #{number} assigns {len(step.sources)} values to {len(step.targets)} registers"
+        ]
+    if not isinstance(step, Launch):
+        return []
+    return _launch_problems(step, number, parameters)
+
+
+def _indices(step: Step) -> tuple[list[int], list[int]]:
+    """The buffers and the registers a step names (not those of the steps nested in it)."""
+    if isinstance(step, Launch):
+        return list(step.buffers), [register for _, register in step.scalars]
+    if isinstance(step, Copy):
+        return [step.source, step.target], []
+    if isinstance(step, Compute):
+        return [], [*step.operands, step.result]
+    if isinstance(step, Read):
+        return [step.buffer], [step.offset, step.result]
+    if isinstance(step, Assign):
+        return [], [*step.targets, *step.sources]
+    if isinstance(step, Loop):
+        return [], [step.index, step.lower, step.upper, step.step]
+    return [], [step.condition]
+
+
+def _launch_problems(step: Launch, number: int, parameters) -> list:
     if step.kernel not in parameters:
         return [f"step #{number} launches '{step.kernel}', which has no PTX"]
     if parameters[step.kernel] is None:
         return [f"the PTX of {step.kernel} has no '.entry {step.kernel}'"]
-    if parameters[step.kernel] != len(step.buffers):
+    if parameters[step.kernel] != step.parameter_count:
         return [
-            f"step #{number} passes {len(step.buffers)} buffers to {step.kernel}, whose PTX "
-            f"takes {parameters[step.kernel]} parameters"
+            f"step #{number} passes {step.parameter_count} parameters to {step.kernel}, whose "
+            f"PTX takes {parameters[step.kernel]}"
         ]
+    positions = [position for position, _ in step.scalars]
+    if len(set(positions)) != len(positions) or any(p >= step.parameter_count for p in positions):
+        return [f"step #{number} passes scalars at positions {positions} of {step.parameter_count}"]
     return []
 
 

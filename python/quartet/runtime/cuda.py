@@ -190,8 +190,8 @@ class CudaDevice:
             self.write(storage, np.asarray(buffer.constant, buffer.spec.dtype))
         return storage
 
-    def view(self, storage: DeviceBuffer, spec: TensorSpec) -> DeviceBuffer:
-        return DeviceBuffer(storage.pointer, spec.nbytes)
+    def view(self, storage: DeviceBuffer, spec: TensorSpec, offset: int = 0) -> DeviceBuffer:
+        return DeviceBuffer(storage.pointer + offset, spec.nbytes)
 
     def write(self, storage: DeviceBuffer, array: np.ndarray) -> None:
         """Host -> device on the stream (pageable memory is staged before the call returns)."""
@@ -227,23 +227,27 @@ class CudaDevice:
             "cuMemcpyDtoDAsync", target.pointer, source.pointer, source.nbytes, self.stream
         )
 
-    def launch(self, step: Launch, buffers: list[DeviceBuffer]) -> None:
+    def launch(self, step: Launch, parameters: list[DeviceBuffer | int]) -> None:
+        """Each parameter's value in a 64-bit slot: a buffer's device pointer, or a scalar
+        (the driver copies the parameter's size from the slot: little-endian, its low bytes)."""
         self._usable()
         function = self._functions.get(step.kernel)
         if function is None:
             raise CudaError(f"error: CUDA: kernel {step.kernel} was not loaded")
         self._check_limits(step, function)
         self._start()
-        values = (ctypes.c_uint64 * len(buffers))(*[buffer.pointer for buffer in buffers])
+        values = (ctypes.c_uint64 * len(parameters))(
+            *[p if isinstance(p, int) else p.pointer for p in parameters]
+        )
         base, size = ctypes.addressof(values), ctypes.sizeof(ctypes.c_uint64)
-        parameters = (ctypes.c_void_p * len(buffers))(
-            *[base + index * size for index in range(len(buffers))]
+        slots = (ctypes.c_void_p * len(parameters))(
+            *[base + index * size for index in range(len(parameters))]
         )
         shape = (*step.grid, *step.block, step.shared_bytes, self.stream)
         if step.cooperative:
-            name, arguments = "cuLaunchCooperativeKernel", (ctypes.addressof(parameters),)
+            name, arguments = "cuLaunchCooperativeKernel", (ctypes.addressof(slots),)
         else:
-            name, arguments = "cuLaunchKernel", (ctypes.addressof(parameters), 0)
+            name, arguments = "cuLaunchKernel", (ctypes.addressof(slots), 0)
         self.driver.call(name, function, *shape, *arguments, kernel=step.kernel)
         if len(self._events) <= len(self._pending):
             self._events.append(self._event())

@@ -1,24 +1,31 @@
 """A GPU build's host side as data, and the one sequencer that runs it on any device.
 
 A host program lists the device buffers of one compiled model (the entry's arguments, constants,
-temporaries and reshaped views of them) and the steps of one inference in order (kernel
-launches, whole-buffer copies). The compiler reads it from the outlined entry function
-(``quartet.host``); an artifact keeps it in its manifest (:mod:`quartet.runtime.artifact`).
+temporaries and views of them), the host's scalar registers (loop indices, values read back,
+integer arithmetic on them) and the steps of one inference in order: kernel launches,
+whole-buffer copies, and the host's control flow around them (a loop, a while loop whose
+condition is read back from the device, a branch on a read-back predicate). The compiler reads
+it from the outlined entry function (``quartet.host``); an artifact keeps it in its manifest
+(:mod:`quartet.runtime.artifact`).
 
 Every device (the PTX emulator, a CUDA GPU) implements :class:`Device`, so the code that
 sequences a model's kernels is the same wherever the bytes execute: :func:`load_program` once
 per model and device (kernels loaded, buffers allocated, constants written), then
-:func:`run_host_program` once per inference.
+:func:`run_host_program` once per inference. A read-back (:class:`Read`) is a host round trip:
+the host waits for every step before it, then copies the value.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from quartet.errors import QuartetError
+from quartet.runtime import scalars
 from quartet.runtime.errors import ErrorTable, new_word
 from quartet.signature import TensorSpec
 
@@ -26,12 +33,24 @@ from quartet.signature import TensorSpec
 @dataclass(frozen=True, eq=False)
 class Buffer:
     """A device buffer: an entry argument (inputs, then outputs), a constant, a temporary, or
-    a reshaped view of another buffer (same bytes)."""
+    a view of another buffer: the same bytes reshaped, or (``offset``) a contiguous part of
+    them starting at the element the register ``offset`` holds when a step uses it (a row of
+    a stacked loop output)."""
 
     spec: TensorSpec
     argument: int | None = None  # position among the entry's arguments
     constant: np.ndarray | None = None  # contents of a constant global
-    view_of: int | None = None  # index of the buffer this one reshapes
+    view_of: int | None = None  # index of the buffer this one views
+    offset: int | None = None  # register: the view's first element in its base (elements)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A host register: a signless integer of ``bits`` (64 for an index, 1 for a predicate),
+    ``value`` when the run starts (a constant's value; else 0 until a step sets it)."""
+
+    bits: int
+    value: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,9 @@ class Launch:
     """One kernel launch. ``shared_bytes`` is the dynamic shared memory per block (a kernel's
     static shared memory is in its PTX); ``cooperative`` marks a kernel whose blocks must all be
     resident at once (a persistent or grid-barrier kernel), which a GPU launches cooperatively
-    after checking that the grid fits."""
+    after checking that the grid fits. A kernel that takes a loop index gets it by value:
+    ``scalars`` are (parameter position, register) pairs, ``buffers`` fill the other
+    parameters in order."""
 
     kernel: str
     grid: tuple[int, int, int]
@@ -47,14 +68,106 @@ class Launch:
     buffers: tuple[int, ...]  # indices into HostProgram.buffers, in kernel-parameter order
     shared_bytes: int = 0
     cooperative: bool = False
+    scalars: tuple[tuple[int, int], ...] = ()  # (parameter position, register)
+
+    @property
+    def parameter_count(self) -> int:
+        return len(self.buffers) + len(self.scalars)
 
 
 @dataclass(frozen=True)
 class Copy:
-    """A device-to-device copy of a whole buffer (``memref.copy`` left by bufferization)."""
+    """A device-to-device copy of a whole buffer (``memref.copy`` left by bufferization; a
+    row of a stacked output is a copy into a view)."""
 
     source: int
     target: int
+
+
+@dataclass(frozen=True)
+class Compute:
+    """``registers[result] = op(registers[operands])``: integer arithmetic on the host
+    (``op`` one of :data:`quartet.runtime.scalars.OPERATIONS`, as the ``arith`` op)."""
+
+    op: str
+    operands: tuple[int, ...]
+    result: int
+
+
+@dataclass(frozen=True)
+class Read:
+    """A host round trip: once every step before it has finished, element
+    ``registers[offset]`` of buffer ``buffer`` (an integer or boolean) into ``result``."""
+
+    buffer: int
+    offset: int  # register
+    result: int
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``registers[targets] = registers[sources]``, all at once (the values a loop iteration
+    passes to the next, a branch's results)."""
+
+    targets: tuple[int, ...]
+    sources: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``for registers[index] in range(lower, upper, step)`` (registers, read once when the
+    loop starts, compared signed): the body's steps once per iteration (``scf.for``)."""
+
+    index: int
+    lower: int
+    upper: int
+    step: int
+    body: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class While:
+    """``before``, then while ``registers[condition]`` is true: ``body``, then ``before``
+    again (``scf.while``; the condition usually comes from a :class:`Read`: one round trip
+    per iteration)."""
+
+    before: tuple[Step, ...]
+    condition: int
+    body: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class If:
+    """``then`` if ``registers[condition]`` is true, else ``otherwise`` (``scf.if``)."""
+
+    condition: int
+    then: tuple[Step, ...]
+    otherwise: tuple[Step, ...]
+
+
+Step = Launch | Copy | Compute | Read | Assign | Loop | While | If
+CONTROL = (Loop, While, If)
+
+
+def nested(step: Step) -> tuple[tuple[Step, ...], ...]:
+    """The step lists inside a control step (none for the others)."""
+    if isinstance(step, Loop):
+        return (step.body,)
+    if isinstance(step, While):
+        return (step.before, step.body)
+    if isinstance(step, If):
+        return (step.then, step.otherwise)
+    return ()
+
+
+def walk(steps: tuple[Step, ...]) -> list[Step]:
+    """Every step, nested ones included, in program order."""
+    found = []
+    for step in steps:
+        found.append(step)
+        for inner in nested(step):
+            found += walk(inner)
+    return found
 
 
 @dataclass(frozen=True)
@@ -65,8 +178,9 @@ class HostProgram:
     (1, 2, ...) before each run; its waits wait for ``tasks x epoch`` on a counter."""
 
     buffers: tuple[Buffer, ...]
-    steps: tuple[Launch | Copy, ...]  # in program order
+    steps: tuple[Step, ...]  # in program order
     errors: ErrorTable | None = None  # the error word among the arguments, and its messages
+    scalars: tuple[Scalar, ...] = ()  # the host's registers
     counters: int | None = None  # index of the persistent kernels' counters buffer
     epoch: int | None = None  # index of the buffer holding the inference's number
 
@@ -78,7 +192,8 @@ class HostProgram:
 
     @property
     def launches(self) -> list[Launch]:
-        return [step for step in self.steps if isinstance(step, Launch)]
+        """Every launch step, those inside loops and branches included (once each)."""
+        return [step for step in walk(self.steps) if isinstance(step, Launch)]
 
     @property
     def argument_buffers(self) -> dict[int, int]:
@@ -94,10 +209,13 @@ class Device(Protocol):
         """Make every kernel of ``ptx`` (kernel name -> PTX text) launchable."""
 
     def allocate(self, buffer: Buffer) -> Any:
-        """Storage for a buffer that is no view: a constant's holds its data, others are zero."""
+        """Storage for a buffer that is no view: a constant's holds its data; what the others
+        hold is the device's (zeros on CUDA, poison in the emulator, which tracks what is
+        written): a program must write a byte before it reads it."""
 
-    def view(self, storage: Any, spec: TensorSpec) -> Any:
-        """``storage`` seen with another shape (the same bytes)."""
+    def view(self, storage: Any, spec: TensorSpec, offset: int = 0) -> Any:
+        """The ``spec.nbytes`` bytes of ``storage`` from byte ``offset`` on, seen as ``spec``
+        (the caller checks that they lie inside it)."""
 
     def write(self, storage: Any, array: np.ndarray) -> None:
         """Host -> device: ``array`` (of the buffer's spec) into ``storage``."""
@@ -108,8 +226,9 @@ class Device(Protocol):
     def copy(self, source: Any, target: Any) -> None:
         """Every byte of ``source`` into ``target`` (same size), after the steps before."""
 
-    def launch(self, step: Launch, buffers: list[Any]) -> None:
-        """Start one kernel on ``buffers`` (its parameters, in order) after the steps before."""
+    def launch(self, step: Launch, parameters: list[Any]) -> None:
+        """Start one kernel after the steps before; ``parameters`` in order: a storage per
+        buffer parameter, a Python int (of the PTX parameter's width) per scalar one."""
 
     def synchronize(self) -> None:
         """Return when every step started so far has finished; raise if one failed."""
@@ -132,8 +251,9 @@ class LoadedProgram:
 
 def load_program(host: HostProgram, ptx: Mapping[str, str], device: Device) -> LoadedProgram:
     """Prepare ``device`` to run ``host``: kernels loaded, one storage per buffer (views share
-    their base's; the counters, like every buffer that is no constant, start at zero). Done
-    once per model and device; every inference reuses the storage."""
+    their base's; a view at a register's offset is placed when a step uses it; the counters
+    are zeroed here, once). Done once per model and device; every inference reuses the
+    storage."""
     device.load(ptx)
     storage: list[Any] = []
     for buffer in host.buffers:
@@ -141,7 +261,20 @@ def load_program(host: HostProgram, ptx: Mapping[str, str], device: Device) -> L
             storage.append(device.allocate(buffer))
         else:
             storage.append(device.view(storage[buffer.view_of], buffer.spec))
+    if host.counters is not None:  # a device's fresh buffer may hold anything (poison)
+        spec = host.buffers[host.counters].spec
+        device.write(storage[host.counters], np.zeros(spec.shape, spec.dtype))
     return LoadedProgram(storage)
+
+
+@dataclass
+class RunCounts:
+    """What one run did: launches per kernel, copies, and host round trips (read-backs)."""
+
+    launches: Counter = field(default_factory=Counter)  # kernel -> launches
+    copies: int = 0
+    copy_bytes: int = 0  # read and written by the copies
+    round_trips: int = 0
 
 
 def run_host_program(
@@ -150,12 +283,13 @@ def run_host_program(
     loaded: LoadedProgram,
     inputs: Mapping[int, np.ndarray],
     outputs: Mapping[int, np.ndarray],
-) -> None:
+) -> RunCounts:
     """One inference: ``inputs`` (entry argument position -> array) written into their
     buffers, the epoch (if a persistent kernel waits on counters) set to the inference's
     number, every step run in order, then ``outputs`` (position -> array) filled in place.
     The error word, if the program has one, is zeroed before the steps and read after them:
-    QuartetError naming the operator whose runtime check failed."""
+    QuartetError naming the operator whose runtime check failed. Returns what the run did
+    (how often a loop ran is known only now)."""
     storage = loaded.storage
     slots = host.argument_buffers
     word = None
@@ -166,14 +300,111 @@ def run_host_program(
         device.write(storage[host.epoch], loaded.next_epoch())
     for position, array in inputs.items():
         device.write(storage[slots[position]], array)
-    for step in host.steps:
-        if isinstance(step, Copy):
-            device.copy(storage[step.source], storage[step.target])
-        else:
-            device.launch(step, [storage[index] for index in step.buffers])
+    sequencer = _Sequencer(host, device, storage)
+    sequencer.run(host.steps)
     device.synchronize()
     for position, array in outputs.items():
         device.read(storage[slots[position]], array)
     if word is not None:
         device.read(storage[slots[host.errors.argument]], word)
         host.errors.raise_if_set(word)
+    return sequencer.counts
+
+
+class _Sequencer:
+    """The steps of one run on one device, with the host's registers."""
+
+    def __init__(self, host: HostProgram, device: Device, storage: list[Any]):
+        self.host, self.device, self.storage = host, device, storage
+        self.registers = [scalar.value for scalar in host.scalars]
+        self.counts = RunCounts()
+
+    def run(self, steps: tuple[Step, ...]) -> None:
+        for step in steps:
+            self.actions[type(step)](self, step)
+
+    def launch(self, step: Launch) -> None:
+        parameters: list[Any] = [self.buffer(index) for index in step.buffers]
+        for position, register in sorted(step.scalars):
+            parameters.insert(position, self.registers[register])
+        self.device.launch(step, parameters)
+        self.counts.launches[step.kernel] += 1
+
+    def copy(self, step: Copy) -> None:
+        self.device.copy(self.buffer(step.source), self.buffer(step.target))
+        self.counts.copies += 1
+        self.counts.copy_bytes += 2 * self.host.buffers[step.source].spec.nbytes
+
+    def compute(self, step: Compute) -> None:
+        operands = [self.registers[register] for register in step.operands]
+        bits = self.host.scalars[step.operands[-1]].bits
+        result_bits = self.host.scalars[step.result].bits
+        self.registers[step.result] = scalars.evaluate(step.op, operands, bits, result_bits)
+
+    def read(self, step: Read) -> None:
+        spec = self.host.buffers[step.buffer].spec
+        element = self.registers[step.offset]
+        if element >= int(np.prod(spec.shape, dtype=np.int64)):
+            raise QuartetError(
+                f"error: the host program reads element {element} of buffer #{step.buffer} "
+                f"({spec}), past its end"
+            )
+        self.device.synchronize()
+        self.counts.round_trips += 1
+        value = np.zeros((1,), spec.dtype)
+        one = TensorSpec((1,), spec.dtype)
+        place = self.device.view(self.buffer(step.buffer), one, element * spec.dtype.itemsize)
+        self.device.read(place, value)
+        bits = self.host.scalars[step.result].bits
+        self.registers[step.result] = scalars.wrap(int(value[0]), bits)
+
+    def assign(self, step: Assign) -> None:
+        values = [self.registers[register] for register in step.sources]
+        for register, value in zip(step.targets, values, strict=True):
+            self.registers[register] = value
+
+    def loop(self, step: Loop) -> None:
+        bits = self.host.scalars[step.index].bits
+        lower, upper, stride = (
+            scalars.signed(self.registers[r], bits) for r in (step.lower, step.upper, step.step)
+        )
+        if stride <= 0:
+            raise QuartetError(f"error: the host program runs a loop with step {stride}")
+        for index in range(lower, upper, stride):
+            self.registers[step.index] = scalars.wrap(index, bits)
+            self.run(step.body)
+
+    def repeat(self, step: While) -> None:
+        self.run(step.before)
+        while self.registers[step.condition]:
+            self.run(step.body)
+            self.run(step.before)
+
+    def branch(self, step: If) -> None:
+        self.run(step.then if self.registers[step.condition] else step.otherwise)
+
+    def buffer(self, index: int) -> Any:
+        """The storage of buffer ``index``; a view at a register's offset placed now (inside
+        its base, else QuartetError)."""
+        buffer = self.host.buffers[index]
+        if buffer.offset is None:
+            return self.storage[index]
+        base = self.host.buffers[buffer.view_of]
+        start = self.registers[buffer.offset] * buffer.spec.dtype.itemsize
+        if start + buffer.spec.nbytes > base.spec.nbytes:
+            raise QuartetError(
+                f"error: the host program views bytes {start} to {start + buffer.spec.nbytes} "
+                f"of buffer #{buffer.view_of} ({base.spec}), past its end"
+            )
+        return self.device.view(self.buffer(buffer.view_of), buffer.spec, start)
+
+    actions = {
+        Launch: launch,
+        Copy: copy,
+        Compute: compute,
+        Read: read,
+        Assign: assign,
+        Loop: loop,
+        While: repeat,
+        If: branch,
+    }

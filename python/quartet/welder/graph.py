@@ -134,7 +134,7 @@ def tile_graph(block: ir.Block) -> TileGraph:
     edges = []
     for node in nodes:
         for operand, value in enumerate(node.op.operands):
-            source, views = _through_reshapes(value)
+            source, views = through_reshapes(value)
             producer = producers.get(source)
             if producer is None:
                 continue
@@ -184,7 +184,7 @@ def _dependencies(node: Node, producers: dict[ir.Value, Node]) -> set[Node]:
     return found
 
 
-def _through_reshapes(value: ir.Value) -> tuple[ir.Value, tuple[ir.Operation, ...]]:
+def through_reshapes(value: ir.Value) -> tuple[ir.Value, tuple[ir.Operation, ...]]:
     """The value ``value`` reshapes (through any chain of reshapes), and the chain."""
     views = []
     while isinstance(value.owner, ir.OpView) and value.owner.operation.name in RESHAPES:

@@ -30,7 +30,7 @@ func.func private @r_k0.func(%a: memref<64xf32>, %b: memref<64xf32>) {
     }
     scf.reduce
   } {tile.kernel = #tile.kernel<"r_k0">, tile.launch = #tile.launch<array<i64: 2>, 32, 128>,
-     tile.traffic = array<i64: 256, 0, 0, 256>}
+     tile.traffic = array<i64: 256, 0, 0, 256>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
 func.func private @r_k1.func(%a: memref<64xf32>, %b: memref<64xf32>) {
@@ -46,10 +46,10 @@ func.func private @r_k1.func(%a: memref<64xf32>, %b: memref<64xf32>) {
     }
     scf.reduce
   } {tile.kernel = #tile.kernel<"r_k1">, tile.launch = #tile.launch<array<i64: 1>, 64, 0>,
-     tile.traffic = array<i64: 256, 0, 0, 256>}
+     tile.traffic = array<i64: 256, 0, 0, 256>, welder.modelled_seconds = 1.0e-06 : f64}
   return
 }
-func.func @r(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) {
+func.func @r(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   call @r_k0.func(%x, %y) : (memref<64xf32>, memref<64xf32>) -> ()
   call @r_k1.func(%y, %z) : (memref<64xf32>, memref<64xf32>) -> ()
   return

@@ -7,7 +7,7 @@ edits one line of it (keeping line numbers) to plant one bug.
 import numpy as np
 import pytest
 
-from quartet.emulator import EmulatorCheckError, ExecutionError, launch
+from quartet.emulator import EmulatorCheckError, ExecutionError, LaunchError, launch
 
 
 def line_of(ptx: str, needle: str) -> int:
@@ -235,6 +235,60 @@ def test_reads_before_a_barrier_released_while_divergent_do_not_race_with_later_
     assert out.tolist() == [4 * (63 - t) + 600 for t in range(64)]
 
 
+def test_write_after_read_without_a_barrier_is_a_shared_race(reverse):
+    # After the mirrored read, thread t overwrites its own slot tile[t], which thread 127 - t has
+    # just read: a write-after-read race with no barrier between.
+    ptx = plant(
+        reverse,
+        "ld.shared.f32 \t%r7, [%rd11];",
+        "ld.shared.f32 \t%r7, [%rd11];\n\tst.shared.f32 \t[%rd9], %r7;",
+    )
+    (report,) = reports_of(ptx)
+    assert report.kind == "shared-race"
+    assert report.line == line_of(ptx, "st.shared.f32 \t[%rd9], %r7;")
+    assert report.thread == (0, 0, 0) and report.block == (0, 0, 0)
+    assert report.other_thread == (127, 0, 0) and report.other_block == (0, 0, 0)
+    assert "saw a read by another thread" in report.detail
+    assert report.count == 2 * 128 * 4
+
+
+BLOCKS_APART = """.version 7.8
+.target sm_90
+.address_size 64
+// Block 1 writes its tile and then reads the mirrored slot with no barrier between; block 0
+// passes a barrier in between (the scheduler runs the smallest PC first: block 1's store, then
+// block 0's barrier, then block 1's load). Block 0's barrier orders nothing in block 1.
+.visible .entry apart(.param .u64 out)
+{
+  .shared .align 4 .b8 tile[256];
+  .reg .pred %p<2>;
+  .reg .b32 %r<6>;
+  .reg .b64 %rd<8>;
+  mov.u32 %r0, %tid.x;
+  mov.u32 %r1, %ctaid.x;
+  mov.u64 %rd0, tile;
+  setp.eq.u32 %p0, %r1, 1;
+  @!%p0 bra BLOCK0;
+  mul.wide.u32 %rd1, %r0, 4;
+  add.s64 %rd2, %rd0, %rd1;
+  st.shared.u32 [%rd2], %r0;
+  bra.uni READ;
+BLOCK0:
+  bar.sync 0;
+  ret;
+READ:
+  sub.s32 %r2, 63, %r0;
+  mul.wide.u32 %rd3, %r2, 4;
+  add.s64 %rd4, %rd0, %rd3;
+  ld.shared.u32 %r3, [%rd4];
+  ld.param.u64 %rd5, [out];
+  mul.wide.u32 %rd6, %r0, 4;
+  add.s64 %rd7, %rd5, %rd6;
+  st.global.u32 [%rd7], %r3;
+  ret;
+}
+"""
+
 WIDENED_ROW = """.version 7.8
 .target sm_90
 .address_size 64
@@ -268,6 +322,132 @@ WIDENED_ROW = """.version 7.8
   ret;
 }
 """
+
+
+def test_a_barrier_orders_only_its_own_block():
+    out = np.zeros(64, np.uint32)
+    with pytest.raises(EmulatorCheckError) as error:
+        launch(BLOCKS_APART, "apart", 2, 64, [out])
+    (report,) = error.value.reports
+    assert report.kind == "shared-race"
+    assert report.line == line_of(BLOCKS_APART, "ld.shared.u32")
+    assert report.thread == (0, 0, 0) and report.block == (1, 0, 0)
+    assert report.other_thread == (63, 0, 0) and report.other_block == (1, 0, 0)
+    assert out.tolist() == [63 - t for t in range(64)]
+
+
+def reverse_tracked(ptx: str, source: np.ndarray, source_written, checks=True):
+    """Run ``reverse`` on ``source`` into a fresh output whose bytes start unwritten; returns the
+    output and its written mask."""
+    out = np.zeros(256, np.float32)
+    out_written = np.zeros(out.nbytes, np.bool_)
+    launch(
+        ptx, "reverse", 2, 128, [source, out], checks=checks, written=[source_written, out_written]
+    )
+    return out, out_written
+
+
+def test_loads_of_written_bytes_are_silent_and_stores_are_recorded(reverse):
+    out, out_written = reverse_tracked(reverse, np.arange(256, dtype=np.float32), None)
+    assert out_written.all() and out[0] == 127.0
+
+
+def test_uninitialized_global_read(reverse):
+    # Byte 401 of the input (inside element 100) holds nothing written: thread 100 reads it.
+    source_written = np.ones(1024, np.bool_)
+    source_written[401] = False
+    with pytest.raises(EmulatorCheckError) as error:
+        reverse_tracked(reverse, np.arange(256, dtype=np.float32), source_written)
+    (report,) = error.value.reports
+    assert report.kind == "uninitialized-global"
+    assert (report.kernel, report.line) == ("reverse", line_of(reverse, "ld.global.f32"))
+    assert report.thread == (100, 0, 0) and report.block == (0, 0, 0) and report.count == 1
+    assert "byte 401 of 'reverse_param_0' (1024 bytes" in report.detail
+    assert not source_written[401]  # reads change nothing
+
+
+def test_a_skipped_store_is_reported_where_the_next_launch_reads_it(reverse):
+    # Threads 120-127 of each block skip their store; a second launch reads the output back.
+    ptx = plant(
+        reverse,
+        "st.global.f32 \t[%rd6], %r7;",
+        "setp.lt.u32 \t%p1, %r1, 120;\n\t@%p1 st.global.f32 \t[%rd6], %r7;",
+    )
+    out, out_written = reverse_tracked(ptx, np.arange(256, dtype=np.float32), None)
+    assert out_written.sum() == 2 * 120 * 4
+    assert not out_written[120 * 4 : 128 * 4].any()
+    with pytest.raises(EmulatorCheckError) as error:
+        reverse_tracked(reverse, out, out_written)
+    (report,) = error.value.reports
+    assert (report.kind, report.line) == ("uninitialized-global", line_of(reverse, "ld.global"))
+    assert report.thread == (120, 0, 0) and report.block == (0, 0, 0) and report.count == 16
+    assert "byte 480 of 'reverse_param_0'" in report.detail
+
+
+def test_uninitialized_global_check_can_be_disabled(reverse):
+    source_written = np.zeros(1024, np.bool_)
+    checks = {"bounds", "align", "race", "uninit", "barrier"}
+    out, out_written = reverse_tracked(
+        reverse, np.arange(256, dtype=np.float32), source_written, checks
+    )
+    assert out[0] == 127.0
+    assert not out_written.any() and not source_written.any()  # untracked: left as they were
+
+
+COUNTER = """.version 7.8
+.target sm_90
+.address_size 64
+.visible .entry count(.param .u64 counter)
+{
+  .reg .b64 %rd<1>;
+  ld.param.u64 %rd0, [counter];
+  red.global.add.u32 [%rd0], 1;
+  ret;
+}
+"""
+
+
+def test_an_atomic_reads_before_it_writes():
+    counter = np.zeros(1, np.uint32)
+    written = np.zeros(4, np.bool_)
+    with pytest.raises(EmulatorCheckError) as error:
+        launch(COUNTER, "count", 1, 32, [counter], written=[written])
+    (report,) = error.value.reports
+    assert (report.kind, report.line, report.thread) == (
+        "uninitialized-global",
+        line_of(COUNTER, "red.global"),
+        (0, 0, 0),
+    )
+    assert written.all()  # ... and then writes
+    launch(COUNTER, "count", 1, 32, [counter], written=[written])
+    assert counter[0] == 64
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ([None], "written has 1 entries for 2 arguments"),
+        ([np.zeros(1024, np.bool_), np.zeros(1023, np.bool_)], "of 1024 elements"),
+        ([np.zeros(1024, np.uint8), None], "bool array"),
+        ([np.zeros(2048, np.bool_)[::2], None], "C-contiguous"),
+    ],
+)
+def test_bad_written_masks_are_launch_errors(reverse, written, message):
+    with pytest.raises(LaunchError, match=message):
+        launch(reverse, "reverse", 2, 128, [np.zeros(256, np.float32)] * 2, written=written)
+
+
+def test_written_masks_belong_to_pointers_only():
+    ptx = """.version 7.8
+.target sm_90
+.address_size 64
+.visible .entry scalar(.param .u32 n)
+{
+  ret;
+}
+"""
+    with pytest.raises(LaunchError, match="not a pointer"):
+        launch(ptx, "scalar", 1, 1, [3], written=[np.zeros(4, np.bool_)])
 
 
 @pytest.mark.parametrize("lane", ["_", "%r6"], ids=["sink", "unread-register"])

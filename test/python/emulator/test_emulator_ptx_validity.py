@@ -23,6 +23,8 @@ KERNELS = {
     "grid_barrier": test_control.GRID_BARRIER,
     "handoff": test_control.PRODUCER_AFTER_CONSUMER,
     "tile_reuse": test_checkers.TILE_REUSE,
+    "blocks_apart": test_checkers.BLOCKS_APART,
+    "counter": test_checkers.COUNTER,
     "widened_row": test_checkers.WIDENED_ROW.replace("LANE3", "_").replace("SUMMAND", "%r8"),
     "widened_row_used": test_checkers.WIDENED_ROW.replace("LANE3", "%r6").replace("SUMMAND", "%r6"),
     "device_call": test_parser.DEVICE_CALL,

@@ -106,3 +106,41 @@ def small_onnx(tmp_path_factory):
 def small_artifact(small_onnx, tmp_path_factory):
     """The small model saved for sm_90 with its CPU library."""
     return small_onnx.save(tmp_path_factory.mktemp("artifact"), cpu_library=True)
+
+
+@pytest.fixture(scope="session")
+def small_launches_artifact(tmp_path_factory):
+    """The small model as a launch list (schedule none: no persistent kernel), saved for
+    sm_90: what an artifact of format 1 or 2 could hold."""
+    from quartet.frontend.onnx import compile_model
+
+    path = tmp_path_factory.mktemp("small-launches") / "small.onnx"
+    onnx.save(small_model(), path)
+    compiled = compile_model(path, target="sm_90", schedule="none")
+    return compiled.save(tmp_path_factory.mktemp("launches-artifact"))
+
+
+@pytest.fixture(scope="session")
+def loop_onnx():
+    """controlflow_models' early-exit loop (a while loop: read-backs, registers) and a GRU
+    (a kernel taking the loop index by value, rows copied into views), compiled as host loops
+    for sm_90; their feeds."""
+    sys.path.insert(0, str(HERE.parent / "frontend"))
+    from controlflow_models import small
+
+    from quartet.frontend.onnx import compile_model
+
+    compiled = {}
+    for name in ("early_exit", "gru"):
+        model, feeds = small(name)
+        compiled[name] = (compile_model(model, target="sm_90", control_flow="host"), feeds)
+    return compiled
+
+
+@pytest.fixture(scope="session")
+def loop_artifacts(loop_onnx, tmp_path_factory):
+    """Each host-loop model saved with its CPU library: name -> (directory, feeds)."""
+    return {
+        name: (model.save(tmp_path_factory.mktemp(name), cpu_library=True), feeds)
+        for name, (model, feeds) in loop_onnx.items()
+    }

@@ -237,14 +237,18 @@ class FakeDriver(types.ModuleType):
         return self._launch(function, (gx, gy, gz), (bx, by, bz), shared, params)
 
     def _launch(self, function, grid, block, shared, params):
-        """Decode kernelParams (void** -> u64 device pointers) and emulate the kernel on the
-        buffers they point into."""
+        """Decode kernelParams as the driver does (void**: each parameter's bytes, as many as
+        its PTX declaration, at its pointer) and emulate the kernel: a 64-bit value that
+        points into device memory is a buffer, any other value a scalar passed by value."""
         ptx, kernel = self.functions[function]
-        count = _parameter_count(ptx, kernel)
-        slots = (ctypes.c_void_p * count).from_address(params)
-        pointers = [ctypes.c_uint64.from_address(slot).value for slot in slots]
-        buffers = [self._buffer_at(pointer) for pointer in pointers]
-        emulate(ptx, kernel, grid, block, buffers, shared_bytes=shared)
+        sizes = _parameter_sizes(ptx, kernel)
+        slots = (ctypes.c_void_p * len(sizes)).from_address(params)
+        arguments = []
+        for slot, size in zip(slots, sizes, strict=True):
+            data = ctypes.string_at(slot, size)
+            pointer = int.from_bytes(data, "little")
+            arguments.append(self._buffer_at(pointer) if self._is_device(pointer) else data)
+        emulate(ptx, kernel, grid, block, arguments, shared_bytes=shared)
         self.launched.append(kernel)
         return (OK,)
 
@@ -259,6 +263,9 @@ class FakeDriver(types.ModuleType):
     def _checked(self, pointer: int, count: int) -> int:
         self._buffer_at(pointer, count)
         return pointer
+
+    def _is_device(self, pointer: int) -> bool:
+        return any(base <= pointer < base + max(s.size, 1) for base, s in self.memory.items())
 
     def _buffer_at(self, pointer: int, count: int = 0) -> np.ndarray:
         """The bytes from ``pointer`` to the end of its allocation (at least ``count``)."""
@@ -286,10 +293,10 @@ _RESULTS = {  # values a call returns after its CUresult (what a failing call fi
 }
 
 
-def _parameter_count(ptx: str, kernel: str) -> int:
+def _parameter_sizes(ptx: str, kernel: str) -> list[int]:
     from quartet.emulator import parse_ptx
 
-    return len(parse_ptx(ptx).kernels[kernel].params)
+    return [param.size for param in parse_ptx(ptx).kernels[kernel].params]
 
 
 def _check_with_real_bindings(name: str, arguments: tuple) -> None:

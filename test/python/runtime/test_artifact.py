@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -113,14 +114,19 @@ def _edit(manifest: dict, path: str, value) -> None:
 
 
 MALFORMED = [
-    ("format_version", 3, "artifact format version 3 is newer than this runtime reads"),
+    ("format_version", 4, "artifact format version 4 is newer than this runtime reads"),
     ("inputs.0.dtype", ..., "inputs[0]: no field 'dtype'"),
     ("inputs.0.dtype", "complex64", "inputs[0].dtype: expected one of bool"),
     ("inputs.0.shape", [4, -8], "inputs[0].shape: expected a list of any number of integers"),
     ("host_program.steps.0.grid", [2, 1], "host_program.steps[0].grid: expected a list of 3"),
-    ("host_program.steps.0.kind", "loop", "steps[0].kind: step kind 'loop' is unknown"),
+    ("host_program.steps.0.kind", "goto", "steps[0].kind: step kind 'goto' is unknown"),
+    ("host_program.steps.0.scalars", ..., "host_program.steps[0]: no field 'scalars'"),
+    ("host_program.steps.0.scalars", [[0]], "steps[0].scalars: expected a list of [parameter"),
+    ("host_program.steps.0.scalars", [[0, 5]], "step #0 uses register 5 of 0"),
+    ("host_program.scalars", ..., "host_program: no field 'scalars'"),
+    ("host_program.scalars", [{"bits": 7, "value": 0}], "scalars[0].bits: expected one of 1"),
     ("host_program.steps.0.buffers.0", 99, "step #0 uses buffer 99 of 15"),
-    ("host_program.steps.0.buffers", [1], "passes 1 buffers to small_rammer, whose PTX takes 13"),
+    ("host_program.steps.0.buffers", [1], "1 parameters to small_rammer, whose PTX takes 13"),
     ("host_program.steps.0.cooperative", False, "a launch that takes the counters is not coop"),
     ("host_program.epoch", 13, "the epoch buffer #13 holds 3xint32, not one i32"),
     ("host_program.epoch", 12, "the epoch buffer #12 is no i32 buffer of its own"),
@@ -154,6 +160,27 @@ def test_a_malformed_manifest_is_refused_naming_the_field(
     assert str(copy / "manifest.json") in str(caught.value)
 
 
+def test_a_format_1_manifest_still_runs(small_launches_artifact, tmp_path):
+    """Version 1 had no registers, no scalar parameters and no persistent kernel's counters
+    and epoch: it reads as it was written."""
+    copy = shutil.copytree(small_launches_artifact, tmp_path / "copy")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    for key in ("scalars", "counters", "epoch"):
+        del manifest["host_program"][key]
+    for step in manifest["host_program"]["steps"]:
+        step.pop("scalars", None)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    outputs = quartet.runtime.load(copy).run(small_feeds(), device="emulator")
+    np.testing.assert_allclose(outputs["y"], small_reference(small_feeds())["y"], rtol=1e-5)
+    manifest["host_program"]["steps"][0]["kind"] = "loop"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(
+        ArtifactError, match="step kind 'loop' is unknown .*version 1: launch, copy"
+    ):
+        quartet.runtime.load(copy)
+
+
 def test_missing_or_damaged_files_are_refused(small_artifact, tmp_path):
     copy = shutil.copytree(small_artifact, tmp_path / "copy")
     (copy / "weights.bin").write_bytes((copy / "weights.bin").read_bytes()[:-1])
@@ -164,4 +191,58 @@ def test_missing_or_damaged_files_are_refused(small_artifact, tmp_path):
         quartet.runtime.load(copy)
     (copy / "manifest.json").unlink()
     with pytest.raises(ArtifactError, match="not a Quartet artifact"):
+        quartet.runtime.load(copy)
+
+
+@pytest.mark.parametrize("name", ["early_exit", "gru"])
+def test_a_host_loop_artifact_runs_as_its_cpu_form_does(loop_artifacts, name):
+    directory, feeds = loop_artifacts[name]
+    model = quartet.runtime.load(directory)
+    host = model.artifact.host
+    assert any(step.scalars for step in host.launches) == (name == "gru")
+    emulated, cpu = model.run(feeds, device="emulator"), model.run(feeds, device="cpu")
+    for output, value in cpu.items():
+        np.testing.assert_allclose(emulated[output], value, rtol=1e-5, atol=1e-6)
+
+
+def _step_path(manifest: dict, kind: str) -> str:
+    """The manifest path of the first host step of ``kind`` (nested steps searched)."""
+
+    def search(steps: list, path: str):
+        for index, step in enumerate(steps):
+            here = f"{path}.{index}"
+            if step["kind"] == kind:
+                return here
+            for key in ("body", "before", "then", "else"):
+                found = search(step.get(key, []), f"{here}.{key}")
+                if found:
+                    return found
+        return None
+
+    return search(manifest["host_program"]["steps"], "host_program.steps")
+
+
+LOOP_MALFORMED = [
+    ("while", "condition", 999, "uses register 999 of"),
+    ("while", "before", 3, "].before: expected a list, got 3"),
+    ("read", "kind", "goto", ".kind: step kind 'goto' is unknown to this runtime"),
+    ("compute", "op", "powi", ".op: expected an operation of the host program"),
+    ("compute", "operands", [0], "gives"),
+    ("assign", "targets", [], "assigns"),
+    ("read", "buffer", 0, "reads back a float32 (integers only)"),
+]
+
+
+@pytest.mark.parametrize(("kind", "key", "value", "message"), LOOP_MALFORMED)
+def test_a_malformed_host_loop_is_refused_naming_the_field(
+    loop_artifacts, tmp_path, kind, key, value, message
+):
+    directory, _ = loop_artifacts["early_exit"]
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    path = _step_path(manifest, kind)
+    assert path is not None, f"the early-exit loop has no {kind} step"
+    _edit(manifest, f"{path}.{key}", value)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=re.escape(message)):
         quartet.runtime.load(copy)

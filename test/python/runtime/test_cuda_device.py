@@ -318,3 +318,26 @@ def test_a_persistent_kernel_runs_inference_after_inference_without_a_reset(driv
     (table,) = [buffer.constant for buffer in host.buffers if buffer.spec.shape[-1:] == (2,)]
     tasks = (table[..., 1] - table[..., 0]).sum(axis=1)  # per launch, over its vEUs
     np.testing.assert_array_equal(counters, 3 * tasks)  # every task of every run, never reset
+
+
+def test_a_host_loop_runs_on_the_cuda_device(driver, loop_artifacts):
+    """The GRU's kernels take the loop index by value (a 64-bit kernel parameter the fake
+    driver decodes from kernelParams as the driver would) and the early-exit loop reads its
+    condition back every iteration: both compute what the CPU form does."""
+    for name in ("gru", "early_exit"):
+        directory, feeds = loop_artifacts[name]
+        model = quartet.runtime.load(directory)
+        outputs, expected = model.run(feeds, device="cuda"), model.run(feeds, device="cpu")
+        for output, value in expected.items():
+            np.testing.assert_allclose(outputs[output], value, rtol=1e-5, atol=1e-6)
+    reads = driver.count("cuMemcpyDtoHAsync")
+    assert reads > len(model.outputs) + 2  # the condition, read back once per check
+
+
+def test_bench_times_a_host_loop_that_reads_back_on_the_host_clock(driver, loop_artifacts):
+    """The early-exit loop synchronizes at every read-back, where CUDA events restart: its
+    runs are timed on the host's clock (never the fake's fixed 0.25 ms of the last segment)."""
+    directory, feeds = loop_artifacts["early_exit"]
+    model = quartet.runtime.load(directory)
+    seconds = model.bench(feeds, device="cuda", runs=3, warmup=0)
+    assert len(seconds) == 3 and all(s > 0 and s != 0.25e-3 for s in seconds)

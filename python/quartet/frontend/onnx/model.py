@@ -26,6 +26,7 @@ from quartet.pipelines import DEFAULT_TILING
 from quartet.runtime.artifact import DTYPES, Argument, Artifact, NamedTensor
 from quartet.runtime.artifact import write as write_artifact
 from quartet.runtime.model import random_arrays
+from quartet.runtime.program import RunCounts
 from quartet.signature import TensorSpec
 
 Progress = Callable[[str], None]
@@ -67,9 +68,16 @@ class OnnxModel:
     ) -> dict[str, np.ndarray]:
         """Run the PTX in Quartet's PTX emulator (GPU targets only); ``device`` as in
         :meth:`quartet.CompiledModel.emulate` (e.g. ``EmulatedDevice(checks=False)``)."""
+        return self.emulate_counted(inputs, device, **named)[0]
+
+    def emulate_counted(
+        self, inputs: Mapping[str, np.ndarray] | None = None, device=None, **named
+    ) -> tuple[dict[str, np.ndarray], RunCounts]:
+        """:meth:`emulate`, and what the run did (launches per kernel, copies, host round
+        trips: :class:`quartet.runtime.program.RunCounts`)."""
         arrays = self._arguments({**(inputs or {}), **named})
-        results = self.compiled.emulate(*arrays, device=device)
-        return self._results([results] if isinstance(results, np.ndarray) else list(results or ()))
+        results, counts = self.compiled.emulate_counted(*arrays, device=device)
+        return self._results(results), counts
 
     def random_inputs(self, seed: int = 0) -> dict[str, np.ndarray]:
         """Inputs of the right shapes and dtypes (floats in [-1, 1), ints in [0, 4))."""
@@ -224,6 +232,7 @@ def compile_model(
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
     schedule: str = "rammer",
+    control_flow: str = "device",
     cache: bool = True,
     progress: Progress | None = None,
 ) -> OnnxModel:
@@ -232,7 +241,10 @@ def compile_model(
     ``input_shapes`` binds dynamic input dimensions (``{"x": [1, 3, 224, 224]}``);
     ``bound_inputs`` turns graph inputs into compile-time constants (a shape fed as an input).
     ``fusion`` is Welder's mode ("welder" or "none"), ``schedule`` Rammer's ("rammer": one
-    persistent kernel per run of launches; "none"); ``cache=False`` skips the compile cache.
+    persistent kernel per run of launches; "none"); ``control_flow`` where Loop, If, Scan and
+    the recurrent operators run on a GPU target ("host": a host loop around their kernels;
+    "device", the default, is not built yet and refuses them); ``cache=False`` skips the
+    compile cache.
     ``progress`` receives one line per stage.
     """
     report = progress or (lambda line: None)
@@ -255,13 +267,20 @@ def compile_model(
         f"imported {sum(graph.op_counts.values())} operators ({counts or 'none'}) and "
         f"{len(graph.weights)} weights in {import_seconds:.2f} s; compiling for {target}"
     )
-    if graph.control_flow and target != "cpu":
+    if graph.control_flow and target != "cpu" and control_flow == "device":
         raise QuartetError(
             f"error: {graph.control_flow[0]}: control flow on the device (target {target}) is "
-            "not supported yet; compile with target='cpu' (--target cpu)"
+            "not supported yet; compile with control_flow='host' (--control-flow host) to run "
+            "it as a host loop, or with target='cpu' (--target cpu)"
         )
     compiled = quartet.compile(
-        graph.text, target=target, tiling=tiling, fusion=fusion, schedule=schedule, cache=cache
+        graph.text,
+        target=target,
+        tiling=tiling,
+        fusion=fusion,
+        schedule=schedule,
+        control_flow=control_flow,
+        cache=cache,
     )
     compiled.stage_seconds = {**stages, **compiled.stage_seconds}
     timing = ", ".join(f"{s} {t:.2f} s" for s, t in compiled.stage_seconds.items())

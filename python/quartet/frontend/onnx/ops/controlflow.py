@@ -6,9 +6,11 @@ the placement Grinder will lower to the device; today they run on the CPU target
       -> %r = scf.for %i = %c0 to %c8 step %c1 iter_args(%v = %v0) -> (tensor<..>) {
            <body>; scf.yield %v' } {controlflow.placement = #controlflow.device<"grid">}
 
-A loop whose condition the body computes becomes ``scf.while``; scan outputs (per-iteration
-values stacked along a new first axis) need a static trip count and are carried tensors updated
-by one kernel per iteration. An If on a compile-time condition imports only the taken branch.
+A loop whose condition the body computes becomes ``scf.while``, which copies its carried values
+into their buffers each iteration; a loop with a static trip count is
+:func:`~quartet.frontend.onnx.ops.loops.static_for` (double-buffered carried values, scan
+outputs written row by row; scan outputs need a static trip count). An If on a compile-time
+condition imports only the taken branch.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ import numpy as np
 import onnx
 
 from quartet.frontend.onnx.context import NodeContext
-from quartet.frontend.onnx.ir import Operand, Tensor, Writer, scalar_type
+from quartet.frontend.onnx.ir import Tensor, Writer, scalar_type
+from quartet.frontend.onnx.ops.batching import batch_over_iterations
+from quartet.frontend.onnx.ops.loops import (
+    PLACEMENT,
+    hoist_invariant_nodes,
+    into,
+    loop_results,
+    static_for,
+    write_row,
+    yield_values,
+)
 from quartet.frontend.onnx.registry import op
-
-PLACEMENT = '{controlflow.placement = #controlflow.device<"grid">}'
 
 
 def subgraph(ctx: NodeContext, name: str) -> onnx.GraphProto:
@@ -43,16 +53,13 @@ def _condition(ctx: NodeContext, tensor: Tensor, writer: Writer) -> str:
     return writer.assign(f"arith.cmpi ne, {element}, {null} : {scalar_type(tensor.dtype)}")
 
 
-def _yield(ctx: NodeContext, writer: Writer, values: list[Tensor], types: list[str], what: str):
-    for tensor, expected in zip(values, types, strict=True):
-        if tensor.type != expected:
-            raise ctx.error(f"{what} yields {tensor.type} where {expected} is required")
-    names = ", ".join(ctx.emit.ssa(t) for t in values)
-    writer.line(f"scf.yield {names} : {', '.join(types)}" if values else "scf.yield")
-
-
 @op("If")
 def if_op(ctx: NodeContext):
+    """Each branch writes its results into destinations defined before the ``scf.if`` (the
+    copy kernels :func:`_into` writes, which Welder fuses into the branch's last operator),
+    so that both branches fill the same buffers: bufferization then gives the construct no
+    results at all, where two branches allocating their own would yield a buffer chosen at run
+    time (a strided view type no kernel takes)."""
     condition = ctx.inputs[0]
     then_graph, else_graph = subgraph(ctx, "then_branch"), subgraph(ctx, "else_branch")
     importer = ctx.importer
@@ -60,29 +67,42 @@ def if_op(ctx: NodeContext):
         taken = then_graph if bool(np.asarray(condition.const).reshape(-1)[0]) else else_graph
         return importer.import_subgraph(taken, [], ctx.emit.w)
     ctx.importer.control_flow.append(f"node '{ctx.name}' (If)")
-    writer = ctx.emit.w
+    emit = ctx.emit
+    writer = emit.w
     flag = _condition(ctx, condition, writer)
     results = writer.fresh("if")
     header_at = len(writer.lines)
     inner = writer.nested()
     writer.lines.append("")  # the header, once the result types are known
-    then_values = importer.import_subgraph(then_graph, [], inner)
-    types = [t.type for t in then_values]
-    _yield(ctx, inner, then_values, types, "the then branch")
-    writer.line("} else {")
-    else_values = importer.import_subgraph(else_graph, [], inner)
-    _yield(ctx, inner, else_values, types, "the else branch")
+    saved, emit.w = emit.w, inner
+    try:
+        then_values = importer.import_subgraph(then_graph, [], inner)
+        destinations = [
+            Tensor(t.shape, t.dtype, writer.fresh("dest"), view=True) for t in then_values
+        ]
+        for destination in destinations:
+            line = f"{writer.indent}{destination.ssa} = tensor.empty() : {destination.type}"
+            writer.lines.insert(header_at, line)
+            header_at += 1
+        types = [t.type for t in then_values]
+        emit.w = inner
+        filled = [into(ctx, v, d) for v, d in zip(then_values, destinations, strict=True)]
+        yield_values(ctx, inner, filled, types, "the then branch")
+        writer.line("} else {")
+        else_values = importer.import_subgraph(else_graph, [], inner)
+        if [t.type for t in else_values] != types:
+            got = [t.type for t in else_values]
+            raise ctx.error(f"the else branch yields {got} where {types} is required")
+        emit.w = inner
+        filled = [into(ctx, v, d) for v, d in zip(else_values, destinations, strict=True)]
+        yield_values(ctx, inner, filled, types, "the else branch")
+    finally:
+        emit.w = saved
     writer.line(f"}} {PLACEMENT}")
     count = len(types)
     target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
     writer.lines[header_at] = f"{writer.indent}{target}scf.if {flag} -> ({', '.join(types)}) {{"
-    return _results(results, then_values)
-
-
-def _results(name: str, like: list[Tensor]) -> list[Tensor]:
-    if len(like) == 1:
-        return [Tensor(like[0].shape, like[0].dtype, name, view=True)]
-    return [Tensor(t.shape, t.dtype, f"{name}#{i}", view=True) for i, t in enumerate(like)]
+    return loop_results(results, then_values)
 
 
 @op("Loop")
@@ -106,6 +126,7 @@ def loop(ctx: NodeContext):
         condition = None
     computes_exit = condition is not None or not _passes_condition_through(body)
     ctx.importer.control_flow.append(f"node '{ctx.name}' (Loop)")
+    body = hoist_invariant_nodes(ctx, body)
     if steps is None and not computes_exit:
         raise ctx.error("a loop without trip count or condition never ends")
     if computes_exit:
@@ -147,7 +168,9 @@ def _uses(graph: onnx.GraphProto, name: str) -> bool:
 
 
 def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
-    """scf.for over the carried values and one stacked tensor per scan output."""
+    """scf.for over the carried values and one stacked tensor per scan output (row-wise work
+    on the rows of outer tensors done before it: :mod:`.batching`)."""
+    body = batch_over_iterations(ctx, body, steps)
 
     def step(index: str, arguments: list[Tensor], scan_names: list[str]):
         iteration = _iteration_tensor(ctx, body, index)
@@ -162,87 +185,6 @@ def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
         return outputs[1 : 1 + len(carried)], list(zip(stacked, updated, strict=True))
 
     return static_for(ctx, steps, carried, step, scans)
-
-
-def static_for(ctx: NodeContext, steps: int, inits: list[Tensor], step, scans: int = 0):
-    """An ``scf.for`` of ``steps`` iterations (with the controlflow placement) carrying
-    ``inits`` and ``scans`` stacked outputs; Loop's static form, and the loop of operators
-    that are loops themselves (RNN, GRU, LSTM, Scan).
-
-    ``step(index, arguments, scan_names)`` writes one iteration through ``ctx.emit`` and
-    returns ``(values, stacked)``: the next value of each argument (written back into the
-    argument's buffer afterwards, so bufferization keeps one buffer per carried value), and
-    per scan name its loop argument (a view named by it, shaped once the body is known) with
-    the argument updated in place (:func:`write_row`). The header is written after the body,
-    once the stacked shapes are known; their zero inits go before it. Returns the loop's
-    results: the carried values, then the stacked outputs.
-    """
-    emit = ctx.emit
-    writer = emit.w
-    index, results = writer.fresh("i"), writer.fresh("loop")
-    names = [writer.fresh("arg") for _ in inits]
-    scan_names = [writer.fresh("scan") for _ in range(scans)]
-    header_at = len(writer.lines)
-    arguments = [Tensor(t.shape, t.dtype, a, view=True) for t, a in zip(inits, names, strict=True)]
-    inner = writer.nested()
-    saved, emit.w = emit.w, inner
-    try:
-        values, stacked = step(index, arguments, scan_names)
-        emit.w = inner
-        # rows first (inside step): they may read a carried argument the copies overwrite
-        new_state = [_into(ctx, v, a) for v, a in zip(values, arguments, strict=True)]
-        rows = [argument for argument, _ in stacked]
-        types = [t.type for t in [*arguments, *rows]]
-        _yield(ctx, inner, [*new_state, *(u for _, u in stacked)], types, "the loop body")
-    finally:
-        emit.w = saved
-    writer.line(f"}} {PLACEMENT}")
-    body_lines = writer.lines[header_at:]
-    del writer.lines[header_at:]
-    initial = [emit.ssa(t) for t in inits] + [emit.fill(r.shape, r.dtype, 0) for r in rows]
-    lower = writer.assign("arith.constant 0 : index")
-    upper = writer.assign(f"arith.constant {steps} : index")
-    one = writer.assign("arith.constant 1 : index")
-    state = ", ".join(f"{a} = {v}" for a, v in zip([*names, *scan_names], initial, strict=True))
-    count = len(initial)
-    target = f"{results}:{count} = " if count > 1 else (f"{results} = " if count else "")
-    writer.line(
-        f"{target}scf.for {index} = {lower} to {upper} step {one} iter_args({state}) -> "
-        f"({', '.join(types)}) {{"
-    )
-    writer.lines.extend(body_lines)
-    return _results(results, [*arguments, *rows])
-
-
-def _into(ctx: NodeContext, value: Tensor, destination: Tensor) -> Tensor:
-    """``value`` written into the buffer of the loop argument ``destination`` (a copy kernel
-    whose init is the argument), so that bufferization keeps one buffer per carried value
-    across iterations (a yield must be equivalent to its iteration argument)."""
-    if value.type != destination.type:
-        raise ctx.error(f"the loop body yields {value.type} where {destination.type} is required")
-    if value.ssa == destination.ssa:
-        return value
-    indices = [f"d{i}" for i in range(len(value.ir_shape))]
-    emit = ctx.emit
-    return emit.generic(
-        value.shape, value.dtype, [Operand(value, indices)], lambda b, a: a[0], init=destination.ssa
-    )
-
-
-def write_row(ctx, stacked: Tensor, value: Tensor, index: str, axis: int = 0) -> Tensor:
-    """``stacked`` with the slice at ``index`` along ``axis`` replaced by ``value`` (one
-    kernel)."""
-    expected = (*value.shape[:axis], stacked.shape[axis], *value.shape[axis:])
-    if expected != stacked.shape:
-        raise ctx.error(f"scan value {value.shape} does not fit {stacked.shape}")
-    rows = [f"d{i}" for i in range(stacked.rank) if i != axis] or ["0"]
-
-    def body(b, args):
-        here = b.op(f"arith.cmpi eq, {b.index(axis)}, {index} : index")
-        return b.select(here, args[1], args[0], stacked.dtype)
-
-    operands = [Operand(stacked, [f"d{i}" for i in range(stacked.rank)]), Operand(value, rows)]
-    return ctx.emit.generic(stacked.shape, stacked.dtype, operands, body, init=stacked.ssa)
 
 
 def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried: list[Tensor]):
@@ -282,7 +224,7 @@ def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried:
         step = inner.assign("arith.constant 1 : index")
         following = inner.assign(f"arith.addi {after[0]}, {step} : index")
         values = [
-            _into(ctx, value, arg)
+            into(ctx, value, arg)
             for value, arg in zip(outputs[: 1 + len(carried)], args, strict=True)
         ]
         for tensor, expected in zip(values, types[1:], strict=True):

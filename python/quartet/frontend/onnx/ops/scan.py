@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Body, Tensor
-from quartet.frontend.onnx.ops.controlflow import static_for, subgraph, write_row
+from quartet.frontend.onnx.ops.controlflow import subgraph
+from quartet.frontend.onnx.ops.loops import hoist_invariant_nodes, static_for, write_row
 from quartet.frontend.onnx.registry import op
 
 
@@ -65,6 +66,7 @@ def scan(ctx: NodeContext):
     output_reverse = _flags(ctx, "scan_output_directions", outputs)
     output_axes = list(ctx.attr("scan_output_axes") or [0] * outputs)
     ctx.importer.control_flow.append(f"node '{ctx.name}' (Scan)")
+    body = hoist_invariant_nodes(ctx, body)
 
     def step(index: str, arguments: list[Tensor], scan_names: list[str]):
         slices = [

@@ -27,8 +27,8 @@ from quartet.frontend.onnx.context import NodeContext
 from quartet.frontend.onnx.ir import Body, Operand, Tensor, is_float, scalar_type
 from quartet.frontend.onnx.ops import scalar as s
 from quartet.frontend.onnx.ops.activation import stable_softplus
-from quartet.frontend.onnx.ops.controlflow import static_for
 from quartet.frontend.onnx.ops.layout import permuted
+from quartet.frontend.onnx.ops.loops import insert_rows, static_for
 from quartet.frontend.onnx.registry import op
 
 _GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -459,23 +459,48 @@ def _rnn_step(ctx, layer: _Layer, index, xw, r, h):
 
 
 def _write_outputs(ctx, layer: _Layer, index: str, y: Tensor, h_new: Tensor, xw: Tensor) -> Tensor:
-    """y with row tau of every (direction, batch element) set to h' (zeros stay past a
-    sequence's end)."""
+    """y with row tau of every (direction, batch element) set to h'. Without sequence
+    lengths, the row of direction d is one contiguous slab y[tau_d, d] (a copy, O(T) bytes over
+    the loop); with them, rows end at each batch element's length and zeros stay past it: a
+    kernel that rewrites y."""
+    if layer.lengths is None:
+        return _insert_rows(ctx, layer, index, y, h_new)
     ctx.emit.ssa(xw)
-    extra = [] if layer.lengths is None else [Operand(layer.lengths, ["d2"])]
+    extra = [Operand(layer.lengths, ["d2"])]
 
     def body(b: Body, args: list[str]) -> str:
-        old, new = args[0], args[1]
-        length = args[2] if layer.lengths is not None else None
+        old, new, length = args[0], args[1], args[2]
         time = b.index(0)  # y's loops are (t, d, b, h)
         probe = _Step(b, layer, index, xw, length, first_loop=1)
         here = b.op(f"arith.cmpi eq, {time}, {probe.time} : index")
-        if probe.active is not None:
-            here = b.op(f"arith.andi {here}, {probe.active} : i1")
+        here = b.op(f"arith.andi {here}, {probe.active} : i1")
         return b.select(here, new, old, layer.dtype)
 
     operands = [Operand(y, ["d0", "d1", "d2", "d3"]), Operand(h_new, ["d1", "d2", "d3"]), *extra]
     return ctx.emit.generic(y.shape, layer.dtype, operands, body, init=y.ssa)
+
+
+def _insert_rows(ctx, layer: _Layer, index: str, y: Tensor, h_new: Tensor) -> Tensor:
+    """h'[d] into y[tau_d, d] for each direction d (tau_d = t forward, T - 1 - t reverse)."""
+    w = ctx.emit.w
+    backward = None
+    if any(layer.directions):
+        last = w.assign(f"arith.constant {layer.steps - 1} : index")
+        backward = w.assign(f"arith.subi {last}, {index} : index")
+    rows = (layer.batch, layer.hidden)
+    directions = len(layer.directions)
+    for d, reverse in enumerate(layer.directions):
+        row = h_new
+        if directions > 1:
+            row = Tensor((1, *rows), layer.dtype, w.fresh("row"), view=True)
+            w.line(
+                f"{row.ssa} = tensor.extract_slice {ctx.emit.ssa(h_new)}[{d}, 0, 0] "
+                f"[1, {rows[0]}, {rows[1]}] [1, 1, 1] : {h_new.type} to {row.type}"
+            )
+        time = backward if reverse else index
+        position = w.assign(f"arith.constant {d} : index")
+        y = insert_rows(ctx, y, row, [time, position], [1, 1, *rows])
+    return y
 
 
 @op("RNN", "GRU", "LSTM")
