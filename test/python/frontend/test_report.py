@@ -242,14 +242,15 @@ needs_browser = pytest.mark.skipif(
 @needs_ptxas
 @needs_browser
 def test_the_report_in_a_headless_browser(tmp_path):
-    """Chromium loads the page offline: both pictures decode, both tables have rows, and the
-    screenshot shows drawings where they are."""
+    """Chromium loads the page offline: the three pictures (the operator graph, the kernels'
+    bars, Rammer's Gantt chart) decode, both tables have rows, and the screenshot shows
+    drawings where they are."""
     compiled = compile_model(resnet18(image=32, classes=10), cache=False).compiled
     report = tmp_path / "report.html"
     report.write_text(render(compiled, "resnet18"))
     result = check_page(report, tmp_path / "report.png", browser)
     assert result.ok, result.failures
-    assert result.images == 2 and result.tables == 2
+    assert result.images == 3 and result.tables == 2
 
 
 @needs_browser
