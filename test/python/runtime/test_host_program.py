@@ -31,8 +31,8 @@ F32, I8 = np.dtype(np.float32), np.dtype(np.int8)
 
 class Recording(EmulatedDevice):
     """The emulator's buffers; a launch records its kernel and parameters (arrays copied)
-    instead of running PTX (and "flag" clears byte 0 of its first parameter at the third launch, as a kernel
-    computing a loop's exit would)."""
+    instead of running PTX (and "flag" clears byte 0 of its first parameter at the third
+    launch, as a kernel computing a loop's exit would)."""
 
     def __init__(self):
         super().__init__(checks=False)
