@@ -167,10 +167,18 @@ class GlobalRaces:
         self._write(pc, "atomic", threads, offsets, size, order)
         if not order.strong:
             return
-        if self.sync:
-            self._acquire(threads, offsets, now=order.acquires)
-        if order.releases or self.fenced is not None:
-            self._release(threads, offsets, order, join=True)
+        releases = order.releases or self.fenced is not None
+        if len(np.unique(offsets)) == len(offsets):
+            lanes = [slice(None)]
+        else:  # lanes on one location are applied in thread order: each sees those before it
+            lanes = [slice(lane, lane + 1) for lane in range(len(threads))]
+        for lane in lanes:
+            if self.sync:
+                self._acquire(threads[lane], offsets[lane], now=order.acquires)
+            if releases:
+                self._release(threads[lane], offsets[lane], order, join=True, advance=False)
+        if order.releases:
+            self._next_phase(np.unique(self.cta_of[threads]))
 
     def fence(self, threads: np.ndarray, order: Ordering) -> None:
         """A fence.acq_rel or fence.sc (membar) of ``threads``."""
@@ -369,7 +377,9 @@ class GlobalRaces:
         self._join(clock, own)
         return clock
 
-    def _release(self, threads, offsets, order: Ordering, join: bool) -> None:
+    def _release(self, threads, offsets, order: Ordering, join: bool, advance: bool = True) -> None:
+        """Publish what ``threads`` know at ``offsets``; ``advance``: start their CTAs' next
+        phase after a release (an atomic does so once all its lanes released)."""
         phases = self.phase[self.cta_of[threads]]
         if not order.releases:  # a strong store or RMW after a fence: covered up to the fence
             phases = self.fenced[threads]
@@ -385,7 +395,7 @@ class GlobalRaces:
                 self._join(self.sync[offset], clock)
             else:
                 self.sync[offset] = clock
-        if order.releases and len(threads):  # (a fence started its new phase already)
+        if advance and order.releases and len(threads):  # (a fence started its new phase)
             self._next_phase(np.unique(self.cta_of[threads]))
 
     def _acquire(self, threads, offsets, now: bool) -> None:

@@ -23,6 +23,7 @@ KERNELS = {
         test_sync.POLL, test_sync.POLL.replace("acquire", "relaxed")
     ),
     "counted_spin": test_sync.COUNTED_SPIN,
+    "grid_sync.ptx": (PTX_DIR / "grid_sync.ptx").read_text(),
     "elementwise": elementwise_ptx("fma.rn.f32 %d, %a, %b, %c;", [4, 4, 4], 4),
     "shfl": test_warp.shfl_kernel("idx", "3", "0x181f"),
     "ldmatrix": test_warp.LDMATRIX.replace(".TRANS", ".trans"),

@@ -247,3 +247,52 @@ def test_the_race_checker_can_be_disabled(chain):
     checks = {"bounds", "align", "race", "uninit", "uninit-global", "barrier"}
     _, _, rows = run_chain(ptx, checks=checks)
     assert rows[-1] == THREADS - 1 + 8 * (BLOCKS - 1)  # the emulator's memory is SC
+
+
+GRID_BLOCKS = 16
+ARRIVE = "atom.acq_rel.gpu.global.add.u32 %r15, [%rd0], 1;"
+PUBLISH = "st.release.gpu.global.u32 [%rd0+4], %r16;"
+GENERATION_POLL = "ld.acquire.gpu.global.u32 %r17, [%rd0+4];"
+ROW_WRITE = "st.global.u32 [%rd3], %r12;"
+ROW_READ = "ld.global.u32 %r13, [%rd5];"
+
+
+def run_grid_sync(ptx: str):
+    state = np.zeros(2, np.uint32)  # arrival counter, generation
+    data = np.zeros(GRID_BLOCKS * THREADS, np.uint32)
+    out = np.zeros(GRID_BLOCKS * THREADS, np.uint32)
+    launch(ptx, "grid_sync", GRID_BLOCKS, THREADS, [state, data, out])
+    return state, out
+
+
+def test_a_grid_barrier_with_a_generation_counter_is_clean(ptx_file):
+    """Six steps, each followed by the grid barrier: every read of the neighbour's row sees
+    the row of the step before, and the counter is back at 0 after six generations."""
+    state, out = run_grid_sync(ptx_file("grid_sync.ptx"))
+    assert state.tolist() == [0, 6]
+    right = (np.arange(GRID_BLOCKS)[:, None] + 1) % GRID_BLOCKS
+    expected = 3 * (100 * right + np.arange(THREADS)) + 6000  # steps 0, 2, 4 add 0, 2000, 4000
+    assert out.tolist() == expected.ravel().tolist()
+
+
+GRID_BARRIER_BUGS = {
+    "barrier removed": ("  @%p0 bra LEAVE;\n", "  bra.uni LEAVE;\n"),
+    "relaxed poll": (GENERATION_POLL, GENERATION_POLL.replace("acquire", "relaxed")),
+    "relaxed publish": (PUBLISH, PUBLISH.replace("release", "relaxed")),
+    "relaxed arrival": (ARRIVE, ARRIVE.replace("acq_rel", "relaxed")),
+}
+
+
+@pytest.mark.parametrize("bug", GRID_BARRIER_BUGS.values(), ids=GRID_BARRIER_BUGS.keys())
+def test_a_broken_grid_barrier_is_a_race_between_blocks(ptx_file, bug):
+    """Without the barrier, or with one of its orderings dropped, a block's read of its
+    neighbour's row is not ordered after the neighbour's write of it."""
+    ptx = plant(ptx_file("grid_sync.ptx"), *bug)
+    with pytest.raises(EmulatorCheckError) as error:
+        run_grid_sync(ptx)
+    reports = error.value.reports
+    assert {report.kind for report in reports} == {"global-race"}
+    read = next(report for report in reports if report.line == line_of(ptx, ROW_READ))
+    assert f"races with a write by another block at line {line_of(ptx, ROW_WRITE)}" in read.detail
+    assert "of 'grid_sync_data'" in read.detail
+    assert read.other_block == ((read.block[0] + 1) % GRID_BLOCKS, 0, 0)
