@@ -208,6 +208,7 @@ def plan_members(name: str, members: list[Member]) -> KernelPlan:
     _propagate_regions(members, output)
     kernel = KernelPlan(name, members, output, grid)
     _check_stored_cover(kernel)
+    _check_stored_once(kernel)
     _check_clamped_reads(kernel)
     kernel.order_phases()
     return kernel
@@ -239,6 +240,26 @@ def _check_stored_cover(kernel: KernelPlan) -> None:
                 raise PassError(
                     f"its result is needed outside the kernel, but the blocks' regions cover "
                     f"{covered} of its {member.extents[loop]} points along loop {loop}",
+                    member.op,
+                )
+
+
+def _check_stored_once(kernel: KernelPlan) -> None:
+    """A result the kernel stores must be stored by one block per point: a region that does
+    not move along an axis of the grid is stored again by every block along it (the same
+    values, but a write-write race between blocks in the PTX memory model, which the
+    emulator's race-global checker reports, and repeated traffic)."""
+    for member in kernel.members:
+        if not member.global_output or member is kernel.output:
+            continue
+        moving = {
+            position for loop in member.par_loops for position, _ in member.origin[loop].coeffs
+        }
+        for position, blocks in enumerate(kernel.grid):
+            if blocks > 1 and position not in moving:
+                raise PassError(
+                    f"its result is needed outside the kernel, but its region is the same in "
+                    f"the {blocks} blocks along grid axis {position}: they would all store it",
                     member.op,
                 )
 
