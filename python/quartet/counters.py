@@ -265,7 +265,7 @@ class _Walk:
         for segment in loop.regions[0].blocks[0].operations:
             if schedule.SEGMENT not in segment.attributes:
                 continue
-            (call,) = _calls(segment.operation)
+            (call,) = calls_in(segment.operation)
             task = self.functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]
             flags = [_intermediate(operand, place) for operand in list(call.operands)[1:]]
             self.traffic(task, place, flags, launched=False)
@@ -377,7 +377,8 @@ def _intermediate(value: ir.Value, place: _Place) -> bool:
     return place.intermediate.get(value, False)
 
 
-def _calls(op: ir.Operation) -> list[ir.Operation]:
+def calls_in(op: ir.Operation) -> list[ir.Operation]:
+    """Every ``func.call`` nested in ``op``, in walk order."""
     found: list[ir.Operation] = []
 
     def visit(nested: ir.Operation) -> ir.WalkResult:
