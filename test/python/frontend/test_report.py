@@ -22,6 +22,8 @@ import quartet as quartet_api
 from quartet.dialects import create_context
 from quartet.frontend.onnx import compile_model, import_model
 from quartet.hardware import H100_SXM
+from quartet.pipeline import parse_pipeline, run_pipeline
+from quartet.pipelines import pipeline_text, steps_for
 from quartet.ptxas import find_ptxas
 
 pytest.importorskip("matplotlib", reason="the report extra (pip install 'quartet[report]')")
@@ -36,7 +38,8 @@ needs_ptxas = pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is n
 
 @pytest.fixture(scope="module")
 def encoder_model():
-    return compile_model(encoder_layer(), cache=False)
+    """One launch per kernel (schedule none): the report's kernel rows are launches."""
+    return compile_model(encoder_layer(), schedule="none", cache=False)
 
 
 def test_every_operator_is_located_at_its_onnx_node():
@@ -100,6 +103,31 @@ def test_the_operator_graph_of_an_encoder_layer(encoder_model):
         assert launch.modelled_seconds is not None and 0 < launch.modelled_seconds < 1e-3
 
 
+def test_the_operator_graph_reads_through_a_veu_program():
+    """Under Rammer the host calls one vEU program whose segments call the task functions:
+    the graph is the same launches, operators, names and edges as the launch list quartet-
+    rammer was given (the same graph-to-loops pipeline, up to Rammer's step)."""
+    built = compile_model(encoder_layer(), cache=False)
+    rammer = built.compiled
+    assert rammer.launches == 1
+    prefix, _ = steps_for("sm_90", schedule="rammer")
+    with create_context(), ir.Location.unknown():
+        module = ir.Module.parse(built.graph.text)
+        run_pipeline(module, parse_pipeline(pipeline_text(prefix[:-1])))
+        launch_list = str(module)
+    assert operator_graph(rammer.loops_ir, rammer.entry) == operator_graph(
+        launch_list, rammer.entry
+    )
+    page = render(rammer, "encoder layer")
+    (veu,) = rammer.schedules
+    facts = page.split('<section id="rammer">')[1].split("</section>")[0]
+    for text in (f"{veu.figures.veus} ({veu.device.sms} SMs × {veu.device.per_sm})",
+                 f"{veu.figures.tasks}", f"({veu.figures.ratio:.2f}×)"):  # fmt: skip
+        assert text in facts
+    (png,) = re.findall(r'src="data:image/png;base64,([^"]+)"', facts)
+    assert base64.b64decode(png).startswith(b"\x89PNG")
+
+
 def test_launches_of_one_kernel_keep_their_own_names():
     """Two identical layers share their kernels; each launch names its own layer's nodes."""
     compiled = compile_model(encoder(2), cache=False).compiled
@@ -128,6 +156,7 @@ def test_the_report_page_of_an_encoder_layer(encoder_model):
     page = render(compiled, "encoder layer")
     for anchor in ("overview", "kernels", "graph", "tiles", "kept-apart"):
         assert f'<section id="{anchor}">' in page
+    assert '<section id="rammer">' not in page  # one launch per kernel: nothing co-scheduled
     assert not re.search(r'(src|href)="(https?:)?//', page), "nothing external"
     kernels = _table(page, "kernels")
     assert [row[0] for row in kernels] == [kernel.name for kernel in compiled.kernels]
@@ -213,14 +242,15 @@ needs_browser = pytest.mark.skipif(
 @needs_ptxas
 @needs_browser
 def test_the_report_in_a_headless_browser(tmp_path):
-    """Chromium loads the page offline: both pictures decode, both tables have rows, and the
-    screenshot shows drawings where they are."""
+    """Chromium loads the page offline: the three pictures (the operator graph, the kernels'
+    bars, Rammer's Gantt chart) decode, both tables have rows, and the screenshot shows
+    drawings where they are."""
     compiled = compile_model(resnet18(image=32, classes=10), cache=False).compiled
     report = tmp_path / "report.html"
     report.write_text(render(compiled, "resnet18"))
     result = check_page(report, tmp_path / "report.png", browser)
     assert result.ok, result.failures
-    assert result.images == 2 and result.tables == 2
+    assert result.images == 3 and result.tables == 2
 
 
 @needs_browser
