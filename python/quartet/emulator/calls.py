@@ -14,6 +14,11 @@ the callee's return parameters into the call's return operands and resumes after
 Threads of a warp calling together run the callee together. Frames are not duplicated, so a
 recursive call (rare: LLVM emits none for Quartet's kernels) would share its callee's
 parameters and registers; the stack depth is bounded (``MAX_CALL_DEPTH``).
+
+A function may take the address of a formal parameter (``mov.b64 %rd, f_param_2``) and load
+through it (``ld.param [%rd]``): LLVM does so where it selects between two parameters. Each
+``.param`` variable therefore has an address in a window of its own (:func:`param_addresses`),
+every thread seeing its own bytes there, as each thread has its own frame on a GPU.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ from .parser import (
     Vec,
 )
 from .ptxtypes import PTXType
+
+PARAM_WINDOW = 0x7D00_0000_0000
+"""Where ``.param`` variables' addresses start: apart from the global heap and the shared and
+local windows (memory.py), so a stray pointer into it is no other space's address."""
+PARAM_ALIGN = 16
 
 MAX_CALL_DEPTH = 64
 
@@ -245,3 +255,12 @@ def _call(instruction: Instruction, machine) -> Op:
             write(idx, read(idx))
 
     return Op(CALL, run, target=function.entry, finish=finish)
+
+
+def param_addresses(sizes: dict[str, int]) -> dict[str, int]:
+    """The address of each ``.param`` variable (name -> size in bytes), in PARAM_WINDOW."""
+    addresses, start = {}, PARAM_WINDOW
+    for name, size in sizes.items():
+        addresses[name] = start
+        start += -(-max(size, 1) // PARAM_ALIGN) * PARAM_ALIGN
+    return addresses

@@ -132,6 +132,8 @@ class Machine:
             name: np.zeros((self.nthreads, size), np.uint8)
             for name, size in self.program.param_variables.items()
         }
+        self.param_addresses = calls.param_addresses(self.program.param_variables)
+        symbols.update(self.param_addresses)
         self.call_stack = np.zeros((self.nthreads, 0), np.int64)  # call-site pcs, grown on use
         self.call_depth = np.zeros(self.nthreads, np.int64)
         shared_sizes = (shared_bytes, self.memory.shared_size)

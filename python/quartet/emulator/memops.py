@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ExecutionError
 from .memory import LOCAL_WINDOW, SHARED_WINDOW
 from .operands import type_of
 from .ops import SIMPLE, Op, decoder, expect_operands, unsupported
@@ -104,9 +105,12 @@ def _used_spans(destination, mentions, width: int) -> list[tuple[int, int]] | No
 
 
 def _load_param(instruction: Instruction, machine, ptx_type: PTXType, address, writers) -> Op:
-    """Kernel parameters are launch constants: the load becomes a broadcast of known values."""
-    if not isinstance(address, Addr) or not isinstance(address.base, Sym):
-        raise unsupported(instruction, "ld.param from a computed address")
+    """Kernel parameters are launch constants: the load becomes a broadcast of known values.
+    A call parameter's bytes are per thread, also through a computed address (calls.py)."""
+    if not isinstance(address, Addr):
+        raise unsupported(instruction, "ld.param from a non-address operand")
+    if not isinstance(address.base, Sym) or address.base.name in machine.registers:
+        return _load_param_at(instruction, machine, ptx_type, address, writers)
     if address.base.name in machine.param_storage:
         read = _call_param(instruction, machine, address, ptx_type, len(writers))
 
@@ -125,6 +129,43 @@ def _load_param(instruction: Instruction, machine, ptx_type: PTXType, address, w
     def run(idx):
         for value, write in zip(values, writers, strict=True):
             write(idx, value)
+
+    return Op(SIMPLE, run)
+
+
+def _load_param_at(instruction: Instruction, machine, ptx_type: PTXType, address, writers) -> Op:
+    """``ld.param [%reg]``: each thread reads the call parameter its address falls in; an
+    address in none of them, or running past its end, is an error of the run."""
+    read_address = machine.operands.address(instruction, address)
+    width = ptx_type.nbytes * len(writers)
+    spans = [
+        (start, start + machine.param_storage[name].shape[1], machine.param_storage[name])
+        for name, start in machine.param_addresses.items()
+    ]
+
+    def run(idx):
+        threads = np.arange(machine.nthreads) if idx is None else np.asarray(idx)
+        addresses = np.broadcast_to(read_address(idx), threads.shape)
+        values = np.zeros((threads.size, width), np.uint8)
+        found = np.zeros(threads.size, np.bool_)
+        for start, end, storage in spans:
+            inside = (addresses >= start) & (addresses + width <= end)
+            if not inside.any():
+                continue
+            offsets = addresses[inside] - start
+            rows = storage[threads[inside]]
+            columns = offsets[:, None] + np.arange(width)
+            values[inside] = np.take_along_axis(rows, columns, axis=1)
+            found |= inside
+        if not found.all():
+            bad = int(addresses[~found][0])
+            raise ExecutionError(
+                f"line {instruction.line}: `{instruction.text}`: ld.param at {bad:#x}, in no "
+                "parameter of the call (or past its end)"
+            )
+        typed = values.view(ptx_type.dtype)
+        for position, write in enumerate(writers):
+            write(idx, typed[:, position])
 
     return Op(SIMPLE, run)
 

@@ -231,3 +231,67 @@ def test_indirect_calls_are_reported_unsupported():
     )
     with pytest.raises(PTXUnsupportedError, match="line 12: unsupported: indirect call"):
         launch(ptx, "k", 1, 1, [])
+
+
+# pick(a, b, which) = *(which ? &b : &a): LLVM selects between two parameters' addresses and
+# loads through the result (as it does for a task function choosing one of two buffers).
+PARAM_ADDRESS = (
+    HEADER
+    + """
+.func (.param .b32 func_retval0) pick(.param .b32 pick_param_0, .param .b32 pick_param_1,
+                                      .param .b32 pick_param_2)
+{
+  .reg .pred %p;
+  .reg .b32 %r<3>;
+  .reg .b64 %rd<4>;
+  ld.param.b32 %r1, [pick_param_2];
+  setp.eq.s32 %p, %r1, 0;
+  mov.b64 %rd1, pick_param_0;
+  mov.b64 %rd2, pick_param_1;
+  selp.b64 %rd3, %rd1, %rd2, %p;
+  ld.param.b32 %r2, [%rd3];
+  st.param.b32 [func_retval0], %r2;
+  ret;
+}
+.visible .entry picks(.param .u64 picks_param_0)
+{
+  .reg .b32 %r<5>;
+  .reg .b64 %rd<4>;
+  ld.param.u64 %rd1, [picks_param_0];
+  mov.u32 %r1, %tid.x;
+  mul.lo.s32 %r2, %r1, 10;
+  and.b32 %r3, %r1, 1;
+  {
+  .param .b32 param0;
+  st.param.b32 [param0], %r1;
+  .param .b32 param1;
+  st.param.b32 [param1], %r2;
+  .param .b32 param2;
+  st.param.b32 [param2], %r3;
+  .param .b32 retval0;
+  call.uni (retval0), pick, (param0, param1, param2);
+  ld.param.b32 %r4, [retval0];
+  }
+  mul.wide.u32 %rd2, %r1, 4;
+  add.s64 %rd3, %rd1, %rd2;
+  st.global.b32 [%rd3], %r4;
+  ret;
+}
+"""
+)
+
+
+def test_a_parameter_loaded_through_its_address_is_the_threads_own():
+    """Each thread passes (tid, 10 tid, tid odd) and gets back tid (even) or 10 tid (odd):
+    the address of a formal parameter reaches that thread's bytes."""
+    out = np.zeros(64, np.int32)
+    launch(PARAM_ADDRESS, "picks", 1, 64, [out])
+    tid = np.arange(64)
+    np.testing.assert_array_equal(out, np.where(tid % 2, 10 * tid, tid))
+
+
+def test_a_parameter_address_past_its_end_is_an_error():
+    """Loading 8 bytes at a 4-byte parameter's address reads past it: an error of the run."""
+    broken = PARAM_ADDRESS.replace("ld.param.b32 %r2, [%rd3];", "ld.param.b32 %r2, [%rd3+4];")
+    with pytest.raises(ExecutionError, match=r"in no parameter of the call"):
+        launch(broken, "picks", 1, 64, [np.zeros(64, np.int32)])
