@@ -1,7 +1,8 @@
 """Compile the GPU benchmark's models for sm_90 into one folder that bench/gpu/run.sh runs.
 
     python bench/gpu/prepare.py [--out bench/gpu/artifacts] [--models mlp bert ...]
-                                [--dtypes f32 f16] [--variants welder unfused] [--small]
+                                [--dtypes f32 f16] [--variants quartet unfused norammer]
+                                [--small]
 
 For every model x dtype x variant (gpu_models.py, :data:`VARIANTS`) the folder gets an artifact
 ``<model>-<dtype>-<variant>/`` (quartet.runtime's format: PTX, host program, the CPU library
@@ -39,15 +40,17 @@ INDEX = "bench.json"
 @dataclass(frozen=True)
 class Variant:
     """One way of compiling every model: its name in the table and quartet.compile options.
-    Rammer's and Grinder's switches join this list when they land."""
+    Each optimisation is turned off in one variant, so the GPU measures what it brings
+    (Grinder's ``control_flow="host"`` joins when a bench model has control flow)."""
 
     name: str
     options: dict
 
 
 VARIANTS = [
-    Variant("welder", {"fusion": "welder"}),
-    Variant("unfused", {"fusion": "none"}),
+    Variant("quartet", {}),  # every optimisation on: Welder's kernels as tasks of one Rammer kernel
+    Variant("unfused", {"fusion": "none"}),  # Welder off: one kernel per operator, still Rammer's
+    Variant("norammer", {"schedule": "none"}),  # Rammer off: one launch per Welder kernel
 ]
 
 

@@ -46,7 +46,9 @@ def run_sh(artifacts: Path, out: Path) -> subprocess.CompletedProcess:
 def test_run_sh_without_a_gpu_checks_every_artifact_on_the_cpu(prepared, tmp_path):
     index = json.loads((prepared / "bench.json").read_text())
     names = [entry["name"] for entry in index["entries"]]
-    assert names == [f"mlp-{d}-{v}" for d in ("f32", "f16") for v in ("welder", "unfused")]
+    assert names == [
+        f"mlp-{d}-{v}" for d in ("f32", "f16") for v in ("quartet", "unfused", "norammer")
+    ]
     assert all("max rel error" in entry["onnxruntime"] for entry in index["entries"])
     done = run_sh(prepared, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -61,13 +63,13 @@ def test_run_sh_fails_when_an_artifact_disagrees_with_its_reference(prepared, tm
     import shutil
 
     copy = shutil.copytree(prepared, tmp_path / "artifacts")
-    reference = copy / "mlp-f32-welder" / "reference.npz"
+    reference = copy / "mlp-f32-quartet" / "reference.npz"
     with np.load(reference) as archive:
         outputs = {name: archive[name] + 1 for name in archive.files}
     np.savez(reference, **outputs)
     done = run_sh(copy, tmp_path / "out")
     assert done.returncode == 1
-    assert "check FAILED: mlp-f32-welder" in done.stdout
+    assert "check FAILED: mlp-f32-quartet" in done.stdout
 
 
 def test_the_weight_generator_is_pinned_to_its_bits():
@@ -145,10 +147,12 @@ def test_run_sh_on_a_gpu_checks_times_and_sanitizes(prepared, tmp_path, monkeypa
         (job["tool"], job["artifact"].rsplit("-")[-1]) for job in results["sanitizer"]
     )
     assert variants == [
+        ("memcheck", "norammer"),
+        ("memcheck", "quartet"),
         ("memcheck", "unfused"),
-        ("memcheck", "welder"),
+        ("racecheck", "norammer"),
+        ("racecheck", "quartet"),
         ("racecheck", "unfused"),
-        ("racecheck", "welder"),
     ]  # the smallest artifact of each variant, each tool once
     for job in results["sanitizer"]:
         assert job["result"] == "clean: ERROR SUMMARY: 0 errors", job
