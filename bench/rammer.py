@@ -10,23 +10,21 @@ and ``resnet18``.
 
 Per model, two builds, each in a fresh process without the compile cache:
 
-- **none**: ``compile_model`` as today, one launch per kernel. Its launches (the loop-level
-  host function: ``passes/launch_graph.py``) give the per-kernel sequence: each kernel's
-  modelled time (Welder, ``launch-seconds`` 3 us), i.e. its time with the launch taken out
-  plus one launch (``quartet.rammer.cost.LAUNCH_SECONDS``, the same 3 us). Its kernels'
-  block size, ptxas registers and shared bytes (+ the 1 KB CUDA reserves per block) give the
-  vEUs per SM.
-- **rammer**: the graph-to-loops pipeline with ``schedule="rammer"`` (Welder charged a handoff,
-  not a launch), cut where ``quartet-rammer`` takes over, so the launches are those the pass
-  places; ``quartet.rammer.policy.wavefront`` places them (the same call the pass makes). When
-  ``compile_model`` takes ``schedule=`` (the quartet-rammer pass is in), the whole compile with
-  ``schedule="rammer"`` is timed too and its launches counted; until then those two columns
-  read n/a.
+- **none**: ``compile_model(schedule="none")``, one launch per kernel: its launches and its
+  compile time.
+- **rammer**: ``compile_model(schedule="rammer")``, the default: its launches (1 for a model
+  without control flow) and compile time, and the figures of its persistent kernel as the
+  compiler reports them (``CompiledModel.schedules``, ``quartet.veu_figures``: read from the
+  vEU table quartet-rammer wrote into the IR): vEUs, tasks, waits, the modelled makespan of the
+  vEU program against the same kernels launched one after another (each launch charged
+  ``quartet.rammer.cost.LAUNCH_SECONDS``, a measured 3 us), utilisation. Welder groups the
+  kernels of the two builds under different launch charges, so their kernel counts may differ.
 
 Columns: launches before -> after, vEUs (SMs x per SM), tasks, waits (one per dependency on
 every vEU that runs the waiting launch), modelled makespan per kernel -> Rammer and their
 ratio, vEU utilisation, compile seconds without and with Rammer (medians of ``--repeat``) and
-the policy's own milliseconds. No GPU time is measured or modelled beyond Welder's model.
+the quartet-rammer stage's milliseconds (the policy and the vEU program's IR). No GPU time
+is measured or modelled beyond Welder's model.
 
     python bench/rammer.py [--models inception nasnet ...] [--repeat 1]
                            [--json bench/results/rammer.json] [--gantt DIR]
@@ -212,68 +210,34 @@ def model_file(name: str, directory: Path) -> Path:
 
 
 _CHILD = """
-import inspect, json, math, sys, time
-from mlir import ir
-from quartet.dialects import create_context
-from quartet.frontend.onnx import compile_model, import_model
-from quartet.hardware import H100_SXM
-from quartet.passes.launch_graph import host_functions, host_launches, launch_charge, launch_nodes
-from quartet.pipeline import parse_pipeline, run_pipeline
-from quartet.pipelines import pipeline_text, steps_for
-from quartet.rammer.cost import LAUNCH_SECONDS, figures, handoff_seconds, sequence_seconds
-from quartet.rammer.policy import wavefront
-from quartet.rammer.table import VirtualDevice
-
-RESERVED_SMEM = 1024  # CUDA C++ Programming Guide, compute capability 8.x/9.x: 1 KB of shared
-                      # memory per block is reserved for system use
-
-def nodes_of(module, sms):
-    (host,) = host_functions(module.operation)
-    return launch_nodes(host_launches(module.operation, host), launch_charge(host), sms)
+import json, sys, time
+from quartet.frontend.onnx import compile_model
 
 path, mode = sys.argv[1], sys.argv[2]
-spec = H100_SXM
 if mode == "none":
     start = time.perf_counter()
-    model = compile_model(path, target="sm_90", cache=False)
+    model = compile_model(path, target="sm_90", cache=False, schedule="none")
     seconds = time.perf_counter() - start
-    compiled = model.compiled
-    threads = max(math.prod(k.block) for k in compiled.kernels)
-    ptxas = compiled.ptxas
-    registers = max(info.registers for info in ptxas.values())
-    shared = max(k.shared_bytes for k in compiled.kernels) + RESERVED_SMEM
-    per_sm = spec.blocks_per_sm(threads, registers, shared)
-    with create_context(), ir.Location.unknown():
-        nodes = nodes_of(ir.Module.parse(compiled.loops_ir), spec.sm_count)
-    print(json.dumps({"seconds": seconds, "launches": compiled.launches, "per_sm": per_sm,
-                      "sequence": sequence_seconds(nodes, spec.sm_count, LAUNCH_SECONDS),
-                      "kernels": len(compiled.kernels)}))
+    print(json.dumps({"seconds": seconds, "launches": model.compiled.launches}))
 else:
-    per_sm = int(sys.argv[3])
-    device = VirtualDevice(spec.sm_count, per_sm)
-    seconds = launches = None
-    if "schedule" in inspect.signature(compile_model).parameters:  # quartet-rammer is in
-        start = time.perf_counter()
-        model = compile_model(path, target="sm_90", cache=False, schedule="rammer")
-        seconds, launches = time.perf_counter() - start, model.compiled.launches
-    prefix, _ = steps_for("sm_90", schedule="rammer")
-    before_rammer = [s for s in prefix if not s[0].startswith("quartet-rammer")]
-    graph = import_model(path)
-    with create_context(), ir.Location.unknown():
-        module = ir.Module.parse(graph.text)
-        run_pipeline(module, parse_pipeline(pipeline_text(before_rammer)))
-        nodes = nodes_of(module, device.sms)
     start = time.perf_counter()
-    table = wavefront(nodes, device, handoff_seconds(spec.clock_hz))
-    policy = time.perf_counter() - start
-    f = figures(nodes, table, device)
-    if len(sys.argv) > 4:
+    model = compile_model(path, target="sm_90", cache=False, schedule="rammer")
+    seconds, compiled = time.perf_counter() - start, model.compiled
+    if not compiled.schedules:
+        print(json.dumps({"seconds": seconds, "launches": compiled.launches, "veus": None,
+                          "notes": compiled.schedule_notes}))
+        raise SystemExit(0)
+    veu = compiled.schedules[0]  # a control-flow-free model: one persistent kernel
+    f = veu.figures
+    if len(sys.argv) > 3:
         from quartet.rammer.gantt import gantt
-        gantt(table, nodes, device, sys.argv[4])
-    print(json.dumps({"seconds": seconds, "launches": launches, "policy_seconds": policy,
-                      "launch_nodes": len(nodes), "veus": f.veus, "tasks": f.tasks,
-                      "dependencies": f.dependencies, "waits": f.waits,
-                      "makespan": f.makespan_seconds, "utilisation": f.utilisation}))
+        gantt(veu.table, veu.launches, veu.device, sys.argv[3])
+    print(json.dumps({"seconds": seconds, "launches": compiled.launches,
+                      "policy_seconds": compiled.stage_seconds.get("rammer", 0.0),
+                      "launch_nodes": f.launches, "veus": f.veus, "per_sm": veu.device.per_sm,
+                      "tasks": f.tasks, "dependencies": f.dependencies, "waits": f.waits,
+                      "sequence": f.sequence_seconds, "makespan": f.makespan_seconds,
+                      "utilisation": f.utilisation, "notes": compiled.schedule_notes}))
 """
 
 
@@ -292,28 +256,36 @@ def measure(name: str, repeat: int, scratch: Path, gantt_dir: Path | None) -> di
     runs: dict[str, list[dict]] = {"none": [], "rammer": []}
     for _ in range(repeat):
         runs["none"].append(child(path, "none"))
-        per_sm = str(runs["none"][-1]["per_sm"])
         extra = [str(gantt_dir / f"{name}.png")] if gantt_dir else []
-        runs["rammer"].append(child(path, "rammer", per_sm, *extra))
-        print(f"  {name}: none {runs['none'][-1]['seconds']:.2f} s", flush=True)
+        runs["rammer"].append(child(path, "rammer", *extra))
+        print(
+            f"  {name}: none {runs['none'][-1]['seconds']:.2f} s, "
+            f"rammer {runs['rammer'][-1]['seconds']:.2f} s",
+            flush=True,
+        )
     none, rammer = runs["none"][-1], runs["rammer"][-1]
-    timed = [r["seconds"] for r in runs["rammer"] if r["seconds"] is not None]
-    return {
+    row = {
         "model": name,
         "launches_before": none["launches"],
         "launches_after": rammer["launches"],
+        "compile_seconds_none": statistics.median(r["seconds"] for r in runs["none"]),
+        "compile_seconds_rammer": statistics.median(r["seconds"] for r in runs["rammer"]),
+        "notes": rammer["notes"],
+    }
+    if rammer["veus"] is None:  # no persistent kernel (the notes say why)
+        return row
+    return {
+        **row,
         "veus": rammer["veus"],
-        "per_sm": none["per_sm"],
+        "per_sm": rammer["per_sm"],
         "tasks": rammer["tasks"],
         "dependencies": rammer["dependencies"],
         "waits": rammer["waits"],
         "rammer_launch_nodes": rammer["launch_nodes"],
-        "sequence_seconds": none["sequence"],
+        "sequence_seconds": rammer["sequence"],
         "makespan_seconds": rammer["makespan"],
-        "ratio": rammer["makespan"] / none["sequence"],
+        "ratio": rammer["makespan"] / rammer["sequence"],
         "utilisation": rammer["utilisation"],
-        "compile_seconds_none": statistics.median(r["seconds"] for r in runs["none"]),
-        "compile_seconds_rammer": statistics.median(timed) if timed else None,
         "policy_seconds": statistics.median(r["policy_seconds"] for r in runs["rammer"]),
     }
 
@@ -321,16 +293,19 @@ def measure(name: str, repeat: int, scratch: Path, gantt_dir: Path | None) -> di
 def table(rows: list[dict]) -> str:
     head = (
         f"{'model':<10} {'launches':>10} {'vEUs':>9} {'tasks':>6} {'waits':>6}"
-        f" {'makespan us':>17} {'ratio':>6} {'util':>5} {'compile s':>13} {'policy ms':>9}"
+        f" {'makespan us':>17} {'ratio':>6} {'util':>5} {'compile s':>13} {'rammer ms':>9}"
     )
     pair = "none -> rammer"
     lines = [head, f"{'':<10} {'before->after':>10} {'SMs x per':>9}{'':>14} {pair:>17}"]
     for row in rows:
-        after = "n/a" if row["launches_after"] is None else str(row["launches_after"])
-        rammer_s = row["compile_seconds_rammer"]
-        compile_s = f"{row['compile_seconds_none']:.1f} -> " + (
-            "n/a" if rammer_s is None else f"{rammer_s:.1f}"
-        )
+        after = str(row["launches_after"])
+        compile_s = f"{row['compile_seconds_none']:.1f} -> {row['compile_seconds_rammer']:.1f}"
+        if "veus" not in row:
+            lines.append(
+                f"{row['model']:<10} {row['launches_before']:>5} -> {after:<3} (no persistent "
+                f"kernel: {'; '.join(row['notes'])}) {compile_s:>13}"
+            )
+            continue
         makespan = f"{row['sequence_seconds'] * 1e6:.1f} -> {row['makespan_seconds'] * 1e6:.1f}"
         lines.append(
             f"{row['model']:<10} {row['launches_before']:>5} -> {after:<3}"
@@ -346,10 +321,10 @@ def verdicts(rows: list[dict]) -> list[str]:
     found = []
     for row in rows:
         target = RATIO_TARGETS.get(row["model"])
-        if target is not None:
+        if target is not None and "ratio" in row:
             met = "met" if row["ratio"] <= target else "MISSED"
             found.append(f"{row['model']}: makespan ratio {row['ratio']:.2f} <= {target}: {met}")
-        if row["compile_seconds_rammer"] is not None:
+        if row["compile_seconds_none"]:
             ratio = row["compile_seconds_rammer"] / row["compile_seconds_none"]
             met = "met" if ratio <= COMPILE_RATIO_TARGET else "MISSED"
             found.append(f"{row['model']}: compile ratio {ratio:.2f} <= 1.2: {met}")

@@ -1,5 +1,6 @@
-// The controlflow dialect: Grinder's device-placed loops and branches, grid-wide barriers.
-// Placement is an attribute on upstream scf ops (docs/dialects.md); the ops are leaves.
+// The controlflow dialect: Grinder's device-placed loops and branches.
+// Placement is an attribute on upstream scf ops (docs/dialects.md); the ops are leaves. A
+// grid-wide barrier is the schedule dialect's `schedule.barrier {scope = "grid"}`.
 // IRDL checks kinds and counts; dialects/verify.py checks where the attribute and ops may appear.
 irdl.dialect @controlflow {
   // Runs the scf.for/scf.while/scf.if that carries it (as `controlflow.placement`) on the device:
@@ -10,10 +11,6 @@ irdl.dialect @controlflow {
     %cta = irdl.is "cta"
     %scope = irdl.any_of(%grid, %cta)
     irdl.parameters(scope: %scope)
-  }
-  // Every thread of every CTA of a persistent kernel waits here before any goes on.
-  irdl.operation @grid_barrier {
-    irdl.regions()
   }
   // The value `value` has in CTA 0, made visible to every CTA (e.g. a loop's exit condition).
   irdl.operation @broadcast {

@@ -1,58 +1,53 @@
-// The schedule dialect: Rammer's rProgram (rTasks placed on vEUs), counters and barriers.
-// Attributes are attached to upstream ops (docs/dialects.md); the ops are leaves.
-// IRDL checks kinds and counts; dialects/verify.py checks ranges, placement and deadlock.
+// The schedule dialect: Rammer's vEU program (one persistent kernel walking a vEU table),
+// its counters and barriers. Attributes are attached to upstream ops (docs/dialects.md); the
+// ops are leaves. IRDL checks kinds and counts; dialects/verify.py checks the table (shape,
+// ranges, satisfiable waits, deadlock freedom by simulation) and co-residency.
 irdl.dialect @schedule {
-  // A monotonic counter in global memory that barrier tasks signal and wait on.
-  irdl.type @counter {
-  }
-  // The virtual device: `count` vEUs (persistent CTAs), `per_sm` of them on each SM. Attached to
-  // the function that holds the rProgram as `schedule.veus`.
+  // The virtual device of a vEU program: `count` vEUs (persistent CTAs), `per_sm` of them on
+  // each SM of `arch`. Attached as `schedule.veus` to the vEU loop (the persistent kernel's
+  // block loop, one iteration per vEU).
   irdl.attribute @veus {
     %count = irdl.base "#builtin.integer"
     %per_sm = irdl.base "#builtin.integer"
-    irdl.parameters(count: %count, per_sm: %per_sm)
+    %arch = irdl.base "#builtin.string"
+    irdl.parameters(count: %count, per_sm: %per_sm, arch: %arch)
   }
-  // A slot of the rProgram table: the vEU that runs a task and its position in that vEU's queue.
-  irdl.attribute @placement {
-    %veu = irdl.base "#builtin.integer"
-    %order = irdl.base "#builtin.integer"
-    irdl.parameters(veu: %veu, order: %order)
+  // One launch of the host program inside a vEU program, attached as `schedule.segment` to the
+  // scf.if that runs its tasks on one vEU: its position in program order, its kernel, its task
+  // count (blocks of its grid) and the launches whose counters it waits for.
+  irdl.attribute @segment {
+    %launch = irdl.base "#builtin.integer"
+    %kernel = irdl.base "#builtin.string"
+    %tasks = irdl.base "#builtin.integer"
+    %waits = irdl.base "#builtin.dense_array"
+    irdl.parameters(launch: %launch, kernel: %kernel, tasks: %tasks, waits: %waits)
   }
-  // A barrier among the threads of one CTA between two thread phases of a kernel.
+  // A barrier: among the threads of one CTA between two thread phases or two tasks ("cta"),
+  // or among every thread of every CTA of a persistent kernel ("grid").
   irdl.operation @barrier {
-    %scope = irdl.is "cta"
+    %cta = irdl.is "cta"
+    %grid = irdl.is "grid"
+    %scope = irdl.any_of(%cta, %grid)
     irdl.attributes {"scope" = %scope}
     irdl.regions()
   }
-  // rTask `task` (one CTA's worth of work) of the tiled kernel `kernel`, run at `placement`.
-  irdl.operation @rtask {
-    %kernel = irdl.base "#builtin.symbol_ref"
-    %task = irdl.base "#builtin.integer"
-    %placement = irdl.base @schedule::@placement
-    irdl.attributes {"kernel" = %kernel, "task" = %task, "placement" = %placement}
-    irdl.regions()
-  }
-  // A fresh counter, zero when the rProgram starts.
-  irdl.operation @alloc_counter {
-    %counter = irdl.base @schedule::@counter
-    irdl.results(counter: %counter)
-    irdl.regions()
-  }
-  // Barrier task: adds one to `counter` once the earlier tasks of its vEU have finished.
-  irdl.operation @signal {
-    %counter = irdl.base @schedule::@counter
-    irdl.operands(counter: %counter)
-    %placement = irdl.base @schedule::@placement
-    irdl.attributes {"placement" = %placement}
-    irdl.regions()
-  }
-  // Barrier task: holds its vEU until `counter` has reached `expected`.
+  // Holds the vEU until counters[launch] >= expected * epoch (the tasks of `launch` done in
+  // this inference); then every thread of the CTA sees what they wrote.
   irdl.operation @wait {
-    %counter = irdl.base @schedule::@counter
-    irdl.operands(counter: %counter)
-    %expected = irdl.base "#builtin.integer"
-    %placement = irdl.base @schedule::@placement
-    irdl.attributes {"expected" = %expected, "placement" = %placement}
+    %counters = irdl.base "!builtin.memref"
+    %launch = irdl.is index
+    %expected = irdl.is i32
+    %epoch = irdl.is i32
+    irdl.operands(counters: %counters, launch: %launch, expected: %expected, epoch: %epoch)
+    irdl.regions()
+  }
+  // After the vEU's tasks of `launch` (every thread done), adds `amount` to counters[launch]
+  // with release semantics.
+  irdl.operation @signal {
+    %counters = irdl.base "!builtin.memref"
+    %launch = irdl.is index
+    %amount = irdl.is i32
+    irdl.operands(counters: %counters, launch: %launch, amount: %amount)
     irdl.regions()
   }
 }

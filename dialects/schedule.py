@@ -1,4 +1,11 @@
-"""Python views of the schedule dialect's attributes (``to_attr`` / ``from_attr``)."""
+"""Python views of the schedule dialect's attributes (``to_attr`` / ``from_attr``) and the
+names of what a vEU program carries.
+
+A vEU program (docs/dialects.md) is a persistent kernel's block loop, one iteration per vEU,
+marked ``schedule.veus``; it names its vEU table (``schedule.table``: a constant global of
+``launches x vEUs x 2`` i32, ``[launch][veu] = [lo, hi)``) and holds one segment per launch
+(an ``scf.if`` marked ``schedule.segment``) with the launch's waits, task loop and signal.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +13,60 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from .params import build, parameters
+from .params import build, integers, parameters, quoted
 
 VEUS = "schedule.veus"
-PLACED_OPS = ("schedule.rtask", "schedule.signal", "schedule.wait")
-"""Ops that occupy a slot of the rProgram table (they carry a ``placement``)."""
+TABLE = "schedule.table"
+SEGMENT = "schedule.segment"
+COUNTERS = "schedule.counters"
+"""On the host's ``memref.alloc`` of a vEU program's counters (one i32 per launch)."""
+EPOCH = "schedule.epoch"
+"""On the host's ``memref.alloc`` of the inference number (one i32) waits scale by."""
+PER_SM = "schedule.per_sm"
+"""On the gpu.module of a persistent kernel (quartet-map-to-gpu): the vEUs per SM it was
+planned for, which its PTX requires resident (``.minnctapersm``, quartet-launch-bounds)."""
+WAIT, SIGNAL, BARRIER = "schedule.wait", "schedule.signal", "schedule.barrier"
+SCOPES = ("cta", "grid")
 
 
 @dataclass(frozen=True)
 class Veus:
-    """The virtual device: ``count`` vEUs (persistent CTAs), ``per_sm`` on each SM."""
+    """The virtual device: ``count`` vEUs (persistent CTAs), ``per_sm`` on each SM of
+    ``arch``."""
 
     count: int
     per_sm: int
+    arch: str
 
     def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
-        return build("schedule.veus", str(self.count), str(self.per_sm), context=context)
+        fields = (str(self.count), str(self.per_sm), quoted(self.arch))
+        return build("schedule.veus", *fields, context=context)
 
     @classmethod
     def from_attr(cls, attr: ir.Attribute) -> Veus:
-        count, per_sm = parameters(attr, "schedule.veus")
-        return cls(ir.IntegerAttr(count).value, ir.IntegerAttr(per_sm).value)
+        count, per_sm, arch = parameters(attr, "schedule.veus")
+        values = (ir.IntegerAttr(count).value, ir.IntegerAttr(per_sm).value)
+        return cls(*values, ir.StringAttr(arch).value)
 
 
 @dataclass(frozen=True)
-class Placement:
-    """A slot of the rProgram table: a vEU and a position in its queue."""
+class Segment:
+    """One launch inside a vEU program: its program-order position, its kernel, its tasks
+    (blocks of its grid) and the launches it waits for."""
 
-    veu: int
-    order: int
+    launch: int
+    kernel: str
+    tasks: int
+    waits: tuple[int, ...] = ()
 
     def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
-        return build("schedule.placement", str(self.veu), str(self.order), context=context)
+        fields = (str(self.launch), quoted(self.kernel), str(self.tasks), integers(self.waits))
+        return build("schedule.segment", *fields, context=context)
 
     @classmethod
-    def from_attr(cls, attr: ir.Attribute) -> Placement:
-        veu, order = parameters(attr, "schedule.placement")
-        return cls(ir.IntegerAttr(veu).value, ir.IntegerAttr(order).value)
+    def from_attr(cls, attr: ir.Attribute) -> Segment:
+        launch, kernel, tasks, waits = parameters(attr, "schedule.segment")
+        if not isinstance(waits, ir.DenseI64ArrayAttr):
+            raise ValueError("segment waits must be an array<i64>")
+        values = (ir.IntegerAttr(launch).value, ir.StringAttr(kernel).value)
+        return cls(*values, ir.IntegerAttr(tasks).value, tuple(waits))

@@ -48,6 +48,16 @@ irdl.dialect @tile {
     %name = irdl.base "#builtin.string"
     irdl.parameters(name: %name)
   }
+  // How one kernel launches, derived once by quartet-lower-tiles from the kernel's plan and
+  // attached as `tile.launch` to its block loop (a task function under Rammer): blocks along
+  // each parallel loop of the output operator, threads per block (the widest phase), and the
+  // bytes of its one shared allocation. Read by quartet-map-to-gpu, quartet-rammer and Welder.
+  irdl.attribute @launch {
+    %grid = irdl.base "#builtin.dense_array"
+    %threads = irdl.base "#builtin.integer"
+    %shared = irdl.base "#builtin.integer"
+    irdl.parameters(grid: %grid, threads: %threads, shared: %shared)
+  }
   // Roller's runners-up, best first (#tile.rprogram each), attached as `tile.candidates`.
   irdl.attribute @candidates {
     %programs = irdl.base "#builtin.array"

@@ -24,6 +24,7 @@ PLAN = "tile.plan"
 GROUP = "tile.group"
 OPERAND_LEVELS = "tile.levels"
 KERNEL = "tile.kernel"
+LAUNCH = "tile.launch"
 CANDIDATES = "tile.candidates"
 CHECK = "tile.check"
 ERRORS = "tile.errors"
@@ -161,6 +162,31 @@ class Kernel:
     def from_attr(cls, attr: ir.Attribute) -> Kernel:
         (name,) = parameters(attr, "tile.kernel")
         return cls(ir.StringAttr(name).value)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a kernel launches: blocks along each parallel loop of its output operator, threads
+    per block and bytes of shared memory per block (``tile.launch``)."""
+
+    grid: tuple[int, ...]
+    threads: int
+    shared: int
+
+    @property
+    def blocks(self) -> int:
+        return math.prod(self.grid)
+
+    def to_attr(self, context: ir.Context | None = None) -> ir.Attribute:
+        fields = (integers(self.grid), str(self.threads), str(self.shared))
+        return build("tile.launch", *fields, context=context)
+
+    @classmethod
+    def from_attr(cls, attr: ir.Attribute) -> Launch:
+        grid, threads, shared = parameters(attr, "tile.launch")
+        if not isinstance(grid, ir.DenseI64ArrayAttr):
+            raise ValueError("launch grid must be an array<i64>")
+        return cls(tuple(grid), ir.IntegerAttr(threads).value, ir.IntegerAttr(shared).value)
 
 
 @dataclass(frozen=True)

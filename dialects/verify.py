@@ -3,8 +3,9 @@
 IRDL (at parse time) checks attribute and op kinds, operand/result/region counts, required
 attributes and the level/scope names. :func:`verify` checks the rest: shapes and ranks of tile
 programs against the ops carrying them, Welder groups and edges, runtime checks against the
-error tables, rProgram placement (ranges, unique slots, counters, deadlock) and where
-device-placed control flow may appear. Each problem is
+error tables, vEU programs (:mod:`quartet.dialects.veu_program`: the table's shape and ranges,
+satisfiable waits, co-residency, deadlock freedom) and where device-placed control flow may
+appear. Each problem is
 reported with ``Location.emit_error`` as ``'<op name>' op <message>``.
 """
 
@@ -16,14 +17,14 @@ from collections.abc import Iterator
 from mlir import ir
 from mlir.dialects import linalg
 
-from . import controlflow, schedule, tile
+from . import controlflow, schedule, tile, veu_program
 from .params import is_attr
 
 
 def verify(module_op: ir.Operation) -> bool:
     """Report every semantic error in ``module_op``; True if there were none."""
     errors: list[tuple[ir.Operation, str]] = []
-    programs: dict[ir.Operation, list[ir.Operation]] = defaultdict(list)
+    programs: list[ir.Operation] = []  # vEU programs (ops with schedule.veus)
     checks: list[ir.Operation] = []
     listed: set[int] = set()  # the codes of every tile.errors table in the module
     for op in _walk(module_op):
@@ -33,19 +34,15 @@ def verify(module_op: ir.Operation) -> bool:
         listed |= {error.code for error in _error_table(op)}
         if op.regions:
             errors += _check_groups(op)
-        if op.name in schedule.PLACED_OPS:
-            holder = _enclosing(op, lambda parent: schedule.VEUS in parent.attributes)
-            if holder is None:
-                errors.append((op, f"needs an enclosing op with a '{schedule.VEUS}' attribute"))
-            else:
-                programs[holder].append(op)
+        if _attribute(op, schedule.VEUS) is not None:
+            programs.append(op)
     failed = {op for op, _ in errors}
     for op in checks:
         if op not in failed:
             errors += [(op, message) for message in _check_listed(op, listed)]
-    for holder, placed in programs.items():
-        if not failed.intersection(placed):
-            errors += _check_rprogram(holder, placed)
+    for program in programs:
+        if not failed.intersection([program, *_walk(program)]):
+            errors += veu_program.check_program(program)
     for op, message in errors:
         op.location.emit_error(f"'{op.name}' op {message}")
     return not errors
@@ -88,7 +85,9 @@ ATTRIBUTE_KINDS = {
     tile.GROUP: "tile.group",
     tile.KERNEL: "tile.kernel",
     tile.CANDIDATES: "tile.candidates",
+    tile.LAUNCH: "tile.launch",
     schedule.VEUS: "schedule.veus",
+    schedule.SEGMENT: "schedule.segment",
     controlflow.PLACEMENT: "controlflow.device",
 }
 
@@ -123,6 +122,8 @@ def _check_tile_attributes(op: ir.Operation) -> list[str]:
         errors.append("tile.kernel name must not be empty")
     if (attr := _attribute(op, tile.CANDIDATES)) is not None:
         errors += _check_candidates(attr)
+    if (attr := _attribute(op, tile.LAUNCH)) is not None:
+        errors += _check_launch(attr)
     if tile.OPERAND_LEVELS in op.attributes:
         errors += _check_levels(op)
     if tile.ERRORS in op.attributes:
@@ -135,6 +136,20 @@ def _check_group(group: tile.Group) -> list[str]:
         return ["tile.group name must not be empty"]
     if any(blocks <= 0 for blocks in group.grid):
         return [f"tile.group grid extents must be positive, got {list(group.grid)}"]
+    return []
+
+
+def _check_launch(attr: ir.Attribute) -> list[str]:
+    try:
+        launch = tile.Launch.from_attr(attr)
+    except ValueError as error:
+        return [str(error)]
+    if not launch.grid or any(blocks <= 0 for blocks in launch.grid):
+        return [f"tile.launch grid extents must be positive, got {list(launch.grid)}"]
+    if launch.threads <= 0:
+        return [f"tile.launch threads must be positive, got {launch.threads}"]
+    if launch.shared < 0:
+        return [f"tile.launch shared bytes must be non-negative, got {launch.shared}"]
     return []
 
 
@@ -348,95 +363,20 @@ def _check_error_word(func: ir.Operation) -> list[str]:
 def _check_schedule_op(op: ir.Operation) -> list[str]:
     errors = []
     if (attr := _attribute(op, schedule.VEUS)) is not None:
-        errors += _check_veus(schedule.Veus.from_attr(attr))
-    if op.name == "schedule.rtask":
-        errors += _check_rtask(op)
-    if op.name == "schedule.wait":
-        errors += _check_wait(op)
+        errors += veu_program.check_veus(schedule.Veus.from_attr(attr))
+    if _attribute(op, schedule.SEGMENT) is not None and not _in_veu_program(op):
+        errors.append(f"'{schedule.SEGMENT}' must be on an op inside a vEU program")
+    if op.name in (schedule.WAIT, schedule.SIGNAL):
+        if _enclosing(op, lambda parent: schedule.SEGMENT in parent.attributes) is None:
+            errors.append(f"must be inside a '{schedule.SEGMENT}' of a vEU program")
+        counters = op.operands[0].type
+        if ir.MemRefType(counters).rank != 1 or str(ir.MemRefType(counters).element_type) != "i32":
+            errors.append(f"counters must be a rank-1 memref of i32, got {counters}")
     return errors
 
 
-def _check_veus(veus: schedule.Veus) -> list[str]:
-    if veus.count <= 0 or veus.per_sm <= 0:
-        return [f"vEU count and per_sm must be positive, got {veus.count} and {veus.per_sm}"]
-    if veus.count % veus.per_sm:
-        return [f"vEU count {veus.count} is not a multiple of per_sm {veus.per_sm}"]
-    return []
-
-
-def _check_rtask(op: ir.Operation) -> list[str]:
-    errors = []
-    task = ir.IntegerAttr(op.attributes["task"]).value
-    if task < 0:
-        errors.append(f"task index must be non-negative, got {task}")
-    kernel = op.attributes["kernel"]
-    if not isinstance(kernel, ir.FlatSymbolRefAttr):
-        return [*errors, "kernel must be a flat symbol reference"]
-    module = _enclosing(op, lambda parent: parent.name == "builtin.module")
-    table = ir.SymbolTable(module) if module is not None else None
-    callee = table[kernel.value] if table is not None and kernel.value in table else None
-    if callee is None or callee.operation.name != "func.func":
-        errors.append(f"kernel @{kernel.value} does not name a function")
-    return errors
-
-
-def _check_wait(op: ir.Operation) -> list[str]:
-    expected = ir.IntegerAttr(op.attributes["expected"]).value
-    if expected <= 0:
-        return [f"expected count must be positive, got {expected}"]
-    signals = sum(use.owner.operation.name == "schedule.signal" for use in op.operands[0].uses)
-    if signals < expected:
-        return [
-            f"waits for {expected} signals but only {signals} schedule.signal ops use its counter"
-        ]
-    return []
-
-
-def _check_rprogram(holder: ir.Operation, placed: list[ir.Operation]) -> list[tuple]:
-    """Slots in range and unique, then a run of the table to find waits that never return
-    (only for a program whose ops passed their own checks)."""
-    veus = schedule.Veus.from_attr(holder.attributes[schedule.VEUS])
-    errors = []
-    queues: dict[int, dict[int, ir.Operation]] = defaultdict(dict)
-    for op in placed:
-        slot = schedule.Placement.from_attr(op.attributes["placement"])
-        if not 0 <= slot.veu < veus.count:
-            errors.append((op, f"vEU {slot.veu} is out of range for {veus.count} vEUs"))
-        elif slot.order < 0:
-            errors.append((op, f"placement order must be non-negative, got {slot.order}"))
-        elif slot.order in queues[slot.veu]:
-            errors.append((op, f"vEU {slot.veu} order {slot.order} is already taken"))
-        else:
-            queues[slot.veu][slot.order] = op
-    if errors:
-        return errors
-    return [
-        (op, f"the rProgram deadlocks: vEU {veu} never gets past this wait")
-        for veu, op in _blocked_waits(queues).items()
-    ]
-
-
-def _blocked_waits(queues: dict[int, dict[int, ir.Operation]]) -> dict[int, ir.Operation]:
-    """Run every vEU's queue in order, a wait blocking until its counter is reached; the waits
-    where vEUs are stuck once nothing can move."""
-    pending = {veu: [queue[order] for order in sorted(queue)] for veu, queue in queues.items()}
-    counts: dict[ir.Value, int] = defaultdict(int)
-    moved = True
-    while moved:
-        moved = False
-        for queue in pending.values():
-            while queue and not _blocks(queue[0], counts):
-                if queue[0].name == "schedule.signal":
-                    counts[queue[0].operands[0]] += 1
-                queue.pop(0)
-                moved = True
-    return {veu: queue[0] for veu, queue in pending.items() if queue}
-
-
-def _blocks(op: ir.Operation, counts: dict[ir.Value, int]) -> bool:
-    if op.name != "schedule.wait":
-        return False
-    return counts[op.operands[0]] < ir.IntegerAttr(op.attributes["expected"]).value
+def _in_veu_program(op: ir.Operation) -> bool:
+    return _enclosing(op, lambda parent: schedule.VEUS in parent.attributes) is not None
 
 
 # --- controlflow ------------------------------------------------------------------------------
@@ -455,8 +395,12 @@ def _check_controlflow(op: ir.Operation) -> list[str]:
         return [f"'{controlflow.PLACEMENT}' is only allowed on scf.for, scf.while and scf.if"]
     if scope == "grid" and enclosing_scope == "cta":
         return ["a 'grid'-scoped device construct cannot be nested in a 'cta'-scoped one"]
-    if op.name == "controlflow.grid_barrier" and enclosing_scope == "cta":
-        return ["cannot be inside a 'cta'-scoped device construct"]
+    if _grid_barrier(op) and enclosing_scope == "cta":
+        return ["a 'grid' barrier cannot be inside a 'cta'-scoped device construct"]
     if op.name == "controlflow.broadcast" and enclosing_scope != "grid":
         return ["must be inside a 'grid'-scoped device construct"]
     return []
+
+
+def _grid_barrier(op: ir.Operation) -> bool:
+    return op.name == schedule.BARRIER and ir.StringAttr(op.attributes["scope"]).value == "grid"

@@ -50,12 +50,12 @@ class ErrorWord(ModulePass):
                 continue
             if ir.StringAttr(func.attributes["sym_name"]).value in called:
                 raise PassError("a function with runtime checks cannot be called", func)
-            word = _add_error_word(func)
+            word = add_error_word(func)
             for check in checks:
                 _wire(check, word)
 
 
-def _add_error_word(func) -> ir.Value:
+def add_error_word(func) -> ir.Value:
     """A new last argument of ``func``, marked ``tile.error_word``."""
     block = func.regions[0].blocks[0]
     function_type = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
@@ -73,6 +73,16 @@ def _add_error_word(func) -> ir.Value:
     marked = ir.DictAttr.get({tile.ERROR_WORD: ir.UnitAttr.get()})
     func.attributes["arg_attrs"] = ir.ArrayAttr.get([*existing, marked])
     return word
+
+
+def error_word_argument(func) -> int | None:
+    """The position of ``func``'s argument marked ``tile.error_word``, if it has one."""
+    if "arg_attrs" not in func.attributes:
+        return None
+    for position, attrs in enumerate(ir.ArrayAttr(func.attributes["arg_attrs"])):
+        if tile.ERROR_WORD in ir.DictAttr(attrs):
+            return position
+    return None
 
 
 def _wire(check: ir.Operation, word: ir.Value) -> None:

@@ -16,7 +16,10 @@ lowering, says so on every kernel:
 - ``nvvm.reqntid`` replaces ``nvvm.maxntid`` (PTX ``.reqntid``: the exact block size, which
   also tells ptxas the range of ``%tid``; PTX forbids giving both);
 - ``nvvm.minctasm`` = ``min-blocks-per-sm`` (PTX ``.minnctapersm``), one by default: ptxas is
-  then limited only by the register file over that many blocks of the kernel's threads.
+  then limited only by the register file over that many blocks of the kernel's threads. A
+  persistent kernel (a gpu.module carrying ``schedule.per_sm``, quartet-map-to-gpu) states its
+  planned vEUs per SM instead: every vEU must be resident at once, so ptxas must fit the
+  registers of that many blocks (the compiler checks that it did, quartet.compiler).
 
     llvm.func @k(...) attributes {nvvm.kernel, nvvm.maxntid = array<i32: 96, 1, 1>}
  -> llvm.func @k(...) attributes {nvvm.kernel, nvvm.minctasm = 1 : i32,
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from quartet.dialects import schedule
 from quartet.passes.base import ModulePass, PassError, option
 
 BOUND = "nvvm.maxntid"
@@ -47,12 +51,21 @@ class LaunchBounds(ModulePass):
     def apply(self, module: ir.Operation) -> None:
         if self.min_blocks_per_sm < 1:
             raise PassError(f"min-blocks-per-sm must be at least 1, got {self.min_blocks_per_sm}")
-        blocks = ir.IntegerAttr.get(ir.IntegerType.get_signless(32), self.min_blocks_per_sm)
+        i32 = ir.IntegerType.get_signless(32)
         for kernel in _kernels(module):
             if BOUND in kernel.attributes:
                 kernel.attributes[EXACT] = kernel.attributes[BOUND]
                 del kernel.attributes[BOUND]
-            kernel.attributes[MIN_BLOCKS_PER_SM] = blocks
+            blocks = _planned_veus_per_sm(kernel) or self.min_blocks_per_sm
+            kernel.attributes[MIN_BLOCKS_PER_SM] = ir.IntegerAttr.get(i32, blocks)
+
+
+def _planned_veus_per_sm(kernel: ir.Operation) -> int | None:
+    """The vEUs per SM of the persistent kernel ``kernel`` is, or None for a plain kernel."""
+    module = kernel.parent
+    if schedule.PER_SM not in module.attributes:
+        return None
+    return ir.IntegerAttr(module.attributes[schedule.PER_SM]).value
 
 
 def _kernels(module: ir.Operation) -> list[ir.Operation]:

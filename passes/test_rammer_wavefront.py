@@ -1,6 +1,6 @@
 """test-rammer-wavefront: Rammer's wavefront policy on a loop-level host function, printed.
 
-Reads every host function's launches (``passes/launch_graph.py``: kernels, tasks, modelled
+Reads every host function's launches (``passes/rammer/launches.py``: kernels, tasks, modelled
 times, dependencies from the buffers each call reads and writes), places them on a virtual
 device of ``sms`` x ``per-sm`` vEUs with :func:`quartet.rammer.policy.plan`, and records the
 result on the function, changing nothing else:
@@ -23,7 +23,12 @@ from mlir import ir
 
 from quartet.hardware import GpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
-from quartet.passes.launch_graph import host_functions, host_launches, launch_charge, launch_nodes
+from quartet.passes.rammer.launches import (
+    host_functions,
+    host_launches,
+    launch_charge,
+    launch_nodes,
+)
 from quartet.rammer.cost import Figures, figures, handoff_seconds
 from quartet.rammer.policy import Plan, plan
 from quartet.rammer.table import LaunchNode, VirtualDevice
@@ -44,9 +49,12 @@ class TestRammerWavefront(ModulePass):
             raise PassError(f"options 'sms' and 'per-sm' give {self.sms} x {self.per_sm} vEUs")
         device = VirtualDevice(self.sms or spec.sm_count, self.per_sm)
         handoff = handoff_seconds(spec.clock_hz)
-        for host in host_functions(module):
-            charge = launch_charge(host)
-            launches = launch_nodes(host_launches(module, host), charge, device.sms)
+        functions, hosts = host_functions(module)
+        for host in hosts:
+            run = host_launches(host, functions)
+            if not run:
+                continue
+            launches = launch_nodes(run, launch_charge(host), device.sms)
             result = plan(launches, device, handoff)
             _record(host, "rammer.launches", [_launch_text(launch) for launch in launches])
             _record(host, "rammer.waves", _wave_texts(result))

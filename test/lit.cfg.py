@@ -15,7 +15,7 @@ config.name = "Quartet"
 # The internal shell provides `not` and pipes; lit 23.1.5 raises on execute_external=True.
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir"]
-config.excludes = ["python"]  # pytest's, not lit's
+config.excludes = ["python", "Inputs"]  # pytest's; inputs other tests read
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = config.test_source_root
 config.environment["QUARTET_VERIFY_EACH_PASS"] = "1"  # the dialect verifier after every pass

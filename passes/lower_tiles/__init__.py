@@ -43,6 +43,7 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Group, Kernel
 from quartet.passes import builder as b
 from quartet.passes.base import ModulePass, PassError
+from quartet.passes.lower_tiles.launch import kernel_launch
 from quartet.passes.lower_tiles.order import check_order
 from quartet.passes.lower_tiles.phase import Phase
 from quartet.passes.lower_tiles.plan import KernelPlan, kernel_plan
@@ -120,19 +121,19 @@ def _kernel_name(op: ir.Operation, default: str) -> str:
 
 def build(plan: KernelPlan, arguments) -> None:
     """The block loop of ``plan`` at its output operator, then its operators erased. The block
-    loop records the kernel's global traffic per argument of its function (``tile.traffic``),
-    its operators (``tile.members``) and Welder's modelled time of it, where Welder ran."""
+    loop records how the kernel launches (``tile.launch``), its global traffic per argument of
+    its function (``tile.traffic``), its operators (``tile.members``) and Welder's modelled time
+    of it, where Welder ran."""
     output = plan.output.op
     check_order(plan)
+    launch = kernel_launch(plan)
     with (
         ir.InsertionPoint(output),
         output.location,
-        b.parallel(list(plan.grid) or [1]) as (
-            block_loop,
-            block_ids,
-        ),
+        b.parallel(list(launch.grid)) as (block_loop, block_ids),
     ):
         block_loop.attributes[tile.KERNEL] = Kernel(plan.name).to_attr()
+        block_loop.attributes[tile.LAUNCH] = launch.to_attr()
         block_loop.attributes[tile.PROGRAM] = output.attributes[tile.PROGRAM]
         block_loop.attributes[TRAFFIC] = traffic_attr(plan, arguments)
         block_loop.attributes[MEMBERS] = members_attr(plan, arguments)

@@ -194,9 +194,7 @@ def plan_members(name: str, members: list[Member]) -> KernelPlan:
     output = _output_member(members)
     _connect(members)
     _assign_roles(members, output)
-    grid = tuple(
-        math.ceil(output.extents[loop] / output.block_tile[loop]) for loop in output.par_loops
-    )
+    grid = block_grid(output.space, output.block_tile)
     group = output.group
     if group is not None and group.grid and tuple(group.grid) != grid:
         raise PassError(
@@ -211,6 +209,13 @@ def plan_members(name: str, members: list[Member]) -> KernelPlan:
     _check_clamped_reads(kernel)
     kernel.order_phases()
     return kernel
+
+
+def block_grid(space: IterationSpace, block_tile: tuple[int, ...]) -> tuple[int, ...]:
+    """Blocks along each parallel loop of an output operator (iteration ``space``) whose
+    block tile is ``block_tile``: the one place a grid is derived (Welder asks it of its
+    candidates before writing the group, the plan of the kernel it lowers)."""
+    return tuple(math.ceil(space.extents[loop] / block_tile[loop]) for loop in space.par_loops)
 
 
 def _check_captures(members: list[Member]) -> None:

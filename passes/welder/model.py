@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 
 from quartet.hardware import GpuSpec
+from quartet.passes.lower_tiles.launch import kernel_launch
 from quartet.passes.lower_tiles.plan import KernelPlan, Member
-from quartet.passes.lower_tiles.shared import layout
 from quartet.passes.lower_tiles.traffic import kernel_traffic
 from quartet.roller.config import register_words
 from quartet.roller.model import BARRIER_CYCLES, STAGE_LATENCY_CYCLES
@@ -34,17 +34,16 @@ class OverCapacity(ValueError):
 def kernel_seconds(kernel: KernelPlan, spec: GpuSpec, launch_seconds: float) -> float:
     """The modelled time of ``kernel`` on ``spec``, ``launch_seconds`` for its launch
     included; raises :class:`OverCapacity` when a block does not fit an SM."""
-    threads = max(member.plan.thread_count for member in kernel.phases)
+    launch = kernel_launch(kernel)
     registers = max(_registers(member) for member in kernel.phases)
-    shared = shared_bytes(kernel, spec)
-    if threads > spec.max_threads_per_block:
-        raise OverCapacity(f"{threads} threads per block")
-    if shared > spec.static_smem_per_block:
-        raise OverCapacity(f"{shared} B of shared memory per block")
-    per_sm = spec.blocks_per_sm(threads, registers, shared)
+    if launch.threads > spec.max_threads_per_block:
+        raise OverCapacity(f"{launch.threads} threads per block")
+    if launch.shared > spec.static_smem_per_block:
+        raise OverCapacity(f"{launch.shared} B of shared memory per block")
+    per_sm = spec.blocks_per_sm(launch.threads, registers, launch.shared)
     if per_sm == 0:
         raise OverCapacity(f"{registers} registers per thread")
-    blocks = math.prod(kernel.grid)
+    blocks = launch.blocks
     resident = min(per_sm, math.ceil(blocks / spec.sm_count))
     waves = math.ceil(blocks / (spec.sm_count * per_sm))
     moved = sum(loaded + stored for loaded, stored in kernel_traffic(kernel).values())
@@ -54,12 +53,6 @@ def kernel_seconds(kernel: KernelPlan, spec: GpuSpec, launch_seconds: float) -> 
     traffic = resident * moved / blocks / (spec.l2_bandwidth / spec.sm_count)
     latency = sum(_latency_cycles(member) for member in kernel.phases) / spec.clock_hz
     return waves * (max(work, traffic) + latency) + launch_seconds
-
-
-def shared_bytes(kernel: KernelPlan, spec: GpuSpec) -> int:
-    """The kernel's one shared allocation: every phase's staging buffers and the shared
-    buffers of on-chip intermediates, placed best-fit over their lifetimes."""
-    return layout(kernel).total
 
 
 def flops(kernel: KernelPlan) -> float:

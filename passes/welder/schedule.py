@@ -35,7 +35,7 @@ from quartet.dialects import tile
 from quartet.dialects.tile import Candidates, Group, RProgram
 from quartet.hardware import GpuSpec
 from quartet.passes.base import PassError
-from quartet.passes.lower_tiles.plan import Member, plan_members
+from quartet.passes.lower_tiles.plan import Member, block_grid, plan_members
 from quartet.passes.welder.model import INFEASIBLE, kernel_seconds
 from quartet.roller import Config
 from quartet.roller.plan import plan_for
@@ -622,10 +622,7 @@ def _signature(members, output, levels, programs) -> tuple:
 
 def _grid(output: Node, programs) -> tuple[int, ...]:
     """Blocks along each parallel loop of the output operator under its program."""
-    block = programs[output].tile("smem").shape
-    return tuple(
-        math.ceil(output.space.extents[loop] / block[loop]) for loop in output.space.par_loops
-    )
+    return block_grid(output.space, programs[output].tile("smem").shape)
 
 
 def grid_of(kernel: Kernel) -> tuple[int, ...]:

@@ -29,12 +29,13 @@ import numpy as np
 from mlir import ir
 
 from quartet import cache as compile_cache
-from quartet import isolation
+from quartet import isolation, veu_plan
 from quartet.counters import Counters, count
 from quartet.cpu_runtime import LIBRARY, CpuExecutable, build_library, runtime_libraries
 from quartet.diagnostics import capture_diagnostics, format_diagnostic
 from quartet.dialects import create_context
 from quartet.dialects.controlflow import PLACEABLE_OPS
+from quartet.dialects.schedule import Veus
 from quartet.dialects.verify import verify
 from quartet.errors import QuartetError, format_location, from_mlir_error
 from quartet.host import extract_host_program
@@ -55,11 +56,14 @@ from quartet.runtime.program import (
     run_host_program,
 )
 from quartet.signature import Signature, TensorSpec
+from quartet.veu_figures import VeuSchedule, veu_schedules
+from quartet.veu_plan import planned_veus
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """One GPU kernel: its launch shape and static shared memory (bytes)."""
+    """One GPU kernel: its launch shape and shared memory per block (bytes: its static
+    arrays, and the dynamic arena a persistent kernel is launched with)."""
 
     name: str
     grid: tuple[int, int, int]
@@ -117,6 +121,9 @@ class CompiledModel:
     cpu_build_seconds: dict[str, float] = field(default_factory=dict)
     counters: Counters = field(default_factory=Counters)
     errors: ErrorTable | None = None
+    schedule_notes: list[str] = field(default_factory=list)  # Rammer's re-plans, and why
+    planned_veus: dict[str, Veus] = field(default_factory=dict)  # per persistent kernel
+    schedules: list[VeuSchedule] = field(default_factory=list)  # Rammer's, with its figures
     poison: bool = False
     _scratch: Path | None = field(default=None, repr=False)  # files of an uncached model
     _executable: CpuExecutable | None = field(default=None, repr=False)
@@ -190,10 +197,10 @@ class CompiledModel:
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
         device = device or EmulatedDevice()
-        storage = load_program(self.host, self.ptx, device)
+        loaded = load_program(self.host, self.ptx, device)
         written = dict(enumerate(arrays))
         read = dict(enumerate(outputs, start=len(arrays)))
-        counts = run_host_program(self.host, device, storage, written, read)
+        counts = run_host_program(self.host, device, loaded, written, read)
         return outputs, counts
 
     def artifact(
@@ -301,6 +308,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     entry: str | None = None,
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
+    schedule: str = "rammer",
     control_flow: str = "device",
     cache: bool = True,
     isolate: bool = False,
@@ -310,7 +318,10 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     ``target`` is ``"sm_90"``, ``"sm_80"`` or ``"cpu"``. ``entry`` names the function to
     compile when the module has several. ``tiling`` is the pipeline element that chooses each
     operator's rProgram (e.g. ``"quartet-fixed-tiling{threads=128}"``); ``fusion`` is Welder's
-    mode (``"welder"``, or ``"none"`` for one kernel per operator). ``control_flow`` is where
+    mode (``"welder"``, or ``"none"`` for one kernel per operator); ``schedule`` is Rammer's
+    (``"rammer"``: each run of launches becomes one persistent kernel, so a model without
+    control flow makes one launch per inference; ``"none"``: one launch per kernel).
+    ``control_flow`` is where
     the entry's loops and branches run on a GPU target: ``"host"`` keeps them in the host
     program, which launches their kernels each iteration and reads conditions back;
     ``"device"`` (the default) is Grinder's, not built yet, so a GPU target refuses them with
@@ -325,6 +336,7 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             "entry": entry,
             "tiling": tiling,
             "fusion": fusion,
+            "schedule": schedule,
             "control_flow": control_flow,
             "cache": cache,
         }
@@ -336,7 +348,9 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     with clock("read"):
         text, filename = _read_source(source)
         poison = poison_requested()
-        prefix, tail = _steps(target, tiling, fusion, control_flow, entry, poison)
+        registers = veu_plan.FIRST_PLAN if _checks_register_plan(target, schedule) else None
+        options = (tiling, fusion, schedule, control_flow, entry, poison)
+        prefix, tail = _steps(target, *options, registers)
         pipeline = pipeline_text(prefix + tail)
         cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
         # The CPU pipeline is part of the key: a GPU target's CPU build lives in its entry too.
@@ -354,51 +368,101 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             module = _parse_and_verify(text, filename)
             func = _entry_function(module, entry, filename)
             name = ir.StringAttr(func.attributes["sym_name"]).value
-            if target != "cpu" and control_flow == "device":
-                _refuse_device_control_flow(func, target, filename)
+            looping = _first_control_flow(func)
+            if looping is not None and target != "cpu" and control_flow == "device":
+                _refuse_device_control_flow(looping, target, filename)
             signature = Signature.of(func)
+        notes: list[str] = []
+        if looping is not None and schedule == "rammer":
+            # Rammer places no loop or branch (Grinder's work): their kernels stay launches, so
+            # Welder charges each a real launch.
+            where = format_location(looping.location, filename)
+            notes.append(f"{where}: '{looping.name}': control flow keeps one launch per kernel")
+            options, registers = (tiling, fusion, "none", control_flow, entry, poison), None
+            prefix, tail = _steps(target, *options)
+            cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
         with clock("graph-to-loops"):
-            run_pipeline(module, parse_pipeline(pipeline_text(prefix)), filename=filename)
-            loops_ir = str(module)
-        with clock("counters"):
-            counters = count(module, name, filename)
-            errors = ErrorTable.of(_entry_function(module, name, filename))
-        model = CompiledModel(
-            target=target,
-            entry=name,
-            signature=signature,
-            pipeline=pipeline,
-            cpu_pipeline=cpu_pipeline,
-            final_ir="",
-            loops_ir=loops_ir,
-            stage_seconds=clock.seconds,
-            cache_entry=compile_cache.entry(key) if key else None,
-            counters=counters,
-            errors=errors,
-            poison=poison,
-        )
-        if target == "cpu":
-            _cpu_build(model, module, clock, filename)
-        else:
-            with clock("loops-to-ptx"):
-                run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
-            with clock("host-program"):
-                _attach_gpu_build(model, module, name)
-        with clock("print"):
-            model.final_ir = str(module)
+            run_pipeline(module, parse_pipeline(pipeline_text(prefix[:-1])), filename=filename)
+        tiled = module.operation.clone() if registers is not None else None
+        while True:
+            base = CompiledModel(
+                target, name, signature, "", cpu_pipeline, "", "", {}, poison=poison
+            )
+            model = _build(module, base, filename, clock, prefix, tail)
+            model.cache_entry = compile_cache.entry(key) if key else None
+            model.schedule_notes = notes
+            if registers is None:
+                break
+            with clock("ptxas"):
+                plan = veu_plan.replan(model, model.planned_veus, registers)
+            if plan is None:
+                break
+            notes.append(plan.reason)
+            registers = plan.registers
+            if registers is None:  # the launch list: Welder charges real launches again
+                options = (tiling, fusion, "none", control_flow, entry, poison)
+                prefix, tail = _steps(target, *options)
+                with clock("graph-to-loops"):
+                    module = _parse_and_verify(text, filename)
+                    steps = parse_pipeline(pipeline_text(prefix[:-1]))
+                    run_pipeline(module, steps, filename=filename)
+                continue
+            prefix, tail = _steps(target, *options, registers)
+            module = tiled.clone()
     with clock("cache"):
         if key:
             compile_cache.store(key, model)
     return model
 
 
+def _build(module, base: CompiledModel, filename, clock, prefix, tail) -> CompiledModel:
+    """``base`` (target, entry, signature, CPU pipeline, poison) built from ``module`` tiled
+    (after quartet-lower-tiles): Rammer's step of ``prefix``, the counters, then ``tail`` to
+    PTX or the CPU library."""
+    name, target = base.entry, base.target
+    with clock("rammer"):
+        run_pipeline(module, parse_pipeline(pipeline_text(prefix[-1:])), filename=filename)
+        schedules = veu_schedules(module)
+    with clock("counters"):
+        counters = count(module, name, filename)
+        errors = ErrorTable.of(_entry_function(module, name, filename))
+    model = dataclasses.replace(
+        base,
+        pipeline=pipeline_text(prefix + tail),
+        loops_ir=str(module),
+        stage_seconds=clock.seconds,
+        counters=counters,
+        errors=errors,
+        schedules=schedules,
+    )
+    if target == "cpu":
+        _cpu_build(model, module, clock, filename)
+    else:
+        model.planned_veus = planned_veus(module)
+        with clock("loops-to-ptx"):
+            run_pipeline(module, parse_pipeline(pipeline_text(tail)), filename=filename)
+        with clock("host-program"):
+            _attach_gpu_build(model, module, name)
+    with clock("print"):
+        model.final_ir = str(module)
+    return model
+
+
+def _checks_register_plan(target: str, schedule: str) -> bool:
+    """Whether ptxas's registers are checked against Rammer's plan (a GPU build of persistent
+    kernels, where ptxas is at hand)."""
+    return target != "cpu" and schedule == "rammer" and find_ptxas() is not None
+
+
 def _steps(
     target: object,
     tiling: object,
     fusion: object,
+    schedule: object,
     control_flow: object,
     entry: object,
     poison: bool,
+    registers: int | None = None,
 ):
     if not isinstance(target, str):
         raise QuartetError(f"error: target must be one of {', '.join(TARGETS)}, got {target!r}")
@@ -406,19 +470,28 @@ def _steps(
         raise QuartetError(f"error: tiling must be a pipeline element (a string), got {tiling!r}")
     if not isinstance(fusion, str):
         raise QuartetError(f"error: fusion must be 'welder' or 'none', got {fusion!r}")
+    if not isinstance(schedule, str):
+        raise QuartetError(f"error: schedule must be 'rammer' or 'none', got {schedule!r}")
     if not isinstance(control_flow, str):
         raise QuartetError(f"error: control_flow must be 'device' or 'host', got {control_flow!r}")
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:
-        return steps_for(target, tiling, fusion, control_flow, poison=poison)
+        return steps_for(
+            target,
+            tiling,
+            fusion,
+            control_flow,
+            poison=poison,
+            schedule=schedule,
+            registers=registers,
+        )
     except ValueError as error:
         raise QuartetError(f"error: {error}") from None
 
 
-def _refuse_device_control_flow(func, target: str, filename: str) -> None:
-    """A GPU target cannot place loops and branches on the device yet (Grinder): the first
-    one in the entry is an error that says how to run it as a host loop instead."""
+def _first_control_flow(func) -> ir.Operation | None:
+    """The entry's first loop or branch, if it has any."""
     found = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
@@ -427,13 +500,18 @@ def _refuse_device_control_flow(func, target: str, filename: str) -> None:
         return ir.WalkResult.ADVANCE
 
     func.operation.walk(visit)
-    if found:
-        where = format_location(found[0].location, filename)
-        raise QuartetError(
-            f"{where}: error: '{found[0].name}': control flow on the device (target {target}) "
-            "is not supported yet; compile with control_flow='host' (--control-flow host) to "
-            "run it as a host loop, or for target='cpu'"
-        )
+    return found[0] if found else None
+
+
+def _refuse_device_control_flow(looping: ir.Operation, target: str, filename: str) -> None:
+    """A GPU target cannot place loops and branches on the device yet (Grinder): the entry's
+    first one (``looping``) is an error that says how to run it as a host loop instead."""
+    where = format_location(looping.location, filename)
+    raise QuartetError(
+        f"{where}: error: '{looping.name}': control flow on the device (target {target}) "
+        "is not supported yet; compile with control_flow='host' (--control-flow host) to "
+        "run it as a host loop, or for target='cpu'"
+    )
 
 
 def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:
@@ -535,7 +613,8 @@ def _attach_gpu_build(model: CompiledModel, module: ir.Module, entry: str) -> No
             launch.kernel,
             launch.grid,
             launch.block,
-            sum(int(size) for size in _SHARED.findall(model.ptx[launch.kernel])),
+            launch.shared_bytes
+            + sum(int(size) for size in _SHARED.findall(model.ptx[launch.kernel])),
         )
         for launch in first_launches.values()
     ]

@@ -4,7 +4,8 @@ Every kernel's block loop carries its global traffic per argument of its kernel 
 (``tile.traffic``, counted by quartet-lower-tiles from the kernel's plan), and the host
 function calls kernel functions on its buffers. So, per inference:
 
-- ``launches``: kernel launches (calls of kernel functions, and block loops left in the host);
+- ``launches``: kernel launches (calls of kernel functions, and block loops left in the host;
+  a vEU program, quartet-rammer's persistent kernel, is one launch, its tasks none);
 - ``global_bytes``: bytes read and written in global memory by all of them, halo re-reads and
   re-reads by different blocks included;
 - ``intermediate_global_bytes``: the part of those on buffers the host allocates (tensors that
@@ -54,7 +55,7 @@ from dataclasses import dataclass, field, replace
 
 from mlir import ir
 
-from quartet.dialects import tile
+from quartet.dialects import schedule, tile
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
 from quartet.runtime.errors import ErrorTable
@@ -86,12 +87,16 @@ class Tally:
     copy_bytes: int = 0  # read and written by the copies
     host_round_trips: int = 0
 
-    def add(self, kernel: str, operators: list[dict], times: int, traffic) -> None:
-        """``times`` launches of ``kernel``, each moving ``traffic``: (loaded, stored,
-        whether the buffer is an intermediate) per argument."""
+    def add(
+        self, kernel: str, operators: list[dict], times: int, traffic, launched: bool = True
+    ) -> None:
+        """``times`` runs of ``kernel``, each moving ``traffic``: (loaded, stored, whether the
+        buffer is an intermediate) per argument. A run is a launch of its own unless it runs as
+        tasks of a persistent kernel (``launched=False``: that kernel's launch is counted)."""
         record = self.kernels.setdefault(kernel, KernelTraffic(operators=operators))
-        record.launches += times
-        self.launches += times
+        if launched:
+            record.launches += times
+            self.launches += times
         for loaded, stored, intermediate in traffic:
             record.loaded += times * loaded
             record.stored += times * stored
@@ -192,6 +197,8 @@ class _Walk:
     def op(self, op: ir.Operation, place: _Place) -> None:
         if tile.KERNEL in op.attributes and TRAFFIC in op.attributes:
             self.launch(op, place)
+        elif schedule.VEUS in op.attributes:
+            self.program(op, place)
         elif op.name == "func.call":
             self.call(op, place)
         elif op.name in ("memref.load", "memref.copy") and place.calls[-1] not in self.kernels:
@@ -234,20 +241,34 @@ class _Walk:
     def launch(self, block_loop: ir.Operation, place: _Place) -> None:
         """A block loop: one launch of its kernel, its traffic per argument of the function
         that holds it."""
-        name = tile.Kernel.from_attr(block_loop.attributes[tile.KERNEL]).name
-        flat = list(ir.DenseI64ArrayAttr(block_loop.attributes[TRAFFIC]))
+        self.traffic(block_loop, place, list(place.intermediate.values()))
+
+    def traffic(self, carrier: ir.Operation, place: _Place, flags: list[bool], launched=True):
+        """The traffic ``carrier`` (a block loop, or a task function) records per argument of
+        its kernel, ``flags`` saying which arguments are intermediate buffers."""
+        name = tile.Kernel.from_attr(carrier.attributes[tile.KERNEL]).name
+        flat = list(ir.DenseI64ArrayAttr(carrier.attributes[TRAFFIC]))
         pairs = zip(flat[0::2], flat[1::2], strict=True)
         traffic = [
             (loaded, stored, intermediate)
-            for (loaded, stored), intermediate in zip(
-                pairs, place.intermediate.values(), strict=True
-            )
+            for (loaded, stored), intermediate in zip(pairs, flags, strict=True)
         ]
-        blank = KernelTraffic(
-            operators=_operators(block_loop), modelled_seconds=_seconds(block_loop)
-        )
+        blank = KernelTraffic(operators=_operators(carrier), modelled_seconds=_seconds(carrier))
         operators = self.counters.kernels.setdefault(name, blank).operators
-        place.tally.add(name, operators, place.times, traffic)
+        place.tally.add(name, operators, place.times, traffic, launched)
+
+    def program(self, loop: ir.Operation, place: _Place) -> None:
+        """A vEU program: one launch of its persistent kernel, and every task of each of its
+        segments (the task function's traffic is its whole grid's, i.e. every task's)."""
+        name = tile.Kernel.from_attr(loop.attributes[tile.KERNEL]).name
+        place.tally.add(name, [], place.times, [])
+        for segment in loop.regions[0].blocks[0].operations:
+            if schedule.SEGMENT not in segment.attributes:
+                continue
+            (call,) = _calls(segment.operation)
+            task = self.functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]
+            flags = [_intermediate(operand, place) for operand in list(call.operands)[1:]]
+            self.traffic(task, place, flags, launched=False)
 
     def call(self, call: ir.Operation, place: _Place) -> None:
         """The callee's body, run where the call is, its arguments the call's operands. A
@@ -356,17 +377,29 @@ def _intermediate(value: ir.Value, place: _Place) -> bool:
     return place.intermediate.get(value, False)
 
 
-def _seconds(block_loop: ir.Operation) -> float | None:
-    if MODELLED_SECONDS not in block_loop.attributes:
+def _calls(op: ir.Operation) -> list[ir.Operation]:
+    found: list[ir.Operation] = []
+
+    def visit(nested: ir.Operation) -> ir.WalkResult:
+        if nested.name == "func.call":
+            found.append(nested)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return found
+
+
+def _seconds(carrier: ir.Operation) -> float | None:
+    if MODELLED_SECONDS not in carrier.attributes:
         return None
-    return ir.FloatAttr(block_loop.attributes[MODELLED_SECONDS]).value
+    return ir.FloatAttr(carrier.attributes[MODELLED_SECONDS]).value
 
 
-def _operators(block_loop: ir.Operation) -> list[dict]:
-    if "tile.members" not in block_loop.attributes:
+def _operators(carrier: ir.Operation) -> list[dict]:
+    if "tile.members" not in carrier.attributes:
         return []
     operators = []
-    for entry in ir.ArrayAttr(block_loop.attributes["tile.members"]):
+    for entry in ir.ArrayAttr(carrier.attributes["tile.members"]):
         entry = ir.DictAttr(entry)
         operators.append(
             {
@@ -380,7 +413,8 @@ def _operators(block_loop: ir.Operation) -> list[dict]:
 
 def _compulsory(module: ir.Module, host) -> int:
     """Bytes of every argument (inputs, weights, outputs) and constant buffer, once each; the
-    error word is not model data (and moves no bytes unless a runtime check fails)."""
+    error word is not model data (and moves no bytes unless a runtime check fails), nor is a
+    vEU table (quartet-rammer's schedule)."""
     arguments = host.regions[0].blocks[0].arguments
     errors = ErrorTable.of(host)
     total = sum(
@@ -388,10 +422,28 @@ def _compulsory(module: ir.Module, host) -> int:
         for position, argument in enumerate(arguments)
         if errors is None or position != errors.argument
     )
+    tables = _veu_tables(module.operation)
     for op in module.body.operations:
-        if op.operation.name == "memref.global" and "constant" in op.attributes:
+        if (
+            op.operation.name == "memref.global"
+            and "constant" in op.attributes
+            and ir.StringAttr(op.attributes["sym_name"]).value not in tables
+        ):
             total += _bytes(op.type_.value)
     return total
+
+
+def _veu_tables(module: ir.Operation) -> set[str]:
+    """The globals vEU programs name as their tables."""
+    tables: set[str] = set()
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if schedule.TABLE in op.attributes:
+            tables.add(ir.FlatSymbolRefAttr(op.attributes[schedule.TABLE]).value)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    return tables
 
 
 def _bytes(value_type: ir.Type) -> int:

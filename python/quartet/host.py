@@ -1,9 +1,10 @@
 """The host side of a GPU build: which buffers exist and which kernels run on them, in order.
 
 After outlining, the entry function holds buffer allocations and views, ``gpu.launch_func``
-ops, copies, and (with ``control_flow="host"``) the model's loops and branches around them:
-``scf.for``, ``scf.while`` and ``scf.if`` with the integer arithmetic and the read-backs
-(``memref.load``) that decide them. This reads it into a
+ops (a persistent kernel's among them: cooperative, with its counters and epoch buffers, see
+:class:`~quartet.runtime.program.HostProgram`), copies, and (with ``control_flow="host"``)
+the model's loops and branches around them: ``scf.for``, ``scf.while`` and ``scf.if`` with
+the integer arithmetic and the read-backs (``memref.load``) that decide them. This reads it into a
 :class:`~quartet.runtime.program.HostProgram`, plain data that any device executes the same
 way (the PTX emulator, a GPU through the CUDA driver) and that an artifact stores:
 
@@ -29,6 +30,7 @@ import math
 import numpy as np
 from mlir import ir
 
+from quartet.dialects import schedule
 from quartet.errors import QuartetError
 from quartet.runtime.errors import ErrorTable
 from quartet.runtime.program import (
@@ -66,7 +68,12 @@ def extract_host_program(func) -> HostProgram:
         )
     steps = reader.block(block)
     return HostProgram(
-        tuple(reader.buffers), tuple(steps), ErrorTable.of(func), tuple(reader.scalars)
+        tuple(reader.buffers),
+        tuple(steps),
+        ErrorTable.of(func),
+        tuple(reader.scalars),
+        reader.state.get(schedule.COUNTERS),
+        reader.state.get(schedule.EPOCH),
     )
 
 
@@ -79,6 +86,7 @@ class _Reader:
         self.scalars: list[Scalar] = []
         self.slot: dict[ir.Value, int] = {}
         self.register: dict[ir.Value, int] = {}
+        self.state: dict[str, int] = {}  # a persistent kernel's counters and epoch buffers
 
     # -- values ---------------------------------------------------------------------------
 
@@ -167,7 +175,10 @@ class _Reader:
         if name in _IGNORED or name == "arith.constant":
             return []
         if name == "memref.alloc":
-            self.add_buffer(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
+            slot = self.add_buffer(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
+            for key in (schedule.COUNTERS, schedule.EPOCH):
+                if key in op.attributes:
+                    self.state[key] = slot
             return []
         if name == "memref.get_global":
             symbol = ir.FlatSymbolRefAttr(op.attributes["name"]).value
@@ -203,6 +214,8 @@ class _Reader:
         )
 
     def launch(self, op) -> Launch:
+        """A launch; cooperative where it is a persistent kernel's, which takes the counters
+        buffer (its vEUs wait on each other: every one must be resident at once)."""
         kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value[-1]
         launch = op.opview
         grid = tuple(_constant(v) for v in (launch.gridSizeX, launch.gridSizeY, launch.gridSizeZ))
@@ -217,7 +230,10 @@ class _Reader:
                 buffers.append(self.buffer(value))
             else:
                 scalars.append((position, self.scalar(value)))
-        return Launch(kernel, grid, block, tuple(buffers), shared_bytes, False, tuple(scalars))
+        cooperative = self.state.get(schedule.COUNTERS) in buffers
+        return Launch(
+            kernel, grid, block, tuple(buffers), shared_bytes, cooperative, tuple(scalars)
+        )
 
     def subview(self, op) -> list[Step]:
         """A contiguous part of a buffer at an offset computed on the host (a loop's row)."""

@@ -56,6 +56,12 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
         "one function per distinct operator: repeated layers are lowered and compiled once",
     ),
     ("quartet-lower-tiles", "each tiled generic -> block loop of thread phases and barriers"),
+    (
+        "quartet-rammer{arch={target} schedule={schedule}{registers}}",
+        "each run of launches -> one persistent kernel walking a vEU table: here every kernel is "
+        "final (a block loop of tasks with its launch and traffic recorded) and the IR still "
+        "target-independent, so both tails derive from the co-scheduled program",
+    ),
 ]
 
 # Barrier-phase loops -> PTX through the GPU and NVVM dialects. No canonicalization may run
@@ -84,8 +90,13 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
     (
         "quartet-launch-bounds{min-blocks-per-sm=1}",
         "launches use exactly the known block size (.reqntid) and one block per SM is all the "
-        "plan needs (.minnctapersm): given only .maxntid, ptxas cuts registers for an occupancy "
-        "nobody asked for and spills to get there",
+        "plan needs (.minnctapersm; a persistent kernel's planned vEUs per SM): given only "
+        ".maxntid, ptxas cuts registers for an occupancy nobody asked for and spills to get there",
+    ),
+    (
+        "quartet-dynamic-shared",
+        "a persistent kernel's shared arena as an extern array of the size each launch gives "
+        "(the NVVM lowering declared it with the largest task's size)",
     ),
     ("reconcile-unrealized-casts", "drop the casts left between converted type systems"),
     ("gpu-module-to-binary{format=isa}", "LLVM's NVPTX backend writes the PTX text"),
@@ -152,7 +163,8 @@ def steps_for(
     control_flow: str = "device",
     *,
     poison: bool = False,
-    schedule: str = "none",
+    schedule: str = "rammer",
+    registers: int | None = None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(shared prefix, target tail) for ``target``; ValueError for an unknown target, fusion,
     control-flow mode or schedule.
@@ -162,7 +174,8 @@ def steps_for(
     is Welder's mode; ``control_flow`` where loops and branches run (CONTROL_FLOW); ``poison``
     makes the CPU tail fill its temporaries with poison; ``schedule`` how launches run
     ("none": one launch per kernel; "rammer": launches of one persistent kernel), which sets
-    Welder's charge per launch.
+    Welder's charge per launch; ``registers`` Rammer's register plan per thread (the pass's
+    default where None; the compiler raises it where ptxas needs more).
     """
     if fusion not in FUSION:
         raise ValueError(f"unknown fusion '{fusion}' (expected one of: {', '.join(FUSION)})")
@@ -176,16 +189,10 @@ def steps_for(
     clock_hz = GPUS[target if target in GPU_CHIPS else "sm_90"].clock_hz
     launch_seconds = str(launch_charge(schedule, clock_hz))
     tiling = tiling.replace("{target}", target)
-    prefix = [
-        (
-            step.replace("{tiling}", tiling)
-            .replace("{target}", target)
-            .replace("{fusion}", fusion)
-            .replace("{launch_seconds}", launch_seconds),
-            why,
-        )
-        for step, why in GRAPH_TO_LOOPS
-    ]
+    values = {"{tiling}": tiling, "{target}": target, "{fusion}": fusion}
+    values |= {"{launch_seconds}": launch_seconds, "{schedule}": schedule}
+    values["{registers}"] = "" if registers is None else f" registers={registers}"
+    prefix = [(_substitute(step, values), why) for step, why in GRAPH_TO_LOOPS]
     if control_flow == "host":
         prefix.insert(0, HOST_CONTROL_FLOW)
     if target == "cpu":
@@ -194,6 +201,12 @@ def steps_for(
         tail = [(step.replace("{chip}", target), why) for step, why in LOOPS_TO_PTX]
         return prefix, tail
     raise ValueError(f"unknown target '{target}' (expected one of: {', '.join(TARGETS)})")
+
+
+def _substitute(step: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        step = step.replace(placeholder, value)
+    return step
 
 
 def pipeline_text(steps: list[tuple[str, str]]) -> str:

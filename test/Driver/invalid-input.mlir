@@ -31,11 +31,11 @@ func.func @irdl(%a: memref<4xf32>, %b: memref<4xf32>) {
 /// Check that an error of the semantic verifier (quartet.dialects.verify) is reported with its
 /// location.
 
-func.func private @kernel()
-
-func.func @semantic() {
-  // CHECK: invalid-input.mlir:[[@LINE+1]]:3: error: 'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute
-  "schedule.rtask"() {kernel = @kernel, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+func.func @semantic(%counters: memref<2xi32>, %epoch: i32) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i32
+  // CHECK: invalid-input.mlir:[[@LINE+1]]:3: error: 'schedule.wait' op must be inside a 'schedule.segment' of a vEU program
+  "schedule.wait"(%counters, %c0, %one, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
   return
 }
 

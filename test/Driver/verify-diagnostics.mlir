@@ -73,10 +73,10 @@ func.func @irdl(%a: memref<4xf32>, %b: memref<4xf32>) {
 
 /// Check that errors of the semantic verifier (quartet.dialects.verify) are matched.
 
-func.func private @kernel()
-
-func.func @semantic() {
-  // expected-error @below {{'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute}}
-  "schedule.rtask"() {kernel = @kernel, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+func.func @semantic(%counters: memref<2xi32>, %epoch: i32) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i32
+  // expected-error @below {{'schedule.wait' op must be inside a 'schedule.segment' of a vEU program}}
+  "schedule.wait"(%counters, %c0, %one, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
   return
 }

@@ -42,3 +42,19 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+/// Check that a persistent kernel (its gpu.module carries the vEUs per SM quartet-map-to-gpu
+/// planned) asks for that many resident blocks, whatever the option says: every vEU must be
+/// resident at once.
+// CHECK-LABEL: llvm.func @p_rammer
+// CHECK-SAME: nvvm.minctasm = 3 : i32
+// TWO: llvm.func @p_rammer({{.*}}nvvm.minctasm = 3 : i32
+module attributes {gpu.container_module} {
+  gpu.module @p_rammer [#nvvm.target<chip = "sm_90">] attributes {schedule.per_sm = 3 : i32} {
+    llvm.func @p_rammer(%arg0: !llvm.ptr) attributes {gpu.kernel, gpu.known_block_size = array<i32: 64, 1, 1>, nvvm.kernel, nvvm.maxntid = array<i32: 64, 1, 1>} {
+      llvm.return
+    }
+  }
+}

@@ -11,7 +11,8 @@
 /// allocation), a [thread, point] accumulator, and the phases: init; a prologue
 /// copying the first 16-deep stage (aligned rows as 128-bit vectors); per stage one phase that
 /// copies the next stage into the other half of the double buffer while computing this one,
-/// and a single CTA barrier; then the store.
+/// and a single CTA barrier; then the store; and that the block loop records how it launches
+/// (tile.launch: its grid, 256 threads, the allocation's bytes).
 // CHECK-LABEL: func.func @matmul
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%c2{{.*}}, %c4{{.*}})
 // CHECK: %[[SMEM:.*]] = memref.alloca() {alignment = 32 : i64} : memref<18944xi8, #gpu.address_space<workgroup>>
@@ -35,6 +36,7 @@
 // CHECK: scf.parallel
 // CHECK: memref.store %{{.*}}, %arg2[
 // CHECK: tile.kernel = #tile.kernel<"matmul_k0">
+// CHECK-SAME: tile.launch = #tile.launch<array<i64: 2, 4>, 256 : i64, 18944 : i64>
 // CHECK-NOT: linalg.generic
 // SINGLE-LABEL: func.func @matmul
 // SINGLE: memref.view %{{.*}}[%c0{{.*}}][] : memref<9472xi8, #gpu.address_space<workgroup>> to memref<64x20xf32, #gpu.address_space<workgroup>>
@@ -63,7 +65,7 @@ func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<1
 /// Check that a pointwise operator is one thread phase with no shared memory and no barrier,
 /// its body cloned once per register point, and that a loop not divisible by the tile (10 in
 /// blocks of 8) clamps its reads, signed (a position before the start reads element 0), and
-/// guards its stores.
+/// guards its stores; its launch (64 x 2 blocks of 4 threads, no shared memory) is recorded.
 // CHECK-LABEL: func.func @bias
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = {{.*}} to (%c64{{.*}}, %c2{{.*}})
 // CHECK-NOT: workgroup
@@ -77,6 +79,7 @@ func.func @matmul(%a: memref<128x512xf32>, %b: memref<512x256xf32>, %c: memref<1
 // CHECK: memref.store
 // CHECK: arith.addf
 // CHECK: tile.kernel = #tile.kernel<"bias_k0">
+// CHECK-SAME: tile.launch = #tile.launch<array<i64: 64, 2>, 4 : i64, 0 : i64>
 func.func @bias(%x: memref<64x10xf32>, %b: memref<10xf32>, %o: memref<64x10xf32>) {
   linalg.generic {indexing_maps = [#row, #col, #row], iterator_types = ["parallel", "parallel"]}
       ins(%x, %b : memref<64x10xf32>, memref<10xf32>) outs(%o : memref<64x10xf32>)

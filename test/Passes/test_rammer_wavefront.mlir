@@ -1,7 +1,8 @@
 // RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(test-rammer-wavefront{arch=sm_90 sms=4 per-sm=1})' --verify-diagnostics | FileCheck %s
 // RUN: quartet-opt %s --split-input-file --pass-pipeline='builtin.module(test-rammer-wavefront{arch=sm_90 sms=2 per-sm=2})' --verify-diagnostics | FileCheck %s --check-prefix=SHARED
 
-// Loop-level IR as quartet-lower-tiles leaves it, by hand: block loops with their traffic per
+// Loop-level IR as quartet-lower-tiles leaves it, by hand: block loops with their grid, threads
+// and shared bytes (tile.launch), their traffic per
 // argument ([loaded, stored] bytes) and Welder's modelled time, which includes the 3 us launch
 // charge the host function records. sm_90: a handoff between launches is 0.19 us.
 
@@ -31,7 +32,7 @@ func.func private @k0.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c3 = arith.constant 3 : index
   scf.parallel (%i, %j) = (%c0, %c0) to (%c2, %c3) step (%c1, %c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k0">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 9.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k0">, tile.launch = #tile.launch<array<i64: 2, 3>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 9.0e-06 : f64}
   return
 }
 func.func private @k1.func(%in: memref<4x4xf32>, %out: memref<16xf32>) {
@@ -40,7 +41,7 @@ func.func private @k1.func(%in: memref<4x4xf32>, %out: memref<16xf32>) {
   %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k1">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k1">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 func.func private @k2.func(%in: memref<16xf32>, %out: memref<16xf32>) {
@@ -49,7 +50,7 @@ func.func private @k2.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k2">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k2">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 func.func private @k3.func(%a: memref<16xf32>, %b: memref<16xf32>, %out: memref<16xf32>) {
@@ -57,7 +58,7 @@ func.func private @k3.func(%a: memref<16xf32>, %b: memref<16xf32>, %out: memref<
   %c1 = arith.constant 1 : index
   scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k3">, tile.traffic = array<i64: 64, 0, 64, 0, 0, 64>, welder.modelled_seconds = 4.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k3">, tile.launch = #tile.launch<array<i64: 1>, 32, 0>, tile.traffic = array<i64: 64, 0, 64, 0, 0, 64>, welder.modelled_seconds = 4.0e-06 : f64}
   return
 }
 func.func @diamond(%x: memref<16xf32>, %y: memref<16xf32>) attributes {welder.launch_seconds = 3.0e-06 : f64} {
@@ -88,7 +89,7 @@ func.func private @k0.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k0">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k0">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 func.func private @k1.func(%in: memref<16xf32>, %out: memref<16xf32>) {
@@ -97,7 +98,7 @@ func.func private @k1.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k1">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k1">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 func.func private @k2.func(%inout: memref<16xf32>) {
@@ -106,7 +107,7 @@ func.func private @k2.func(%inout: memref<16xf32>) {
   %c2 = arith.constant 2 : index
   scf.parallel (%i) = (%c0) to (%c2) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k2">, tile.traffic = array<i64: 64, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k2">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 64, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 func.func @reuse(%x: memref<16xf32>, %y: memref<16xf32>, %z: memref<16xf32>, %w: memref<16xf32>) attributes {welder.launch_seconds = 3.0e-06 : f64} {
@@ -127,7 +128,7 @@ func.func private @k0.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c1 = arith.constant 1 : index
   scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k0">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 func.func @copy(%x: memref<16xf32>, %y: memref<16xf32>) attributes {welder.launch_seconds = 3.0e-06 : f64} {
@@ -147,7 +148,7 @@ func.func private @k0.func(%in: memref<16xf32>, %out: memref<16xf32>) {
   %c1 = arith.constant 1 : index
   scf.parallel (%i) = (%c0) to (%c1) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"k0">, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"k0">, tile.launch = #tile.launch<array<i64: 1>, 32, 0>, tile.traffic = array<i64: 64, 0, 0, 64>, welder.modelled_seconds = 5.0e-06 : f64}
   return
 }
 // expected-error @+1 {{test-rammer-wavefront: the host function has no 'welder.launch_seconds' (quartet-welder's)}}

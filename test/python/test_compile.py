@@ -27,7 +27,8 @@ def mlp_sm90() -> quartet.CompiledModel:
 
 @pytest.fixture(scope="module")
 def mlp_fixed() -> quartet.CompiledModel:
-    return quartet.compile(mlp.SOURCE, target="sm_90", tiling=FIXED, fusion="none")
+    """One launch per kernel (schedule none), to look at each kernel's own launch."""
+    return quartet.compile(mlp.SOURCE, target="sm_90", tiling=FIXED, fusion="none", schedule="none")
 
 
 @pytest.mark.parametrize("target", ["cpu", "sm_90"])
@@ -40,9 +41,12 @@ def test_mlp_runs_on_cpu_and_matches_numpy(target, mlp_sm90):
 def test_mlp_fuses_into_one_kernel_per_layer(mlp_sm90):
     """Welder: each layer's fill, matmul and bias (+ ReLU) are one kernel, the matmul's
     accumulator starting at the fill's value and the bias applied at its points (registers);
-    the emulated PTX matches numpy."""
-    assert mlp_sm90.launches == len(mlp_sm90.kernels) == 3
-    assert all("bar.sync" in mlp_sm90.ptx[kernel.name] for kernel in mlp_sm90.kernels)
+    Rammer runs the three as tasks of one persistent kernel (one .func each); the emulated
+    PTX matches numpy."""
+    assert mlp_sm90.launches == len(mlp_sm90.kernels) == 1
+    ptx = mlp_sm90.ptx["mlp_rammer"]
+    assert sorted(set(re.findall(r"\.func (\w+)\(", ptx))) == [f"mlp_k{i}_task" for i in range(3)]
+    assert "bar.sync" in ptx
     inputs = mlp.random_inputs(seed=2)
     np.testing.assert_allclose(
         mlp_sm90.emulate(*inputs), mlp.reference(*inputs), rtol=1e-4, atol=1e-5
@@ -77,7 +81,9 @@ def test_static_global_traffic_is_what_the_emulator_counts(fusion):
         (programs.BATCHED_AND_MAX, programs.batched_and_max_inputs(2)[0]),
         (programs.CONV_GATHER_SLICE, programs.conv_gather_slice_inputs(2)[0]),
     ):
-        model = quartet.compile(source, target="sm_90", fusion=fusion)
+        # One launch per kernel: the emulator counts a launch's bytes, a persistent kernel's
+        # are its tasks' and its schedule's (test_rammer.py checks those totals).
+        model = quartet.compile(source, target="sm_90", fusion=fusion, schedule="none")
         device = EmulatedDevice(checks=False)
         model.emulate(*inputs, device=device)
         counted = {name: [k.loaded, k.stored] for name, k in model.counters.kernels.items()}
@@ -89,7 +95,7 @@ def test_static_global_traffic_is_what_the_emulator_counts(fusion):
 @pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
 def test_mlp_ptx_assembles_without_spills(chip, mlp_sm90):
     model = mlp_sm90 if chip == "sm_90" else quartet.compile(mlp.SOURCE, target=chip)
-    assert f".target {chip}" in model.ptx["mlp_k0"]
+    assert f".target {chip}" in model.ptx["mlp_rammer"]
     infos = model.ptxas
     assert set(infos) == set(model.ptx)
     for kernel in model.kernels:
@@ -100,7 +106,10 @@ def test_mlp_ptx_assembles_without_spills(chip, mlp_sm90):
         # 64K registers per SM (CUDA C++ Programming Guide, compute capability 8.x/9.0 table):
         # at most 128 per thread keeps two 256-thread blocks resident per SM.
         assert 0 < info.registers <= 128, info
-        assert info.shared_bytes == kernel.shared_bytes
+        dynamic = next(
+            launch.shared_bytes for launch in model.host.launches if launch.kernel == kernel.name
+        )
+        assert info.shared_bytes + dynamic == kernel.shared_bytes
 
 
 @needs_ptxas

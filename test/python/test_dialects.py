@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from mlir import ir
 
 from quartet.dialects import DIALECT_NAMES, create_context
 from quartet.dialects.controlflow import Device
-from quartet.dialects.schedule import Placement, Veus
+from quartet.dialects.schedule import Segment, Veus
 from quartet.dialects.tile import (
     Candidates,
     Edge,
     ErrorCode,
     Group,
     Kernel,
+    Launch,
     Plan,
     RProgram,
     RTile,
@@ -44,36 +47,47 @@ def on_op(attributes: str) -> str:
     return f'"test.op"() {{{attributes}}} : () -> ()'
 
 
-def rprogram_func(body: str, veus: str = "#schedule.veus<2, 1>") -> str:
+def veu_program(
+    table: list, waits: dict[int, list[int]] | None = None, veus: str | None = None
+) -> str:
+    """A vEU program over ``table`` ([launch][veu] = [lo, hi)): one segment per launch with
+    its ``waits`` (launch -> launches it waits for, each for all its tasks) and one signal."""
+    waits = waits or {}
+    launches, count = len(table), len(table[0])
+    tasks = [max(hi for _, hi in ranges) for ranges in table]
+    veus = veus or f'#schedule.veus<{count}, {count}, "sm_90">'
+    segments = []
+    for launch in range(launches):
+        lines = [
+            f'"schedule.wait"(%counters, %c{d}, %n{d}, %epoch) : (memref<{launches}xi32>, index, '
+            "i32, i32) -> ()"
+            for d in waits.get(launch, [])
+        ]
+        lines.append(
+            f'"schedule.signal"(%counters, %c{launch}, %one) : (memref<{launches}xi32>, index, '
+            "i32) -> ()"
+        )
+        listed = ": " + ", ".join(map(str, waits[launch])) if waits.get(launch) else ""
+        segment = f'#schedule.segment<{launch}, "k{launch}", {tasks[launch]}, array<i64{listed}>>'
+        segments.append(
+            "scf.if %run {\n" + "\n".join(lines) + f"\n}} {{schedule.segment = {segment}}}"
+        )
+    constants = "\n".join(
+        f"%c{i} = arith.constant {i} : index\n"
+        f"%n{i} = arith.constant {tasks[i] if i < launches else 0} : i32"
+        for i in range(max(launches, count + 1))
+    )
     return f"""
-func.func private @k()
-func.func @p() attributes {{schedule.veus = {veus}}} {{
-  %c = "schedule.alloc_counter"() : () -> !schedule.counter
-  {body}
+memref.global "private" constant @t : memref<{launches}x{count}x2xi32> = dense<{table}>
+func.func @p(%counters: memref<{launches}xi32>, %epoch: i32, %run: i1) {{
+  %one = arith.constant 1 : i32
+  {constants}
+  scf.parallel (%veu) = (%c0) to (%c{count}) step (%c1) {{
+    {chr(10).join(segments)}
+  }} {{schedule.veus = {veus}, schedule.table = @t}}
   return
 }}
 """
-
-
-def place(veu: int, order: int) -> str:
-    return f"placement = #schedule.placement<{veu}, {order}>"
-
-
-def rtask(veu: int, order: int, task: int = 0, kernel: str = "@k") -> str:
-    return (
-        f'"schedule.rtask"() {{kernel = {kernel}, task = {task}, {place(veu, order)}}} : () -> ()'
-    )
-
-
-def signal(veu: int, order: int, counter: str = "%c") -> str:
-    return f'"schedule.signal"({counter}) {{{place(veu, order)}}} : (!schedule.counter) -> ()'
-
-
-def wait(veu: int, order: int, expected: int, counter: str = "%c") -> str:
-    return (
-        f'"schedule.wait"({counter}) {{expected = {expected}, {place(veu, order)}}}'
-        " : (!schedule.counter) -> ()"
-    )
 
 
 def device_for(body: str, scope: str, iv: str = "%i") -> str:
@@ -122,7 +136,7 @@ def verifier_messages(source: str) -> tuple[bool, list[str]]:
 
 def test_create_context_loads_every_dialect():
     context = create_context()
-    for op in ("tile.stage", "schedule.rtask", "schedule.barrier", "controlflow.grid_barrier"):
+    for op in ("tile.stage", "schedule.wait", "schedule.barrier", "controlflow.broadcast"):
         assert context.is_registered_operation(op), op
     assert set(DIALECT_NAMES) == {"tile", "schedule", "controlflow"}
 
@@ -144,8 +158,10 @@ def test_create_context_gives_a_fresh_context_each_time():
         Candidates((RProgram((RTile("smem", (8, 16)), RTile("reg", (1, 4))), (0,)),)),
         Plan((16, 16, 1), (0, 1), True),
         Plan((2, 64, 1), (0, 1), False, TensorCores(0, 1, 2, 2, 2, 1, 4)),
-        Veus(216, 2),
-        Placement(3, 7),
+        Veus(216, 2, "sm_90"),
+        Segment(3, "bert_k2", 96, (0, 2)),
+        Segment(0, "f_k0", 1),
+        Launch((4, 32), 256, 13824),
         Device("grid"),
         ErrorCode(3, "node 'g' (Gather): an index in \"idx\" is out of range"),
     ],
@@ -190,8 +206,8 @@ VALID = [
         "PROGRAM",
         program(rtile("smem", 64, 64, 16), rtile("reg", 4, 4, 16), pad="array<i64: 0, 4>"),
     ),
-    rprogram_func(" ".join([rtask(0, 0), signal(0, 1), rtask(1, 0), wait(1, 1, 1)])),
-    in_func(device_for('"controlflow.grid_barrier"() : () -> ()', "grid")),
+    veu_program([[[0, 1], [1, 2]], [[0, 2], [2, 2]]], {1: [0]}),
+    in_func(device_for('"schedule.barrier"() {scope = "grid"} : () -> ()', "grid")),
     in_func(device_for('%y = "controlflow.broadcast"(%x) : (i1) -> i1', "grid")),
 ]
 
@@ -355,52 +371,44 @@ INVALID = {
         "'func.func' op 'schedule.veus' must be a #schedule.veus attribute",
     ),
     "veus positive": (
-        "func.func private @f() attributes {schedule.veus = #schedule.veus<4, 0>}",
+        'func.func private @f() attributes {schedule.veus = #schedule.veus<4, 0, "sm_90">}',
         "'func.func' op vEU count and per_sm must be positive, got 4 and 0",
     ),
     "veus per sm": (
-        "func.func private @f() attributes {schedule.veus = #schedule.veus<10, 4>}",
+        'func.func private @f() attributes {schedule.veus = #schedule.veus<10, 4, "sm_80">}',
         "'func.func' op vEU count 10 is not a multiple of per_sm 4",
     ),
-    "needs veus": (
-        f"func.func private @k()\nfunc.func @f() {{\n {rtask(0, 0)}\n return\n}}",
-        "'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute",
+    "co-resident": (
+        'func.func private @f() attributes {schedule.veus = #schedule.veus<109, 1, "sm_80">}',
+        "'func.func' op vEU count 109 exceeds the 108 co-resident on sm_80 (1 per SM x 108 SMs)",
     ),
-    "veu range": (
-        rprogram_func(rtask(2, 0)),
-        "'schedule.rtask' op vEU 2 is out of range for 2 vEUs",
+    "launch kind": (
+        'func.func private @f() attributes {tile.launch = #tile.kernel<"k">}',
+        "'func.func' op 'tile.launch' must be a #tile.launch attribute",
     ),
-    "order": (
-        rprogram_func(signal(0, -1)),
-        "'schedule.signal' op placement order must be non-negative, got -1",
+    "launch grid": (
+        "func.func private @f() attributes {tile.launch = #tile.launch<array<i64: 4, 0>, 64, 0>}",
+        "'func.func' op tile.launch grid extents must be positive, got [4, 0]",
     ),
-    "slot taken": (
-        rprogram_func(rtask(1, 0) + "\n" + rtask(1, 0, task=1)),
-        "'schedule.rtask' op vEU 1 order 0 is already taken",
+    "launch threads": (
+        "func.func private @f() attributes {tile.launch = #tile.launch<array<i64: 4>, 0, 0>}",
+        "'func.func' op tile.launch threads must be positive, got 0",
     ),
-    "task": (
-        rprogram_func(rtask(0, 0, task=-2)),
-        "'schedule.rtask' op task index must be non-negative, got -2",
+    "partition": (
+        veu_program([[[0, 2], [1, 2]]]),
+        "'scf.parallel' op vEU table does not partition the 2 tasks of launch 0: task 1 runs on "
+        "2 vEUs",
     ),
-    "flat kernel": (
-        rprogram_func(rtask(0, 0, kernel="@m::@k")),
-        "'schedule.rtask' op kernel must be a flat symbol reference",
-    ),
-    "kernel exists": (
-        rprogram_func(rtask(0, 0, kernel="@nope")),
-        "'schedule.rtask' op kernel @nope does not name a function",
-    ),
-    "expected positive": (
-        rprogram_func(wait(0, 0, 0)),
-        "'schedule.wait' op expected count must be positive, got 0",
-    ),
-    "enough signals": (
-        rprogram_func(signal(0, 0) + "\n" + wait(1, 0, 2)),
-        "'schedule.wait' op waits for 2 signals but only 1 schedule.signal ops use its counter",
+    "satisfiable": (
+        veu_program([[[0, 1], [1, 2]], [[0, 1], [1, 1]]], {1: [0]}).replace(
+            "%c0, %n0, %epoch", "%c0, %one, %epoch"
+        ),
+        "'schedule.wait' op waits for 1 tasks of launch 0, which has 2",
     ),
     "deadlock": (
-        rprogram_func(wait(0, 0, 1) + "\n" + signal(0, 1), veus="#schedule.veus<1, 1>"),
-        "'schedule.wait' op the rProgram deadlocks: vEU 0 never gets past this wait",
+        veu_program([[[0, 1], [1, 2]], [[0, 1], [1, 2]]], {0: [1], 1: [0]}),
+        "'schedule.wait' op the vEU program deadlocks: vEUs [0, 1] never get past this wait "
+        "(launch 1 signalled 0 of 2 tasks)",
     ),
     "placement kind": (
         in_func('scf.for %i = %c0 to %n step %c1 {\n} {controlflow.placement = "grid"}'),
@@ -416,8 +424,8 @@ INVALID = {
         "'scf.for' op a 'grid'-scoped device construct cannot be nested in a 'cta'-scoped one",
     ),
     "grid barrier in cta": (
-        in_func(device_for('"controlflow.grid_barrier"() : () -> ()', "cta")),
-        "'controlflow.grid_barrier' op cannot be inside a 'cta'-scoped device construct",
+        in_func(device_for('"schedule.barrier"() {scope = "grid"} : () -> ()', "cta")),
+        "'schedule.barrier' op a 'grid' barrier cannot be inside a 'cta'-scoped device construct",
     ),
     "broadcast outside": (
         in_func('%y = "controlflow.broadcast"(%x) : (i1) -> i1'),
@@ -431,19 +439,28 @@ def test_verifier_reports_each_rule(source, message):
     assert verifier_messages(source) == (False, [message])
 
 
-def test_deadlock_reports_every_stuck_wait():
-    body = "\n".join(
-        [
-            '%d = "schedule.alloc_counter"() : () -> !schedule.counter',
-            wait(0, 0, 1),
-            signal(0, 1, counter="%d"),
-            wait(1, 0, 1, counter="%d"),
-            signal(1, 1),
-        ]
-    )
-    ok, messages = verifier_messages(rprogram_func(body))
+def test_deadlock_is_found_only_where_the_table_blocks():
+    """vEU 0 runs launch 2 before vEU 1 has run launch 1 only if the table puts launch 1
+    first on vEU 0: the same waits deadlock or not depending on where the tasks are."""
+    waits = {1: [2], 2: [0]}  # launch 1 waits for launch 2, which waits for launch 0
+    fine = [[[0, 1], [1, 1]], [[0, 0], [0, 1]], [[0, 1], [1, 1]]]  # launch 1 on vEU 1 only
+    assert verifier_messages(veu_program(fine, waits)) == (True, [])
+    stuck = [[[0, 1], [1, 1]], [[0, 1], [1, 1]], [[0, 1], [1, 1]]]  # everything on vEU 0
+    ok, messages = verifier_messages(veu_program(stuck, waits))
     assert not ok
     assert messages == [
-        f"'schedule.wait' op the rProgram deadlocks: vEU {veu} never gets past this wait"
-        for veu in (0, 1)
+        "'schedule.wait' op the vEU program deadlocks: vEUs [0] never get past this wait "
+        "(launch 2 signalled 0 of 1 tasks)"
     ]
+
+
+def test_a_bert_sized_table_verifies_quickly():
+    """120 launches x 264 vEUs, each launch waiting for the one before: the simulation is
+    linear in the table (each vEU walks its queue once)."""
+    launches, veus = 120, 264
+    table = [[[v, v + 1] for v in range(veus)] for _ in range(launches)]
+    waits = {launch: [launch - 1] for launch in range(1, launches)}
+    source = veu_program(table, waits, veus=f'#schedule.veus<{veus}, 2, "sm_90">')
+    start = time.perf_counter()
+    assert verifier_messages(source) == (True, [])
+    assert time.perf_counter() - start < 10

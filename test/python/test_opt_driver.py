@@ -46,9 +46,8 @@ IRDL_ERROR = """func.func @f(%a: memref<4xf32>, %b: memref<4xf32>) {
   return
 }
 """
-SEMANTIC_ERROR = """func.func private @k()
-func.func @f() {
-  "schedule.rtask"() {kernel = @k, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+SEMANTIC_ERROR = """func.func @f(%counters: memref<2xi32>, %epoch: i32, %c0: index, %one: i32) {
+  "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
   return
 }
 """
@@ -66,7 +65,7 @@ def run_opt(*args: str, source: str = VALID) -> subprocess.CompletedProcess[str]
         ((), "func.func @f( {", r"<stdin>:1:14: error: expected non-function type"),
         ((), VERIFIER_ERROR, r"<stdin>:3:3: error: 'func.return' op has 1 operands"),
         ((), IRDL_ERROR, r"<stdin>:2:3: error: '\"nowhere\"' does not satisfy the constraint"),
-        ((), SEMANTIC_ERROR, r"<stdin>:3:3: error: 'schedule.rtask' op needs an enclosing op"),
+        ((), SEMANTIC_ERROR, r"<stdin>:2:3: error: 'schedule.signal' op must be inside a"),
         (("--pass-pipeline=builtin.module(nope)",), VALID, r"<pass-pipeline>:1:16: error: .*nope"),
         (
             ("--pass-pipeline=builtin.module(quartet-fixed-tiling{threads=x})",),
@@ -199,7 +198,7 @@ def test_invalid_ir_never_reaches_a_pass(test_passes, tmp_path, capsys):
     code = run_main(tmp_path, SEMANTIC_ERROR, "--pass-pipeline=builtin.module(test-record-runs)")
     assert code == 1
     assert RecordRuns.calls == []
-    assert "input.mlir:3:3: error: 'schedule.rtask' op" in capsys.readouterr().err
+    assert "input.mlir:2:3: error: 'schedule.signal' op" in capsys.readouterr().err
 
 
 def test_pass_error_is_located_at_the_op(test_passes, tmp_path, capsys):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import quartet
-from quartet.hardware import H100_SXM, host_cpu, spec_for
+from quartet.hardware import A100_SXM4, H100_SXM, V100_SXM2, host_cpu, spec_for
 from quartet.hardware.cpu import _parse_size
 from quartet.passes.iteration_space import Linear
 from quartet.roller import Access, Config, Operator, construct
@@ -219,6 +219,13 @@ def test_spec_figures_are_consistent():
     assert H100_SXM.blocks_per_sm(256, 64, 0) == 4
     assert H100_SXM.occupancy(256, 64, 0) == 0.5
     assert H100_SXM.blocks_per_sm(128, 32, 100 * 1024) == 2  # shared memory bound
+    # Two blocks of 114 KB would fill the SM's 228 KB exactly, but CUDA reserves 1 KB more
+    # per block on sm_80 and later: only one is resident (a persistent kernel counting two
+    # would wait forever for the second).
+    assert H100_SXM.blocks_per_sm(128, 32, 114 * 1024) == 1
+    assert V100_SXM2.blocks_per_sm(128, 32, 48 * 1024) == 2  # no reserve on sm_70
+    for spec in (H100_SXM, A100_SXM4):
+        assert spec.smem_per_block + spec.smem_reserved_per_block == spec.smem_per_sm
     with pytest.raises(ValueError, match="unknown arch 'sm_75'"):
         spec_for("sm_75")
 

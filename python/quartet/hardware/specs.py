@@ -3,7 +3,11 @@
 Sources, cited by tag beside each number:
 - [CPG] NVIDIA CUDA C++ Programming Guide, "Technical Specifications per Compute Capability"
   table (compute capabilities 7.0, 8.0, 9.0) and its "Shared Memory" sections (32 banks of
-  32-bit words for compute capability 5.x and later).
+  32-bit words for compute capability 5.x and later). The Shared Memory sections of compute
+  capabilities 8.x and 9.0 add that "the 1 KB of shared memory not made available to a thread
+  block is reserved for system use": every resident block takes 1 KB more than it declares
+  (the per-block maximum is 1 KB under the per-SM one, 227/228 KB, 163/164 KB); compute
+  capability 7.x has no such reserve (96 KB per block and per SM).
 - [CBP] NVIDIA CUDA C++ Best Practices Guide, "Coalesced Access to Global Memory": global
   accesses are served in 32-byte sectors of 128-byte cache lines (compute capability 6.0+).
 - [H100-DS] NVIDIA H100 Tensor Core GPU datasheet (2023), SXM column.
@@ -44,6 +48,7 @@ class GpuSpec:
     register_alloc_unit: int  # registers per warp are allocated in units of this many
     smem_per_sm: int  # bytes
     smem_per_block: int  # bytes, with the opt-in carve-out (dynamic shared memory only)
+    smem_reserved_per_block: int  # bytes the system takes from an SM per resident block
     static_smem_per_block: int  # bytes a kernel may declare statically
     smem_banks: int
     smem_bank_bytes: int
@@ -67,7 +72,9 @@ class GpuSpec:
 
     def blocks_per_sm(self, threads: int, registers: int, smem: int) -> int:
         """Resident blocks per SM for a kernel (the CUDA occupancy calculator's rules: warps,
-        registers allocated per warp in ``register_alloc_unit``s, shared memory, block cap)."""
+        registers allocated per warp in ``register_alloc_unit``s, shared memory with the
+        system's reserve per block, block cap). Over-counting is a deadlock for a persistent
+        kernel, whose blocks all wait on each other."""
         if threads > self.max_threads_per_block or registers > self.max_registers_per_thread:
             return 0
         warps = -(-threads // self.warp_size)
@@ -78,9 +85,19 @@ class GpuSpec:
             self.max_threads_per_sm // (warps * self.warp_size),
             self.registers_per_sm // (warps * regs_per_warp),
         ]
-        if smem:
-            limits.append(self.smem_per_sm // smem)
+        taken = smem + self.smem_reserved_per_block
+        if taken:
+            limits.append(self.smem_per_sm // taken)
         return max(0, min(limits))
+
+    def registers_per_thread(self, threads: int, blocks: int) -> int:
+        """The most registers each thread can have with ``blocks`` blocks of ``threads``
+        threads resident on one SM: :meth:`blocks_per_sm`'s register rule turned around
+        (what ``.minnctapersm blocks`` holds ptxas to)."""
+        warps = -(-threads // self.warp_size) * blocks
+        unit = self.register_alloc_unit
+        per_warp = self.registers_per_sm // warps // unit * unit
+        return min(self.max_registers_per_thread, per_warp // self.warp_size)
 
     def occupancy(self, threads: int, registers: int, smem: int) -> float:
         """Theoretical occupancy: resident warps over the SM's maximum."""
@@ -103,6 +120,7 @@ H100_SXM = GpuSpec(
     register_alloc_unit=256,  # [CPG] occupancy section / CUDA occupancy calculator, cc 9.0
     smem_per_sm=228 * 1024,  # [CPG] cc 9.0: 228 KB per SM
     smem_per_block=227 * 1024,  # [CPG] cc 9.0: 227 KB per block (opt-in)
+    smem_reserved_per_block=1024,  # [CPG] cc 9.0: 1 KB per block reserved for system use
     static_smem_per_block=48 * 1024,  # [CPG] static allocations above 48 KB need dynamic smem
     smem_banks=32,  # [CPG] shared memory, cc 5.x and later
     smem_bank_bytes=4,  # [CPG]
@@ -131,6 +149,7 @@ A100_SXM4 = GpuSpec(
     register_alloc_unit=256,  # [CPG] occupancy section / CUDA occupancy calculator, cc 8.0
     smem_per_sm=164 * 1024,  # [CPG] cc 8.0: 164 KB per SM
     smem_per_block=163 * 1024,  # [CPG] cc 8.0: 163 KB per block (opt-in)
+    smem_reserved_per_block=1024,  # [CPG] cc 8.0: 1 KB per block reserved for system use
     static_smem_per_block=48 * 1024,  # [CPG] static allocations above 48 KB need dynamic smem
     smem_banks=32,  # [CPG]
     smem_bank_bytes=4,  # [CPG]
@@ -159,6 +178,7 @@ V100_SXM2 = GpuSpec(
     register_alloc_unit=256,  # [CPG] occupancy section / CUDA occupancy calculator, cc 7.0
     smem_per_sm=96 * 1024,  # [CPG] cc 7.0: 96 KB per SM
     smem_per_block=96 * 1024,  # [CPG] cc 7.0: 96 KB per block (opt-in)
+    smem_reserved_per_block=0,  # [CPG] cc 7.0: no per-block reserve
     static_smem_per_block=48 * 1024,  # [CPG] static allocations above 48 KB need dynamic smem
     smem_banks=32,  # [CPG]
     smem_bank_bytes=4,  # [CPG]

@@ -5,6 +5,9 @@ survives to the loop level (``CompiledModel.loops_ir``):
 
 - the host function calls one kernel function per launch, in launch order; the call names the
   ONNX node of each of that launch's operators (``tile.names``, quartet-outline-kernels);
+  under quartet-rammer it calls one vEU program, whose segments call task functions in the
+  same order, each call keeping its names (a task function carries its block loop's
+  attributes);
 - each kernel's block loop lists its operators (``tile.members``, quartet-lower-tiles): kind,
   role, rProgram, the level each operand is read at and where it comes from (another operator
   of the kernel, or an argument of the kernel function), and the arguments it stores into; it
@@ -99,19 +102,34 @@ class _Reader:
         self.unnamed = 0
 
     def read(self, host: ir.Operation) -> OperatorGraph:
-        for call in ops_named(host, "func.call"):
-            callee = self.functions.get(ir.FlatSymbolRefAttr(call.attributes["callee"]).value)
-            loops = [] if callee is None else ops_named(callee, "scf.parallel")
-            block_loop = next((op for op in loops if MEMBERS in op.attributes), None)
-            if block_loop is not None:
-                self._launch(call, block_loop)
+        self._calls(host, {})
         return OperatorGraph(tuple(self.launches), tuple(dict.fromkeys(self.connections)))
 
-    def _launch(self, call: ir.Operation, block_loop: ir.Operation) -> None:
+    def _calls(self, function: ir.Operation, outer: dict[ir.Value, ir.Value]) -> None:
+        """The launches ``function`` makes, its arguments being ``outer``'s values: a kernel
+        function's block loop, a task function of a vEU program (quartet-rammer; its first
+        argument is the task), or the calls a vEU program makes."""
+        for call in ops_named(function, "func.call"):
+            callee = self.functions.get(ir.FlatSymbolRefAttr(call.attributes["callee"]).value)
+            if callee is None:
+                continue
+            operands = [outer.get(value, value) for value in call.operands]
+            if MEMBERS in callee.attributes:
+                self._launch(call, callee, operands[1:])
+            elif ops_named(callee, "func.call"):
+                arguments = callee.regions[0].blocks[0].arguments
+                self._calls(callee, dict(zip(arguments, operands, strict=True)))
+            else:
+                loops = ops_named(callee, "scf.parallel")
+                block_loop = next((op for op in loops if MEMBERS in op.attributes), None)
+                if block_loop is not None:
+                    self._launch(call, block_loop, operands)
+
+    def _launch(self, call: ir.Operation, block_loop: ir.Operation, operands) -> None:
         index = len(self.launches)
         members = [ir.DictAttr(entry) for entry in ir.ArrayAttr(block_loop.attributes[MEMBERS])]
         names = _names(call, len(members))
-        buffers = [_root(value) for value in call.operands]
+        buffers = [_root(value) for value in operands]
         operators = []
         for position, (member, name) in enumerate(zip(members, names, strict=True)):
             key = (index, position)

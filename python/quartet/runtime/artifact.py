@@ -1,7 +1,7 @@
 """The portable compiled artifact: a directory that a runtime loads without the compiler.
 
-Format version 2 (docs/runtime.md describes every field; version 1, launches and copies only,
-is read as well)::
+Format version 3 (docs/runtime.md describes every field; version 1, launches and copies only,
+and version 2, without a persistent kernel's ``counters`` and ``epoch``, are read as well)::
 
     manifest.json   the model as data: I/O signature, entry arguments, host program, kernels
     <kernel>.ptx    the PTX of each kernel (GPU targets)
@@ -52,7 +52,8 @@ from quartet.runtime.program import (
 from quartet.signature import TensorSpec
 
 FORMAT = "quartet-artifact"
-FORMAT_VERSION = 2  # 2: the host program's registers, loops, branches, read-backs
+FORMAT_VERSION = 3  # 2: the host program's registers, loops, branches, read-backs;
+# 3: a persistent kernel's counters and epoch buffers
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.bin"
 ALIGNMENT = 64  # bytes between arrays in weights.bin: a cache line, >= any vector load
@@ -252,6 +253,8 @@ def _host_json(host: HostProgram, weights: _Blob) -> dict[str, Any]:
         "buffers": buffers,
         "scalars": [{"bits": scalar.bits, "value": scalar.value} for scalar in host.scalars],
         "steps": _steps_json(host.steps),
+        "counters": host.counters,
+        "epoch": host.epoch,
     }
 
 
@@ -539,7 +542,17 @@ def _host(
             for item in fields.objects(obj, "scalars")
         )
     steps = _steps(fields, obj, "steps", version)
-    return HostProgram(tuple(buffers), steps, errors, registers)
+    state = [_state_buffer(fields, obj, key, version) for key in ("counters", "epoch")]
+    return HostProgram(tuple(buffers), steps, errors, registers, *state)
+
+
+def _state_buffer(fields: _Fields, obj: _Object, key: str, version: int) -> int | None:
+    """The index of a persistent kernel's counters or epoch buffer (null where there is no
+    persistent kernel; a manifest before version 3 has neither field)."""
+    if version < 3:
+        return None
+    fields.field(obj, key, "a buffer index or null", lambda v: v is None or _is_int(v, 0))
+    return obj.value[key]
 
 
 _BITS = (1, 8, 16, 32, 64)
@@ -732,9 +745,35 @@ def _host_problems(artifact: Artifact) -> list[str]:
             )
     for index, buffer in enumerate(host.buffers):
         problems += _buffer_problems(index, buffer, host.buffers, registers)
+    problems += _state_problems(host)
     parameters = {kernel.name: _parameter_count(kernel) for kernel in artifact.kernels}
     for number, step in enumerate(walk(host.steps)):
         problems += _step_problems(step, number, host, parameters)
+    return problems
+
+
+def _state_problems(host: HostProgram) -> list[str]:
+    """The counters (one i32 per launch of a persistent kernel) and the epoch (one i32) are
+    buffers of their own, present together, passed to a cooperative launch."""
+    state = {"counters": host.counters, "epoch": host.epoch}
+    if (host.counters is None) != (host.epoch is None):
+        return [f"the host program names {state} (counters and epoch go together)"]
+    problems = []
+    for key, index in state.items():
+        if index is None:
+            continue
+        if index >= len(host.buffers):
+            problems.append(f"the {key} are buffer {index} of {len(host.buffers)}")
+            continue
+        buffer = host.buffers[index]
+        borrowed = (buffer.argument, buffer.view_of, buffer.constant)
+        if buffer.spec.dtype != np.int32 or any(part is not None for part in borrowed):
+            problems.append(f"the {key} buffer #{index} is no i32 buffer of its own")
+        elif key == "epoch" and buffer.spec.shape != (1,):
+            problems.append(f"the epoch buffer #{index} holds {buffer.spec}, not one i32")
+    users = [step for step in host.launches if host.counters in step.buffers]
+    if host.counters is not None and not all(step.cooperative for step in users):
+        problems.append("a launch that takes the counters is not cooperative")
     return problems
 
 

@@ -240,18 +240,18 @@ class _ProgramRunner(_Runner):
 
     def __init__(self, artifact: Artifact, device: Device):
         self.device, self.host = device, artifact.host
-        self.storage = load_program(self.host, artifact.ptx, device)
+        self.loaded = load_program(self.host, artifact.ptx, device)
         slots = self.host.argument_buffers
         for position, argument in enumerate(artifact.arguments):
             if argument.role == "weight":
-                device.write(self.storage[slots[position]], argument.data)
+                device.write(self.loaded.storage[slots[position]], argument.data)
 
     def execute(self, inputs, outputs) -> None:
-        run_host_program(self.host, self.device, self.storage, inputs, outputs)
+        run_host_program(self.host, self.device, self.loaded, inputs, outputs)
 
     def repeat(self) -> float:
         start = time.perf_counter()
-        run_host_program(self.host, self.device, self.storage, {}, {})
+        run_host_program(self.host, self.device, self.loaded, {}, {})
         return time.perf_counter() - start
 
 
@@ -263,7 +263,7 @@ class _CudaRunner(_ProgramRunner):
     def repeat(self) -> float:
         if any(isinstance(step, Read) for step in walk(self.host.steps)):
             return super().repeat()
-        run_host_program(self.host, self.device, self.storage, {}, {})
+        run_host_program(self.host, self.device, self.loaded, {}, {})
         return self.device.last_run_seconds
 
     def close(self) -> None:

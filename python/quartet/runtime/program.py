@@ -172,10 +172,17 @@ def walk(steps: tuple[Step, ...]) -> list[Step]:
 
 @dataclass(frozen=True)
 class HostProgram:
+    """A GPU build's buffers and steps. A persistent kernel (quartet-rammer) adds two
+    buffers: ``counters``, one i32 per launch it runs, zeroed once when the program is
+    loaded and never reset, and ``epoch``, one i32 the host sets to the inference's number
+    (1, 2, ...) before each run; its waits wait for ``tasks x epoch`` on a counter."""
+
     buffers: tuple[Buffer, ...]
     steps: tuple[Step, ...]  # in program order
     errors: ErrorTable | None = None  # the error word among the arguments, and its messages
     scalars: tuple[Scalar, ...] = ()  # the host's registers
+    counters: int | None = None  # index of the persistent kernels' counters buffer
+    epoch: int | None = None  # index of the buffer holding the inference's number
 
     @property
     def error_word(self) -> int | None:
@@ -227,10 +234,26 @@ class Device(Protocol):
         """Return when every step started so far has finished; raise if one failed."""
 
 
-def load_program(host: HostProgram, ptx: Mapping[str, str], device: Device) -> list[Any]:
+@dataclass
+class LoadedProgram:
+    """A host program loaded on a device: one storage per buffer, and how many inferences
+    have run on it (the epoch of the next one is that plus one)."""
+
+    storage: list[Any]
+    inferences: int = 0
+
+    def next_epoch(self) -> np.ndarray:
+        """The next inference's number as the epoch buffer holds it (an i32 that wraps, as
+        the counters do)."""
+        self.inferences += 1
+        return np.array([self.inferences % 2**32], np.uint32).view(np.int32)
+
+
+def load_program(host: HostProgram, ptx: Mapping[str, str], device: Device) -> LoadedProgram:
     """Prepare ``device`` to run ``host``: kernels loaded, one storage per buffer (views share
-    their base's; a view at a register's offset is placed when a step uses it). Done once per
-    model and device; every inference reuses the storage."""
+    their base's; a view at a register's offset is placed when a step uses it; the counters
+    are zeroed here, once). Done once per model and device; every inference reuses the
+    storage."""
     device.load(ptx)
     storage: list[Any] = []
     for buffer in host.buffers:
@@ -238,7 +261,10 @@ def load_program(host: HostProgram, ptx: Mapping[str, str], device: Device) -> l
             storage.append(device.allocate(buffer))
         else:
             storage.append(device.view(storage[buffer.view_of], buffer.spec))
-    return storage
+    if host.counters is not None:  # a device's fresh buffer may hold anything (poison)
+        spec = host.buffers[host.counters].spec
+        device.write(storage[host.counters], np.zeros(spec.shape, spec.dtype))
+    return LoadedProgram(storage)
 
 
 @dataclass
@@ -254,20 +280,24 @@ class RunCounts:
 def run_host_program(
     host: HostProgram,
     device: Device,
-    storage: list[Any],
+    loaded: LoadedProgram,
     inputs: Mapping[int, np.ndarray],
     outputs: Mapping[int, np.ndarray],
 ) -> RunCounts:
     """One inference: ``inputs`` (entry argument position -> array) written into their
-    buffers, every step run in order, then ``outputs`` (position -> array) filled in place.
+    buffers, the epoch (if a persistent kernel waits on counters) set to the inference's
+    number, every step run in order, then ``outputs`` (position -> array) filled in place.
     The error word, if the program has one, is zeroed before the steps and read after them:
     QuartetError naming the operator whose runtime check failed. Returns what the run did
     (how often a loop ran is known only now)."""
+    storage = loaded.storage
     slots = host.argument_buffers
     word = None
     if host.errors is not None:
         word = new_word()
         device.write(storage[slots[host.errors.argument]], word)
+    if host.epoch is not None:
+        device.write(storage[host.epoch], loaded.next_epoch())
     for position, array in inputs.items():
         device.write(storage[slots[position]], array)
     sequencer = _Sequencer(host, device, storage)

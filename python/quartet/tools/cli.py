@@ -1,7 +1,8 @@
 """``quartet``: compile a model into an artifact with a report, run it on a device.
 
     quartet compile model.mlir --target sm_90 -o out/   # the artifact (manifest.json, <kernel>.ptx,
-                                                        # weights.bin), final.mlir, report.json
+                                                        # weights.bin), final.mlir, report.json,
+                                                        # gantt.png (Rammer's vEUs over time)
     quartet compile model.onnx --target sm_90 -o out/ [--input-shape x=1,3,224,224]
     quartet compile model.onnx -o out/ --report          # + out/report.html, to open offline
     quartet run model.onnx --target cpu [--inputs in.npz] --check   # vs onnxruntime/reference
@@ -28,11 +29,13 @@ from quartet import isolation
 from quartet.compiler import CompiledModel, compile
 from quartet.counters import Counters, DataDependentRegion, KernelTraffic, LoopFigures, Tally
 from quartet.errors import QuartetError
-from quartet.pipelines import CONTROL_FLOW, FUSION, TARGETS
+from quartet.pipelines import CONTROL_FLOW, FUSION, SCHEDULES, TARGETS
+from quartet.rammer.cost import LAUNCH_SECONDS
 from quartet.runtime import cli as runtime_cli
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.model import Model
 from quartet.tools.progress import stage_display
+from quartet.veu_figures import VeuSchedule
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +134,13 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         help="welder: fuse operators into kernels (default); none: one kernel per operator",
     )
     parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="rammer",
+        help="rammer: one persistent kernel per inference, its kernels co-scheduled on vEUs "
+        "(default); none: one launch per kernel",
+    )
+    parser.add_argument(
         "--control-flow",
         choices=CONTROL_FLOW,
         default="device",
@@ -195,6 +205,7 @@ def _compile(args: argparse.Namespace) -> int:
             target=args.target,
             entry=args.entry,
             fusion=args.fusion,
+            schedule=args.schedule,
             control_flow=args.control_flow,
             cache=args.cache,
         )
@@ -207,10 +218,23 @@ def _compile(args: argparse.Namespace) -> int:
             (args.output / "graph.mlir").write_text(graph_ir)
         (args.output / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.output / "summary.txt").write_text(_summary(model) + "\n")
+        _write_gantt(model, args.output)
         if args.report:
             _write_report(model, args)
     print(_summary(model))
     return 0
+
+
+def _write_gantt(model: CompiledModel, directory: Path) -> None:
+    """gantt.png: the (first) persistent kernel's vEUs over modelled time, by kernel (more
+    than one persistent kernel: gantt-1.png and on for the others)."""
+    if not model.schedules:
+        return
+    from quartet.rammer.gantt import gantt
+
+    for number, veu in enumerate(model.schedules):
+        name = "gantt.png" if number == 0 else f"gantt-{number}.png"
+        gantt(veu.table, veu.launches, veu.device, directory / name)
 
 
 def _write_report(model: CompiledModel, args: argparse.Namespace) -> None:
@@ -258,6 +282,7 @@ def _compile_onnx(args: argparse.Namespace, target: str):
         target=target,
         input_shapes=_input_shapes(args.input_shape),
         fusion=args.fusion,
+        schedule=args.schedule,
         control_flow=args.control_flow,
         cache=args.cache,
         progress=_progress(args),
@@ -368,6 +393,8 @@ def _report(model: CompiledModel) -> dict:
         "loops": [_loop(loop) for loop in counters.loops],
         "data_dependent_regions": [_region(region) for region in counters.data_dependent],
         "kept_apart": counters.kept_apart,
+        "rammer": [_veu_schedule(s) for s in model.schedules],
+        "rammer_notes": model.schedule_notes,
         "kernels": [
             {
                 "name": kernel.name,
@@ -387,6 +414,28 @@ def _report(model: CompiledModel) -> dict:
             }
             for kernel in model.kernels
         ],
+    }
+
+
+def _veu_schedule(veu: VeuSchedule) -> dict:
+    """A persistent kernel's co-schedule in numbers: vEUs, tasks and waits, the modelled
+    makespan against one launch per kernel (each launch charged
+    quartet.rammer.cost.LAUNCH_SECONDS, a measured figure), their ratio, vEU utilisation."""
+    f = veu.figures
+    return {
+        "kernel": veu.kernel,
+        "veus": f.veus,
+        "sms": veu.device.sms,
+        "veus_per_sm": veu.device.per_sm,
+        "launches": f.launches,
+        "tasks": f.tasks,
+        "dependencies": f.dependencies,
+        "waits": f.waits,
+        "launch_seconds": LAUNCH_SECONDS,
+        "sequence_seconds": f.sequence_seconds,
+        "makespan_seconds": f.makespan_seconds,
+        "ratio": f.ratio,
+        "utilisation": f.utilisation,
     }
 
 
@@ -502,6 +551,17 @@ def _summary(model: CompiledModel) -> str:
         )
     for note in counters.kept_apart:
         lines.append(f"  kept apart: {note}")
+    for veu in model.schedules:
+        f = veu.figures
+        lines.append(
+            f"  rammer {veu.kernel}: {f.veus} vEUs ({veu.device.sms} SMs x "
+            f"{veu.device.per_sm}), {f.launches} launches, {f.tasks} tasks, {f.waits} waits; "
+            f"modelled makespan {f.makespan_seconds * 1e6:.2f} us against "
+            f"{f.sequence_seconds * 1e6:.2f} us one launch per kernel ({f.ratio:.2f}x, "
+            f"{LAUNCH_SECONDS * 1e6:.0f} us a launch); vEU utilisation {f.utilisation:.2f}"
+        )
+    for note in model.schedule_notes:
+        lines.append(f"  rammer re-planned: {note}")
     lines.append(f"  pipeline: {model.pipeline}")
     return "\n".join(lines)
 

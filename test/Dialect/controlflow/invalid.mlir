@@ -12,24 +12,6 @@ func.func private @arity() attributes {p = #controlflow.device<"grid", "cta">}
 
 // -----
 
-/// Check that a grid barrier takes no operands.
-func.func @barrier_operand(%x: i32) {
-  // expected-error @below {{op expects exactly 0 operands, but got 1}}
-  "controlflow.grid_barrier"(%x) : (i32) -> ()
-  return
-}
-
-// -----
-
-/// Check that a grid barrier has no region.
-func.func @barrier_region() {
-  // expected-error @below {{'controlflow.grid_barrier' op unexpected number of regions: expected 0 but got 1}}
-  "controlflow.grid_barrier"() ({}) : () -> ()
-  return
-}
-
-// -----
-
 /// Check that a broadcast keeps the type of its value.
 func.func @broadcast_type(%x: i1) {
   // expected-error @below {{expected 'i1' but got 'i32'}}
@@ -90,8 +72,8 @@ func.func @grid_in_cta(%n: index) {
 /// Check that a grid barrier cannot sit in a construct that one CTA runs alone.
 func.func @barrier_in_cta(%c: i1) {
   scf.if %c {
-    // expected-error @below {{'controlflow.grid_barrier' op cannot be inside a 'cta'-scoped device construct}}
-    "controlflow.grid_barrier"() : () -> ()
+    // expected-error @below {{'schedule.barrier' op a 'grid' barrier cannot be inside a 'cta'-scoped device construct}}
+    "schedule.barrier"() {scope = "grid"} : () -> ()
   } {controlflow.placement = #controlflow.device<"cta">}
   return
 }

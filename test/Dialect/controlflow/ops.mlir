@@ -1,23 +1,15 @@
 // RUN: quartet-opt %s | quartet-opt | FileCheck %s
 
-/// Check that a grid barrier round-trips in the form the lowering emits.
-// CHECK-LABEL: func.func @grid_barrier
-// CHECK: "controlflow.grid_barrier"() : () -> ()
-func.func @grid_barrier() {
-  "controlflow.grid_barrier"() : () -> ()
-  return
-}
-
 /// Check that a device-placed loop round-trips: each iteration ends at a grid barrier.
 // CHECK-LABEL: func.func @device_for
 // CHECK: scf.for
-// CHECK: "controlflow.grid_barrier"() : () -> ()
+// CHECK: "schedule.barrier"() {scope = "grid"} : () -> ()
 // CHECK: } {controlflow.placement = #controlflow.device<"grid">}
 func.func @device_for(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.for %i = %c0 to %n step %c1 {
-    "controlflow.grid_barrier"() : () -> ()
+    "schedule.barrier"() {scope = "grid"} : () -> ()
   } {controlflow.placement = #controlflow.device<"grid">}
   return
 }
@@ -46,7 +38,7 @@ func.func @device_while(%x: i32, %limit: i32) -> i32 {
       %b = arith.muli %v, %v : i32
       scf.yield %b : i32
     } {controlflow.placement = #controlflow.device<"cta">}
-    "controlflow.grid_barrier"() : () -> ()
+    "schedule.barrier"() {scope = "grid"} : () -> ()
     scf.yield %next : i32
   } attributes {controlflow.placement = #controlflow.device<"grid">}
   return %r : i32

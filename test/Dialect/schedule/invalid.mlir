@@ -1,8 +1,8 @@
 // RUN: quartet-opt %s --split-input-file --verify-diagnostics
 
-/// Check that a barrier's scope is "cta".
+/// Check that a barrier's scope is "cta" or "grid".
 func.func @scope() {
-  // expected-error @below {{expected '"cta"' but got '"warp"'}}
+  // expected-error @below {{'"warp"' does not satisfy the constraint}}
   "schedule.barrier"() {scope = "warp"} : () -> ()
   return
 }
@@ -29,240 +29,498 @@ func.func @barrier_region() {
 
 /// Check that vEU counts are integers.
 // expected-error @below {{expected base attribute 'builtin.integer' but got 'builtin.string'}}
-func.func private @veus_string() attributes {schedule.veus = #schedule.veus<"4", 1>}
+func.func private @veus_string() attributes {schedule.veus = #schedule.veus<"4", 1, "sm_90">}
 
 // -----
 
-/// Check that a placement has a vEU and an order.
-// expected-error @below {{expected 2 type arguments, but had 1}}
-func.func private @placement_arity() attributes {p = #schedule.placement<0>}
+/// Check that the virtual device names its arch.
+// expected-error @below {{expected 3 type arguments, but had 2}}
+func.func private @veus_arity() attributes {schedule.veus = #schedule.veus<4, 1>}
 
 // -----
 
-func.func private @k()
-
-/// Check that an rtask's kernel is a symbol.
-func.func @kernel_string() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{expected base attribute 'builtin.symbol_ref' but got 'builtin.string'}}
-  "schedule.rtask"() {kernel = "k", task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+/// Check that a wait's expected count is an i32 operand.
+func.func @wait_index(%counters: memref<2xi32>, %n: index, %epoch: i32) {
+  %c0 = arith.constant 0 : index
+  // expected-error @below {{expected 'i32' but got 'index'}}
+  "schedule.wait"(%counters, %c0, %n, %epoch) : (memref<2xi32>, index, index, i32) -> ()
   return
 }
 
 // -----
 
-func.func private @k()
-
-/// Check that an rtask's placement is a placement.
-func.func @placement_kind() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{expected base attribute 'schedule.placement' but got 'schedule.veus'}}
-  "schedule.rtask"() {kernel = @k, task = 0, placement = #schedule.veus<0, 0>} : () -> ()
+/// Check that a signal has a counter, a launch and an amount.
+func.func @signal_operands(%counters: memref<2xi32>) {
+  %c0 = arith.constant 0 : index
+  // expected-error @below {{op expects exactly 3 operands, but got 2}}
+  "schedule.signal"(%counters, %c0) : (memref<2xi32>, index) -> ()
   return
 }
 
 // -----
 
-func.func private @k()
-
-/// Check that an rtask names its task.
-func.func @no_task() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{'schedule.rtask' op attribute "task" is expected but not provided}}
-  "schedule.rtask"() {kernel = @k, placement = #schedule.placement<0, 0>} : () -> ()
-  return
-}
-
-// -----
-
-/// Check that alloc_counter yields a counter.
-func.func @alloc_type() {
-  // expected-error @below {{expected base type 'schedule.counter' but got 'builtin.integer'}}
-  %c = "schedule.alloc_counter"() : () -> i32
-  return
-}
-
-// -----
-
-/// Check that signal takes one counter.
-func.func @signal_operands() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{op expects exactly 1 operands, but got 0}}
-  "schedule.signal"() {placement = #schedule.placement<0, 0>} : () -> ()
-  return
-}
-
-// -----
-
-/// Check that wait takes a counter.
-func.func @wait_type(%x: i32) attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{expected base type 'schedule.counter' but got 'builtin.integer'}}
-  "schedule.wait"(%x) {expected = 1, placement = #schedule.placement<0, 0>} : (i32) -> ()
-  return
-}
-
-// -----
-
-/// Check that wait names the count it expects.
-func.func @wait_expected() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  %c = "schedule.alloc_counter"() : () -> !schedule.counter
-  // expected-error @below {{'schedule.wait' op attribute "expected" is expected but not provided}}
-  "schedule.wait"(%c) {placement = #schedule.placement<0, 0>} : (!schedule.counter) -> ()
-  return
-}
-
-// -----
-
-/// Check that schedule.veus holds a veus attribute.
-// expected-error @below {{'func.func' op 'schedule.veus' must be a #schedule.veus attribute}}
-func.func private @veus_kind() attributes {schedule.veus = 4}
-
-// -----
-
-/// Check that vEU counts are positive.
+/// Check that the vEU count is positive.
 // expected-error @below {{'func.func' op vEU count and per_sm must be positive, got 0 and 2}}
-func.func private @veus_zero() attributes {schedule.veus = #schedule.veus<0, 2>}
+func.func private @no_veus() attributes {schedule.veus = #schedule.veus<0, 2, "sm_90">}
 
 // -----
 
 /// Check that every SM holds the same number of vEUs.
 // expected-error @below {{'func.func' op vEU count 10 is not a multiple of per_sm 4}}
-func.func private @veus_per_sm() attributes {schedule.veus = #schedule.veus<10, 4>}
+func.func private @ragged() attributes {schedule.veus = #schedule.veus<10, 4, "sm_90">}
 
 // -----
 
-func.func private @k()
+/// Check that the vEUs are co-resident: more than per_sm x SMs would spin forever.
+// expected-error @below {{'func.func' op vEU count 266 exceeds the 264 co-resident on sm_90 (2 per SM x 132 SMs)}}
+func.func private @too_many() attributes {schedule.veus = #schedule.veus<266, 2, "sm_90">}
 
-/// Check that placed ops live in an rProgram.
-func.func @no_veus() {
-  // expected-error @below {{'schedule.rtask' op needs an enclosing op with a 'schedule.veus' attribute}}
-  "schedule.rtask"() {kernel = @k, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+// -----
+
+/// Check that the arch of the virtual device is known.
+// expected-error @below {{'func.func' op vEUs on unknown arch 'sm_99' (known: sm_90, sm_80, sm_70)}}
+func.func private @unknown_arch() attributes {schedule.veus = #schedule.veus<4, 1, "sm_99">}
+
+// -----
+
+/// Check that a wait sits in a segment of a vEU program.
+func.func @loose_wait(%counters: memref<2xi32>, %epoch: i32) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i32
+  // expected-error @below {{'schedule.wait' op must be inside a 'schedule.segment' of a vEU program}}
+  "schedule.wait"(%counters, %c0, %one, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
   return
 }
 
 // -----
 
-func.func private @k()
-
-/// Check that a vEU index is below the vEU count.
-func.func @veu_range() attributes {schedule.veus = #schedule.veus<4, 1>} {
-  // expected-error @below {{'schedule.rtask' op vEU 7 is out of range for 4 vEUs}}
-  "schedule.rtask"() {kernel = @k, task = 0, placement = #schedule.placement<7, 0>} : () -> ()
+/// Check that counters are i32.
+func.func @wide_counters(%counters: memref<2xi64>, %run: i1) attributes {schedule.veus = #schedule.veus<1, 1, "sm_90">} {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i32
+  scf.if %run {
+    // expected-error @below {{'schedule.signal' op counters must be a rank-1 memref of i32, got memref<2xi64>}}
+    "schedule.signal"(%counters, %c0, %one) : (memref<2xi64>, index, i32) -> ()
+  } {schedule.segment = #schedule.segment<0, "k0", 1, array<i64>>}
   return
 }
 
 // -----
 
-/// Check that a vEU index is non-negative.
-func.func @veu_negative() attributes {schedule.veus = #schedule.veus<4, 1>} {
-  %c = "schedule.alloc_counter"() : () -> !schedule.counter
-  // expected-error @below {{'schedule.signal' op vEU -1 is out of range for 4 vEUs}}
-  "schedule.signal"(%c) {placement = #schedule.placement<-1, 0>} : (!schedule.counter) -> ()
+/// Check that a segment sits in a vEU program.
+func.func @loose_segment(%run: i1) {
+  // expected-error @below {{'scf.if' op 'schedule.segment' must be on an op inside a vEU program}}
+  scf.if %run {
+  } {schedule.segment = #schedule.segment<0, "k0", 1, array<i64>>}
   return
 }
 
 // -----
 
-func.func private @k()
+/// Check that a vEU program runs one iteration per vEU.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
 
-/// Check that an order is non-negative.
-func.func @order_negative() attributes {schedule.veus = #schedule.veus<4, 1>} {
-  // expected-error @below {{'schedule.rtask' op placement order must be non-negative, got -1}}
-  "schedule.rtask"() {kernel = @k, task = 0, placement = #schedule.placement<0, -1>} : () -> ()
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op a vEU program must be an scf.parallel from 0 to 2 step 1}}
+  scf.parallel (%veu) = (%c0) to (%c3) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-func.func private @k()
+/// Check that a vEU program names its table.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
 
-/// Check that two ops cannot share a slot.
-func.func @slot_taken() attributes {schedule.veus = #schedule.veus<2, 1>} {
-  "schedule.rtask"() {kernel = @k, task = 0, placement = #schedule.placement<1, 0>} : () -> ()
-  // expected-error @below {{'schedule.rtask' op vEU 1 order 0 is already taken}}
-  "schedule.rtask"() {kernel = @k, task = 1, placement = #schedule.placement<1, 0>} : () -> ()
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op 'schedule.table' must be a flat symbol reference}}
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = "t"}
   return
 }
 
 // -----
 
-func.func private @k()
-
-/// Check that a task index is non-negative.
-func.func @task_negative() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{'schedule.rtask' op task index must be non-negative, got -1}}
-  "schedule.rtask"() {kernel = @k, task = -1, placement = #schedule.placement<0, 0>} : () -> ()
+/// Check that the vEU table is a constant global.
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op schedule.table @missing does not name a constant memref.global}}
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @missing}
   return
 }
 
 // -----
 
-/// Check that a kernel reference is flat.
-func.func @kernel_nested() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{'schedule.rtask' op kernel must be a flat symbol reference}}
-  "schedule.rtask"() {kernel = @m::@k, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+/// Check that the vEU table has one row per launch and one range per vEU.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op vEU table has shape [2, 2, 2] but the program needs [1, 2, 2]}}
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-/// Check that a kernel names a function of the module.
-func.func @kernel_missing() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{'schedule.rtask' op kernel @missing does not name a function}}
-  "schedule.rtask"() {kernel = @missing, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+/// Check that segments follow program order.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    // expected-error @below {{'scf.if' op segment #0 is for launch 1: segments must list launches 0, 1, ... in program order}}
+    scf.if %run {
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64>>}
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-memref.global @data : memref<4xf32>
+/// Check that a vEU range lies within its launch's tasks.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 3]], [[0, 2], [2, 2]]]>
 
-/// Check that a kernel names a function, not another symbol.
-func.func @kernel_global() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  // expected-error @below {{'schedule.rtask' op kernel @data does not name a function}}
-  "schedule.rtask"() {kernel = @data, task = 0, placement = #schedule.placement<0, 0>} : () -> ()
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op vEU table gives vEU 1 the range [1, 3) of launch 0, outside its 2 tasks}}
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-/// Check that a wait expects at least one signal.
-func.func @wait_zero() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  %c = "schedule.alloc_counter"() : () -> !schedule.counter
-  // expected-error @below {{'schedule.wait' op expected count must be positive, got 0}}
-  "schedule.wait"(%c) {expected = 0, placement = #schedule.placement<0, 0>} : (!schedule.counter) -> ()
+/// Check that the ranges of a launch partition its tasks: every task runs once.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [0, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op vEU table does not partition the 2 tasks of launch 0: task 0 runs on 2 vEUs}}
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-/// Check that a wait cannot expect more signals than its counter ever gets.
-func.func @wait_too_many() attributes {schedule.veus = #schedule.veus<2, 1>} {
-  %c = "schedule.alloc_counter"() : () -> !schedule.counter
-  "schedule.signal"(%c) {placement = #schedule.placement<0, 0>} : (!schedule.counter) -> ()
-  // expected-error @below {{'schedule.wait' op waits for 2 signals but only 1 schedule.signal ops use its counter}}
-  "schedule.wait"(%c) {expected = 2, placement = #schedule.placement<1, 0>} : (!schedule.counter) -> ()
+/// Check that no task is left out.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 1]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  // expected-error @below {{'scf.parallel' op vEU table does not partition the 2 tasks of launch 0: task 1 runs on 0 vEUs}}
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-/// Check that waits whose signals come only after other waits are reported as a deadlock.
-func.func @deadlock() attributes {schedule.veus = #schedule.veus<2, 1>} {
-  %a = "schedule.alloc_counter"() : () -> !schedule.counter
-  %b = "schedule.alloc_counter"() : () -> !schedule.counter
-  // expected-error @below {{'schedule.wait' op the rProgram deadlocks: vEU 0 never gets past this wait}}
-  "schedule.wait"(%a) {expected = 1, placement = #schedule.placement<0, 0>} : (!schedule.counter) -> ()
-  "schedule.signal"(%b) {placement = #schedule.placement<0, 1>} : (!schedule.counter) -> ()
-  // expected-error @below {{'schedule.wait' op the rProgram deadlocks: vEU 1 never gets past this wait}}
-  "schedule.wait"(%b) {expected = 1, placement = #schedule.placement<1, 0>} : (!schedule.counter) -> ()
-  "schedule.signal"(%a) {placement = #schedule.placement<1, 1>} : (!schedule.counter) -> ()
+/// Check that a wait is satisfiable: it waits for all the tasks of its launch.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      // expected-error @below {{'schedule.wait' op waits for 3 tasks of launch 0, which has 2}}
+      "schedule.wait"(%counters, %c0, %three, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }
 
 // -----
 
-/// Check that the order attribute, not the textual order, decides when a wait runs.
-func.func @deadlock_by_order() attributes {schedule.veus = #schedule.veus<1, 1>} {
-  %a = "schedule.alloc_counter"() : () -> !schedule.counter
-  "schedule.signal"(%a) {placement = #schedule.placement<0, 1>} : (!schedule.counter) -> ()
-  // expected-error @below {{'schedule.wait' op the rProgram deadlocks: vEU 0 never gets past this wait}}
-  "schedule.wait"(%a) {expected = 1, placement = #schedule.placement<0, 0>} : (!schedule.counter) -> ()
+/// Check that a wait names a launch of the program.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      // expected-error @below {{'schedule.wait' op waits for launch 2, but the program has 2 launches}}
+      "schedule.wait"(%counters, %c2, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 2>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
+  return
+}
+
+// -----
+
+/// Check that a wait's launch and count are constants.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      // expected-error @below {{'schedule.wait' op launch index and expected count must be constants}}
+      "schedule.wait"(%counters, %c0, %epoch, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
+  return
+}
+
+// -----
+
+/// Check that a segment signals once.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    // expected-error @below {{'scf.if' op segment of launch 0 has 0 schedule.signal ops, expected 1}}
+    scf.if %run {
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
+  return
+}
+
+// -----
+
+/// Check that a segment signals its own launch.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      // expected-error @below {{'schedule.signal' op must signal launch 0, its segment's}}
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
+  return
+}
+
+// -----
+
+/// Check that a segment's attribute lists the waits it holds.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}
+    // expected-error @below {{'scf.if' op segment lists waits [] but its schedule.wait ops wait for [0]}}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
+  return
+}
+
+// -----
+
+/// Check that the table is simulated: launch 0 waits for launch 1 and launch 1 for launch 0, so no vEU gets anywhere.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      // expected-error @below {{'schedule.wait' op the vEU program deadlocks: vEUs [0, 1] never get past this wait (launch 1 signalled 0 of 2 tasks)}}
+      "schedule.wait"(%counters, %c1, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64: 1>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
+  return
+}
+
+// -----
+
+/// Check that a wait on its own launch deadlocks: no vEU can signal it first.
+memref.global "private" constant @t : memref<2x2x2xi32> = dense<[[[0, 1], [1, 2]], [[0, 2], [2, 2]]]>
+
+func.func @p(%counters: memref<2xi32>, %epoch: i32, %run: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1 : i32
+  %two = arith.constant 2 : i32
+  %three = arith.constant 3 : i32
+  scf.parallel (%veu) = (%c0) to (%c2) step (%c1) {
+    scf.if %run {
+      // expected-error @below {{'schedule.wait' op the vEU program deadlocks: vEUs [0, 1] never get past this wait (launch 0 signalled 0 of 2 tasks)}}
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<0, "k0", 2, array<i64: 0>>}
+    scf.if %run {
+      "schedule.wait"(%counters, %c0, %two, %epoch) : (memref<2xi32>, index, i32, i32) -> ()
+      "schedule.signal"(%counters, %c1, %one) : (memref<2xi32>, index, i32) -> ()
+    } {schedule.segment = #schedule.segment<1, "k1", 2, array<i64: 0>>}
+  } {schedule.veus = #schedule.veus<2, 1, "sm_90">, schedule.table = @t}
   return
 }

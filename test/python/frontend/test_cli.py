@@ -31,6 +31,36 @@ def test_compile_writes_ptx_final_ir_and_report(tmp_path):
     assert "kernel" in result.stdout and "regs" in result.stdout
 
 
+@pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is not installed")
+def test_compile_reports_rammers_co_schedule_and_draws_it(tmp_path):
+    """By default one launch per inference: report.json and the summary give the persistent
+    kernel's vEUs, tasks, waits, modelled makespan against one launch per kernel (a launch
+    charged 3 us) and utilisation, and gantt.png draws its vEUs; --schedule none launches
+    each kernel and has no co-schedule to report."""
+    model = tmp_path / "encoder.onnx"
+    model.write_bytes(encoder_layer().SerializeToString())
+    out, plain = tmp_path / "out", tmp_path / "plain"
+    result = quartet("compile", str(model), "--target", "sm_90", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    (veu,) = report["rammer"]
+    assert report["launches"] == 1 and veu["kernel"] == report["kernels"][0]["name"]
+    assert veu["veus"] == veu["sms"] * veu["veus_per_sm"] == report["kernels"][0]["grid"][0]
+    assert veu["launches"] > 1 and veu["tasks"] >= veu["veus"] and veu["waits"] > 0
+    assert veu["launch_seconds"] == 3e-6 and 0 < veu["utilisation"] <= 1
+    assert veu["ratio"] == pytest.approx(veu["makespan_seconds"] / veu["sequence_seconds"])
+    assert veu["sequence_seconds"] >= veu["launches"] * veu["launch_seconds"]
+    assert f"rammer {veu['kernel']}: {veu['veus']} vEUs" in result.stdout
+    assert (out / "gantt.png").read_bytes().startswith(b"\x89PNG")
+    result = quartet(
+        "compile", str(model), "--target", "sm_90", "--schedule", "none", "-o", str(plain)
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((plain / "report.json").read_text())
+    assert report["launches"] > 1 and report["rammer"] == []
+    assert not (plain / "gantt.png").exists() and "vEUs" not in result.stdout
+
+
 def test_report_of_a_data_dependent_loop_gives_no_total(tmp_path):
     """A Loop whose body computes its exit (an scf.while): report.json gives no total launches
     or bytes (null), the figures outside the loop apart, and what one iteration launches."""

@@ -43,8 +43,9 @@ def test_encoder_layer_matches_reference_on_cpu(encoder_sm90):
 
 @needs_ptxas
 def test_encoder_layer_ptx_assembles(encoder_sm90):
-    kernels = encoder_sm90.compiled.kernels
-    assert 1 < len(kernels) <= 16  # Welder's groups (~40 operators unfused)
+    (kernel,) = encoder_sm90.compiled.kernels  # one persistent kernel: Welder's kernels its tasks
+    tasks = re.findall(r"^\.visible \.func ", encoder_sm90.compiled.ptx[kernel.name], re.M)
+    assert 1 < len(tasks) <= 16  # Welder's groups (~40 operators unfused)
     infos = encoder_sm90.compiled.ptxas
     assert all(info.spill_stores == info.spill_loads == 0 for info in infos.values())
 
@@ -60,7 +61,7 @@ def test_repeated_layers_compile_to_the_kernels_of_one_layer():
     launched three times, when each operator is its own kernel; the CPU library holds each
     kernel function once too. Fused, groups may span two layers, and the layers still share
     their kernels."""
-    options = {"target": "sm_90", "cache": False}
+    options = {"target": "sm_90", "cache": False, "schedule": "none"}  # one launch per kernel
     one = compile_model(encoder(1), fusion="none", **options).compiled
     three = compile_model(encoder(3), fusion="none", **options).compiled
     assert three.kernels == one.kernels and three.ptx == one.ptx
@@ -70,7 +71,9 @@ def test_repeated_layers_compile_to_the_kernels_of_one_layer():
     assert fused_three.launches <= 3 * fused_one.launches
     assert len(fused_three.kernels) < fused_three.launches  # layers share kernels
     cpu_one, cpu_three = (
-        compile_model(encoder(n), target="cpu", cache=False, fusion="none").compiled.final_ir
+        compile_model(
+            encoder(n), target="cpu", cache=False, fusion="none", schedule="none"
+        ).compiled.final_ir
         for n in (1, 3)
     )
     kernel_function = re.compile(r"llvm\.func (?:internal |private )?@test_graph_k\d+\.func\(")
@@ -196,7 +199,8 @@ def test_squeezenet_matches_stored_output_on_cpu(squeezenet):
 
 @needs_ptxas
 def test_squeezenet_ptx_assembles_without_spills(squeezenet):
-    assert len(squeezenet.compiled.kernels) > 10
+    (kernel,) = squeezenet.compiled.kernels  # one persistent kernel: Welder's kernels its tasks
+    assert len(re.findall(r"^\.visible \.func ", squeezenet.compiled.ptx[kernel.name], re.M)) > 10
     infos = squeezenet.compiled.ptxas
     assert all(info.spill_stores == info.spill_loads == 0 for info in infos.values())
 

@@ -22,6 +22,8 @@ import quartet as quartet_api
 from quartet.dialects import create_context
 from quartet.frontend.onnx import compile_model, import_model
 from quartet.hardware import H100_SXM
+from quartet.pipeline import parse_pipeline, run_pipeline
+from quartet.pipelines import pipeline_text, steps_for
 from quartet.ptxas import find_ptxas
 
 pytest.importorskip("matplotlib", reason="the report extra (pip install 'quartet[report]')")
@@ -36,7 +38,8 @@ needs_ptxas = pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is n
 
 @pytest.fixture(scope="module")
 def encoder_model():
-    return compile_model(encoder_layer(), cache=False)
+    """One launch per kernel (schedule none): the report's kernel rows are launches."""
+    return compile_model(encoder_layer(), schedule="none", cache=False)
 
 
 def test_every_operator_is_located_at_its_onnx_node():
@@ -98,6 +101,23 @@ def test_the_operator_graph_of_an_encoder_layer(encoder_model):
     assert all(c.level in ("reg", "smem", "global") for c in graph.connections)
     for launch in graph.launches:
         assert launch.modelled_seconds is not None and 0 < launch.modelled_seconds < 1e-3
+
+
+def test_the_operator_graph_reads_through_a_veu_program():
+    """Under Rammer the host calls one vEU program whose segments call the task functions:
+    the graph is the same launches, operators, names and edges as the launch list quartet-
+    rammer was given (the same graph-to-loops pipeline, up to Rammer's step)."""
+    built = compile_model(encoder_layer(), cache=False)
+    rammer = built.compiled
+    assert rammer.launches == 1
+    prefix, _ = steps_for("sm_90", schedule="rammer")
+    with create_context(), ir.Location.unknown():
+        module = ir.Module.parse(built.graph.text)
+        run_pipeline(module, parse_pipeline(pipeline_text(prefix[:-1])))
+        launch_list = str(module)
+    assert operator_graph(rammer.loops_ir, rammer.entry) == operator_graph(
+        launch_list, rammer.entry
+    )
 
 
 def test_launches_of_one_kernel_keep_their_own_names():

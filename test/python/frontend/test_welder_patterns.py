@@ -144,8 +144,8 @@ def test_pattern_is_one_kernel_with_its_edges_on_chip(pattern):
 @pytest.mark.parametrize("name", ["c_layernorm", "f_attention", "h_matmul_chain"])
 def test_unfused_build_is_one_kernel_per_operator(name):
     """fusion="none" keeps the operators apart (fills folded): the baseline Welder beats."""
-    fused = compile_model(PATTERNS[name](), target="sm_90")
-    unfused = compile_model(PATTERNS[name](), target="sm_90", fusion="none")
+    fused = compile_model(PATTERNS[name](), target="sm_90", schedule="none")
+    unfused = compile_model(PATTERNS[name](), target="sm_90", fusion="none", schedule="none")
     assert unfused.compiled.launches > fused.compiled.launches == 1
     assert unfused.compiled.counters.intermediate_global_bytes > 0
     assert unfused.compiled.counters.compulsory_bytes == fused.compiled.counters.compulsory_bytes

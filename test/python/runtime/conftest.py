@@ -109,6 +109,18 @@ def small_artifact(small_onnx, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def small_launches_artifact(tmp_path_factory):
+    """The small model as a launch list (schedule none: no persistent kernel), saved for
+    sm_90: what an artifact of format 1 or 2 could hold."""
+    from quartet.frontend.onnx import compile_model
+
+    path = tmp_path_factory.mktemp("small-launches") / "small.onnx"
+    onnx.save(small_model(), path)
+    compiled = compile_model(path, target="sm_90", schedule="none")
+    return compiled.save(tmp_path_factory.mktemp("launches-artifact"))
+
+
+@pytest.fixture(scope="session")
 def loop_onnx():
     """controlflow_models' early-exit loop (a while loop: read-backs, registers) and a GRU
     (a kernel taking the loop index by value, rows copied into views), compiled as host loops

@@ -114,7 +114,7 @@ def _edit(manifest: dict, path: str, value) -> None:
 
 
 MALFORMED = [
-    ("format_version", 3, "artifact format version 3 is newer than this runtime reads"),
+    ("format_version", 4, "artifact format version 4 is newer than this runtime reads"),
     ("inputs.0.dtype", ..., "inputs[0]: no field 'dtype'"),
     ("inputs.0.dtype", "complex64", "inputs[0].dtype: expected one of bool"),
     ("inputs.0.shape", [4, -8], "inputs[0].shape: expected a list of any number of integers"),
@@ -125,8 +125,14 @@ MALFORMED = [
     ("host_program.steps.0.scalars", [[0, 5]], "step #0 uses register 5 of 0"),
     ("host_program.scalars", ..., "host_program: no field 'scalars'"),
     ("host_program.scalars", [{"bits": 7, "value": 0}], "scalars[0].bits: expected one of 1"),
-    ("host_program.steps.0.buffers.0", 99, "step #0 uses buffer 99 of 11"),
-    ("host_program.steps.1.buffers", [1], "passes 1 parameters to small_k1, whose PTX takes 2"),
+    ("host_program.steps.0.buffers.0", 99, "step #0 uses buffer 99 of 15"),
+    ("host_program.steps.0.buffers", [1], "1 parameters to small_rammer, whose PTX takes 13"),
+    ("host_program.steps.0.cooperative", False, "a launch that takes the counters is not coop"),
+    ("host_program.epoch", 13, "the epoch buffer #13 holds 3xint32, not one i32"),
+    ("host_program.epoch", 12, "the epoch buffer #12 is no i32 buffer of its own"),
+    ("host_program.epoch", None, "counters and epoch go together"),
+    ("host_program.counters", 99, "the counters are buffer 99 of 15"),
+    ("host_program.counters", "no", "host_program.counters: expected a buffer index or null"),
     ("host_program.buffers.0.shape", [4, 9], "buffer #0 (4x9xfloat32) is argument #0"),
     ("host_program.buffers.9.view_of", 10, "buffer #9 views #10, which is no earlier buffer"),
     ("kernels.0.ptx", "../k.ptx", "kernels[0].ptx: expected a file name"),
@@ -154,12 +160,14 @@ def test_a_malformed_manifest_is_refused_naming_the_field(
     assert str(copy / "manifest.json") in str(caught.value)
 
 
-def test_a_format_1_manifest_still_runs(small_artifact, tmp_path):
-    """Version 1 had no registers and no scalar parameters: it reads as it was written."""
-    copy = shutil.copytree(small_artifact, tmp_path / "copy")
+def test_a_format_1_manifest_still_runs(small_launches_artifact, tmp_path):
+    """Version 1 had no registers, no scalar parameters and no persistent kernel's counters
+    and epoch: it reads as it was written."""
+    copy = shutil.copytree(small_launches_artifact, tmp_path / "copy")
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["format_version"] = 1
-    del manifest["host_program"]["scalars"]
+    for key in ("scalars", "counters", "epoch"):
+        del manifest["host_program"][key]
     for step in manifest["host_program"]["steps"]:
         step.pop("scalars", None)
     (copy / "manifest.json").write_text(json.dumps(manifest))

@@ -49,7 +49,10 @@ def test_buffers_are_allocated_and_weights_written_once(driver, small_artifact):
     second = model.run(small_feeds(2), device="cuda")
     inputs = sum(argument.role == "input" for argument in model.artifact.arguments)
     assert driver.count("cuMemAlloc") == allocations
-    assert driver.count("cuMemcpyHtoDAsync") == uploads + inputs  # the weight is not sent again
+    # The weight is not sent again: each run sends its inputs, the inference's number (the
+    # persistent kernel's epoch) and a zeroed error word.
+    per_run = inputs + (host.epoch is not None) + (host.errors is not None)
+    assert driver.count("cuMemcpyHtoDAsync") == uploads + per_run
     expected = small_reference(small_feeds(2))
     np.testing.assert_allclose(second["y"], expected["y"], rtol=1e-5, atol=1e-6)
     model.close()
@@ -67,12 +70,13 @@ def test_bench_times_runs_with_cuda_events(driver, small_artifact):
 
 def test_a_failing_call_is_an_error_naming_the_call_and_the_kernel(driver, small_artifact):
     model = quartet.runtime.load(small_artifact)
-    first = model.artifact.host.launches[0].kernel
-    driver.fail["cuLaunchKernel"] = fake_cuda.CUresult.CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
+    first = model.artifact.host.launches[0]
+    call = "cuLaunchCooperativeKernel" if first.cooperative else "cuLaunchKernel"
+    driver.fail[call] = fake_cuda.CUresult.CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES
     with pytest.raises(QuartetError) as caught:
         model.run(small_feeds(), device="cuda")
     assert str(caught.value) == (
-        f"error: CUDA: cuLaunchKernel for kernel {first} failed: "
+        f"error: CUDA: {call} for kernel {first.kernel} failed: "
         "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES (fake description of "
         "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)"
     )
@@ -106,7 +110,7 @@ def test_a_jit_failure_carries_the_jit_log(driver, small_artifact):
 
 def test_a_hung_kernel_is_reported_by_the_watchdog(driver, small_artifact):
     model = quartet.runtime.load(small_artifact, watchdog=0.2)
-    hung = model.artifact.host.launches[1].kernel
+    hung = model.artifact.host.launches[-1].kernel
     driver.hang = hung
     start = time.monotonic()
     with pytest.raises(QuartetError, match=f"kernel {hung} did not finish within the 0.2 s"):
@@ -289,6 +293,31 @@ def test_on_a_real_gpu_the_artifact_matches_the_cpu_form(small_artifact):
         expected = model.run(feeds, device="cpu")
         np.testing.assert_allclose(outputs["y"], expected["y"], rtol=1e-5, atol=1e-6)
         assert min(model.bench(feeds, device="cuda", runs=5)) > 0
+
+
+def test_a_persistent_kernel_runs_inference_after_inference_without_a_reset(driver, small_artifact):
+    """Rammer's persistent kernel (the small model's one launch) is launched cooperatively
+    after the co-residency check; its counters are zeroed once, when the model is loaded, and
+    each run sets the epoch to its number, so the second run's waits wait for twice the tasks:
+    both runs are right, and neither resets a counter."""
+    model = quartet.runtime.load(small_artifact)
+    host = model.artifact.host
+    (launch,) = host.launches
+    assert launch.cooperative and host.counters in launch.buffers
+    for seed in (1, 2, 3):
+        outputs = model.run(small_feeds(seed), device="cuda")
+        expected = small_reference(small_feeds(seed))
+        np.testing.assert_allclose(outputs["y"], expected["y"], rtol=1e-5, atol=1e-6)
+    assert driver.count("cuLaunchCooperativeKernel") == 3 and driver.count("cuLaunchKernel") == 0
+    assert driver.count("cuOccupancyMaxActiveBlocksPerMultiprocessor") == 1
+    storage = model._kept["cuda"].loaded.storage
+    counters = driver.memory[storage[host.counters].pointer].view(np.int32)
+    assert int(driver.memory[storage[host.epoch].pointer].view(np.int32)[0]) == 3
+    zeroings = [args for name, args in driver.calls if name == "cuMemsetD8Async"]
+    assert [args[0] for args in zeroings].count(storage[host.counters].pointer) == 1  # at load
+    (table,) = [buffer.constant for buffer in host.buffers if buffer.spec.shape[-1:] == (2,)]
+    tasks = (table[..., 1] - table[..., 0]).sum(axis=1)  # per launch, over its vEUs
+    np.testing.assert_array_equal(counters, 3 * tasks)  # every task of every run, never reset
 
 
 def test_a_host_loop_runs_on_the_cuda_device(driver, loop_artifacts):

@@ -231,6 +231,7 @@ def compile_model(
     bound_inputs: Mapping[str, np.ndarray] | None = None,
     tiling: str = DEFAULT_TILING,
     fusion: str = "welder",
+    schedule: str = "rammer",
     control_flow: str = "device",
     cache: bool = True,
     progress: Progress | None = None,
@@ -239,7 +240,8 @@ def compile_model(
 
     ``input_shapes`` binds dynamic input dimensions (``{"x": [1, 3, 224, 224]}``);
     ``bound_inputs`` turns graph inputs into compile-time constants (a shape fed as an input).
-    ``fusion`` is Welder's mode ("welder" or "none"); ``control_flow`` where Loop, If, Scan and
+    ``fusion`` is Welder's mode ("welder" or "none"), ``schedule`` Rammer's ("rammer": one
+    persistent kernel per run of launches; "none"); ``control_flow`` where Loop, If, Scan and
     the recurrent operators run on a GPU target ("host": a host loop around their kernels;
     "device", the default, is not built yet and refuses them); ``cache=False`` skips the
     compile cache.
@@ -276,6 +278,7 @@ def compile_model(
         target=target,
         tiling=tiling,
         fusion=fusion,
+        schedule=schedule,
         control_flow=control_flow,
         cache=cache,
     )

@@ -1,0 +1,145 @@
+"""quartet-rammer: each run of kernel launches of a host function becomes one persistent
+kernel, a vEU program walking a vEU table (Rammer, OSDI'20; docs/rammer.md).
+
+Right after ``quartet-lower-tiles``: every kernel is then a block loop whose one iteration is
+a task (one CTA's work, grid final), recording how it launches (``tile.launch``), its global
+traffic per argument (``tile.traffic``) and Welder's modelled time; the host is a list of
+calls of kernel functions on buffers. The pass is still target-independent, so the GPU and the
+CPU tails both derive from its output. For each run of two or more launches (``launches.py``):
+
+1. dependencies from what each launch reads and writes (RAW, WAR, WAW), transitively reduced,
+   and each task's time from Welder's (``quartet.rammer.cost.task_seconds``);
+2. the virtual device (``device.py``): vEUs per SM from the largest task's threads and shared
+   memory and the register plan (option ``registers``), on ``arch``;
+3. the vEU table from Rammer's wavefront policy (``quartet.rammer.policy.plan``, a handoff
+   between launches costing ``quartet.rammer.cost.handoff_seconds``);
+4. each distinct kernel as a task function (``tasks.py``), and the vEU program calling them,
+   called once by the host (``program.py``).
+
+``schedule=none`` leaves the launch list as it is. A host with control flow keeps its launch
+list (placing loops and branches on the device is Grinder's work), and so does a run of one
+launch (a persistent kernel gains nothing there). A launch whose block no vEU can be (more
+threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
+with the reason, and splits its run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlir import ir
+
+from quartet.hardware import CpuSpec, spec_for
+from quartet.passes.base import ModulePass, PassError, option
+from quartet.passes.rammer.device import unplaceable, virtual_device
+from quartet.passes.rammer.launches import (
+    Launch,
+    block_loop,
+    host_functions,
+    launch_charge,
+    launch_nodes,
+    runs,
+)
+from quartet.passes.rammer.program import Program
+from quartet.passes.rammer.tasks import SUFFIX, task_function
+from quartet.rammer import policy
+from quartet.rammer.cost import SCHEDULES, handoff_seconds
+
+DEFAULT_REGISTERS = 64
+
+
+@dataclass(frozen=True)
+class Rammer(ModulePass):
+    """Co-schedule each run of kernel launches into one persistent kernel (a vEU program)."""
+
+    name = "quartet-rammer"
+    arch: str = option("sm_90", "target machine: sm_90, sm_80, sm_70 or cpu (device: sm_90)")
+    schedule: str = option("rammer", "rammer: one persistent kernel per run of launches; none")
+    registers: int = option(
+        DEFAULT_REGISTERS, "registers per thread each vEU is planned for (.minnctapersm)"
+    )
+
+    def apply(self, module: ir.Operation) -> None:
+        if self.schedule not in SCHEDULES:
+            raise PassError(
+                f"option 'schedule' must be one of {', '.join(SCHEDULES)}, got '{self.schedule}'"
+            )
+        if self.schedule == "none":
+            return
+        spec = self._spec()
+        functions, hosts = host_functions(module)
+        tasks: dict[str, str] = {}  # kernel function -> its task function
+        for host in hosts:
+            host_name = ir.StringAttr(host.attributes["sym_name"]).value
+            parts = [part for run in runs(host, functions) for part in _placeable(run, spec)]
+            scheduled = [part for part in parts if len(part) > 1]
+            for number, run in enumerate(scheduled):
+                suffix = f"_{number}" if number else ""
+                names = (f"{host_name}_rammer{suffix}", f"{host_name}_veu_table{suffix}")
+                self._schedule(host, run, spec, names, tasks)
+        _erase_unlaunched(module)
+
+    def _spec(self):
+        try:
+            spec = spec_for(self.arch)
+        except ValueError as error:
+            raise PassError(f"option 'arch': {error}") from None
+        if isinstance(spec, CpuSpec):  # the CPU runs the vEU program of an H100 serially
+            spec = spec_for("sm_90")
+        return spec
+
+    def _schedule(self, host, run: list[Launch], spec, names, tasks: dict[str, str]) -> None:
+        """Build the vEU program of ``run`` named ``names`` (kernel, table)."""
+        threads = max(launch.launch.threads for launch in run)
+        shared = max(launch.launch.shared for launch in run)
+        total = sum(launch.launch.blocks for launch in run)
+        device = virtual_device(spec, threads, shared, self.registers, total)
+        nodes = launch_nodes(run, launch_charge(host), device.sms)
+        table = policy.wavefront(nodes, device, handoff_seconds(spec.clock_hz))
+        task_names = [self._task(launch, tasks) for launch in run]
+        depends = [node.depends for node in nodes]
+        Program(host, run, depends, table, device, spec.arch).build(*names, task_names)
+
+    def _task(self, launch: Launch, tasks: dict[str, str]) -> str:
+        callee = ir.StringAttr(launch.callee.attributes["sym_name"]).value
+        if callee not in tasks:
+            task = task_function(launch.callee, launch.kernel)
+            tasks[callee] = ir.StringAttr(task.attributes["sym_name"]).value
+        return tasks[callee]
+
+
+KEPT = "schedule.kept"
+"""On a launch rammer left out of every vEU program: why (its block could be no vEU)."""
+
+
+def _placeable(run: list[Launch], spec) -> list[list[Launch]]:
+    """``run`` split at the launches whose tasks no vEU can run (each marked with why, and
+    left a launch of its own)."""
+    parts: list[list[Launch]] = [[]]
+    for launch in run:
+        reason = unplaceable(spec, launch.launch)
+        if reason is None:
+            parts[-1].append(launch)
+            continue
+        launch.call.attributes[KEPT] = ir.StringAttr.get(reason)
+        parts.append([])
+    return [part for part in parts if part]
+
+
+def _erase_unlaunched(module: ir.Operation) -> None:
+    """Kernel functions no call launches any more (their task functions replaced them)."""
+    body = module.regions[0].blocks[0]
+    called = set()
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == "func.call":
+            called.add(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    for op in list(body.operations):
+        if op.operation.name != "func.func":
+            continue
+        name = ir.StringAttr(op.attributes["sym_name"]).value
+        if name not in called and not name.endswith(SUFFIX) and block_loop(op.operation):
+            op.operation.erase()
