@@ -145,7 +145,8 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         choices=CONTROL_FLOW,
         default="device",
         help="where loops and branches run on a GPU target: host (a host loop launching their "
-        "kernels, reading conditions back) or device (not supported yet: refused)",
+        "kernels, reading conditions back) or device (Grinder: inside the persistent kernel, one "
+        "launch; what cannot go there stays on the host and the summary says why)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
