@@ -4,7 +4,9 @@ whose loops run on the device (quartet-grinder).
 A vEU program runs launches; a copy the host makes between them would end the program there
 (and a copy inside a device loop could not run at all). So each copy becomes a call of a kernel
 function in the loop-level form quartet-lower-tiles gives every kernel, one per distinct pair
-of source and destination types:
+of source and destination buffers. A side that is a view (a row of a stacked output at the
+loop's index) is passed as the buffer it views and its offsets (index values: the kernel ABI
+passes bare pointers, no views):
 
     func.func private @f_copy0.func(%src: memref<2x8xf32>, %dst: memref<2x8xf32, strided<..>>) {
       scf.parallel (%block) = (0) to (G) {tile.kernel = #tile.kernel<"f_copy0">, tile.launch =
@@ -24,18 +26,51 @@ DRAM bandwidth (Welder's model of a memory-bound kernel, passes/welder/model.py)
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from mlir import ir
 from mlir.dialects import arith, func, memref
 
 from quartet.dialects import tile
 from quartet.passes import builder as b
+from quartet.passes.base import PassError
 from quartet.welder import MODELLED_SECONDS
 
 THREADS = 128
 """Threads of a copy kernel's block: four warps, each thread one element per block."""
 
 TRAFFIC = "tile.traffic"
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a copy as the kernel takes it: the buffer (a view's base: the bare-pointer
+    kernel ABI passes no views), the view's offsets into it (index values, none for a whole
+    buffer) and the extents the copy walks in it (the view's sizes)."""
+
+    buffer: ir.Value
+    offsets: list[ir.Value]
+    sizes: list[int]
+
+    @classmethod
+    def of(cls, value: ir.Value) -> _Side:
+        owner = value.owner
+        if not (isinstance(owner, ir.OpView) and owner.operation.name == "memref.subview"):
+            return cls(value, [], list(ir.MemRefType(value.type).shape))
+        view = owner.opview
+        if any(stride != 1 for stride in view.static_strides):
+            raise PassError("a copy through a strided view", owner)
+        dynamic = iter(view.offsets)
+        marker = ir.ShapedType.get_dynamic_stride_or_offset()
+        offsets = [
+            next(dynamic) if static == marker else b.const_index(static)
+            for static in view.static_offsets
+        ]
+        return cls(view.source, offsets, list(view.static_sizes))
+
+    @property
+    def key(self) -> str:
+        return f"{self.buffer.type}+{len(self.offsets)}"
 
 
 class CopyKernels:
@@ -57,18 +92,20 @@ class CopyKernels:
         host.walk(visit)
         host_name = ir.StringAttr(host.attributes["sym_name"]).value
         for copy in copies:
-            source, target = copy.operands
-            name = self._kernel(host, host_name, source.type, target.type, charge)
             with ir.InsertionPoint(copy), copy.location:
-                func.CallOp([], ir.FlatSymbolRefAttr.get(f"{name}.func"), [source, target])
+                source, target = (_Side.of(value) for value in copy.operands)
+                seconds = charge + 2 * _moved(copy.operands[0].type) / self.spec.dram_bandwidth
+                name = self._kernel(host, host_name, source, target, seconds)
+                operands = [source.buffer, target.buffer, *source.offsets, *target.offsets]
+                func.CallOp([], ir.FlatSymbolRefAttr.get(f"{name}.func"), operands)
             copy.erase()
 
-    def _kernel(self, host, host_name: str, source: ir.Type, target: ir.Type, charge) -> str:
-        key = (str(source), str(target))
+    def _kernel(self, host, host_name: str, source: _Side, target: _Side, seconds) -> str:
+        key = (source.key, target.key)
         if key not in self.made:
             name = f"{host_name}_copy{len(self.made)}"
             with ir.InsertionPoint(host), host.location:
-                _build(name, source, target, charge + 2 * _moved(source) / self.spec.dram_bandwidth)
+                _build(name, source, target, seconds)
             self.made[key] = name
         return self.made[key]
 
@@ -79,29 +116,41 @@ def _moved(source: ir.Type) -> int:
     return math.prod(buffer.shape) * _bytes(buffer.element_type)
 
 
-def _build(name: str, source: ir.Type, target: ir.Type, seconds: float) -> None:
+def _build(name: str, source: _Side, target: _Side, seconds: float) -> None:
     """The copy kernel function ``@<name>.func``, modelled to take ``seconds``."""
-    shape = list(ir.MemRefType(source).shape)
-    elements = math.prod(shape)
-    moved = _moved(source)
+    elements = math.prod(source.sizes)
+    moved = elements * _bytes(ir.MemRefType(source.buffer.type).element_type)
     blocks = max(1, math.ceil(elements / THREADS))
-    function = func.FuncOp(f"{name}.func", ir.FunctionType.get([source, target], []))
+    index = ir.IndexType.get()
+    offsets = [index] * (len(source.offsets) + len(target.offsets))
+    types = [source.buffer.type, target.buffer.type, *offsets]
+    function = func.FuncOp(f"{name}.func", ir.FunctionType.get(types, []))
     function.attributes["sym_visibility"] = ir.StringAttr.get("private")
     entry = function.add_entry_block()
-    src, dst = entry.arguments
+    src, dst, *places = entry.arguments
+    src_offsets, dst_offsets = places[: len(source.offsets)], places[len(source.offsets) :]
+    traffic = [moved, 0, 0, moved] + [0, 0] * len(offsets)
     with ir.InsertionPoint(entry):
         with b.parallel([blocks]) as (loop, (block,)):
             loop.attributes[tile.KERNEL] = tile.Kernel(name).to_attr()
             loop.attributes[tile.LAUNCH] = tile.Launch((blocks,), THREADS, 0).to_attr()
-            loop.attributes[TRAFFIC] = ir.DenseI64ArrayAttr.get([moved, 0, 0, moved])
+            loop.attributes[TRAFFIC] = ir.DenseI64ArrayAttr.get(traffic)
             loop.attributes[MODELLED_SECONDS] = ir.FloatAttr.get(ir.F64Type.get(), seconds)
             with b.parallel([THREADS]) as (_, (thread,)):
                 position = b.add(b.mul(block, THREADS), thread)
                 inside = arith.cmpi(arith.CmpIPredicate.slt, position, b.const_index(elements))
                 with b.only_if(inside):
-                    indices = b.delinearize(position, shape)
-                    memref.store(memref.load(src, indices), dst, indices)
+                    value = memref.load(src, _at(position, source.sizes, src_offsets))
+                    memref.store(value, dst, _at(position, target.sizes, dst_offsets))
         func.ReturnOp([])
+
+
+def _at(position: ir.Value, sizes: list[int], offsets: list[ir.Value]) -> list[ir.Value]:
+    """The indices of element ``position`` (row-major over ``sizes``), moved by ``offsets``."""
+    indices = b.delinearize(position, sizes)
+    if not offsets:
+        return indices
+    return [arith.addi(index, offset) for index, offset in zip(indices, offsets, strict=True)]
 
 
 def _bytes(element: ir.Type) -> int:
