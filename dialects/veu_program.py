@@ -185,7 +185,7 @@ def _check_segment(op: ir.Operation, segment: schedule.Segment, tasks: list[int]
                 "expected 1 (none in a program its grid barriers order)",
             )
         )
-    elif _constant(signals[0].operands[1]) != segment.launch:
+    elif signals and _constant(signals[0].operands[1]) != segment.launch:
         errors.append((signals[0], f"must signal launch {segment.launch}, its segment's"))
     listed = sorted(launch for _, launch, _ in waits if launch is not None)
     if not errors and listed != sorted(segment.waits):

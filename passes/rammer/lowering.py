@@ -213,12 +213,12 @@ class Distribution:
 
     def segment(self, segment: ir.Operation, top: bool) -> None:
         anchor = self.program if top else segment
-        with ir.InsertionPoint(anchor), segment.location:
-            with b.parallel([ir.IntegerAttr(_bound(self.program)).value]) as (loop, (veu,)):
-                for name in self.program.attributes:
-                    if "." in name and name not in DROPPED:
-                        loop.attributes[name] = self.program.attributes[name]
-                terminator = list(loop.region.blocks[0].operations)[-1].operation
+        veus = ir.IntegerAttr(_bound(self.program)).value
+        with ir.InsertionPoint(anchor), segment.location, b.parallel([veus]) as (loop, (veu,)):
+            for name in self.program.attributes:
+                if "." in name and name not in DROPPED:
+                    loop.attributes[name] = self.program.attributes[name]
+            terminator = list(loop.region.blocks[0].operations)[-1].operation
         segment.move_before(terminator)
         del segment.attributes[schedule.SEGMENT]
         cache = {self.veu: veu}

@@ -753,11 +753,12 @@ def _host_problems(artifact: Artifact) -> list[str]:
 
 
 def _state_problems(host: HostProgram) -> list[str]:
-    """The counters (one i32 per launch of a persistent kernel) and the epoch (one i32) are
-    buffers of their own, present together, passed to a cooperative launch."""
+    """The counters (one i32 per launch of a persistent kernel, and a grid barrier's two
+    cells) and the epoch (one i32) are buffers of their own, passed to a cooperative launch;
+    an epoch needs counters (a program its grid barriers order waits on none: no epoch)."""
     state = {"counters": host.counters, "epoch": host.epoch}
-    if (host.counters is None) != (host.epoch is None):
-        return [f"the host program names {state} (counters and epoch go together)"]
+    if host.counters is None and host.epoch is not None:
+        return [f"the host program names {state} (an epoch without counters)"]
     problems = []
     for key, index in state.items():
         if index is None:

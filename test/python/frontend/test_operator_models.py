@@ -9,7 +9,6 @@ from models import FLOAT, make_model
 from onnx import helper
 from operator_models import MODELS, decoder_block, decoder_block_dynamo, decoder_block_torchscript
 
-from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
 from quartet.frontend.onnx.check import reference_outputs
 
@@ -42,10 +41,14 @@ def test_model_ptx_in_the_emulator_matches_onnxruntime(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_, loops) in MODELS.items() if loops))
-def test_recurrent_models_are_refused_on_gpu_targets(name):
-    model, _ = MODELS[name][0]()
-    with pytest.raises(QuartetError, match="control flow on the device"):
-        compile_model(model, target="sm_90")
+def test_recurrent_models_run_on_the_device_in_one_launch(name):
+    """Their loops run inside the persistent kernel (Grinder): one launch, no read-back."""
+    model, feeds = MODELS[name][0]()
+    compiled = compile_model(model, target="sm_90")
+    assert compiled.compiled.counters.launches == 1
+    assert compiled.compiled.counters.host_round_trips == 0
+    _, expected = reference_outputs(model, feeds, compiled.outputs)
+    assert_close(compiled.run(feeds), expected)
 
 
 @pytest.mark.parametrize("spelling", [decoder_block_torchscript, decoder_block_dynamo])
