@@ -262,14 +262,13 @@ class FlowProgram(Program):
                 name, [value.type for value in self.buffers], self.buffers, None
             )
         entry = program.entry_block
-        *values, table, counters, epoch_buffer = entry.arguments
+        *values, table, counters, _ = entry.arguments  # no waits: the epoch goes unread
         with ir.InsertionPoint(entry), program.location:
             with b.parallel([self.table.veus]) as (loop, (veu,)):
                 self._mark(loop, name, table_name)
                 loop.attributes[schedule.GRID_SYNC] = ir.IntegerAttr.get(
                     ir.IndexType.get(), len(self.run)
                 )
-                epoch = memref.load(epoch_buffer, [b.const_index(0)])
                 sync = memref.subview(counters, [len(self.run)], [SYNC_CELLS], [1])
                 anchor = list(loop.region.blocks[0].operations)[-1].operation
             mapping = dict(zip(self.buffers, values, strict=True))
@@ -283,7 +282,7 @@ class FlowProgram(Program):
             arguments = list(call.operands)
             with ir.InsertionPoint(call), call.location:
                 self._segment(
-                    described, veu, table, counters, epoch, tasks[index], launch, arguments
+                    described, veu, table, counters, None, tasks[index], launch, arguments
                 )
             call.erase()
 
