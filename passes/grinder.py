@@ -48,6 +48,7 @@ from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.copy_kernel import CopyKernels
 from quartet.passes.rammer.launches import VIEWS, block_loop, host_functions, launch_charge
 from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS
+from quartet.welder import LAUNCH_SECONDS as LAUNCH_SECONDS_ATTR
 from quartet.welder import MODELLED_SECONDS
 
 BARRIER_L2_TRIPS = 3
@@ -86,12 +87,14 @@ class Grinder(ModulePass):
         functions, hosts = host_functions(module)
         copies = CopyKernels(module, spec)
         for host in hosts:
-            placer = _Placer(functions, launch_charge(host), barrier_seconds(spec.clock_hz))
+            charge = launch_charge(host) if LAUNCH_SECONDS_ATTR in host.attributes else 0.0
+            placer = _Placer(functions, charge, barrier_seconds(spec.clock_hz))
             for construct in _constructs(host):
                 placer.place(construct)
+            placer.on_device = placer.on_device and not _demoted(host)
             if placer.on_device:
                 _hoist_allocations(host)
-                copies.replace_copies(host, launch_charge(host))
+                copies.replace_copies(host, charge)
 
 
 class _Placer:
@@ -133,7 +136,19 @@ class _Placer:
                     reason = self.op_reason(op.operation)
                     if reason is not None:
                         return reason
+        if not any(self.launches(op) for op in _nested(construct)):
+            return "it launches no kernel: the host computes it without the device"
         return None
+
+    def launches(self, op: ir.Operation) -> bool:
+        """Whether ``op`` is a launch: a call of a kernel function, or a copy (which becomes
+        one)."""
+        if op.name == "memref.copy":
+            return True
+        if op.name != "func.call":
+            return False
+        callee = self.functions.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+        return callee is not None and block_loop(callee) is not None
 
     def op_reason(self, op: ir.Operation) -> str | None:
         name = op.name
@@ -179,6 +194,27 @@ class _Placer:
         device = work + (launches + 1) * self.barrier
         host = work + launches * LAUNCH_SECONDS + max(loads, 1) * ROUND_TRIP_SECONDS
         return device, host
+
+
+def _demoted(host: ir.Operation) -> bool:
+    """Where a construct of ``host`` stays on the host, its constructs on the grid go there
+    too (one vEU program holds the whole host, and a host construct would split it); says
+    whether it did."""
+    top = [op.operation for op in host.regions[0].blocks[0].operations]
+    kept = [op for op in top if op.name in PLACEABLE_OPS and PLACEMENT not in op.attributes]
+    placed = [op for op in top if op.name in PLACEABLE_OPS and PLACEMENT in op.attributes]
+    if not kept or not placed:
+        return False
+    reason = (
+        f"the host function also runs the {kept[0].name} at {kept[0].location} on the host, "
+        "which would split its vEU program"
+    )
+    for construct in placed:
+        for op in [construct, *_nested(construct)]:
+            if PLACEMENT in op.attributes:
+                del op.attributes[PLACEMENT]
+                op.attributes[HOST_REASON] = ir.StringAttr.get(reason)
+    return True
 
 
 def _constructs(host: ir.Operation) -> list[ir.Operation]:

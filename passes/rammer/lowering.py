@@ -1,12 +1,14 @@
 """How a vEU program's schedule ops become code: sequential on the CPU, spinning on the GPU.
 
 CPU (``quartet-map-to-cpu``): the vEU loop moves inside each segment, so the program runs
-launch after launch, every vEU's tasks of a launch in vEU order:
+launch after launch, every vEU's tasks of a launch in vEU order; through the loops and
+branches Grinder placed on the grid, which run once with the vEU loop pushed into their
+regions (:func:`split_program`), grid barriers dropped:
 
-    scf.parallel (%veu) { segment 0 ; segment 1 }
+    scf.parallel (%veu) { segment 0 ; scf.for { segment 1 ; grid barrier } }
   becomes
     scf.parallel (%veu) { segment 0 }
-    scf.parallel (%veu) { segment 1 }
+    scf.for { scf.parallel (%veu) { segment 1 } }
 
 In that order every wait must already be satisfied; a wait becomes a check that the counter
 reached ``expected x epoch`` (else the run fails with the program's SHORT_WAIT error, through
@@ -21,7 +23,8 @@ GPU (``quartet-map-to-gpu``), with the orderings LLVM's NVPTX backend keeps (PLA
   counter reached ``expected x epoch``; then a CTA barrier, so every thread's later reads
   happen after the acquire;
 - signal: a CTA barrier (every thread's writes of the segment done), then thread 0 adds with
-  ``red.release.gpu.global.add.u32`` (inline PTX: ``llvm.atomicrmw`` drops its ordering).
+  ``red.release.gpu.global.add.u32`` (inline PTX: ``llvm.atomicrmw`` drops its ordering);
+- grid barrier: a generation barrier on its two cells (:func:`expand_grid_barrier_on_gpu`).
 
 Counters count tasks over every inference and wrap at 2^32: a wait compares the signed
 difference ``counter - expected x epoch``, which stays within a launch's task count of zero.

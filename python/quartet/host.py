@@ -87,6 +87,8 @@ class _Reader:
         self.slot: dict[ir.Value, int] = {}
         self.register: dict[ir.Value, int] = {}
         self.state: dict[str, int] = {}  # a persistent kernel's counters and epoch buffers
+        self.state_offset: dict[str, int] = {}  # where the next kernel's part starts
+        self.state_sizes = {schedule.COUNTERS: _counters_size(func), schedule.EPOCH: 1}
 
     # -- values ---------------------------------------------------------------------------
 
@@ -94,6 +96,27 @@ class _Reader:
         self.slot[value] = len(self.buffers)
         self.buffers.append(buffer)
         return self.slot[value]
+
+    def state_buffer(self, alloc: ir.Operation, key: str) -> list[Step]:
+        """A persistent kernel's counters or epoch. A host with several persistent kernels
+        (runs of launches a host op splits) has one buffer of each: the runtime zeroes the
+        counters once and writes the epoch before each run, so every kernel's counters are a
+        part of one buffer (the parts in order, sized by :meth:`state_sizes`) and every epoch
+        is the one epoch."""
+        spec = TensorSpec.of(alloc.result.type, "a persistent kernel's state")
+        if key not in self.state:
+            total = self.state_sizes.get(key, spec.shape[0])
+            whole = TensorSpec((total,), spec.dtype)
+            self.state[key] = len(self.buffers)
+            self.buffers.append(Buffer(whole))
+            self.state_offset[key] = 0
+        offset = self.state_offset[key]
+        if key == schedule.COUNTERS:
+            self.state_offset[key] += spec.shape[0]
+        self.add_buffer(
+            alloc.result, Buffer(spec, view_of=self.state[key], offset=self.constant(offset))
+        )
+        return []
 
     def new_register(self, bits: int, value: int = 0) -> int:
         self.scalars.append(Scalar(bits, value))
@@ -175,10 +198,10 @@ class _Reader:
         if name in _IGNORED or name == "arith.constant":
             return []
         if name == "memref.alloc":
-            slot = self.add_buffer(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
-            for key in (schedule.COUNTERS, schedule.EPOCH):
-                if key in op.attributes:
-                    self.state[key] = slot
+            key = next((k for k in (schedule.COUNTERS, schedule.EPOCH) if k in op.attributes), None)
+            if key is not None:
+                return self.state_buffer(op, key)
+            self.add_buffer(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
             return []
         if name == "memref.get_global":
             symbol = ir.FlatSymbolRefAttr(op.attributes["name"]).value
@@ -230,7 +253,10 @@ class _Reader:
                 buffers.append(self.buffer(value))
             else:
                 scalars.append((position, self.scalar(value)))
-        cooperative = self.state.get(schedule.COUNTERS) in buffers
+        counters = self.state.get(schedule.COUNTERS)
+        cooperative = counters is not None and any(
+            slot == counters or self.buffers[slot].view_of == counters for slot in buffers
+        )
         return Launch(
             kernel, grid, block, tuple(buffers), shared_bytes, cooperative, tuple(scalars)
         )
@@ -368,6 +394,19 @@ class _Reader:
         filled = [tuple(steps + self.transfer(results, values)) for steps, values in branches]
         otherwise = filled[1] if len(filled) > 1 else ()
         return [If(flag, filled[0], otherwise)]
+
+
+def _counters_size(func) -> int:
+    """The i32s the counters of every persistent kernel ``func`` calls take together."""
+    sizes = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == "memref.alloc" and schedule.COUNTERS in op.attributes:
+            sizes.append(ir.MemRefType(op.results[0].type).shape[0])
+        return ir.WalkResult.ADVANCE
+
+    func.operation.walk(visit)
+    return sum(sizes)
 
 
 def _terminator(block: ir.Block) -> ir.Operation:

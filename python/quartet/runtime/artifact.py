@@ -772,7 +772,10 @@ def _state_problems(host: HostProgram) -> list[str]:
             problems.append(f"the {key} buffer #{index} is no i32 buffer of its own")
         elif key == "epoch" and buffer.spec.shape != (1,):
             problems.append(f"the epoch buffer #{index} holds {buffer.spec}, not one i32")
-    users = [step for step in host.launches if host.counters in step.buffers]
+    counters = {host.counters} | {
+        index for index, buffer in enumerate(host.buffers) if buffer.view_of == host.counters
+    }
+    users = [step for step in host.launches if counters & set(step.buffers)]
     if host.counters is not None and not all(step.cooperative for step in users):
         problems.append("a launch that takes the counters is not cooperative")
     return problems
