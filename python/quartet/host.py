@@ -87,8 +87,9 @@ class _Reader:
         self.slot: dict[ir.Value, int] = {}
         self.register: dict[ir.Value, int] = {}
         self.state: dict[str, int] = {}  # a persistent kernel's counters and epoch buffers
-        self.state_offset: dict[str, int] = {}  # where the next kernel's part starts
-        self.state_sizes = {schedule.COUNTERS: _counters_size(func), schedule.EPOCH: 1}
+        self.state_value: dict[str, ir.Value] = {}  # the allocation holding each
+        self.state_sizes = _counters_sizes(func)  # of every persistent kernel, in order
+        self.state_offset = 0  # where the next kernel's part of the counters starts
 
     # -- values ---------------------------------------------------------------------------
 
@@ -98,24 +99,26 @@ class _Reader:
         return self.slot[value]
 
     def state_buffer(self, alloc: ir.Operation, key: str) -> list[Step]:
-        """A persistent kernel's counters or epoch. A host with several persistent kernels
-        (runs of launches a host op splits) has one buffer of each: the runtime zeroes the
-        counters once and writes the epoch before each run, so every kernel's counters are a
-        part of one buffer (the parts in order, sized by :meth:`state_sizes`) and every epoch
-        is the one epoch."""
+        """A persistent kernel's counters or epoch. The runtime zeroes one counters buffer
+        once and writes one epoch before each run, so a host with several persistent kernels
+        (runs of launches a host op splits) gives each kernel a view of its part of one
+        counters buffer (the parts in order, :func:`_counters_sizes`) and the one epoch."""
         spec = TensorSpec.of(alloc.result.type, "a persistent kernel's state")
+        sizes = self.state_sizes if key == schedule.COUNTERS else [1]
+        if key in self.state and key == schedule.EPOCH:
+            self.alias(alloc.result, self.state_value[key])
+            return []
+        if len(sizes) == 1:
+            self.state[key] = self.add_buffer(alloc.result, Buffer(spec))
+            self.state_value[key] = alloc.result
+            return []
         if key not in self.state:
-            total = self.state_sizes.get(key, spec.shape[0])
-            whole = TensorSpec((total,), spec.dtype)
             self.state[key] = len(self.buffers)
-            self.buffers.append(Buffer(whole))
-            self.state_offset[key] = 0
-        offset = self.state_offset[key]
-        if key == schedule.COUNTERS:
-            self.state_offset[key] += spec.shape[0]
-        self.add_buffer(
-            alloc.result, Buffer(spec, view_of=self.state[key], offset=self.constant(offset))
-        )
+            self.buffers.append(Buffer(TensorSpec((sum(sizes),), spec.dtype)))
+            self.state_offset = 0
+        offset = self.constant(self.state_offset)
+        self.state_offset += spec.shape[0]
+        self.add_buffer(alloc.result, Buffer(spec, view_of=self.state[key], offset=offset))
         return []
 
     def new_register(self, bits: int, value: int = 0) -> int:
@@ -255,7 +258,7 @@ class _Reader:
                 scalars.append((position, self.scalar(value)))
         counters = self.state.get(schedule.COUNTERS)
         cooperative = counters is not None and any(
-            slot == counters or self.buffers[slot].view_of == counters for slot in buffers
+            counters in (slot, self.buffers[slot].view_of) for slot in buffers
         )
         return Launch(
             kernel, grid, block, tuple(buffers), shared_bytes, cooperative, tuple(scalars)
@@ -396,8 +399,8 @@ class _Reader:
         return [If(flag, filled[0], otherwise)]
 
 
-def _counters_size(func) -> int:
-    """The i32s the counters of every persistent kernel ``func`` calls take together."""
+def _counters_sizes(func) -> list[int]:
+    """The i32s the counters of each persistent kernel ``func`` calls take."""
     sizes = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
@@ -406,7 +409,7 @@ def _counters_size(func) -> int:
         return ir.WalkResult.ADVANCE
 
     func.operation.walk(visit)
-    return sum(sizes)
+    return sizes
 
 
 def _terminator(block: ir.Block) -> ir.Operation:

@@ -64,11 +64,11 @@ def test_every_spelling_of_the_decoder_block_agrees(spelling):
 
 
 def test_lstm_launches_count_every_step():
-    """An ONNX LSTM over 5 steps on the CPU: the input projection of every step (k0), the
-    zeroed stacked output (k1) and its copy to the model's output (k5) run once; the step
-    (k2: R·h, gates, cell and hidden state), the write of its row (k3) and the copies of the
-    hidden and cell state (k4, twice) run once per step: 3 + 5 x 4 = 23 launches, each
-    step's bytes counted 5 times (they were counted once: 7 launches)."""
+    """An ONNX LSTM over 5 steps on the CPU as a host loop: the input projection of every
+    step (k0), the zeroed stacked output (k1) and its copy to the model's output (k5) run
+    once; the step (k2: R·h, gates, cell and hidden state), the write of its row (k3) and the
+    copies of the hidden and cell state (k4, twice) run once per step: 3 + 5 x 4 = 23
+    launches, each step's bytes counted 5 times (they were counted once: 7 launches)."""
     steps, batch, features, hidden = 5, 2, 8, 16
     rng = np.random.default_rng(0)
     weights = [
@@ -84,7 +84,7 @@ def test_lstm_launches_count_every_step():
         weights,
         opset=14,
     )
-    compiled = compile_model(model, target="cpu")
+    compiled = compile_model(model, target="cpu", control_flow="host")
     counters = compiled.compiled.counters
     per_kernel = {name: (k.launches, k.loaded, k.stored) for name, k in counters.kernels.items()}
     assert per_kernel == {
