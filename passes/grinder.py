@@ -46,6 +46,7 @@ from quartet.dialects.controlflow import HOST_REASON, MODELLED, PLACEABLE_OPS, P
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.copy_kernel import CopyKernels
+from quartet.passes.rammer.flow import preorder
 from quartet.passes.rammer.launches import VIEWS, block_loop, host_functions, launch_charge
 from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS
 from quartet.welder import LAUNCH_SECONDS as LAUNCH_SECONDS_ATTR
@@ -230,12 +231,9 @@ def _constructs(host: ir.Operation) -> list[ir.Operation]:
     return found
 
 
-def _nested(op: ir.Operation):
-    for region in op.regions:
-        for block in region.blocks:
-            for nested in block.operations:
-                yield nested.operation
-                yield from _nested(nested.operation)
+def _nested(op: ir.Operation) -> list[ir.Operation]:
+    """Every op in ``op``'s regions, in program order."""
+    return list(preorder(op))[1:]
 
 
 def _carried(construct: ir.Operation) -> list[ir.Value]:

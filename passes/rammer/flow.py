@@ -94,7 +94,7 @@ def launches_in(ops: list[ir.Operation], functions) -> list[Launch]:
     """Every launch among ``ops`` and in their regions, in program order."""
     found = []
     for op in ops:
-        for nested in _preorder(op):
+        for nested in preorder(op):
             launch = launch_of(nested, functions)
             if launch is not None:
                 found.append(launch)
@@ -106,7 +106,7 @@ def outside_values(ops: list[ir.Operation]) -> list[ir.Value]:
     defined: set = set()
     used: list[ir.Value] = []
     for op in ops:
-        for nested in _preorder(op):
+        for nested in preorder(op):
             for region in nested.regions:
                 for block in region.blocks:
                     defined.update(block.arguments)
@@ -115,12 +115,13 @@ def outside_values(ops: list[ir.Operation]) -> list[ir.Value]:
     return distinct(value for value in used if value not in defined)
 
 
-def _preorder(op: ir.Operation):
+def preorder(op: ir.Operation):
+    """``op`` and every op in its regions, in program order."""
     yield op
     for region in op.regions:
         for block in region.blocks:
             for nested in block.operations:
-                yield from _preorder(nested.operation)
+                yield from preorder(nested.operation)
 
 
 def move_into(ops: list[ir.Operation], anchor: ir.Operation, mapping: dict) -> None:
@@ -128,7 +129,7 @@ def move_into(ops: list[ir.Operation], anchor: ir.Operation, mapping: dict) -> N
     ``mapping``'s (a constant mapping has none cloned before its first user)."""
     for op in ops:
         clone = op.clone(ip=ir.InsertionPoint(anchor))
-        for nested in _preorder(clone):
+        for nested in preorder(clone):
             for position, value in enumerate(nested.operands):
                 if value in mapping:
                     nested.operands[position] = mapping[value]

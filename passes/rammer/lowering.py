@@ -40,6 +40,7 @@ from quartet.dialects.controlflow import PLACEABLE_OPS
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
 from quartet.passes.error_word import error_word_argument, expand_check
+from quartet.passes.rammer.flow import preorder
 from quartet.passes.rammer.program import SHORT_WAIT
 
 
@@ -225,7 +226,7 @@ class Distribution:
         segment.move_before(terminator)
         del segment.attributes[schedule.SEGMENT]
         cache = {self.veu: veu}
-        for nested in _preorder(segment):
+        for nested in preorder(segment):
             self.fix(nested, segment, cache)
 
     def uniform(self, op: ir.Operation, cache: dict) -> None:
@@ -286,14 +287,6 @@ def _depending_on(program: ir.Operation, veu: ir.Value) -> list[ir.Operation]:
 
     visit(program)
     return found
-
-
-def _preorder(op: ir.Operation):
-    yield op
-    for region in op.regions:
-        for block in region.blocks:
-            for nested in block.operations:
-                yield from _preorder(nested.operation)
 
 
 def expand_grid_barrier_on_gpu(barrier: ir.Operation, thread: ir.Value, ctas: int) -> None:

@@ -50,11 +50,26 @@ func.func private @f_k0.func(%in: memref<8xf32>, %out: memref<8xf32>, %i: index)
 }
 func.func private @helper(%x: memref<8xf32>)
 
-/// Check that a branch on a predicate the device wrote goes on the grid, and that a loop
-/// calling a function that is no kernel stays on the host, the reason naming the call.
-// CHECK-LABEL: func.func @mixed
+/// Check that a branch on a predicate the device wrote goes on the grid.
+// CHECK-LABEL: func.func @branch
 // CHECK: scf.if
 // CHECK: } {controlflow.placement = #controlflow.device<"grid">, grinder.modelled =
+func.func @branch(%x: memref<8xf32>, %y: memref<8xf32>, %flag: memref<1xi8>) attributes {welder.launch_seconds = 1.9e-07 : f64} {
+  %c0 = arith.constant 0 : index
+  %byte = memref.load %flag[%c0] : memref<1xi8>
+  %p = arith.trunci %byte : i8 to i1
+  scf.if %p {
+    func.call @f_k0.func(%x, %y, %c0) : (memref<8xf32>, memref<8xf32>, index) -> ()
+  }
+  return
+}
+
+/// Check that a loop calling a function that is no kernel stays on the host, the reason
+/// naming the call, and takes the host's branch with it (one vEU program holds a whole host
+/// function: a host loop beside it would split it).
+// CHECK-LABEL: func.func @mixed
+// CHECK: scf.if
+// CHECK: } {controlflow.host_reason = "the host function also runs the scf.for at {{.*}} on the host, which would split its vEU program", grinder.modelled =
 // CHECK: scf.for
 // CHECK: func.call @helper
 // CHECK: } {controlflow.host_reason = "it calls 'func.call' at {{.*}}, which is not a kernel", grinder.modelled =
