@@ -205,6 +205,7 @@ def plan_members(name: str, members: list[Member]) -> KernelPlan:
     _check_captures(members)
     _propagate_regions(members, output)
     kernel = KernelPlan(name, members, output, grid)
+    _check_stored_once(kernel)
     _check_stored_cover(kernel)
     _check_clamped_reads(kernel)
     kernel.order_phases()
@@ -244,6 +245,36 @@ def _check_stored_cover(kernel: KernelPlan) -> None:
                 raise PassError(
                     f"its result is needed outside the kernel, but the blocks' regions cover "
                     f"{covered} of its {member.extents[loop]} points along loop {loop}",
+                    member.op,
+                )
+
+
+def _check_stored_once(kernel: KernelPlan) -> None:
+    """A result the kernel stores must be stored by one block per point: a region that does
+    not move along an axis of the grid is stored again by every block along it, and regions
+    that move by less than their extent (a window's halo) overlap their neighbours'. Either
+    stores the same values twice: a write-write race between blocks in the PTX memory model,
+    which the emulator's race-global checker reports, and repeated traffic."""
+    for member in kernel.members:
+        if not member.global_output or member is kernel.output:
+            continue
+        moving = set()
+        for loop in member.par_loops:
+            for position, coeff in member.origin[loop].coeffs:
+                moving.add(position)
+                step = abs(coeff) * kernel.tile_sizes[position]
+                if kernel.grid[position] > 1 and step < member.block_tile[loop]:
+                    raise PassError(
+                        f"its result is needed outside the kernel, but neighbouring blocks' "
+                        f"regions overlap along loop {loop} ({member.block_tile[loop]} points "
+                        f"every {step}): they would both store the shared points",
+                        member.op,
+                    )
+        for position, blocks in enumerate(kernel.grid):
+            if blocks > 1 and position not in moving:
+                raise PassError(
+                    f"its result is needed outside the kernel, but its region is the same in "
+                    f"the {blocks} blocks along grid axis {position}: they would all store it",
                     member.op,
                 )
 

@@ -38,6 +38,7 @@ from quartet.dialects.controlflow import PLACEABLE_OPS
 from quartet.dialects.schedule import Veus
 from quartet.dialects.verify import verify
 from quartet.errors import QuartetError, format_location, from_mlir_error
+from quartet.hardware import GPUS
 from quartet.host import extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
 from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
@@ -179,6 +180,14 @@ class CompiledModel:
             outputs = self.executable.run(*inputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
+    @property
+    def resident_limits(self) -> dict[str, int]:
+        """Per persistent kernel, how many of its blocks (vEUs) the target holds at once: the
+        vEUs per SM the compiler planned (and ptxas kept to) times the SMs."""
+        return {
+            name: veus.per_sm * GPUS[veus.arch].sm_count for name, veus in self.planned_veus.items()
+        }
+
     def emulate(
         self, *inputs: np.ndarray, device: Device | None = None
     ) -> np.ndarray | tuple[np.ndarray, ...]:
@@ -196,7 +205,7 @@ class CompiledModel:
             raise QuartetError(f"error: target '{self.target}' has no PTX to emulate")
         arrays = self.signature.check_inputs(inputs)
         outputs = self.signature.new_outputs()
-        device = device or EmulatedDevice()
+        device = device or EmulatedDevice(max_resident_ctas=self.resident_limits)
         loaded = load_program(self.host, self.ptx, device)
         written = dict(enumerate(arrays))
         read = dict(enumerate(outputs, start=len(arrays)))

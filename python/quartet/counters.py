@@ -304,7 +304,7 @@ class _Walk:
     def segment(self, segment: ir.Operation, place: _Place) -> None:
         """A segment of a vEU program: every task of its launch (the task function's traffic
         is its whole grid's, i.e. every task's)."""
-        (call,) = _calls(segment)
+        (call,) = calls_in(segment)
         task = self.functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]
         flags = [_intermediate(operand, place) for operand in list(call.operands)[1:]]
         self.traffic(task, place, flags, launched=False)
@@ -430,7 +430,8 @@ def _intermediate(value: ir.Value, place: _Place) -> bool:
     return place.intermediate.get(value, False)
 
 
-def _calls(op: ir.Operation) -> list[ir.Operation]:
+def calls_in(op: ir.Operation) -> list[ir.Operation]:
+    """Every ``func.call`` nested in ``op``, in walk order."""
     found: list[ir.Operation] = []
 
     def visit(nested: ir.Operation) -> ir.WalkResult:

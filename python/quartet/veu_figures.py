@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 
+from quartet.counters import calls_in
 from quartet.dialects import schedule, tile
 from quartet.dialects.veu_program import segments_of, veu_table
 from quartet.errors import QuartetError
@@ -85,12 +86,5 @@ def _schedule(loop: ir.Operation, functions, charges: list[float]) -> VeuSchedul
 
 def _task_function(segment: ir.Operation, functions) -> ir.Operation:
     """The task function the segment calls."""
-    calls: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "func.call":
-            calls.append(op)
-        return ir.WalkResult.ADVANCE
-
-    segment.walk(visit)
-    return functions[ir.FlatSymbolRefAttr(calls[0].attributes["callee"]).value]
+    call = calls_in(segment)[0]
+    return functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]

@@ -267,3 +267,55 @@ func.func @members(%x: memref<256xf32>, %y: memref<256xf32>, %z: memref<256xf32>
   }
   return
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+#vec = affine_map<(d0) -> (d0)>
+
+/// Check that a member stored for use outside the kernel whose region is the same in every
+/// block along a grid axis is refused: the 32 blocks along the rows would all store the
+/// whole bias (a write-write race between blocks, and 32 times the traffic).
+func.func @stored_by_every_block(%x: memref<128xf32>, %p: memref<128xf32>, %a: memref<64x128xf32>, %o: memref<64x128xf32>) {
+  // expected-error @+1 {{quartet-lower-tiles: its result is needed outside the kernel, but its region is the same in the 32 blocks along grid axis 0: they would all store it}}
+  linalg.generic {indexing_maps = [#vec, #vec], iterator_types = ["parallel"]} ins(%x : memref<128xf32>) outs(%p : memref<128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, false, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 128>>, #tile.rtile<"reg", array<i64: 4>>], array<i64: 0>>} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]} ins(%a, %p : memref<64x128xf32>, memref<128xf32>) outs(%o : memref<64x128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 32, 1>, true, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"smem">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 2, 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 2, 128>>, #tile.rtile<"reg", array<i64: 1, 4>>], array<i64: 0, 0>>} {
+  ^bb0(%v: f32, %b: f32, %out: f32):
+    %s = arith.addf %v, %b : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#vec = affine_map<(d0) -> (d0)>
+#second = affine_map<(d0) -> (d0 + 1)>
+#third = affine_map<(d0) -> (d0 + 2)>
+
+/// Check that a stored member whose blocks' regions overlap (a window's halo: 33 points
+/// every 32) is refused: neighbouring blocks would both store the shared point.
+func.func @stored_halo(%x: memref<130xf32>, %p: memref<130xf32>, %z: memref<128xf32>, %o: memref<128xf32>) {
+  // expected-error @+1 {{quartet-lower-tiles: its result is needed outside the kernel, but neighbouring blocks' regions overlap along loop 0 (33 points every 32): they would both store the shared points}}
+  linalg.generic {indexing_maps = [#vec, #vec], iterator_types = ["parallel"]} ins(%x : memref<130xf32>) outs(%p : memref<130xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 4>, false, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 11>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 33>>, #tile.rtile<"reg", array<i64: 3>>], array<i64: 0>>} {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  }
+  linalg.generic {indexing_maps = [#vec, #second, #third, #vec], iterator_types = ["parallel"]} ins(%z, %p, %p : memref<128xf32>, memref<130xf32>, memref<130xf32>) outs(%o : memref<128xf32>)
+      attrs = {tile.group = #tile.group<"g0", array<i64: 4>, true, true>, tile.levels = [#tile.edge<"global">, #tile.edge<"smem">, #tile.edge<"smem">, #tile.edge<"global">], tile.plan = #tile.plan<array<i64: 32>, array<i64>, false, array<i64>>, tile.program = #tile.rprogram<[#tile.rtile<"smem", array<i64: 32>>, #tile.rtile<"reg", array<i64: 1>>], array<i64: 0, 0, 0>>} {
+  ^bb0(%c: f32, %a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    %t = arith.addf %s, %c : f32
+    linalg.yield %t : f32
+  }
+  return
+}

@@ -3,6 +3,8 @@ across the launches and host copies of one inference, on hand-written host progr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -153,3 +155,29 @@ def test_inputs_and_constants_never_report():
 @pytest.mark.parametrize("ptx", [KERNELS, SKIPPING], ids=["kernels", "skipping"])
 def test_the_kernels_are_real_ptx(ptx):
     assert {info.kernel for info in assemble(ptx, "sm_90")} == {"twice", "add_one"}
+
+
+CHAIN = (Path(__file__).parent / "emulator" / "ptx" / "chain.ptx").read_text()
+
+
+@pytest.mark.parametrize("cooperative", [True, False])
+def test_a_cooperative_launch_above_its_kernels_residency_is_refused(cooperative):
+    """The chain's 128 blocks wait for each other (test_emulator_sync.py): launched
+    cooperatively on a device that holds 127 of them, it is refused; a plain launch is not."""
+    flags, rows = TensorSpec((129,), np.dtype(np.uint32)), TensorSpec((4096,), np.dtype(np.uint32))
+    chain = Launch("chain", (128, 1, 1), (32, 1, 1), (0, 1), cooperative=cooperative)
+    host = HostProgram((Buffer(flags, argument=0), Buffer(rows, argument=1)), (chain,))
+    out = np.zeros(4096, np.uint32)
+
+    def run(limit: int) -> None:
+        device = EmulatedDevice(max_resident_ctas={"chain": limit})
+        storage = load_program(host, {"chain": CHAIN}, device)
+        run_host_program(host, device, storage, {0: np.zeros(129, np.uint32)}, {1: out})
+
+    if cooperative:
+        with pytest.raises(QuartetError, match="chain: grid of 128 blocks exceeds the 127"):
+            run(127)
+    else:
+        run(127)
+    run(128)
+    assert out[-1] == 31 + 8 * 127

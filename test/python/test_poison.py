@@ -40,7 +40,7 @@ func.func @f(%x: tensor<4x8xf32>) -> tensor<4xf32> {
 
 def compile_without_call(kernel: int):
     """EXP_SUM for sm_90 whose CPU form (built from the loop-level IR) skips kernel ``kernel``."""
-    model = quartet.compile(EXP_SUM, target="sm_90", fusion="none", cache=False)
+    model = quartet.compile(EXP_SUM, target="sm_90", fusion="none", schedule="none", cache=False)
     calls = re.findall(r"^ *call @f_k\d+\.func\(.*$", model.loops_ir, re.MULTILINE)
     assert len(calls) == 2
     model.loops_ir = model.loops_ir.replace(calls[kernel], "")
@@ -76,7 +76,7 @@ def test_an_output_nothing_wrote_holds_poison():
 
 def without_launch(kernel: int):
     """EXP_SUM for sm_90 whose host program leaves out the launch of kernel ``kernel``."""
-    model = quartet.compile(EXP_SUM, target="sm_90", fusion="none", cache=False)
+    model = quartet.compile(EXP_SUM, target="sm_90", fusion="none", schedule="none", cache=False)
     skipped = f"f_k{kernel}"
     steps = tuple(s for s in model.host.steps if getattr(s, "kernel", None) != skipped)
     assert len(steps) == len(model.host.steps) - 1

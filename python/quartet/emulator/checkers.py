@@ -1,8 +1,9 @@
 """Checkers: the report collector and the shared-memory race / uninitialized-read tracker.
 
 Bounds and alignment are checked where addresses are resolved (``memory.py``), reads of global
-bytes nothing wrote in the written-bytes shadow (``global_writes.py``); barrier divergence and
-deadlock where threads are scheduled (``machine.py``). All of them hand findings
+bytes nothing wrote in the written-bytes shadow (``global_writes.py``), global races across
+CTAs with per-CTA clocks (``global_races.py``); barrier divergence and deadlock where threads
+are scheduled (``machine.py``, with polling waits from ``polling.py``). All of them hand findings
 to one ``Reporter``, which deduplicates them per (kind, PTX line) and keeps the first offending
 thread in thread order, so a report is stable and small even when a whole grid misbehaves.
 
@@ -22,7 +23,9 @@ import numpy as np
 
 from .errors import CheckReport, Coord
 
-ALL_CHECKS = frozenset({"bounds", "align", "race", "uninit", "uninit-global", "barrier"})
+ALL_CHECKS = frozenset(
+    {"bounds", "align", "race", "race-global", "uninit", "uninit-global", "barrier"}
+)
 
 _THREAD_BITS = np.int64(0xFFFFFFFF)
 _GRANULE = 128  # bytes per dirty flag of the race tracker's read filter
@@ -53,12 +56,21 @@ class Reporter:
         self.kernel = kernel
         self.lines = lines  # per pc: (PTX line, text)
         self.coords = coords
-        self.reports: dict[tuple[str, int], CheckReport] = {}
+        self.reports: dict[tuple, CheckReport] = {}
 
     def report(
-        self, kind: str, pc: int, thread: int, detail: str, other: int | None = None, count: int = 1
+        self,
+        kind: str,
+        pc: int,
+        thread: int,
+        detail: str,
+        other: int | None = None,
+        count: int = 1,
+        distinct: int | None = None,
     ) -> None:
-        key = (kind, pc)
+        """Record a finding; one per (kind, pc), or per (kind, pc, ``distinct``) when given
+        (a deadlock reports each blocked CTA's wait)."""
+        key = (kind, pc) if distinct is None else (kind, pc, distinct)
         previous = self.reports.get(key)
         if previous is not None:
             self.reports[key] = replace(previous, count=previous.count + count)

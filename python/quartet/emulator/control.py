@@ -2,7 +2,8 @@
 
 ``bar.sync``/``barrier.sync`` (barrier 0, optionally with the CTA's full thread count) become
 CTA rendezvous handled by the scheduler; ``bar.warp.sync`` is a warp rendezvous over its member
-mask. ``membar``/``fence``/``nanosleep`` have nothing to do in a sequentially consistent memory.
+mask. The memory is sequentially consistent, so ``membar``/``fence`` only tell the cross-CTA
+race checker (``global_races.py``) what they order; ``nanosleep`` does nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 from .errors import ExecutionError
 from .ops import BARRIER, BRANCH, EXIT, RET, SIMPLE, WARP, Op, decoder, unsupported
+from .ordering import fence_ordering
 from .parser import Imm, Instruction, Sym, parse_int
 from .ptxtypes import TYPES
 
@@ -70,6 +72,15 @@ def _barrier(instruction: Instruction, machine) -> Op:
     return Op(BARRIER)
 
 
-@decoder("membar", "fence", "nanosleep", "prefetch", "prefetchu")
+@decoder("membar", "fence")
+def _fence(instruction: Instruction, machine) -> Op:
+    order = fence_ordering(instruction.opcode)
+    races = machine.memory.global_races
+    if order is None or not order.strong or races is None:
+        return Op(SIMPLE, lambda idx: None)
+    return Op(SIMPLE, lambda idx: races.fence(machine.threads(idx), order))
+
+
+@decoder("nanosleep", "prefetch", "prefetchu")
 def _no_op(instruction: Instruction, machine) -> Op:
     return Op(SIMPLE, lambda idx: None)

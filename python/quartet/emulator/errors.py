@@ -47,10 +47,11 @@ Coord = tuple[int, int, int]
 class CheckReport:
     """One checker finding: what went wrong, where in the PTX, and which thread did it.
 
-    ``kind`` is one of ``out-of-bounds``, ``misaligned``, ``shared-race``, ``uninitialized-shared``,
-    ``uninitialized-global``, ``divergent-barrier``, ``deadlock``. ``other_thread``/``other_block``
-    name the second party of a race or the thread that never reached a barrier. ``count`` is how
-    many thread accesses the same finding covers (reports are deduplicated per kind and PTX line).
+    ``kind`` is one of ``out-of-bounds``, ``misaligned``, ``shared-race``, ``global-race``,
+    ``uninitialized-shared``, ``uninitialized-global``, ``divergent-barrier``, ``deadlock``.
+    ``other_thread``/``other_block`` name the second party of a race or the thread that never
+    reached a barrier. ``count`` is how many thread accesses the same finding covers (reports are
+    deduplicated per kind and PTX line; a deadlock reports each blocked CTA's wait).
     """
 
     kind: str

@@ -47,19 +47,22 @@ def launch(
     num_sms: int = H100_SMS,
     max_steps: int = DEFAULT_MAX_STEPS,
     written: list | tuple | None = None,
+    max_resident_ctas: int | None = None,
 ) -> LaunchStats:
     """Execute ``kernel_name`` from ``ptx_text`` over ``grid`` x ``block`` threads.
 
     ``shared_bytes`` is the dynamic shared memory size (for ``.extern .shared`` arrays).
     ``checks`` is True (all checkers), False (none) or a subset of ``{"bounds", "align", "race",
-    "uninit", "uninit-global", "barrier"}``. ``written``, one entry per argument, gives for a
-    pointer argument a C-contiguous bool array of one element per byte of it, True where the
-    byte holds data an earlier kernel or host copy wrote (None: every byte does; scalars take
-    None); ``uninit-global`` reports loads and atomics of the other bytes and the arrays are
-    updated in place with this launch's stores and atomics. Raises ``EmulatorCheckError`` (with
-    ``.reports``) when a checker fired, ``PTXSyntaxError``/``PTXUnsupportedError`` for PTX it
-    cannot run, ``LaunchError`` for bad arguments; output arrays are updated in place either
-    way.
+    "race-global", "uninit", "uninit-global", "barrier"}``. ``max_resident_ctas``: how many
+    blocks of this kernel a GPU holds at once, for a launch whose blocks must all be resident
+    (a persistent or cooperative kernel); a larger grid is a ``LaunchError``. ``written``, one
+    entry per argument, gives for a pointer argument a C-contiguous bool array of one element
+    per byte of it, True where the byte holds data an earlier kernel or host copy wrote (None:
+    every byte does; scalars take None); ``uninit-global`` reports loads and atomics of the
+    other bytes and the arrays are updated in place with this launch's stores and atomics.
+    Raises ``EmulatorCheckError`` (with ``.reports``) when a checker fired,
+    ``PTXSyntaxError``/``PTXUnsupportedError`` for PTX it cannot run, ``LaunchError`` for bad
+    arguments; output arrays are updated in place either way.
     """
     module = _parse_cached(ptx_text)
     kernel = module.kernels.get(kernel_name)
@@ -70,6 +73,7 @@ def launch(
         )
     grid3, block3 = _dim3(grid, "grid"), _dim3(block, "block")
     _check_block(kernel, block3)
+    _check_residency(grid3, max_resident_ctas)
     if len(args) != len(kernel.params):
         raise LaunchError(f"{kernel_name} takes {len(kernel.params)} arguments, got {len(args)}")
     masks = _written_masks(kernel, args, written)
@@ -120,6 +124,16 @@ def _dim3(value: int | tuple[int, ...], what: str) -> Dim3:
         raise LaunchError(f"{what} must be a positive int or 1-3 positive ints, got {value!r}")
     padded = tuple(int(d) for d in dims) + (1,) * (3 - len(dims))
     return padded  # type: ignore[return-value]
+
+
+def _check_residency(grid: Dim3, max_resident_ctas: int | None) -> None:
+    """A grid whose blocks must all be resident at once may not exceed what the GPU holds."""
+    blocks = grid[0] * grid[1] * grid[2]
+    if max_resident_ctas is not None and blocks > max_resident_ctas:
+        raise LaunchError(
+            f"grid of {blocks} blocks exceeds the {max_resident_ctas} blocks that can be "
+            f"resident at once: its blocks wait for each other, the extra ones would never run"
+        )
 
 
 def _check_block(kernel: Kernel, block: Dim3) -> None:

@@ -14,11 +14,13 @@ branches first makes spinning threads yield, so a CTA spinning on a flag in glob
 the CTA that sets it run, and persistent kernels with grid-wide barriers terminate. When every
 live thread is back at one PC the machine is uniform again.
 
-Rendezvous. ``bar.sync`` parks threads until every live thread of their CTA has arrived (exited
+Rendezvous. ``bar.sync`` holds threads until every live thread of their CTA has arrived (exited
 threads do not count); threads that arrive at *different* barrier instructions are reported as a
-divergent barrier. Warp collectives park threads until every lane of their member mask (whole
-warp for ``mma``/``ldmatrix``) has arrived. No runnable thread but live ones left is a deadlock,
-reported with the barrier and a thread that never arrives.
+divergent barrier. Warp collectives hold threads until every lane of their member mask (whole
+warp for ``mma``/``ldmatrix``) has arrived. A thread spinning in a poll loop on memory nobody
+changes is parked until a store writes it (``polling.py``). No runnable thread but live ones
+left is a deadlock, reported with each blocked CTA's poll or the barrier and a thread that
+never arrives.
 """
 
 from __future__ import annotations
@@ -32,14 +34,30 @@ import numpy as np
 from . import arith, bits, calls, carry, compare, control, convert, memops, warpops  # noqa: F401  (decoders)
 from .checkers import Reporter
 from .errors import EmulatorCheckError, ExecutionError, LaunchError, PTXUnsupportedError
+from .global_races import GlobalRaces, access_granule
 from .layout import WARP_SIZE, ThreadLayout, lane_bits, place_variables, special_registers
-from .memory import Memory
+from .memory import GLOBAL_BASE, Memory
 from .operands import Operands
-from .ops import BARRIER, BRANCH, CALL, EXIT, RET, SIMPLE, WARP, Op, decode
+from .ops import (
+    AT_BARRIER,
+    AT_WARP_OP,
+    BARRIER,
+    BRANCH,
+    CALL,
+    EXIT,
+    EXITED,
+    PARKED,
+    RET,
+    RUNNING,
+    SIMPLE,
+    WARP,
+    Op,
+    decode,
+)
 from .parser import Kernel, Module, Variable, names_in
+from .polling import Polling, find_poll_loops
 from .ptxtypes import TYPES, raw_dtype
 
-RUNNING, AT_BARRIER, AT_WARP_OP, EXITED = 0, 1, 2, 3
 _NEVER = np.iinfo(np.int64).max  # scheduling key of a thread that cannot run
 
 
@@ -99,6 +117,17 @@ class Machine:
             name: np.zeros(self.nthreads, np.bool_ if t.kind == "pred" else raw_dtype(t.bits))
             for name, t in self.program.registers.items()
         }
+        if "race-global" in checks:
+            self.memory.global_races = GlobalRaces(
+                self.memory.heap.size,
+                access_granule(self.program.instructions),
+                layout.stride,
+                self.nthreads,
+                len(self.program.instructions),
+                self.reporter,
+                self.memory.describe,
+            )
+        self.polls = self._polling()
         self.param_storage = {  # call parameters: per-thread bytes
             name: np.zeros((self.nthreads, size), np.uint8)
             for name, size in self.program.param_variables.items()
@@ -123,6 +152,8 @@ class Machine:
                 self.ops.append(Op(RET if self.in_function() else EXIT))
             else:
                 self.ops.append(self._decode(instruction))
+        for loop in self.polls.loops if self.polls is not None else ():
+            self.ops[loop.back_edge].poll = loop
         self._key_stride = np.int64(len(self.ops) + 1)
 
     def _init_threads(self) -> None:
@@ -167,6 +198,18 @@ class Machine:
                 data = np.frombuffer(variable.init, np.uint8)
                 self.memory.buffer_bytes(index)[: len(data)] = data
         return symbols
+
+    def _polling(self) -> Polling | None:
+        """The launch's poll loops and parked threads; None when the kernel has no poll loop."""
+        loops = find_poll_loops(self.program.instructions, self.program.labels)
+        if not loops:
+            return None
+        memory = self.memory
+        polls = Polling(
+            loops, self.registers, self.state, memory.heap, memory.describe, GLOBAL_BASE
+        )
+        memory.on_global_write = polls.written
+        return polls
 
     def _decode(self, instruction) -> Op:
         op = decode(instruction, self)
@@ -220,7 +263,8 @@ class Machine:
         rendezvous = op.kind in (BARRIER, WARP) and (
             op.guard is not None or (op.kind == WARP and idx is not None)
         )
-        if rendezvous or op.kind in (CALL, RET):  # the divergent path handles these
+        if rendezvous or op.kind in (CALL, RET) or op.poll is not None:  # the divergent path
+            # handles these (a poll loop's back-edge may park threads)
             self._diverge()
             self._divergent_step(may_reconverge=False)
             return
@@ -235,7 +279,7 @@ class Machine:
         elif op.kind == EXIT:
             self._uniform_exit(pc, idx, op)
         elif op.kind == BARRIER:
-            self.memory.tracker.barrier(None)
+            self.memory.barrier(None)
             self.stats.barriers += self.ncta if idx is None else len(np.unique(self.cta[idx]))
             self.upc = pc + 1
         else:
@@ -243,20 +287,18 @@ class Machine:
             self.upc = pc + 1
 
     def _uniform_branch(self, pc: int, idx: np.ndarray | None, op: Op) -> None:
-        if op.guard is None:
+        taken = None if op.guard is None else op.guard(idx)
+        if taken is None or taken.all():
             self.upc = op.target
-            return
-        taken = op.guard(idx)
-        if taken.all():
-            self.upc = op.target
+            if op.target <= pc and self.polls is not None:
+                self.polls.backward(None)
         elif not taken.any():
             self.upc = pc + 1
         else:
             threads = self._diverge()
             self.pc[threads] = np.where(taken, op.target, pc + 1)
             if op.target <= pc:
-                self.backward[threads[taken]] += 1
-                self.any_backward = True
+                self._backward(threads[taken])
 
     def _uniform_exit(self, pc: int, idx: np.ndarray | None, op: Op) -> None:
         threads = self.all_threads if idx is None else idx
@@ -300,8 +342,9 @@ class Machine:
             taken = np.ones(len(idx), np.bool_) if op.guard is None else op.guard(idx)
             self.pc[idx] = np.where(taken, op.target, pc + 1)
             if op.target <= pc:
-                self.backward[idx[taken]] += 1
-                self.any_backward = True
+                self._backward(idx[taken])
+                if op.poll is not None:
+                    self.polls.back_edge(op.poll, idx[taken])
         elif op.kind == EXIT:
             active = _active(idx, op.guard)
             self.state[active] = EXITED
@@ -319,6 +362,13 @@ class Machine:
             self._return(idx, op)
         else:
             self._warp_collective(pc, idx, op)
+
+    def _backward(self, threads: np.ndarray) -> None:
+        """``threads`` took a backward branch: they yield to threads that took fewer."""
+        self.backward[threads] += 1
+        self.any_backward = True
+        if self.polls is not None:
+            self.polls.backward(threads)
 
     def _call(self, pc: int, idx: np.ndarray, op: Op) -> None:
         active = _active(idx, op.guard)
@@ -368,7 +418,7 @@ class Machine:
         self.state[released] = RUNNING
         self.pc[released] += 1
         ctas = np.flatnonzero(ready)
-        self.memory.tracker.barrier(ctas)
+        self.memory.barrier(ctas)
         self.stats.barriers += len(ctas)
 
     def _check_same_barrier(self, released: np.ndarray) -> None:
@@ -413,7 +463,8 @@ class Machine:
         self.state[threads[~ready[self.warp_of[threads]]]] = AT_WARP_OP
 
     def _deadlock(self) -> None:
-        waiting = np.flatnonzero(self.state == AT_BARRIER)
+        blocked = self._report_parked()
+        waiting = np.flatnonzero((self.state == AT_BARRIER) & ~blocked[self.cta])
         if len(waiting):
             thread = int(waiting[0])
             cta_threads = np.flatnonzero((self.cta == self.cta[thread]) & (self.state != EXITED))
@@ -442,6 +493,19 @@ class Machine:
                 "exited or wait elsewhere",
             )
         raise EmulatorCheckError(self.reporter.sorted_reports())
+
+    def _report_parked(self) -> np.ndarray:
+        """Report the wait of each CTA with a parked thread (its first one); return which CTAs
+        (their threads at barriers wait for those)."""
+        blocked = np.zeros(self.ncta, np.bool_)
+        for thread in np.flatnonzero(self.state == PARKED).tolist():
+            cta = int(self.cta[thread])
+            if blocked[cta]:
+                continue
+            blocked[cta] = True
+            pc, detail = self.polls.wait(thread)
+            self.reporter.report("deadlock", pc, thread, detail, distinct=cta)
+        return blocked
 
     # -- helpers for decoders -------------------------------------------------------------------
     def threads(self, idx: np.ndarray | None) -> np.ndarray:

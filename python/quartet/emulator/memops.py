@@ -1,8 +1,10 @@
 """Memory instructions: ``ld``, ``st``, ``atom``, ``red``, ``cvta``, ``isspacep``, ``cp.async``.
 
-Memory-ordering qualifiers (``.volatile``, ``.relaxed``, ``.acquire``, ``.release``, ``.weak``,
-scopes, cache operators and hints) are accepted and have no further effect: the emulator's memory
-is sequentially consistent, every store is visible to every later load. Atomics on one address
+The emulator's memory is sequentially consistent: every store is visible to every later load.
+Memory-ordering qualifiers (``.volatile``, ``.relaxed``, ``.acquire``, ``.release``, scopes) are
+read into an ``Ordering`` (``ordering.py``) for the cross-CTA race checker; cache operators and
+hints have no effect. Loads inside a poll loop (``polling.py``) are recorded as what their thread
+waits on, and do not count as global traffic. Atomics on one address
 are applied one thread at a time in thread order (vectorized when the addresses are distinct),
 so their returned old values are those of a valid serialization. ``cp.async`` copies at issue
 time; its commit/wait instructions therefore have nothing to wait for.
@@ -15,6 +17,7 @@ import numpy as np
 from .memory import LOCAL_WINDOW, SHARED_WINDOW
 from .operands import type_of
 from .ops import SIMPLE, Op, decoder, expect_operands, unsupported
+from .ordering import access_ordering
 from .parser import Addr, Instruction, Reg, Sym, Vec
 from .ptxtypes import TYPES, PTXType
 
@@ -58,11 +61,15 @@ def _load(instruction: Instruction, machine) -> Op:
     width = ptx_type.nbytes
     dtype = ptx_type.dtype
     used = _used_spans(destination, machine.mentions, width)
+    order = access_ordering(instruction.opcode)
+    polls = machine.polls if machine.polls is not None and machine.polls.polling(pc) else None
 
     def run(idx):
         threads = machine.threads(idx)
         addresses = _broadcast(read_address(idx), len(threads))
-        raw = memory.load(space, pc, threads, addresses, width, count, used)
+        raw = memory.load(space, pc, threads, addresses, width, count, used, order, polls is None)
+        if polls is not None:
+            polls.record(pc, threads, addresses, width * count)
         for position, write in enumerate(writers):
             write(idx, raw[:, position].view(dtype))
 
@@ -183,6 +190,7 @@ def _store(instruction: Instruction, machine) -> Op:
     width = ptx_type.nbytes
     raw = np.dtype(f"uint{width * 8}")
     dtype = ptx_type.dtype
+    order = access_ordering(instruction.opcode)
 
     def run(idx):
         threads = machine.threads(idx)
@@ -190,7 +198,7 @@ def _store(instruction: Instruction, machine) -> Op:
         values = np.empty((n, count), raw)
         for position, read in enumerate(readers):
             values[:, position] = _broadcast(np.asarray(read(idx), dtype), n).view(raw)
-        memory.store(space, pc, threads, _broadcast(read_address(idx), n), values, width)
+        memory.store(space, pc, threads, _broadcast(read_address(idx), n), values, width, order)
 
     return Op(SIMPLE, run)
 
@@ -228,6 +236,7 @@ def _atomic(instruction: Instruction, machine) -> Op:
         raise unsupported(instruction, "atomic operand count")
     memory, pc = machine.memory, machine.decode_pc
     dtype = ptx_type.dtype
+    order = access_ordering(instruction.opcode)
 
     def run(idx):
         threads = machine.threads(idx)
@@ -236,7 +245,7 @@ def _atomic(instruction: Instruction, machine) -> Op:
         c = _broadcast(np.asarray(values[1](idx), dtype), n) if len(values) == 2 else b
         old = np.zeros(n, dtype)
         parts = memory.element_indices(
-            space, pc, threads, _broadcast(read_address(idx), n), ptx_type.nbytes
+            space, pc, threads, _broadcast(read_address(idx), n), ptx_type.nbytes, order
         )
         for _, view, elements, positions in parts:
             lanes = slice(None) if positions is None else positions

@@ -13,18 +13,22 @@ Address map (64-bit, as ``.address_size 64`` kernels see it):
 
 Every access resolves to (storage array, flat byte offsets); bounds and alignment are checked
 there, shared accesses are reported to the race tracker, and global ones to the written-bytes
-shadow (``global_writes.py``) when the launch tracks one.
+shadow (``global_writes.py``) when the launch tracks one, to the cross-CTA race checker
+(``global_races.py``) and, for stores, to whoever waits for a write (parked pollers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .checkers import Reporter, SharedTracker
 from .errors import ExecutionError
+from .global_races import GlobalRaces
 from .global_writes import GlobalWrites
+from .ordering import WEAK, Ordering
 from .ptxtypes import raw_dtype
 
 GLOBAL_BASE = 1 << 32
@@ -105,6 +109,9 @@ class Memory:
         self.global_loaded = 0  # bytes read and written in global memory, over every lane
         self.global_stored = 0
         self.global_writes: GlobalWrites | None = None  # see ``written_bytes``
+        self.global_races: GlobalRaces | None = None  # the race-global checker, when on
+        # Called with (heap offsets, size) of every global store and atomic, when set.
+        self.on_global_write: Callable[[np.ndarray, int], None] | None = None
 
     # -- host side ------------------------------------------------------------------------------
     def buffer_bytes(self, index: int) -> np.ndarray:
@@ -115,7 +122,7 @@ class Memory:
         fills from its caller's state. The shadow (and the ``uninit-global`` check with it) is
         created on first use."""
         if self.global_writes is None:
-            self.global_writes = GlobalWrites(self.heap.size, self.reporter, self._describe)
+            self.global_writes = GlobalWrites(self.heap.size, self.reporter, self.describe)
         return self.global_writes.written[self._span(index)]
 
     def _span(self, index: int) -> slice:
@@ -123,7 +130,13 @@ class Memory:
         offset = buffer.start - GLOBAL_BASE
         return slice(offset, offset + buffer.nbytes)
 
-    def _describe(self, offset: int) -> str:
+    def barrier(self, ctas: np.ndarray | None) -> None:
+        """A barrier released ``ctas`` (all when None): accesses before it are ordered."""
+        self.tracker.barrier(ctas)
+        if self.global_races is not None:
+            self.global_races.barrier(ctas)
+
+    def describe(self, offset: int) -> str:
         """Where heap byte ``offset`` lies, for a report."""
         index = int(np.searchsorted(self._starts, offset + GLOBAL_BASE, side="right")) - 1
         buffer = self.buffers[index]
@@ -140,22 +153,27 @@ class Memory:
         width: int,
         count: int = 1,
         used: list[tuple[int, int]] | None = None,
+        order: Ordering = WEAK,
+        counted: bool = True,
     ) -> np.ndarray:
         """Raw values ``(len(threads), count)`` of ``count`` elements of ``width`` bytes;
         ``used``: the (start, length) byte runs whose values the kernel reads (None: all), the
-        only ones the race and uninitialized-read checkers see."""
+        only ones the race and uninitialized-read checkers see; ``order``: the load's memory
+        ordering; ``counted``: whether it counts as global traffic (polling loads do not)."""
         dtype = raw_dtype(width * 8)
         out = np.zeros((len(threads), count), dtype)
         spans = [(0, width * count)] if used is None else used
         for part in self._resolve(space, pc, threads, addresses, width * count):
             values = self._gather(part, width, count, dtype)
             if part.space == "global":
-                self.global_loaded += len(part.offsets) * width * count
-                if self.global_writes is not None:
-                    lanes = _select(threads, part.positions)
-                    for start, length in spans:
-                        offsets = part.offsets + start
+                self.global_loaded += len(part.offsets) * width * count if counted else 0
+                lanes = _select(threads, part.positions)
+                for start, length in spans:
+                    offsets = part.offsets + start
+                    if self.global_writes is not None:
                         self.global_writes.read(pc, lanes, offsets, width, length // width)
+                    if self.global_races is not None:
+                        self.global_races.load(pc, lanes, offsets, length, order)
             if part.positions is None:
                 out = values
             else:
@@ -174,8 +192,10 @@ class Memory:
         addresses: np.ndarray,
         values: np.ndarray,
         width: int,
+        order: Ordering = WEAK,
     ) -> None:
-        """Write ``values`` (``(len(threads), count)`` raw) at ``addresses``."""
+        """Write ``values`` (``(len(threads), count)`` raw) at ``addresses``; ``order``: the
+        store's memory ordering."""
         count = values.shape[1]
         dtype = raw_dtype(width * 8)
         for part in self._resolve(space, pc, threads, addresses, width * count):
@@ -184,6 +204,11 @@ class Memory:
                 self.global_stored += len(part.offsets) * width * count
                 if self.global_writes is not None:
                     self.global_writes.write(part.offsets, width, count)
+                if self.global_races is not None:
+                    lanes = _select(threads, part.positions)
+                    self.global_races.store(pc, lanes, part.offsets, width * count, order)
+                if self.on_global_write is not None:
+                    self.on_global_write(part.offsets, width * count)
             view = part.storage.view(dtype)
             elements = part.offsets // width
             if count == 1:
@@ -196,17 +221,29 @@ class Memory:
                 )
 
     def element_indices(
-        self, space: str, pc: int, threads: np.ndarray, addresses: np.ndarray, width: int
+        self,
+        space: str,
+        pc: int,
+        threads: np.ndarray,
+        addresses: np.ndarray,
+        width: int,
+        order: Ordering = WEAK,
     ) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
-        """For atomics: (space, typed storage view, element index, positions) per state space."""
+        """For atomics (of memory ordering ``order``): (space, typed storage view, element
+        index, positions) per state space."""
         parts = []
         for part in self._resolve(space, pc, threads, addresses, width):
             view = part.storage.view(raw_dtype(width * 8))
             if part.space == "shared" and self.tracker.enabled:
                 self.tracker.atomic(pc, _select(threads, part.positions), part.offsets, width)
-            if part.space == "global" and self.global_writes is not None:
+            if part.space == "global":
                 lanes = _select(threads, part.positions)
-                self.global_writes.atomic(pc, lanes, part.offsets, width)
+                if self.global_writes is not None:
+                    self.global_writes.atomic(pc, lanes, part.offsets, width)
+                if self.global_races is not None:
+                    self.global_races.atomic(pc, lanes, part.offsets, width, order)
+                if self.on_global_write is not None:
+                    self.on_global_write(part.offsets, width)
             parts.append((part.space, view, part.offsets // width, part.positions))
         return parts
 

@@ -27,9 +27,12 @@ from .parser import Instruction
 
 if TYPE_CHECKING:
     from .machine import Machine
+    from .polling import PollLoop
 
 SIMPLE, BRANCH, EXIT, BARRIER, WARP = "simple", "branch", "exit", "barrier", "warp"
 CALL, RET = "call", "ret"
+# Thread states the scheduler keeps: PARKED is a poller waiting for a write (polling.py).
+RUNNING, AT_BARRIER, AT_WARP_OP, EXITED, PARKED = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -43,6 +46,8 @@ class Op:
     guard: Callable[[np.ndarray | None], np.ndarray] | None = None
     # Call ops: copies the callee's return parameters to the call's return operands.
     finish: Callable[[np.ndarray], None] | None = None
+    # The back-edge of a poll loop: the loop, whose threads may park there (polling.py).
+    poll: PollLoop | None = None
 
 
 Decoder = Callable[[Instruction, "Machine"], Op]

@@ -32,6 +32,13 @@ def gantt(
 ) -> Path:
     """Draw ``table`` (the vEU table of ``launches`` on ``device``) as a PNG at ``path``;
     returns the path. A bar is a vEU's share of its SM's run of a launch."""
+    target = Path(path)
+    gantt_figure(table, launches, device).savefig(target, format="png", dpi=150)
+    return target
+
+
+def gantt_figure(table: VeuTable, launches: Sequence[LaunchNode], device: VirtualDevice) -> Figure:
+    """:func:`gantt`'s picture, unsaved (the HTML report embeds it)."""
     colours = kernel_colours(launches)
     height = min(max(_ROW_INCHES * table.veus + 1.2, _HEIGHT_INCHES[0]), _HEIGHT_INCHES[1])
     figure = Figure(figsize=(_WIDTH_INCHES, height))
@@ -67,9 +74,7 @@ def gantt(
         fontsize=10,
     )
     _legend(figure, colours)
-    target = Path(path)
-    figure.savefig(target, format="png", dpi=150)
-    return target
+    return figure
 
 
 def kernel_colours(launches: Sequence[LaunchNode]) -> dict[str, str]:

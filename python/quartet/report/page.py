@@ -66,6 +66,12 @@ def svg_figure(svg: str, description: str) -> str:
     )
 
 
+def png_figure(png: bytes, description: str) -> str:
+    """A PNG picture as an ``<img>`` with a data URI (the page stays one offline file)."""
+    data = base64.b64encode(png).decode()
+    return f'<figure><img alt="{escape(description)}" src="data:image/png;base64,{data}"></figure>'
+
+
 Cell = str | tuple[str, str]  # text, or (class, already-escaped HTML)
 
 

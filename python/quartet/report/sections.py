@@ -1,12 +1,13 @@
 """The report's sections, in page order: each is a function of :class:`ReportInput` that
 returns its HTML, or None where it has nothing to show.
 
-A pass that lands later adds its own section here (Rammer's Gantt chart of vEUs, Grinder's
-placements of loops and branches): one function appended to :data:`SECTIONS`.
+A pass that lands later adds its own section here (Grinder's placements of loops and
+branches): one function appended to :data:`SECTIONS`.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,9 +246,53 @@ def kept_apart(report: ReportInput) -> str | None:
     )
 
 
+def rammer(report: ReportInput) -> str | None:
+    """Each persistent kernel's co-schedule: its figures and its vEUs over modelled time."""
+    if not report.model.schedules:
+        return None
+    from quartet.rammer.cost import LAUNCH_SECONDS
+    from quartet.rammer.gantt import gantt_figure
+
+    parts = []
+    for veu in report.model.schedules:
+        f, device = veu.figures, veu.device
+        pairs = [
+            ("persistent kernel", veu.kernel),
+            ("vEUs", f"{f.veus} ({device.sms} SMs × {device.per_sm})"),
+            ("launches placed", str(f.launches)),
+            ("tasks", str(f.tasks)),
+            ("waits", f"{f.waits} ({f.dependencies} dependencies)"),
+            (
+                "modelled makespan",
+                f"{_us(f.makespan_seconds)} against {_us(f.sequence_seconds)} one launch per "
+                f"kernel ({f.ratio:.2f}×)",
+            ),
+            ("vEU utilisation", f"{f.utilisation:.2f}"),
+        ]
+        buffer = io.BytesIO()
+        gantt_figure(veu.table, veu.launches, device).savefig(buffer, format="png", dpi=100)
+        parts += [
+            page.facts(pairs),
+            page.png_figure(buffer.getvalue(), f"vEUs of {veu.kernel} over modelled time"),
+        ]
+    return page.section(
+        "rammer",
+        "Rammer: one persistent kernel",
+        page.note(
+            "Welder's kernels run as tasks on co-resident vEUs (persistent blocks), placed by "
+            "the wavefront policy, a task waiting only for the launches it reads from. The "
+            "sequence it is compared with launches each kernel in turn, each launch charged "
+            f"{LAUNCH_SECONDS * 1e6:.0f} µs (NVIDIA's measured launch time); times are "
+            "Welder's model, not a GPU's."
+        ),
+        *parts,
+    )
+
+
 SECTIONS: list[Callable[[ReportInput], str | None]] = [
     overview,
     kernels,
+    rammer,
     operator_graph,
     tiles,
     kept_apart,

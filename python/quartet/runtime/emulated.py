@@ -64,12 +64,18 @@ class EmulatedBuffer:
 class EmulatedDevice:
     """Quartet's functional PTX emulator, with its checkers (bounds, races, barriers,
     uninitialized memory) on: ``checks`` is True, False or a set of the emulator's check names.
-    ``launches`` holds every launch's :class:`~quartet.emulator.LaunchStats`, in order."""
+    ``max_resident_ctas`` maps a kernel to how many of its blocks the GPU holds at once (the
+    co-residency limit the compiler computed): a cooperative launch of it with a larger grid is
+    refused, as a GPU would refuse it (default: no limit). ``launches`` holds every launch's
+    :class:`~quartet.emulator.LaunchStats`, in order."""
 
-    def __init__(self, checks: bool | set[str] = True):
+    def __init__(
+        self, checks: bool | set[str] = True, max_resident_ctas: Mapping[str, int] | None = None
+    ):
         from quartet.emulator.checkers import normalize_checks
 
         self.checks = checks
+        self.max_resident_ctas = dict(max_resident_ctas or {})
         self.tracks_writes = "uninit-global" in normalize_checks(checks)
         self.launches: list[LaunchStats] = []
         self._ptx: Mapping[str, str] = {}
@@ -143,6 +149,9 @@ class EmulatedDevice:
                 shared_bytes=step.shared_bytes,
                 checks=self.checks,
                 written=[_mask(parameter) for parameter in parameters],
+                max_resident_ctas=(
+                    self.max_resident_ctas.get(step.kernel) if step.cooperative else None
+                ),
             )
         except EmulatorError as error:  # the emulator knows no QuartetError (it is an oracle)
             raise QuartetError(f"error: emulating kernel {step.kernel}: {error}") from error

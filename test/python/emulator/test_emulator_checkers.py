@@ -222,6 +222,9 @@ SPIN:
   setp.lt.u32 %p1, %r3, 400;
   @%p1 bra ROUND;
   ld.param.u64 %rd5, [out];
+  mov.u32 %r8, %ctaid.x;
+  mul.wide.u32 %rd3, %r8, 256;
+  add.s64 %rd5, %rd5, %rd3;
   add.s64 %rd5, %rd5, %rd0;
   st.global.u32 [%rd5], %r4;
   ret;
@@ -230,9 +233,9 @@ SPIN:
 
 
 def test_reads_before_a_barrier_released_while_divergent_do_not_race_with_later_writes():
-    out = np.zeros(64, np.uint32)
-    launch(TILE_REUSE, "reuse", 2, 64, [out[:64]])
-    assert out.tolist() == [4 * (63 - t) + 600 for t in range(64)]
+    out = np.zeros(128, np.uint32)
+    launch(TILE_REUSE, "reuse", 2, 64, [out])
+    assert out.tolist() == [4 * (63 - t) + 600 for t in range(64)] * 2
 
 
 def test_write_after_read_without_a_barrier_is_a_shared_race(reverse):

@@ -105,7 +105,8 @@ PRODUCER_AFTER_CONSUMER = (
     HEADER
     + """
 // Block 1 waits for a flag that block 0 sets *later in program order*: smallest-PC-first
-// scheduling alone would starve block 0; spinning threads must yield.
+// scheduling alone would starve block 0; spinning threads must yield. The flag is published
+// by a fence then a volatile store, and acquired by a volatile load then a fence.
 .visible .entry handoff(.param .u64 flag, .param .u64 out)
 {
   .reg .pred %p<3>;
@@ -120,6 +121,7 @@ WAIT:
   ld.volatile.global.u32 %r1, [%rd0];
   setp.eq.u32 %p1, %r1, 0;
   @%p1 bra WAIT;
+  fence.acq_rel.gpu;
   ld.global.u32 %r2, [%rd1];
   add.s32 %r2, %r2, 1;
   st.global.u32 [%rd1+4], %r2;

@@ -123,7 +123,9 @@ SHARED_AND_LOCAL = (
   selp.u32 %r5, 1000, 0, %p;
   add.s32 %r4, %r4, %r5;
   ld.param.u64 %rd8, [out];
-  mul.wide.u32 %rd9, %r0, 4;
+  mov.u32 %r6, %ctaid.x;
+  mad.lo.s32 %r7, %r6, 32, %r0;
+  mul.wide.u32 %rd9, %r7, 4;
   add.s64 %rd10, %rd8, %rd9;
   st.global.u32 [%rd10], %r4;
   ret;
@@ -133,9 +135,9 @@ SHARED_AND_LOCAL = (
 
 
 def test_local_depot_generic_shared_and_barrier():
-    out = np.zeros(32, np.uint32)
-    launch(SHARED_AND_LOCAL, "spaces", 2, 32, [out[:32]])
-    assert out.tolist() == [1000 + 100 + 31 - i for i in range(32)]
+    out = np.zeros(64, np.uint32)
+    launch(SHARED_AND_LOCAL, "spaces", 2, 32, [out])
+    assert out.tolist() == [1000 + 100 + 31 - i for i in range(32)] * 2
 
 
 def test_module_global_variable_with_initializer_and_dynamic_shared():

@@ -121,3 +121,43 @@ def test_libdevice_sin_slow_paths(kernel_ptx):
     assert (np.abs(s - exact32) <= 2 * np.spacing(np.abs(exact32).astype(np.float32)) + 1e-45).all()
     exact64 = np.sin(y)
     assert (np.abs(d - exact64) <= 3 * np.spacing(np.abs(exact64))).all()
+
+
+# How handoff.mlir's thread 0 signals, and whether that orders its block's writes before the
+# next block's reads. LLVM drops the ordering of an atomicrmw (PLATFORM.md): a plain atom.add.
+HANDOFF_SIGNALS = {
+    "atomicrmw release": (
+        '%old = llvm.atomicrmw add %signal_ptr, %one syncscope("device") release : !llvm.ptr, i32',
+        False,
+    ),
+    "fence then monotonic atomicrmw": (
+        'llvm.fence syncscope("device") release\n'
+        '        %old = llvm.atomicrmw add %signal_ptr, %one syncscope("device") monotonic'
+        " : !llvm.ptr, i32",
+        True,
+    ),
+    "release store": (
+        'llvm.store %one, %signal_ptr atomic syncscope("device") release {alignment = 4 : i64}'
+        " : i32, !llvm.ptr",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize(("signal", "orders"), HANDOFF_SIGNALS.values(), ids=HANDOFF_SIGNALS)
+def test_llvm_release_forms_across_blocks(to_ptx, ptxas, signal, orders):
+    ptx = to_ptx((KERNELS_DIR / "handoff.mlir").read_text().replace("SIGNAL", signal))
+    ptxas(ptx)
+    flags, rows = np.zeros(128, np.int32), np.zeros(128 * 32, np.int32)
+    if orders:
+        stats = launch(ptx, "handoff", 128, 32, [flags, rows])
+        assert rows.tolist() == [t + k for k in range(128) for t in range(32)]
+        assert stats.global_loaded == 127 * 32 * 4  # LLVM's poll loop is recognised: no traffic
+        return
+    assert "atom.global.add.u32" in ptx and "fence" not in ptx
+    with pytest.raises(EmulatorCheckError) as error:
+        launch(ptx, "handoff", 128, 32, [flags, rows])
+    (report,) = error.value.reports
+    assert report.kind == "global-race" and report.text.startswith("ld.global.b32")
+    assert report.block == (1, 0, 0) and report.other_block == (0, 0, 0)
+    assert "races with a write by another block" in report.detail

@@ -7,11 +7,23 @@ import test_emulator_checkers as test_checkers
 import test_emulator_control as test_control
 import test_emulator_memory as test_memory
 import test_emulator_parser as test_parser
+import test_emulator_sync as test_sync
 import test_emulator_warp as test_warp
 from emulator_harness import PTX_DIR, elementwise_ptx
 
+CHAIN = (PTX_DIR / "chain.ptx").read_text()
 KERNELS = {
     "reverse.ptx": (PTX_DIR / "reverse.ptx").read_text(),
+    "chain.ptx": CHAIN,
+    **{
+        f"chain_{name}": CHAIN.replace(test_sync.SIGNAL, signal)
+        for name, signal in test_sync.RELEASES.items()
+    },
+    "chain_relaxed_poll": CHAIN.replace(
+        test_sync.POLL, test_sync.POLL.replace("acquire", "relaxed")
+    ),
+    "counted_spin": test_sync.COUNTED_SPIN,
+    "grid_sync.ptx": (PTX_DIR / "grid_sync.ptx").read_text(),
     "elementwise": elementwise_ptx("fma.rn.f32 %d, %a, %b, %c;", [4, 4, 4], 4),
     "shfl": test_warp.shfl_kernel("idx", "3", "0x181f"),
     "ldmatrix": test_warp.LDMATRIX.replace(".TRANS", ".trans"),

@@ -66,9 +66,10 @@ def test_every_spelling_of_the_decoder_block_agrees(spelling):
 def test_lstm_launches_count_every_step():
     """An ONNX LSTM over 5 steps on the CPU as a host loop: the input projection of every
     step (k0), the zeroed stacked output (k1) and its copy to the model's output (k5) run
-    once; the step (k2: R·h, gates, cell and hidden state), the write of its row (k3) and the
-    copies of the hidden and cell state (k4, twice) run once per step: 3 + 5 x 4 = 23
-    launches, each step's bytes counted 5 times (they were counted once: 7 launches)."""
+    once. The loop runs two steps per iteration (2 iterations) and the fifth step after it:
+    the two steps' work (R·h, gates, cell and hidden state: k2) is one launch per iteration,
+    and each step writes its row (k3); the fifth step is its own kernel (k4). 3 + 2 x 3 + 1 =
+    10 launches, each iteration's bytes counted twice (counted once, this was 7 launches)."""
     steps, batch, features, hidden = 5, 2, 8, 16
     rng = np.random.default_rng(0)
     weights = [
@@ -90,12 +91,14 @@ def test_lstm_launches_count_every_step():
     assert per_kernel == {
         "test_graph_k0": (1, 15680, 2560),
         "test_graph_k1": (1, 0, 640),
-        "test_graph_k2": (5, 5 * 4992, 5 * 256),
-        "test_graph_k3": (5, 5 * 1280, 5 * 640),
-        "test_graph_k4": (10, 10 * 128, 10 * 128),
+        "test_graph_k2": (2, 2 * 9600, 2 * 384),
+        "test_graph_k3": (4, 4 * 128, 4 * 128),
+        "test_graph_k4": (1, 4992, 128),
         "test_graph_k5": (1, 640, 640),
     }
-    assert counters.exact and compiled.compiled.launches == counters.launches == 23
+    (loop,) = counters.loops
+    assert loop.trips == 2 and loop.per_iteration.launches == 3
+    assert counters.exact and compiled.compiled.launches == counters.launches == 10
     assert counters.global_bytes == sum(
         loaded + stored for _, loaded, stored in per_kernel.values()
     )

@@ -93,7 +93,11 @@ def test_the_persistent_kernel_emulates_with_every_checker(built):
     other CTAs arrive), with the emulator's checkers on."""
     model, rammer, _ = built
     feeds = rammer.random_inputs(seed=4)
-    emulated = rammer.emulate(feeds, device=EmulatedDevice(checks=True))
+    (kernel,) = rammer.compiled.kernels
+    limits = rammer.compiled.resident_limits
+    assert limits[kernel.name] >= kernel.grid[0]  # every vEU co-resident
+    device = EmulatedDevice(checks=True, max_resident_ctas=limits)
+    emulated = rammer.emulate(feeds, device=device)
     _, expected = reference_outputs(model, feeds, rammer.outputs)
     np.testing.assert_allclose(emulated["y"], expected["y"], rtol=1e-4, atol=1e-5)
 
@@ -106,7 +110,7 @@ def test_inference_after_inference_on_one_loaded_model(built):
     counters in every call) runs in a row agree with the reference too."""
     model, rammer, _ = built
     compiled = rammer.compiled
-    device = EmulatedDevice(checks=True)
+    device = EmulatedDevice(checks=True, max_resident_ctas=compiled.resident_limits)
     loaded = load_program(compiled.host, compiled.ptx, device)
     for seed in (5, 6, 7):
         feeds = rammer.random_inputs(seed=seed)
@@ -118,6 +122,9 @@ def test_inference_after_inference_on_one_loaded_model(built):
         np.testing.assert_allclose(outputs[0], expected["y"], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(rammer.run(feeds)["y"], expected["y"], rtol=1e-4, atol=1e-5)
     assert loaded.inferences == 3
+    epoch = np.zeros(1, np.int32)
+    device.read(loaded.storage[compiled.host.epoch], epoch)
+    assert epoch[0] == 3  # the last run waited for three times the tasks
     counters = np.zeros(compiled.host.buffers[compiled.host.counters].spec.shape, np.int32)
     device.read(loaded.storage[compiled.host.counters], counters)
     (table,) = [b.constant for b in compiled.host.buffers if b.spec.shape[-1:] == (2,)]

@@ -118,6 +118,14 @@ def test_the_operator_graph_reads_through_a_veu_program():
     assert operator_graph(rammer.loops_ir, rammer.entry) == operator_graph(
         launch_list, rammer.entry
     )
+    page = render(rammer, "encoder layer")
+    (veu,) = rammer.schedules
+    facts = page.split('<section id="rammer">')[1].split("</section>")[0]
+    for text in (f"{veu.figures.veus} ({veu.device.sms} SMs × {veu.device.per_sm})",
+                 f"{veu.figures.tasks}", f"({veu.figures.ratio:.2f}×)"):  # fmt: skip
+        assert text in facts
+    (png,) = re.findall(r'src="data:image/png;base64,([^"]+)"', facts)
+    assert base64.b64decode(png).startswith(b"\x89PNG")
 
 
 def test_launches_of_one_kernel_keep_their_own_names():
@@ -148,6 +156,7 @@ def test_the_report_page_of_an_encoder_layer(encoder_model):
     page = render(compiled, "encoder layer")
     for anchor in ("overview", "kernels", "graph", "tiles", "kept-apart"):
         assert f'<section id="{anchor}">' in page
+    assert '<section id="rammer">' not in page  # one launch per kernel: nothing co-scheduled
     assert not re.search(r'(src|href)="(https?:)?//', page), "nothing external"
     kernels = _table(page, "kernels")
     assert [row[0] for row in kernels] == [kernel.name for kernel in compiled.kernels]
@@ -233,14 +242,15 @@ needs_browser = pytest.mark.skipif(
 @needs_ptxas
 @needs_browser
 def test_the_report_in_a_headless_browser(tmp_path):
-    """Chromium loads the page offline: both pictures decode, both tables have rows, and the
-    screenshot shows drawings where they are."""
+    """Chromium loads the page offline: the three pictures (the operator graph, the kernels'
+    bars, Rammer's Gantt chart) decode, both tables have rows, and the screenshot shows
+    drawings where they are."""
     compiled = compile_model(resnet18(image=32, classes=10), cache=False).compiled
     report = tmp_path / "report.html"
     report.write_text(render(compiled, "resnet18"))
     result = check_page(report, tmp_path / "report.png", browser)
     assert result.ok, result.failures
-    assert result.images == 2 and result.tables == 2
+    assert result.images == 3 and result.tables == 2
 
 
 @needs_browser
