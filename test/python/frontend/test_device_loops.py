@@ -148,9 +148,10 @@ def test_a_grid_barrier_removed_from_a_device_loop_reads_unwritten_state():
 
 
 def test_a_grid_barrier_removed_from_a_device_loop_is_a_cross_cta_race():
-    """The same planted bug, caught by the cross-CTA race checker (``race-global``, from
-    branch poison: this test needs it): an iteration reads what another CTA wrote with no
-    release/acquire chain between them, which the barrier gave."""
+    """The same planted bug, caught by the cross-CTA race checker (``race-global``): an
+    iteration reads what another CTA wrote with no release/acquire chain between them, which
+    the barrier gave; the intact barrier's acq_rel arrival, release and acquire poll order
+    every iteration's accesses for the checker."""
     model, feeds = small("lstm")
     gpu = compile_model(model, target="sm_90")
     _run(gpu, gpu.compiled, feeds, {"race-global"})
