@@ -9,6 +9,12 @@ from mlir import ir
 from .params import build, parameters, quoted
 
 PLACEMENT = "controlflow.placement"
+HOST_REASON = "controlflow.host_reason"
+"""On a loop or branch that runs on the host: why (quartet-grinder's, or
+quartet-host-control-flow's)."""
+MODELLED = "grinder.modelled"
+"""On each loop and branch: ``{device_seconds, host_seconds}``, quartet-grinder's modelled time
+of one iteration (one run of a branch) on the grid and on the host."""
 SCOPES = ("grid", "cta")
 PLACEABLE_OPS = ("scf.for", "scf.while", "scf.if")
 

@@ -24,11 +24,15 @@ irdl.dialect @schedule {
   }
   // A barrier: among the threads of one CTA between two thread phases or two tasks ("cta"),
   // or among every thread of every CTA of a persistent kernel ("grid").
+  // A grid barrier names its two cells (arrivals, generation): `sync`, a 2 x i32 view of the
+  // counters buffer; a CTA barrier has none (dialects/verify.py).
   irdl.operation @barrier {
     %cta = irdl.is "cta"
     %grid = irdl.is "grid"
     %scope = irdl.any_of(%cta, %grid)
     irdl.attributes {"scope" = %scope}
+    %sync = irdl.base "!builtin.memref"
+    irdl.operands(sync: variadic %sync)
     irdl.regions()
   }
   // Holds the vEU until counters[launch] >= expected * epoch (the tasks of `launch` done in

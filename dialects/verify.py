@@ -366,6 +366,15 @@ def _check_schedule_op(op: ir.Operation) -> list[str]:
         errors += veu_program.check_veus(schedule.Veus.from_attr(attr))
     if _attribute(op, schedule.SEGMENT) is not None and not _in_veu_program(op):
         errors.append(f"'{schedule.SEGMENT}' must be on an op inside a vEU program")
+    if op.name == schedule.BARRIER:
+        grid = ir.StringAttr(op.attributes["scope"]).value == "grid"
+        types = [ir.MemRefType(value.type) for value in op.operands]
+        cells = len(types) == 1 and types[0].shape == [2] and str(types[0].element_type) == "i32"
+        if grid != cells or (not grid and types):
+            errors.append(
+                "a 'grid' barrier takes its two sync cells (a memref of 2 x i32) and a 'cta' "
+                f"one nothing, got {[str(t) for t in types]}"
+            )
     if op.name in (schedule.WAIT, schedule.SIGNAL):
         if _enclosing(op, lambda parent: schedule.SEGMENT in parent.attributes) is None:
             errors.append(f"must be inside a '{schedule.SEGMENT}' of a vEU program")

@@ -85,10 +85,11 @@ def _runs_each_veu(loop: ir.Operation, count: int) -> bool:
 
 
 def segments_of(loop: ir.Operation) -> list[tuple[ir.Operation, schedule.Segment]]:
-    body = loop.regions[0].blocks[0]
+    """The segments of the vEU program ``loop`` in program order, those inside its loops
+    and branches on the grid (quartet-grinder's) included."""
     return [
-        (op.operation, schedule.Segment.from_attr(op.attributes[schedule.SEGMENT]))
-        for op in body.operations
+        (op, schedule.Segment.from_attr(op.attributes[schedule.SEGMENT]))
+        for op in _walk(loop)
         if schedule.SEGMENT in op.attributes
     ]
 
@@ -176,15 +177,15 @@ def _check_segment(op: ir.Operation, segment: schedule.Segment, tasks: list[int]
             waits.append((nested, launch, expected))
         elif nested.name == schedule.SIGNAL:
             signals.append(nested)
-    if len(signals) != 1:
+    if len(signals) > 1 or (not signals and not _ordered_by_barriers(op)):
         errors.append(
             (
                 op,
                 f"segment of launch {segment.launch} has {len(signals)} schedule.signal ops, "
-                "expected 1",
+                "expected 1 (none in a program its grid barriers order)",
             )
         )
-    elif _constant(signals[0].operands[1]) != segment.launch:
+    elif signals and _constant(signals[0].operands[1]) != segment.launch:
         errors.append((signals[0], f"must signal launch {segment.launch}, its segment's"))
     listed = sorted(launch for _, launch, _ in waits if launch is not None)
     if not errors and listed != sorted(segment.waits):
@@ -196,6 +197,16 @@ def _check_segment(op: ir.Operation, segment: schedule.Segment, tasks: list[int]
             )
         )
     return waits, errors
+
+
+def _ordered_by_barriers(segment: ir.Operation) -> bool:
+    """Whether ``segment`` is in a vEU program whose grid barriers order its launches (one
+    with loops or branches on the grid: ``schedule.grid_sync``), where segments signal
+    nothing."""
+    parent = segment.parent
+    while parent is not None and schedule.VEUS not in parent.attributes:
+        parent = parent.parent
+    return parent is not None and schedule.GRID_SYNC in parent.attributes
 
 
 def _check_wait(launch: int | None, expected: int | None, tasks: list[int]) -> str | None:

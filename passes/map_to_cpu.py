@@ -32,7 +32,7 @@ from quartet.passes.rammer.lowering import (
     expand_signal_on_cpu,
     expand_wait_on_cpu,
     initialize_on_cpu,
-    split_segments,
+    split_program,
 )
 
 
@@ -44,7 +44,7 @@ class MapToCpu(ModulePass):
 
     def apply(self, module: ir.Operation) -> None:
         for program in _ops(module, lambda op: schedule.VEUS in op.attributes):
-            split_segments(program)
+            split_program(program)
         barriers, allocas, steps, checks, waits, signals, host = [], [], [], [], [], [], []
 
         def visit(op: ir.Operation) -> ir.WalkResult:

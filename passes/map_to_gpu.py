@@ -35,7 +35,11 @@ from quartet.passes.base import ModulePass, PassError
 from quartet.passes.dynamic_shared import ARENA
 from quartet.passes.error_word import expand_check
 from quartet.passes.mma import expand_warp
-from quartet.passes.rammer.lowering import expand_signal_on_gpu, expand_wait_on_gpu
+from quartet.passes.rammer.lowering import (
+    expand_grid_barrier_on_gpu,
+    expand_signal_on_gpu,
+    expand_wait_on_gpu,
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,9 @@ class _Body:
     one): its thread phases become straight-line code of each thread, its leaf ops their GPU
     form, its buffers shared or per-thread memory."""
 
+    ctas: int | None = None
+    """The CTAs of the grid a grid barrier waits for (a vEU program's vEUs)."""
+
     def __init__(self, module: ir.Operation, root: ir.Operation, name: str, threads: int):
         self.module, self.name, self.threads = module, name, threads
         self.phases = [op for op in _walk(root)[:-1] if op.name == "scf.parallel"]
@@ -184,6 +191,11 @@ class _Body:
         for signal in named[schedule.SIGNAL]:
             expand_signal_on_gpu(signal, thread_id)
         for barrier in named[schedule.BARRIER]:
+            if ir.StringAttr(barrier.attributes["scope"]).value == "grid":
+                if self.ctas is None:
+                    raise PassError("a grid barrier outside a vEU program", barrier)
+                expand_grid_barrier_on_gpu(barrier, thread_id, self.ctas)
+                continue
             with ir.InsertionPoint(barrier), barrier.location:
                 gpu.BarrierOp()
             barrier.erase()
@@ -246,6 +258,8 @@ class _Launch(_Body):
         super().__init__(module, kernel, name, self.launch.threads)
         self.kernel = loop
         self.veus = kernel.attributes.get(schedule.VEUS, None)
+        if self.veus is not None:
+            self.ctas = schedule.Veus.from_attr(self.veus).count
 
     def build(self) -> None:
         loop, grid = self.kernel, list(self.launch.grid)

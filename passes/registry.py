@@ -13,6 +13,7 @@ from quartet.passes.base import ModulePass
 PASSES: dict[str, str] = {
     "quartet-fixed-tiling": "FixedTiling",
     "quartet-host-control-flow": "HostControlFlow",
+    "quartet-grinder": "Grinder",
     "quartet-hoist-invariants": "HoistInvariants",
     "quartet-readonly-arguments": "ReadonlyArguments",
     "quartet-error-word": "ErrorWord",

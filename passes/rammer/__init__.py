@@ -16,9 +16,11 @@ CPU tails both derive from its output. For each run of two or more launches (``l
 4. each distinct kernel as a task function (``tasks.py``), and the vEU program calling them,
    called once by the host (``program.py``).
 
-``schedule=none`` leaves the launch list as it is. A host with control flow keeps its launch
-list (placing loops and branches on the device is Grinder's work), and so does a run of one
-launch (a persistent kernel gains nothing there). A launch whose block no vEU can be (more
+``schedule=none`` leaves the launch list as it is. A host with loops or branches quartet-grinder
+placed on the grid becomes one vEU program as a whole, its constructs inside it, its launches
+ordered by grid barriers (flow.py); one with control flow left on the host keeps its launch
+list, and so does a run of one launch (a persistent kernel gains nothing there). A launch
+whose block no vEU can be (more
 threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
 with the reason, and splits its run.
 """
@@ -32,6 +34,12 @@ from mlir import ir
 from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.rammer.device import unplaceable, virtual_device
+from quartet.passes.rammer.flow import (
+    FlowProgram,
+    has_grid_constructs,
+    launches_in,
+    program_ops,
+)
 from quartet.passes.rammer.launches import (
     Launch,
     block_loop,
@@ -71,6 +79,10 @@ class Rammer(ModulePass):
         tasks: dict[str, str] = {}  # kernel function -> its task function
         for host in hosts:
             host_name = ir.StringAttr(host.attributes["sym_name"]).value
+            names = (f"{host_name}_rammer", f"{host_name}_veu_table")
+            if has_grid_constructs(host):
+                self._schedule_flow(host, functions, spec, names, tasks)
+                continue
             parts = [part for run in runs(host, functions) for part in _placeable(run, spec)]
             scheduled = [part for part in parts if len(part) > 1]
             for number, run in enumerate(scheduled):
@@ -99,6 +111,26 @@ class Rammer(ModulePass):
         task_names = [self._task(launch, tasks) for launch in run]
         depends = [node.depends for node in nodes]
         Program(host, run, depends, table, device, spec.arch).build(*names, task_names)
+
+    def _schedule_flow(self, host, functions, spec, names, tasks: dict[str, str]) -> None:
+        """Build the one vEU program of ``host``, whose loops and branches quartet-grinder
+        placed on the grid (flow.py)."""
+        ops = program_ops(host, functions)
+        run = launches_in(ops, functions)
+        for launch in run:
+            reason = unplaceable(spec, launch.launch)
+            if reason is not None:
+                raise PassError(f"a launch in a loop on the grid: {reason}", launch.call)
+        threads = max(launch.launch.threads for launch in run)
+        shared = max(launch.launch.shared for launch in run)
+        total = sum(launch.launch.blocks for launch in run)
+        device = virtual_device(spec, threads, shared, self.registers, total)
+        nodes = launch_nodes(run, launch_charge(host), device.sms)
+        table = policy.wavefront(nodes, device, handoff_seconds(spec.clock_hz))
+        task_names = [self._task(launch, tasks) for launch in run]
+        depends = [node.depends for node in nodes]
+        program = FlowProgram(host, run, depends, table, device, spec.arch, ops, functions)
+        program.build(*names, task_names)
 
     def _task(self, launch: Launch, tasks: dict[str, str]) -> str:
         callee = ir.StringAttr(launch.callee.attributes["sym_name"]).value

@@ -91,7 +91,7 @@ def host_launches(host: ir.Operation, functions: dict[str, ir.Operation]) -> lis
     (for a pass that places a whole host function at once)."""
     for op in host.regions[0].blocks[0].operations:
         name = op.operation.name
-        if _launch(op.operation, functions) is None and name not in (*PASSED_OVER, "func.return"):
+        if launch_of(op.operation, functions) is None and name not in (*PASSED_OVER, "func.return"):
             raise PassError(f"'{name}' between launches: only calls of kernels are placed", op)
     (run,) = runs(host, functions) or [[]]
     return run
@@ -105,7 +105,7 @@ def runs(host: ir.Operation, functions: dict[str, ir.Operation]) -> list[list[La
         return []
     found: list[list[Launch]] = [[]]
     for op in body.operations:
-        launch = _launch(op.operation, functions)
+        launch = launch_of(op.operation, functions)
         if launch is not None:
             found[-1].append(launch)
         elif op.operation.name not in PASSED_OVER and found[-1]:
@@ -113,7 +113,7 @@ def runs(host: ir.Operation, functions: dict[str, ir.Operation]) -> list[list[La
     return [run for run in found if run]
 
 
-def _launch(op: ir.Operation, functions: dict[str, ir.Operation]) -> Launch | None:
+def launch_of(op: ir.Operation, functions: dict[str, ir.Operation]) -> Launch | None:
     if op.name != "func.call":
         return None
     callee = functions.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)

@@ -124,17 +124,9 @@ class Program:
         entry = program.entry_block
         *values, table, counters, epoch_buffer = entry.arguments
         mapping = dict(zip(arguments, values, strict=True))
-        threads = max(launch.launch.threads for launch in self.run)
-        shared = max(launch.launch.shared for launch in self.run)
         with ir.InsertionPoint(entry), program.location:
             with b.parallel([self.table.veus]) as (loop, (veu,)):
-                loop.attributes[tile.KERNEL] = tile.Kernel(name).to_attr()
-                loop.attributes[tile.LAUNCH] = tile.Launch(
-                    (self.table.veus,), threads, shared
-                ).to_attr()
-                veus = Veus(self.table.veus, self.device.per_sm, self.arch)
-                loop.attributes[schedule.VEUS] = veus.to_attr()
-                loop.attributes[schedule.TABLE] = ir.FlatSymbolRefAttr.get(table_name)
+                self._mark(loop, name, table_name)
                 epoch = memref.load(epoch_buffer, [b.const_index(0)])
                 for index, launch in enumerate(self.run):
                     segment = Segment(
@@ -145,6 +137,20 @@ class Program:
                         segment, veu, table, counters, epoch, tasks[index], launch, call_arguments
                     )
             func.ReturnOp([])
+
+    def _mark(self, loop, name: str, table_name: str) -> None:
+        """The attributes of the vEU loop ``loop``: its kernel, launch, vEUs and table."""
+        threads = max(launch.launch.threads for launch in self.run)
+        shared = max(launch.launch.shared for launch in self.run)
+        loop.attributes[tile.KERNEL] = tile.Kernel(name).to_attr()
+        loop.attributes[tile.LAUNCH] = tile.Launch((self.table.veus,), threads, shared).to_attr()
+        veus = Veus(self.table.veus, self.device.per_sm, self.arch)
+        loop.attributes[schedule.VEUS] = veus.to_attr()
+        loop.attributes[schedule.TABLE] = ir.FlatSymbolRefAttr.get(table_name)
+
+    signals = True
+    """Whether a segment signals its launch's counter when done (a program ordered by grid
+    barriers alone does not, passes/rammer/flow.py)."""
 
     def _segment(self, segment, veu, table, counters, epoch, task_function, launch, call_arguments):
         i32 = ir.IntegerType.get_signless(32)
@@ -168,21 +174,27 @@ class Program:
                     if "." in key:  # a dialect's attribute of this use (tile.names)
                         call.attributes[key] = launch.call.attributes[key]
                 b.cta_barrier()
-            done = arith.subi(hi, lo)
-            ir.Operation.create(schedule.SIGNAL, operands=[counters, place, done])
+            if self.signals:
+                done = arith.subi(hi, lo)
+                ir.Operation.create(schedule.SIGNAL, operands=[counters, place, done])
             scf.YieldOp([])
 
     def _call_from_host(self, name: str, table_name: str, arguments: list[ir.Value]) -> None:
         """The host's call of the program, where its last launch was; the launches go."""
         last = self.run[-1].call
         with ir.InsertionPoint(last), last.location:
-            table = memref.get_global(self.table_type, table_name)
-            counters = memref.alloc(self.counters_type, [], [])
-            counters.owner.attributes[schedule.COUNTERS] = ir.UnitAttr.get()
-            epoch = memref.alloc(ir.MemRefType.get([1], ir.IntegerType.get_signless(32)), [], [])
-            epoch.owner.attributes[schedule.EPOCH] = ir.UnitAttr.get()
-            func.CallOp(
-                [], ir.FlatSymbolRefAttr.get(f"{name}.func"), [*arguments, table, counters, epoch]
-            )
+            self._state_and_call(name, table_name, arguments)
         for launch in self.run:
             launch.call.erase()
+
+    def _state_and_call(self, name: str, table_name: str, arguments: list[ir.Value]) -> None:
+        """At the insertion point: the table, counters and epoch, and the call of the
+        program on ``arguments`` and them."""
+        table = memref.get_global(self.table_type, table_name)
+        counters = memref.alloc(self.counters_type, [], [])
+        counters.owner.attributes[schedule.COUNTERS] = ir.UnitAttr.get()
+        epoch = memref.alloc(ir.MemRefType.get([1], ir.IntegerType.get_signless(32)), [], [])
+        epoch.owner.attributes[schedule.EPOCH] = ir.UnitAttr.get()
+        func.CallOp(
+            [], ir.FlatSymbolRefAttr.get(f"{name}.func"), [*arguments, table, counters, epoch]
+        )

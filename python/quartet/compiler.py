@@ -333,8 +333,8 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     ``control_flow`` is where
     the entry's loops and branches run on a GPU target: ``"host"`` keeps them in the host
     program, which launches their kernels each iteration and reads conditions back;
-    ``"device"`` (the default) is Grinder's, not built yet, so a GPU target refuses them with
-    a QuartetError. ``cache=False`` skips
+    ``"device"`` (the default) is Grinder's: quartet-grinder places each on the grid, inside
+    the persistent kernel, or on the host with the reason why. ``cache=False`` skips
     the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
     ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
     :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
@@ -378,15 +378,14 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             func = _entry_function(module, entry, filename)
             name = ir.StringAttr(func.attributes["sym_name"]).value
             looping = _first_control_flow(func)
-            if looping is not None and target != "cpu" and control_flow == "device":
-                _refuse_device_control_flow(looping, target, filename)
             signature = Signature.of(func)
         notes: list[str] = []
-        if looping is not None and schedule == "rammer":
-            # Rammer places no loop or branch (Grinder's work): their kernels stay launches, so
-            # Welder charges each a real launch.
+        if looping is not None and schedule == "rammer" and control_flow == "host":
+            # The host-loop form: the host launches the loops' kernels every iteration, so
+            # Welder charges each a real launch (in the device form Grinder places them inside
+            # the persistent kernel).
             where = format_location(looping.location, filename)
-            notes.append(f"{where}: '{looping.name}': control flow keeps one launch per kernel")
+            notes.append(f"{where}: '{looping.name}': a host loop keeps one launch per kernel")
             options, registers = (tiling, fusion, "none", control_flow, entry, poison), None
             prefix, tail = _steps(target, *options)
             cpu_pipeline = pipeline_text(prefix + steps_for("cpu", poison=poison)[1])
@@ -510,17 +509,6 @@ def _first_control_flow(func) -> ir.Operation | None:
 
     func.operation.walk(visit)
     return found[0] if found else None
-
-
-def _refuse_device_control_flow(looping: ir.Operation, target: str, filename: str) -> None:
-    """A GPU target cannot place loops and branches on the device yet (Grinder): the entry's
-    first one (``looping``) is an error that says how to run it as a host loop instead."""
-    where = format_location(looping.location, filename)
-    raise QuartetError(
-        f"{where}: error: '{looping.name}': control flow on the device (target {target}) "
-        "is not supported yet; compile with control_flow='host' (--control-flow host) to "
-        "run it as a host loop, or for target='cpu'"
-    )
 
 
 def _cpu_build(model: CompiledModel, module: ir.Module, clock: Stopwatch, filename: str) -> None:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field, replace
 from mlir import ir
 
 from quartet.dialects import schedule, tile
+from quartet.dialects.controlflow import HOST_REASON, MODELLED, PLACEABLE_OPS, PLACEMENT
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
 from quartet.runtime.errors import ErrorTable
@@ -86,6 +87,7 @@ class Tally:
     copies: int = 0
     copy_bytes: int = 0  # read and written by the copies
     host_round_trips: int = 0
+    grid_barriers: int = 0  # inside a persistent kernel whose loops run on the grid
 
     def add(
         self, kernel: str, operators: list[dict], times: int, traffic, launched: bool = True
@@ -107,12 +109,27 @@ class Tally:
 
 @dataclass
 class LoopFigures:
-    """One iteration of a loop: what it launches, moves, copies and reads back."""
+    """One iteration of a loop: what it launches, moves, copies, reads back and how many grid
+    barriers it passes; where it runs (quartet-grinder's placement, and why on the host)."""
 
     loop: str  # "scf.for at model.mlir:12:5"
     trips: int | None  # per run of the loop; None where only the inference knows
     per_iteration: Tally
     exact: bool  # False: part of the body runs a data-dependent number of times (left out)
+    placement: str = "host"  # "grid": inside the persistent kernel
+    host_reason: str | None = None
+
+
+@dataclass
+class Placement:
+    """Where quartet-grinder placed one loop or branch, why, and the modelled seconds of one
+    iteration (one run of a branch) on the grid and on the host."""
+
+    construct: str  # "scf.if at model.mlir:12:5"
+    placement: str  # "grid" or "host"
+    reason: str | None
+    device_seconds: float | None
+    host_seconds: float | None
 
 
 @dataclass
@@ -137,11 +154,17 @@ class Counters(Tally):
     kept_apart: list[str] = field(default_factory=list)  # quartet-welder's welder.kept_apart
     data_dependent: list[DataDependentRegion] = field(default_factory=list)
     loops: list[LoopFigures] = field(default_factory=list)  # in program order, outermost first
+    placements: list[Placement] = field(default_factory=list)  # every loop and branch
 
     @property
     def host_round_trips_per_iteration(self) -> int | None:
         """The most read-backs one iteration of any loop makes (None without loops)."""
         return max((loop.per_iteration.host_round_trips for loop in self.loops), default=None)
+
+    @property
+    def grid_barriers_per_iteration(self) -> int | None:
+        """The most grid barriers one iteration of any loop passes (None without loops)."""
+        return max((loop.per_iteration.grid_barriers for loop in self.loops), default=None)
 
     @property
     def exact(self) -> bool:
@@ -182,6 +205,7 @@ class _Place:
     intermediate: dict[ir.Value, bool]  # the function's arguments, in order
     calls: tuple[str, ...]
     recursive: tuple[str, ...] = ()
+    device: bool = False  # inside a vEU program: loads are the device's, segments its tasks
 
 
 class _Walk:
@@ -199,8 +223,15 @@ class _Walk:
             self.launch(op, place)
         elif schedule.VEUS in op.attributes:
             self.program(op, place)
+        elif place.device and schedule.SEGMENT in op.attributes:
+            self.segment(op, place)
+        elif place.device and op.name == schedule.BARRIER:
+            grid = ir.StringAttr(op.attributes["scope"]).value == "grid"
+            place.tally.grid_barriers += place.times if grid else 0
         elif op.name == "func.call":
             self.call(op, place)
+        elif place.device and op.name == "memref.load":
+            return  # every vEU reads a predicate: no round trip
         elif op.name in ("memref.load", "memref.copy") and place.calls[-1] not in self.kernels:
             self.host_access(op, place)
         else:
@@ -217,6 +248,8 @@ class _Walk:
 
     def regions(self, op: ir.Operation, place: _Place) -> None:
         """The regions of any other op, each as many times as it runs per run of ``op``."""
+        if op.name in PLACEABLE_OPS:
+            self.counters.placements.append(_placement(op, self.filename))
         if op.name in ("scf.for", "scf.while"):
             self.counters.loops.append(self.loop_figures(op, place))
         for region, runs in _runs(op):
@@ -236,7 +269,11 @@ class _Walk:
             walk.region(region, replace(place, tally=iteration, times=1, within=None))
         where = f"{loop.name} at {format_location(loop.location, self.filename)}"
         trips = _trip_count(loop) if loop.name == "scf.for" else None
-        return LoopFigures(where, trips, iteration, exact=not scratch.data_dependent)
+        figures = LoopFigures(where, trips, iteration, exact=not scratch.data_dependent)
+        figures.placement = "grid" if PLACEMENT in loop.attributes else "host"
+        if HOST_REASON in loop.attributes:
+            figures.host_reason = ir.StringAttr(loop.attributes[HOST_REASON]).value
+        return figures
 
     def launch(self, block_loop: ir.Operation, place: _Place) -> None:
         """A block loop: one launch of its kernel, its traffic per argument of the function
@@ -262,13 +299,15 @@ class _Walk:
         segments (the task function's traffic is its whole grid's, i.e. every task's)."""
         name = tile.Kernel.from_attr(loop.attributes[tile.KERNEL]).name
         place.tally.add(name, [], place.times, [])
-        for segment in loop.regions[0].blocks[0].operations:
-            if schedule.SEGMENT not in segment.attributes:
-                continue
-            (call,) = calls_in(segment.operation)
-            task = self.functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]
-            flags = [_intermediate(operand, place) for operand in list(call.operands)[1:]]
-            self.traffic(task, place, flags, launched=False)
+        self.region(loop.regions[0], replace(place, device=True))
+
+    def segment(self, segment: ir.Operation, place: _Place) -> None:
+        """A segment of a vEU program: every task of its launch (the task function's traffic
+        is its whole grid's, i.e. every task's)."""
+        (call,) = calls_in(segment)
+        task = self.functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]
+        flags = [_intermediate(operand, place) for operand in list(call.operands)[1:]]
+        self.traffic(task, place, flags, launched=False)
 
     def call(self, call: ir.Operation, place: _Place) -> None:
         """The callee's body, run where the call is, its arguments the call's operands. A
@@ -297,6 +336,20 @@ class _Walk:
         self.region(region, replace(place, tally=entry, times=1, within=index))
         if entry.launches == 0 and len(entries) == index + 1:
             entries.pop()  # nothing launches in it, nor in a region it holds
+
+
+def _placement(op: ir.Operation, filename: str) -> Placement:
+    where = f"{op.name} at {format_location(op.location, filename)}"
+    grid = PLACEMENT in op.attributes
+    reason = (
+        ir.StringAttr(op.attributes[HOST_REASON]).value if HOST_REASON in op.attributes else None
+    )
+    modelled = ir.DictAttr(op.attributes[MODELLED]) if MODELLED in op.attributes else None
+    seconds = [
+        ir.FloatAttr(modelled[key]).value if modelled is not None else None
+        for key in ("device_seconds", "host_seconds")
+    ]
+    return Placement(where, "grid" if grid else "host", reason, *seconds)
 
 
 def _holds_kernel(function: ir.OpView) -> bool:

@@ -87,6 +87,9 @@ class _Reader:
         self.slot: dict[ir.Value, int] = {}
         self.register: dict[ir.Value, int] = {}
         self.state: dict[str, int] = {}  # a persistent kernel's counters and epoch buffers
+        self.state_value: dict[str, ir.Value] = {}  # the allocation holding each
+        self.state_sizes = _counters_sizes(func)  # of every persistent kernel, in order
+        self.state_offset = 0  # where the next kernel's part of the counters starts
 
     # -- values ---------------------------------------------------------------------------
 
@@ -94,6 +97,29 @@ class _Reader:
         self.slot[value] = len(self.buffers)
         self.buffers.append(buffer)
         return self.slot[value]
+
+    def state_buffer(self, alloc: ir.Operation, key: str) -> list[Step]:
+        """A persistent kernel's counters or epoch. The runtime zeroes one counters buffer
+        once and writes one epoch before each run, so a host with several persistent kernels
+        (runs of launches a host op splits) gives each kernel a view of its part of one
+        counters buffer (the parts in order, :func:`_counters_sizes`) and the one epoch."""
+        spec = TensorSpec.of(alloc.result.type, "a persistent kernel's state")
+        sizes = self.state_sizes if key == schedule.COUNTERS else [1]
+        if key in self.state and key == schedule.EPOCH:
+            self.alias(alloc.result, self.state_value[key])
+            return []
+        if len(sizes) == 1:
+            self.state[key] = self.add_buffer(alloc.result, Buffer(spec))
+            self.state_value[key] = alloc.result
+            return []
+        if key not in self.state:
+            self.state[key] = len(self.buffers)
+            self.buffers.append(Buffer(TensorSpec((sum(sizes),), spec.dtype)))
+            self.state_offset = 0
+        offset = self.constant(self.state_offset)
+        self.state_offset += spec.shape[0]
+        self.add_buffer(alloc.result, Buffer(spec, view_of=self.state[key], offset=offset))
+        return []
 
     def new_register(self, bits: int, value: int = 0) -> int:
         self.scalars.append(Scalar(bits, value))
@@ -175,10 +201,10 @@ class _Reader:
         if name in _IGNORED or name == "arith.constant":
             return []
         if name == "memref.alloc":
-            slot = self.add_buffer(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
-            for key in (schedule.COUNTERS, schedule.EPOCH):
-                if key in op.attributes:
-                    self.state[key] = slot
+            key = next((k for k in (schedule.COUNTERS, schedule.EPOCH) if k in op.attributes), None)
+            if key is not None:
+                return self.state_buffer(op, key)
+            self.add_buffer(op.result, Buffer(TensorSpec.of(op.result.type, "a temporary")))
             return []
         if name == "memref.get_global":
             symbol = ir.FlatSymbolRefAttr(op.attributes["name"]).value
@@ -230,7 +256,10 @@ class _Reader:
                 buffers.append(self.buffer(value))
             else:
                 scalars.append((position, self.scalar(value)))
-        cooperative = self.state.get(schedule.COUNTERS) in buffers
+        counters = self.state.get(schedule.COUNTERS)
+        cooperative = counters is not None and any(
+            counters in (slot, self.buffers[slot].view_of) for slot in buffers
+        )
         return Launch(
             kernel, grid, block, tuple(buffers), shared_bytes, cooperative, tuple(scalars)
         )
@@ -368,6 +397,19 @@ class _Reader:
         filled = [tuple(steps + self.transfer(results, values)) for steps, values in branches]
         otherwise = filled[1] if len(filled) > 1 else ()
         return [If(flag, filled[0], otherwise)]
+
+
+def _counters_sizes(func) -> list[int]:
+    """The i32s the counters of each persistent kernel ``func`` calls take."""
+    sizes = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == "memref.alloc" and schedule.COUNTERS in op.attributes:
+            sizes.append(ir.MemRefType(op.results[0].type).shape[0])
+        return ir.WalkResult.ADVANCE
+
+    func.operation.walk(visit)
+    return sizes
 
 
 def _terminator(block: ir.Block) -> ir.Operation:

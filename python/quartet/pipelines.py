@@ -57,6 +57,12 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
     ),
     ("quartet-lower-tiles", "each tiled generic -> block loop of thread phases and barriers"),
     (
+        "quartet-grinder{arch={target}}",
+        "each loop and branch placed on the grid (inside the persistent kernel) or on the host, "
+        "with the reason and modelled cost in the IR: the launches of their bodies are final "
+        "here, and Rammer builds the vEU program from the decision",
+    ),
+    (
         "quartet-rammer{arch={target} schedule={schedule}{registers}}",
         "each run of launches -> one persistent kernel walking a vEU table: here every kernel is "
         "final (a block loop of tasks with its launch and traffic recorded) and the IR still "
@@ -147,12 +153,13 @@ DEFAULT_TILING = "quartet-roller{arch={target}}"
 # Welder fuses by default; "none" keeps one kernel per operator (for comparison).
 FUSION = ("welder", "none")
 
-# Where loops and branches run: "device" (Grinder's, not built yet: a GPU target refuses a
-# model with control flow) or "host" (the host program runs them around the launches).
+# Where loops and branches run: "device" (Grinder's: inside the persistent kernel, where
+# quartet-grinder can place them) or "host" (the host program runs them around the launches;
+# also where no persistent kernel holds them, schedule "none").
 CONTROL_FLOW = ("device", "host")
 HOST_CONTROL_FLOW = (
     "quartet-host-control-flow",
-    "the loops and branches stay on the host (placement dropped before anything reads it)",
+    "the loops and branches stay on the host: each marked with why before Grinder places",
 )
 
 
@@ -193,8 +200,11 @@ def steps_for(
     values |= {"{launch_seconds}": launch_seconds, "{schedule}": schedule}
     values["{registers}"] = "" if registers is None else f" registers={registers}"
     prefix = [(_substitute(step, values), why) for step, why in GRAPH_TO_LOOPS]
-    if control_flow == "host":
-        prefix.insert(0, HOST_CONTROL_FLOW)
+    if control_flow == "host" or schedule == "none":
+        grinder = next(
+            i for i, (step, _) in enumerate(prefix) if step.startswith("quartet-grinder")
+        )
+        prefix.insert(grinder, HOST_CONTROL_FLOW)
     if target == "cpu":
         return prefix, LOOPS_TO_CPU[:1] + [POISON_STEP] * poison + LOOPS_TO_CPU[1:]
     if target in GPU_CHIPS:

@@ -1,15 +1,16 @@
 // RUN: quartet-opt %s --pass-pipeline='builtin.module(quartet-host-control-flow)' | FileCheck %s
 
-/// Check that every loop and branch loses its device placement (so it runs on the host, where
-/// its parent runs), nested ones included, and that other attributes stay.
+/// Check that every loop and branch loses its device placement and is marked with why it runs
+/// on the host (which quartet-grinder keeps), nested ones included, and that other
+/// attributes stay.
 // CHECK-LABEL: func.func @loops
 // CHECK: scf.for
 // CHECK: scf.if
-// CHECK: } {keep}
-// CHECK: }{{$}}
+// CHECK: } {controlflow.host_reason = "the host-loop form was asked for (control_flow='host', or schedule 'none')", keep}
+// CHECK: } {controlflow.host_reason = "the host-loop form
 // CHECK: scf.while
 // CHECK: } do {
-// CHECK: }{{$}}
+// CHECK: } attributes {controlflow.host_reason = "the host-loop form
 // CHECK-NOT: controlflow.placement
 func.func @loops(%n: index, %flag: i1) -> index {
   %c0 = arith.constant 0 : index

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from quartet import QuartetError
 from quartet.frontend.onnx import compile_model, supported_ops
 from quartet.frontend.onnx.importer import all_nodes
 from quartet.frontend.onnx.ir import SUPPORTED_DTYPES
@@ -115,16 +114,10 @@ def compare(actual: dict, expected: dict, name: str) -> None:
 
 def run_case(name: str, emulate: bool):
     """Compile for sm_90, run on the CPU (and the PTX in the emulator); raise on mismatch. A
-    model with control flow (refused on the device, Grinder's mode, not built yet) compiles as
-    a host loop (``control_flow="host"``)."""
+    model with control flow runs it on the device (Grinder's mode, the default)."""
     case = all_cases()[name]
     feeds, bound, expected = feeds_and_expected(case)
-    try:
-        model = compile_model(case.model, target="sm_90", bound_inputs=bound)
-    except QuartetError as error:
-        if "control flow on the device" not in str(error):
-            raise
-        model = compile_model(case.model, target="sm_90", bound_inputs=bound, control_flow="host")
+    model = compile_model(case.model, target="sm_90", bound_inputs=bound)
     compare(model.run(feeds), expected, name)
     if emulate:
         assert all(info.spill_stores == 0 for info in model.compiled.ptxas.values())

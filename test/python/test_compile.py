@@ -418,13 +418,13 @@ def test_a_host_loop_passes_its_index_to_the_kernel_by_value():
     assert model.launches == 3
 
 
-def test_the_device_mode_refuses_mlir_control_flow_at_its_location():
-    with pytest.raises(
-        quartet.QuartetError,
-        match=r"<string>:7:8: error: 'scf.for': control flow on the device \(target sm_90\) is "
-        r"not supported yet; compile with control_flow='host'",
-    ):
-        quartet.compile(INDEXED_LOOP, target="sm_90")
+def test_the_device_mode_runs_an_mlir_loop_inside_the_persistent_kernel():
+    """x + 0 + 1 + 2 with the loop on the grid: one launch, the index on the device."""
+    model = quartet.compile(INDEXED_LOOP, target="sm_90")
+    assert model.launches == 1
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(model.emulate(x), x + 3)
+    np.testing.assert_array_equal(model.run(x), x + 3)
     with pytest.raises(quartet.QuartetError, match="control_flow must be 'device' or 'host'"):
         quartet.compile(INDEXED_LOOP, target="sm_90", control_flow=1)
     with pytest.raises(quartet.QuartetError, match="unknown control flow 'gpu'"):

@@ -38,9 +38,10 @@ func.func @nested(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
 
 
 def test_nested_constant_loops_multiply_launches_and_bytes():
-    """3 x 2 launches of the add; each loads x and the carried buffer (8x16 f32, 512 bytes
-    each) and stores the carried buffer, which the host allocates (an intermediate)."""
-    model = quartet.compile(NESTED, target="cpu")
+    """3 x 2 launches of the add as host loops; each loads x and the carried buffer (8x16
+    f32, 512 bytes each) and stores the carried buffer, which the host allocates (an
+    intermediate)."""
+    model = quartet.compile(NESTED, target="cpu", control_flow="host")
     counters = model.counters
     assert counters.exact and model.launches == counters.launches == 6
     (kernel,) = counters.kernels.values()

@@ -98,7 +98,7 @@ def device_for(body: str, scope: str, iv: str = "%i") -> str:
 
 def in_func(body: str) -> str:
     return f"""
-func.func @f(%n: index, %x: i1) {{
+func.func @f(%n: index, %x: i1, %sync: memref<2xi32>) {{
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   {body}
@@ -207,7 +207,9 @@ VALID = [
         program(rtile("smem", 64, 64, 16), rtile("reg", 4, 4, 16), pad="array<i64: 0, 4>"),
     ),
     veu_program([[[0, 1], [1, 2]], [[0, 2], [2, 2]]], {1: [0]}),
-    in_func(device_for('"schedule.barrier"() {scope = "grid"} : () -> ()', "grid")),
+    in_func(
+        device_for('"schedule.barrier"(%sync) {scope = "grid"} : (memref<2xi32>) -> ()', "grid")
+    ),
     in_func(device_for('%y = "controlflow.broadcast"(%x) : (i1) -> i1', "grid")),
 ]
 
@@ -424,7 +426,9 @@ INVALID = {
         "'scf.for' op a 'grid'-scoped device construct cannot be nested in a 'cta'-scoped one",
     ),
     "grid barrier in cta": (
-        in_func(device_for('"schedule.barrier"() {scope = "grid"} : () -> ()', "cta")),
+        in_func(
+            device_for('"schedule.barrier"(%sync) {scope = "grid"} : (memref<2xi32>) -> ()', "cta")
+        ),
         "'schedule.barrier' op a 'grid' barrier cannot be inside a 'cta'-scoped device construct",
     ),
     "broadcast outside": (

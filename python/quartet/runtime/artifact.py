@@ -753,11 +753,12 @@ def _host_problems(artifact: Artifact) -> list[str]:
 
 
 def _state_problems(host: HostProgram) -> list[str]:
-    """The counters (one i32 per launch of a persistent kernel) and the epoch (one i32) are
-    buffers of their own, present together, passed to a cooperative launch."""
+    """The counters (one i32 per launch of a persistent kernel, and a grid barrier's two
+    cells) and the epoch (one i32) are buffers of their own, passed to a cooperative launch;
+    an epoch needs counters (a program its grid barriers order waits on none: no epoch)."""
     state = {"counters": host.counters, "epoch": host.epoch}
-    if (host.counters is None) != (host.epoch is None):
-        return [f"the host program names {state} (counters and epoch go together)"]
+    if host.counters is None and host.epoch is not None:
+        return [f"the host program names {state} (an epoch without counters)"]
     problems = []
     for key, index in state.items():
         if index is None:
@@ -771,7 +772,10 @@ def _state_problems(host: HostProgram) -> list[str]:
             problems.append(f"the {key} buffer #{index} is no i32 buffer of its own")
         elif key == "epoch" and buffer.spec.shape != (1,):
             problems.append(f"the epoch buffer #{index} holds {buffer.spec}, not one i32")
-    users = [step for step in host.launches if host.counters in step.buffers]
+    counters = {host.counters} | {
+        index for index, buffer in enumerate(host.buffers) if buffer.view_of == host.counters
+    }
+    users = [step for step in host.launches if counters & set(step.buffers)]
     if host.counters is not None and not all(step.cooperative for step in users):
         problems.append("a launch that takes the counters is not cooperative")
     return problems

@@ -17,6 +17,7 @@ Exit codes: 0 ok, 1 user error (bad input, unsupported construct), 2 internal er
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -145,7 +146,8 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         choices=CONTROL_FLOW,
         default="device",
         help="where loops and branches run on a GPU target: host (a host loop launching their "
-        "kernels, reading conditions back) or device (not supported yet: refused)",
+        "kernels, reading conditions back) or device (Grinder: inside the persistent kernel, one "
+        "launch; what cannot go there stays on the host and the summary says why)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
@@ -390,7 +392,9 @@ def _report(model: CompiledModel) -> dict:
         **_totals(counters, counters.exact),
         "compulsory_bytes": counters.compulsory_bytes,
         "host_round_trips_per_iteration": counters.host_round_trips_per_iteration,
+        "grid_barriers_per_iteration": counters.grid_barriers_per_iteration,
         "loops": [_loop(loop) for loop in counters.loops],
+        "placements": [dataclasses.asdict(placement) for placement in counters.placements],
         "data_dependent_regions": [_region(region) for region in counters.data_dependent],
         "kept_apart": counters.kept_apart,
         "rammer": [_veu_schedule(s) for s in model.schedules],
@@ -449,6 +453,7 @@ def _totals(tally: Tally, exact: bool) -> dict:
         "copies": tally.copies,
         "copy_bytes": tally.copy_bytes,
         "host_round_trips": tally.host_round_trips,
+        "grid_barriers": tally.grid_barriers,
     }
     if exact:
         return figures
@@ -461,6 +466,8 @@ def _loop(loop: LoopFigures) -> dict:
         "loop": loop.loop,
         "trips": loop.trips,
         "exact": loop.exact,
+        "placement": loop.placement,
+        "host_reason": loop.host_reason,
         "per_iteration": _totals(loop.per_iteration, exact=True),
     }
 
@@ -523,11 +530,25 @@ def _summary(model: CompiledModel) -> str:
         trips = f"{loop.trips} iterations" if loop.trips is not None else "data-dependent trips"
         iteration = loop.per_iteration
         lines.append(
-            f"  loop {loop.loop} ({trips}): per iteration {iteration.launches} launches, "
-            f"{iteration.copies} copies, {iteration.host_round_trips} host round trips, "
-            f"{_megabytes(iteration.global_bytes + iteration.copy_bytes)}"
+            f"  loop {loop.loop} ({trips}) on the {loop.placement}: per iteration "
+            f"{iteration.launches} launches, {iteration.copies} copies, "
+            f"{iteration.host_round_trips} host round trips, {iteration.grid_barriers} grid "
+            f"barriers, {_megabytes(iteration.global_bytes + iteration.copy_bytes)}"
             + ("" if loop.exact else " (data-dependent parts apart)")
         )
+    for placement in counters.placements:
+        where = (
+            "the grid (inside the persistent kernel)"
+            if placement.placement == "grid"
+            else (f"the host: {placement.reason}")
+        )
+        modelled = ""
+        if placement.device_seconds is not None:
+            modelled = (
+                f" (modelled per iteration: {placement.device_seconds * 1e6:.2f} us on the grid, "
+                f"{placement.host_seconds * 1e6:.2f} us on the host)"
+            )
+        lines.append(f"  {placement.construct} runs on {where}{modelled}")
     for index, region in enumerate(counters.data_dependent):
         scope = "per inference" if region.within is None else f"per run of #{region.within}"
         lines.append(

@@ -70,10 +70,10 @@ func.func @grid_in_cta(%n: index) {
 // -----
 
 /// Check that a grid barrier cannot sit in a construct that one CTA runs alone.
-func.func @barrier_in_cta(%c: i1) {
+func.func @barrier_in_cta(%c: i1, %sync: memref<2xi32>) {
   scf.if %c {
     // expected-error @below {{'schedule.barrier' op a 'grid' barrier cannot be inside a 'cta'-scoped device construct}}
-    "schedule.barrier"() {scope = "grid"} : () -> ()
+    "schedule.barrier"(%sync) {scope = "grid"} : (memref<2xi32>) -> ()
   } {controlflow.placement = #controlflow.device<"cta">}
   return
 }

@@ -3,13 +3,13 @@
 /// Check that a device-placed loop round-trips: each iteration ends at a grid barrier.
 // CHECK-LABEL: func.func @device_for
 // CHECK: scf.for
-// CHECK: "schedule.barrier"() {scope = "grid"} : () -> ()
+// CHECK: "schedule.barrier"(%{{.*}}) {scope = "grid"} : (memref<2xi32>) -> ()
 // CHECK: } {controlflow.placement = #controlflow.device<"grid">}
-func.func @device_for(%n: index) {
+func.func @device_for(%n: index, %sync: memref<2xi32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   scf.for %i = %c0 to %n step %c1 {
-    "schedule.barrier"() {scope = "grid"} : () -> ()
+    "schedule.barrier"(%sync) {scope = "grid"} : (memref<2xi32>) -> ()
   } {controlflow.placement = #controlflow.device<"grid">}
   return
 }
@@ -23,7 +23,7 @@ func.func @device_for(%n: index) {
 // CHECK: scf.if
 // CHECK: {controlflow.placement = #controlflow.device<"cta">}
 // CHECK: {controlflow.placement = #controlflow.device<"grid">}
-func.func @device_while(%x: i32, %limit: i32) -> i32 {
+func.func @device_while(%x: i32, %limit: i32, %sync: memref<2xi32>) -> i32 {
   %r = scf.while (%v = %x) : (i32) -> i32 {
     %lt = arith.cmpi slt, %v, %limit : i32
     %go = "controlflow.broadcast"(%lt) : (i1) -> i1
@@ -38,7 +38,7 @@ func.func @device_while(%x: i32, %limit: i32) -> i32 {
       %b = arith.muli %v, %v : i32
       scf.yield %b : i32
     } {controlflow.placement = #controlflow.device<"cta">}
-    "schedule.barrier"() {scope = "grid"} : () -> ()
+    "schedule.barrier"(%sync) {scope = "grid"} : (memref<2xi32>) -> ()
     scf.yield %next : i32
   } attributes {controlflow.placement = #controlflow.device<"grid">}
   return %r : i32

@@ -9,6 +9,24 @@ func.func @scope() {
 
 // -----
 
+/// Check that a grid barrier names its two sync cells.
+func.func @grid_without_cells() {
+  // expected-error @below {{'schedule.barrier' op a 'grid' barrier takes its two sync cells (a memref of 2 x i32) and a 'cta' one nothing, got []}}
+  "schedule.barrier"() {scope = "grid"} : () -> ()
+  return
+}
+
+// -----
+
+/// Check that a CTA barrier takes no cells.
+func.func @cta_with_cells(%sync: memref<2xi32>) {
+  // expected-error @below {{'schedule.barrier' op a 'grid' barrier takes its two sync cells (a memref of 2 x i32) and a 'cta' one nothing, got ['memref<2xi32>']}}
+  "schedule.barrier"(%sync) {scope = "cta"} : (memref<2xi32>) -> ()
+  return
+}
+
+// -----
+
 /// Check that a barrier names its scope.
 func.func @no_scope() {
   // expected-error @below {{'schedule.barrier' op attribute "scope" is expected but not provided}}

@@ -1,12 +1,14 @@
 // RUN: quartet-opt %s | quartet-opt | FileCheck %s
 
-/// Check that both barrier scopes round-trip in the form the lowerings emit.
+/// Check that both barrier scopes round-trip in the form the lowerings emit: a grid barrier
+/// on its two sync cells (a view of the counters after the launches' own).
 // CHECK-LABEL: func.func @barriers
 // CHECK: "schedule.barrier"() {scope = "cta"} : () -> ()
-// CHECK: "schedule.barrier"() {scope = "grid"} : () -> ()
-func.func @barriers() {
+// CHECK: "schedule.barrier"(%{{.*}}) {scope = "grid"} : (memref<2xi32, strided<[1], offset: 3>>) -> ()
+func.func @barriers(%counters: memref<5xi32>) {
+  %sync = memref.subview %counters[3] [2] [1] : memref<5xi32> to memref<2xi32, strided<[1], offset: 3>>
   "schedule.barrier"() {scope = "cta"} : () -> ()
-  "schedule.barrier"() {scope = "grid"} : () -> ()
+  "schedule.barrier"(%sync) {scope = "grid"} : (memref<2xi32, strided<[1], offset: 3>>) -> ()
   return
 }
 

@@ -1,7 +1,8 @@
 """Models with loops and branches on a GPU target as host loops (``control_flow="host"``): the
 host program runs the loops around the kernels and reads conditions back. Each model of
 controlflow_models.py, small, on the CPU and as PTX in the emulator with every checker, against
-onnxruntime; what the loops cost per iteration; the refusal of the device mode."""
+onnxruntime; what the loops cost per iteration (test_device_loops.py: the same models with
+their control flow on the device)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from controlflow_models import MODELS, model_of, small
 from onnx import TensorProto, helper
 
-from quartet.errors import QuartetError
 from quartet.frontend.onnx import compile_model
 from quartet.runtime.program import Launch, Loop, While, walk
 
@@ -167,16 +167,6 @@ def test_a_weight_transpose_in_a_loop_body_runs_once():
     (loop,) = counters.loops
     assert loop.per_iteration.launches == 2  # two steps in one kernel, and the carried copy
     _close(gpu.emulate(feeds), _reference(model, feeds))
-
-
-def test_the_device_mode_refuses_control_flow_naming_the_host_mode():
-    model, _ = small("skip_block")
-    with pytest.raises(
-        QuartetError,
-        match=r"node '.*' \(If\): control flow on the device .*"
-        r"control_flow='host' \(--control-flow host\)",
-    ):
-        compile_model(model, target="sm_90")
 
 
 def test_an_input_projection_in_a_loop_body_is_one_matmul_before_the_loop():

@@ -21,7 +21,6 @@ from models import (
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
 from quartet.frontend.onnx.check import reference_outputs
 from quartet.ptxas import find_ptxas
@@ -129,9 +128,15 @@ def test_loop_with_computed_condition_runs_on_cpu():
     np.testing.assert_allclose(compiled.run(x=x)["y"], expected)
 
 
-def test_control_flow_on_gpu_target_is_a_clear_error():
-    with pytest.raises(QuartetError, match="control flow on the device .* not supported yet"):
-        compile_model(lstm_loop(), target="sm_90")
+def test_a_loop_on_a_gpu_target_runs_on_the_device():
+    """The Loop runs inside the persistent kernel: one launch, its PTX matches the reference."""
+    model = lstm_loop()
+    compiled = compile_model(model, target="sm_90")
+    assert compiled.compiled.counters.launches == 1
+    feeds = compiled.random_inputs(seed=1)
+    expected = lstm_reference(feeds, model)
+    for name, value in compiled.emulate(feeds).items():
+        np.testing.assert_allclose(value, expected[name], rtol=1e-4, atol=1e-5)
 
 
 def test_if_with_runtime_condition_runs_on_cpu():

@@ -9,7 +9,6 @@ from models import FLOAT, make_model
 from onnx import helper
 from operator_models import MODELS, decoder_block, decoder_block_dynamo, decoder_block_torchscript
 
-from quartet import QuartetError
 from quartet.frontend.onnx import compile_model
 from quartet.frontend.onnx.check import reference_outputs
 
@@ -42,10 +41,14 @@ def test_model_ptx_in_the_emulator_matches_onnxruntime(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n, (_, loops) in MODELS.items() if loops))
-def test_recurrent_models_are_refused_on_gpu_targets(name):
-    model, _ = MODELS[name][0]()
-    with pytest.raises(QuartetError, match="control flow on the device"):
-        compile_model(model, target="sm_90")
+def test_recurrent_models_run_on_the_device_in_one_launch(name):
+    """Their loops run inside the persistent kernel (Grinder): one launch, no read-back."""
+    model, feeds = MODELS[name][0]()
+    compiled = compile_model(model, target="sm_90")
+    assert compiled.compiled.counters.launches == 1
+    assert compiled.compiled.counters.host_round_trips == 0
+    _, expected = reference_outputs(model, feeds, compiled.outputs)
+    assert_close(compiled.run(feeds), expected)
 
 
 @pytest.mark.parametrize("spelling", [decoder_block_torchscript, decoder_block_dynamo])
@@ -61,12 +64,12 @@ def test_every_spelling_of_the_decoder_block_agrees(spelling):
 
 
 def test_lstm_launches_count_every_step():
-    """An ONNX LSTM over 5 steps on the CPU: the input projection of every step (k0), the
-    zeroed stacked output (k1) and its copy to the model's output (k5) run once. The loop runs
-    two steps per iteration (2 iterations) and the fifth step after it: the two steps' work
-    (R·h, gates, cell and hidden state: k2) is one launch per iteration, and each step writes
-    its row (k3); the fifth step is its own kernel (k4). 3 + 2 x 3 + 1 = 10 launches, each
-    iteration's bytes counted twice (counted once, this was 7 launches)."""
+    """An ONNX LSTM over 5 steps on the CPU as a host loop: the input projection of every
+    step (k0), the zeroed stacked output (k1) and its copy to the model's output (k5) run
+    once. The loop runs two steps per iteration (2 iterations) and the fifth step after it:
+    the two steps' work (R·h, gates, cell and hidden state: k2) is one launch per iteration,
+    and each step writes its row (k3); the fifth step is its own kernel (k4). 3 + 2 x 3 + 1 =
+    10 launches, each iteration's bytes counted twice (counted once, this was 7 launches)."""
     steps, batch, features, hidden = 5, 2, 8, 16
     rng = np.random.default_rng(0)
     weights = [
@@ -82,7 +85,7 @@ def test_lstm_launches_count_every_step():
         weights,
         opset=14,
     )
-    compiled = compile_model(model, target="cpu")
+    compiled = compile_model(model, target="cpu", control_flow="host")
     counters = compiled.compiled.counters
     per_kernel = {name: (k.launches, k.loaded, k.stored) for name, k in counters.kernels.items()}
     assert per_kernel == {

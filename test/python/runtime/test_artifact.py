@@ -130,7 +130,7 @@ MALFORMED = [
     ("host_program.steps.0.cooperative", False, "a launch that takes the counters is not coop"),
     ("host_program.epoch", 13, "the epoch buffer #13 holds 3xint32, not one i32"),
     ("host_program.epoch", 12, "the epoch buffer #12 is no i32 buffer of its own"),
-    ("host_program.epoch", None, "counters and epoch go together"),
+    ("host_program.counters", None, "(an epoch without counters)"),
     ("host_program.counters", 99, "the counters are buffer 99 of 15"),
     ("host_program.counters", "no", "host_program.counters: expected a buffer index or null"),
     ("host_program.buffers.0.shape", [4, 9], "buffer #0 (4x9xfloat32) is argument #0"),

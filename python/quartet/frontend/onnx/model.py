@@ -243,7 +243,7 @@ def compile_model(
     ``fusion`` is Welder's mode ("welder" or "none"), ``schedule`` Rammer's ("rammer": one
     persistent kernel per run of launches; "none"); ``control_flow`` where Loop, If, Scan and
     the recurrent operators run on a GPU target ("host": a host loop around their kernels;
-    "device", the default, is not built yet and refuses them); ``cache=False`` skips the
+    "device", the default: inside the persistent kernel, Grinder's); ``cache=False`` skips the
     compile cache.
     ``progress`` receives one line per stage.
     """
@@ -267,12 +267,6 @@ def compile_model(
         f"imported {sum(graph.op_counts.values())} operators ({counts or 'none'}) and "
         f"{len(graph.weights)} weights in {import_seconds:.2f} s; compiling for {target}"
     )
-    if graph.control_flow and target != "cpu" and control_flow == "device":
-        raise QuartetError(
-            f"error: {graph.control_flow[0]}: control flow on the device (target {target}) is "
-            "not supported yet; compile with control_flow='host' (--control-flow host) to run "
-            "it as a host loop, or with target='cpu' (--target cpu)"
-        )
     compiled = quartet.compile(
         graph.text,
         target=target,
