@@ -102,14 +102,7 @@ class Rammer(ModulePass):
 
     def _schedule(self, host, run: list[Launch], spec, names, tasks: dict[str, str]) -> None:
         """Build the vEU program of ``run`` named ``names`` (kernel, table)."""
-        threads = max(launch.launch.threads for launch in run)
-        shared = max(launch.launch.shared for launch in run)
-        total = sum(launch.launch.blocks for launch in run)
-        device = virtual_device(spec, threads, shared, self.registers, total)
-        nodes = launch_nodes(run, launch_charge(host), device.sms)
-        table = policy.wavefront(nodes, device, handoff_seconds(spec.clock_hz))
-        task_names = [self._task(launch, tasks) for launch in run]
-        depends = [node.depends for node in nodes]
+        device, depends, table, task_names = self._place(host, run, spec, tasks)
         Program(host, run, depends, table, device, spec.arch).build(*names, task_names)
 
     def _schedule_flow(self, host, functions, spec, names, tasks: dict[str, str]) -> None:
@@ -121,6 +114,13 @@ class Rammer(ModulePass):
             reason = unplaceable(spec, launch.launch)
             if reason is not None:
                 raise PassError(f"a launch in a loop on the grid: {reason}", launch.call)
+        device, depends, table, task_names = self._place(host, run, spec, tasks)
+        program = FlowProgram(host, run, depends, table, device, spec.arch, ops, functions)
+        program.build(*names, task_names)
+
+    def _place(self, host, run: list[Launch], spec, tasks: dict[str, str]):
+        """The virtual device ``run`` gets, its launches' dependencies, the wavefront policy's
+        vEU table and each launch's task function (made where it is the callee's first)."""
         threads = max(launch.launch.threads for launch in run)
         shared = max(launch.launch.shared for launch in run)
         total = sum(launch.launch.blocks for launch in run)
@@ -128,9 +128,7 @@ class Rammer(ModulePass):
         nodes = launch_nodes(run, launch_charge(host), device.sms)
         table = policy.wavefront(nodes, device, handoff_seconds(spec.clock_hz))
         task_names = [self._task(launch, tasks) for launch in run]
-        depends = [node.depends for node in nodes]
-        program = FlowProgram(host, run, depends, table, device, spec.arch, ops, functions)
-        program.build(*names, task_names)
+        return device, [node.depends for node in nodes], table, task_names
 
     def _task(self, launch: Launch, tasks: dict[str, str]) -> str:
         callee = ir.StringAttr(launch.callee.attributes["sym_name"]).value

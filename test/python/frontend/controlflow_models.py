@@ -350,3 +350,20 @@ def small(name: str) -> Built:
 def bench(name: str) -> Built:
     builder, options = BENCH[name]
     return MODELS[builder](**options)
+
+
+def reference(model: onnx.ModelProto, feeds) -> dict[str, np.ndarray]:
+    """onnxruntime's outputs of ``model`` on ``feeds``, by name."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, session.run(None, feeds), strict=True))
+
+
+def assert_close(got: dict, expected: dict) -> None:
+    """Every output of ``expected`` in ``got``, same shape, within float32 tolerances."""
+    assert got.keys() == expected.keys()
+    for name, want in expected.items():
+        assert got[name].shape == want.shape, name
+        np.testing.assert_allclose(got[name], want, rtol=1e-4, atol=1e-5, err_msg=name)

@@ -11,27 +11,13 @@ import dataclasses
 import re
 
 import numpy as np
-import onnxruntime
 import pytest
-from controlflow_models import MODELS, small
+from controlflow_models import MODELS, assert_close, reference, small
 
 from quartet.errors import QuartetError
 from quartet.frontend.onnx import compile_model
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.program import Launch, load_program, run_host_program, walk
-
-
-def _reference(model, feeds) -> dict[str, np.ndarray]:
-    session = onnxruntime.InferenceSession(model.SerializeToString())
-    names = [output.name for output in session.get_outputs()]
-    return dict(zip(names, session.run(None, feeds), strict=True))
-
-
-def _close(got: dict, expected: dict) -> None:
-    assert got.keys() == expected.keys()
-    for name, want in expected.items():
-        assert got[name].shape == want.shape, name
-        np.testing.assert_allclose(got[name], want, rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 @pytest.fixture(scope="module", params=list(MODELS))
@@ -61,10 +47,10 @@ def test_one_launch_and_no_round_trip(compiled):
 
 def test_cpu_and_emulated_ptx_match_onnxruntime(compiled):
     _, model, feeds, gpu = compiled
-    expected = _reference(model, feeds)
-    _close(compile_model(model, target="cpu").run(feeds), expected)
-    _close(gpu.run(feeds), expected)
-    _close(gpu.emulate(feeds), expected)  # every checker on
+    expected = reference(model, feeds)
+    assert_close(compile_model(model, target="cpu").run(feeds), expected)
+    assert_close(gpu.run(feeds), expected)
+    assert_close(gpu.emulate(feeds), expected)  # every checker on
     assert all(info.spill_stores == info.spill_loads == 0 for info in gpu.compiled.ptxas.values())
 
 
@@ -102,10 +88,10 @@ def test_inference_after_inference_on_one_loaded_model():
         outputs = compiled.signature.new_outputs()
         read = dict(enumerate(outputs, start=len(arrays)))
         run_host_program(compiled.host, device, loaded, dict(enumerate(arrays)), read)
-        expected = _reference(model, feeds)
+        expected = reference(model, feeds)
         names = [output.name for output in gpu.outputs]
         got = {n: o.reshape(expected[n].shape) for n, o in zip(names, outputs, strict=True)}
-        _close(got, expected)
+        assert_close(got, expected)
         counts.add(int(expected["count"]))
     cells = np.zeros(compiled.host.buffers[compiled.host.counters].spec.shape, np.int32)
     device.read(loaded.storage[compiled.host.counters], cells)

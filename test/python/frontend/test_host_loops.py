@@ -7,26 +7,12 @@ their control flow on the device)."""
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime
 import pytest
-from controlflow_models import MODELS, model_of, small
+from controlflow_models import MODELS, assert_close, model_of, reference, small
 from onnx import TensorProto, helper
 
 from quartet.frontend.onnx import compile_model
 from quartet.runtime.program import Launch, Loop, While, walk
-
-
-def _reference(model, feeds) -> dict[str, np.ndarray]:
-    session = onnxruntime.InferenceSession(model.SerializeToString())
-    names = [output.name for output in session.get_outputs()]
-    return dict(zip(names, session.run(None, feeds), strict=True))
-
-
-def _close(got: dict, expected: dict) -> None:
-    assert got.keys() == expected.keys()
-    for name, want in expected.items():
-        assert got[name].shape == want.shape, name
-        np.testing.assert_allclose(got[name], want, rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 @pytest.fixture(scope="module", params=list(MODELS))
@@ -38,10 +24,10 @@ def compiled(request):
 
 def test_cpu_and_emulated_ptx_match_onnxruntime(compiled):
     name, model, feeds, gpu = compiled
-    expected = _reference(model, feeds)
-    _close(compile_model(model, target="cpu").run(feeds), expected)
-    _close(gpu.run(feeds), expected)
-    _close(gpu.emulate(feeds), expected)  # every checker on
+    expected = reference(model, feeds)
+    assert_close(compile_model(model, target="cpu").run(feeds), expected)
+    assert_close(gpu.run(feeds), expected)
+    assert_close(gpu.emulate(feeds), expected)  # every checker on
     assert all(info.spill_stores == info.spill_loads == 0 for info in gpu.compiled.ptxas.values())
 
 
@@ -84,7 +70,7 @@ def test_blockdrop_runs_some_blocks_and_skips_others():
     model, feeds = small("blockdrop")
     gpu = compile_model(model, target="sm_90", control_flow="host")
     outputs, counts = gpu.emulate_counted(feeds)
-    _close(outputs, _reference(model, feeds))
+    assert_close(outputs, reference(model, feeds))
     assert counts.round_trips == 3
     regions = gpu.compiled.counters.data_dependent
     then_kernels = {k for r in regions if r.region.startswith("then") for k in r.kernels}
@@ -116,7 +102,7 @@ def test_an_odd_trip_count_runs_its_last_step_after_the_loop():
     gpu = compile_model(model, target="sm_90", control_flow="host")
     (loop,) = gpu.compiled.counters.loops
     assert loop.trips == 2
-    _close(gpu.emulate(feeds), _reference(model, feeds))
+    assert_close(gpu.emulate(feeds), reference(model, feeds))
 
 
 def _loop_with_transpose(steps: int = 6, width: int = 8):
@@ -166,7 +152,7 @@ def test_a_weight_transpose_in_a_loop_body_runs_once():
     assert transposes == [1]  # before the loop, not once per step
     (loop,) = counters.loops
     assert loop.per_iteration.launches == 2  # two steps in one kernel, and the carried copy
-    _close(gpu.emulate(feeds), _reference(model, feeds))
+    assert_close(gpu.emulate(feeds), reference(model, feeds))
 
 
 def test_an_input_projection_in_a_loop_body_is_one_matmul_before_the_loop():
