@@ -1,8 +1,8 @@
 """The report's sections, in page order: each is a function of :class:`ReportInput` that
 returns its HTML, or None where it has nothing to show.
 
-A pass that lands later adds its own section here (Grinder's placements of loops and
-branches): one function appended to :data:`SECTIONS`.
+A pass that lands later adds its own section here: one function appended to
+:data:`SECTIONS`.
 """
 
 from __future__ import annotations
@@ -289,10 +289,54 @@ def rammer(report: ReportInput) -> str | None:
     )
 
 
+def grinder(report: ReportInput) -> str | None:
+    """Where quartet-grinder placed each loop and branch, why, and the modelled time of one
+    iteration in each place; and what one iteration of each loop costs where it runs."""
+    counters = report.model.counters
+    if not counters.placements:
+        return None
+    rows = [
+        [
+            placement.construct,
+            placement.placement,
+            placement.reason or "",
+            page.number(_us(placement.device_seconds)),
+            page.number(_us(placement.host_seconds)),
+        ]
+        for placement in counters.placements
+    ]
+    loops = [
+        [
+            loop.loop,
+            loop.placement,
+            page.number("?" if loop.trips is None else str(loop.trips)),
+            page.number(str(loop.per_iteration.launches)),
+            page.number(str(loop.per_iteration.host_round_trips)),
+            page.number(str(loop.per_iteration.grid_barriers)),
+        ]
+        for loop in counters.loops
+    ]
+    headers = ["construct", "placed", "why on the host", "grid µs", "host µs"]
+    loop_headers = ["loop", "placed", "trips", "launches", "host round trips", "grid barriers"]
+    return page.section(
+        "grinder",
+        "Grinder: loops and branches",
+        page.note(
+            "quartet-grinder places each loop and branch on the grid (inside the persistent "
+            "kernel, iterations separated by grid barriers, predicates read on the device) or "
+            "on the host, with the modelled time of one iteration (one run of a branch) in "
+            "each place; then, per loop, what one iteration launches, reads back and waits for."
+        ),
+        page.table(headers, rows),
+        page.table(loop_headers, loops) if loops else "",
+    )
+
+
 SECTIONS: list[Callable[[ReportInput], str | None]] = [
     overview,
     kernels,
     rammer,
+    grinder,
     operator_graph,
     tiles,
     kept_apart,

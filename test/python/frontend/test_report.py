@@ -266,12 +266,39 @@ def test_the_browser_check_fails_on_a_broken_picture(tmp_path):
     assert any("table 0 has no rows" in failure for failure in result.failures)
 
 
-def _table(page: str, anchor: str) -> list[list[str]]:
-    """The body rows of the first table in section ``anchor``, as cell texts (no total)."""
+def _table(page: str, anchor: str, number: int = 0) -> list[list[str]]:
+    """The body rows of table ``number`` in section ``anchor``, as cell texts (no total)."""
     section = page.split(f'<section id="{anchor}">', 1)[1].split("</section>", 1)[0]
-    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = section.split("<tbody>")[number + 1].split("</tbody>", 1)[0]
     rows = []
     for row in re.findall(r"<tr>(.*?)</tr>", body):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-        rows.append([re.sub(r"<[^>]+>", "", cell).replace("&amp;", "&") for cell in cells])
+        text = [re.sub(r"<[^>]+>", "", cell) for cell in cells]
+        rows.append(
+            [t.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") for t in text]
+        )
     return rows
+
+
+def test_the_report_shows_grinders_placements():
+    """A data-dependent loop: the page's Grinder section names the loop, where it runs and
+    what one iteration launches, reads back and waits for (as report.json's counters say)."""
+    from models import while_loop
+
+    compiled = compile_model(while_loop(), target="sm_90", cache=False).compiled
+    page = render(compiled, "while")
+    (placement,) = compiled.counters.placements
+    (row,) = _table(page, "grinder")
+    assert row[:2] == [placement.construct, "grid"] and placement.placement == "grid"
+    (loop,) = compiled.counters.loops
+    assert loop.per_iteration.grid_barriers > 0
+    assert _table(page, "grinder", 1) == [
+        [
+            loop.loop,
+            "grid",
+            "?",  # a data-dependent trip count
+            str(loop.per_iteration.launches),
+            "0",  # the condition is read on the device
+            str(loop.per_iteration.grid_barriers),
+        ]
+    ]
