@@ -174,24 +174,33 @@ class Pending:
 
 class Barriers:
     """Places the grid barriers of a vEU program's body (see the module docstring) and turns
-    each launch into its segment through ``segment(call, launch)``."""
+    each launch into its segment through ``segment(call, launch)``.
 
-    def __init__(self, functions, sync: ir.Value, segment):
+    ``memory`` maps each of the program's buffer arguments to the host buffer it is a view of
+    (its ``base`` in the host): two arguments may view one allocation (a Reshape's view of a
+    Transpose's result, passed beside it), and a launch through one conflicts with a launch
+    through the other."""
+
+    def __init__(self, functions, sync: ir.Value, segment, memory: dict):
         self.functions, self.sync, self.segment = functions, sync, segment
+        self.memory = memory
+
+    def bases(self, buffers) -> set:
+        return {self.memory.get(buffer, buffer) for buffer in buffers}
 
     def block(self, block: ir.Block, pending: Pending) -> Pending:
         for op in list(block.operations):
             op = op.operation
             launch = launch_of(op, self.functions)
             if launch is not None:
-                reads, writes = set(launch.reads), set(launch.writes)
+                reads, writes = self.bases(launch.reads), self.bases(launch.writes)
                 if pending.conflicts(reads, writes):
                     pending = self.barrier(op)
                 pending.reads |= reads
                 pending.writes |= writes
                 self.segment(op, launch)
             elif op.name == "memref.load":
-                buffer = base(op.operands[0])
+                (buffer,) = self.bases([base(op.operands[0])])
                 if buffer in pending.writes:
                     pending = self.barrier(op)
                 pending.loads.add(buffer)
@@ -287,7 +296,8 @@ class FlowProgram(Program):
                 )
             call.erase()
 
-        barriers = Barriers(self.functions, sync, segment)
+        memory = {value: base(host) for value, host in zip(values, self.buffers, strict=True)}
+        barriers = Barriers(self.functions, sync, segment, memory)
         barriers.block(loop.region.blocks[0], Pending())
         self._call_at_last(name, table_name)
 

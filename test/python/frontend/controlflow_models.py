@@ -5,6 +5,7 @@ the models of Grinder's issue (17, item 8), for the tests (small shapes) and
 - ``lstm``: nn.LSTM as PyTorch exports it (one ONNX LSTM node; issue size 64 steps, hidden
   256, batch 1 or 64);
 - ``stacked_lstm``: two LSTM layers, the second on the first's Y;
+- ``bilstm``: two bidirectional LSTM layers, the second on a view of the first's transposed Y;
 - ``gru``: nn.GRU as PyTorch exports it (``linear_before_reset=1``);
 - ``early_exit``: a Loop that iterates a contraction until it has converged (its body
   computes the condition: a data-dependent trip count);
@@ -21,6 +22,7 @@ stops before its bound; some blocks skip, some run).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import onnx
@@ -80,34 +82,53 @@ def lstm(steps: int = 64, batch: int = 1, features: int = 256, hidden: int = 256
 
 
 def stacked_lstm(
-    steps: int = 64, batch: int = 1, features: int = 256, hidden: int = 256, layers: int = 2
+    steps: int = 64,
+    batch: int = 1,
+    features: int = 256,
+    hidden: int = 256,
+    layers: int = 2,
+    direction: str = "forward",
 ) -> Built:
-    """``layers`` LSTM layers, each on the previous one's Y (its direction axis squeezed), as
-    nn.LSTM(num_layers=2) exports."""
+    """``layers`` LSTM layers, each on the previous one's Y as nn.LSTM(num_layers=2) exports
+    it: one direction squeezed away; both (``direction="bidirectional"``) moved next to the
+    hidden axis by a Transpose and merged by a Reshape, so that the next layer reads a view of
+    the Transpose's buffer."""
     rng = np.random.default_rng(2)
+    directions = 2 if direction == "bidirectional" else 1
     weights, nodes, value = {}, [], "x"
-    axes = np.array([1], np.int64)
-    weights["axes"] = axes
+    if directions == 1:
+        weights["axes"] = np.array([1], np.int64)
+    else:
+        weights["merged"] = np.array([steps, batch, directions * hidden], np.int64)
     for layer in range(layers):
         prefix = f"l{layer}_"
-        weights.update(
-            _recurrent_weights(rng, "LSTM", prefix, features if layer == 0 else hidden, hidden)
-        )
+        inputs = features if layer == 0 else directions * hidden
+        layer_weights = [
+            _recurrent_weights(rng, "LSTM", prefix, inputs, hidden) for _ in range(directions)
+        ]
+        weights.update({k: np.concatenate([w[k] for w in layer_weights]) for k in layer_weights[0]})
         nodes.append(
             helper.make_node(
                 "LSTM",
                 [value, f"{prefix}W", f"{prefix}R", f"{prefix}B"],
                 [f"{prefix}y", f"{prefix}y_h", f"{prefix}y_c"],
                 hidden_size=hidden,
+                direction=direction,
             )
         )
-        nodes.append(helper.make_node("Squeeze", [f"{prefix}y", "axes"], [f"{prefix}seq"]))
+        if directions == 1:
+            nodes.append(helper.make_node("Squeeze", [f"{prefix}y", "axes"], [f"{prefix}seq"]))
+        else:
+            nodes.append(
+                helper.make_node("Transpose", [f"{prefix}y"], [f"{prefix}t"], perm=[0, 2, 1, 3])
+            )
+            nodes.append(helper.make_node("Reshape", [f"{prefix}t", "merged"], [f"{prefix}seq"]))
         value = f"{prefix}seq"
     nodes.append(helper.make_node("Identity", [value], ["y"]))
     model = model_of(
         nodes,
         [("x", FLOAT, [steps, batch, features])],
-        [("y", FLOAT, [steps, batch, hidden])],
+        [("y", FLOAT, [steps, batch, directions * hidden])],
         weights,
     )
     return model, {"x": _uniform(rng, (steps, batch, features), 1.0)}
@@ -314,6 +335,7 @@ def greedy_decoder(
 MODELS: dict[str, Callable[..., Built]] = {
     "lstm": lstm,
     "stacked_lstm": stacked_lstm,
+    "bilstm": partial(stacked_lstm, direction="bidirectional"),
     "gru": gru,
     "early_exit": early_exit,
     "skip_block": skip_block,
@@ -335,6 +357,7 @@ BENCH = {
 SMALL = {
     "lstm": {"steps": 5, "batch": 2, "features": 8, "hidden": 8},
     "stacked_lstm": {"steps": 4, "batch": 2, "features": 8, "hidden": 8},
+    "bilstm": {"steps": 4, "batch": 2, "features": 8, "hidden": 8},
     "gru": {"steps": 5, "batch": 2, "features": 8, "hidden": 8},
     "early_exit": {"width": 16, "limit": 12, "tolerance": 1e-2},
     "skip_block": {"batch": 2, "width": 16},
