@@ -8,7 +8,8 @@ the models of Grinder's issue (17, item 8), for the tests (small shapes) and
 - ``bilstm``: two bidirectional LSTM layers, the second on a view of the first's transposed Y;
 - ``gru``: nn.GRU as PyTorch exports it (``linear_before_reset=1``);
 - ``early_exit``: a Loop that iterates a contraction until it has converged (its body
-  computes the condition: a data-dependent trip count);
+  computes the condition: a data-dependent trip count); ``fed_limit``, the same loop bounded
+  by a trip count fed at run time;
 - ``skip_block``: a residual block behind an If on the mean of its input;
 - ``greedy_decoder``: a Seq2Seq-like decoder, each step's argmax token fed back through an
   embedding into an RNN cell (a Loop with a scan output of tokens);
@@ -150,17 +151,19 @@ def gru(steps: int = 64, batch: int = 1, features: int = 256, hidden: int = 256)
     return model, {"x": _uniform(rng, (steps, batch, features), 1.0)}
 
 
-def early_exit(width: int = 256, limit: int = 64, tolerance: float = 1e-3) -> Built:
+def early_exit(
+    width: int = 256, limit: int = 64, tolerance: float = 1e-3, fed_limit: bool = False
+) -> Built:
     """x <- tanh(x W + b) / 2 + x / 2 until no element moves by more than ``tolerance`` (at most
     ``limit`` times): a fixed-point iteration whose trip count only the data knows. Outputs
-    the fixed point and the iteration count."""
+    the fixed point and the iteration count. With ``fed_limit`` the bound is the input
+    ``limit`` (Loop's M fed at run time, as a scripted ``for i in range(n)`` exports)."""
     rng = np.random.default_rng(4)
     weights = {
         "W": _uniform(rng, (width, width), 0.5 / np.sqrt(width)),
         "b": _uniform(rng, (width,), 0.1),
         "half": np.float32(0.5),
         "tolerance": np.float32(tolerance),
-        "limit": np.array(limit, np.int64),
         "go": np.array(True),
         "zero": np.array(0, np.int64),
         "one": np.array(1, np.int64),
@@ -192,13 +195,15 @@ def early_exit(width: int = 256, limit: int = 64, tolerance: float = 1e-3) -> Bu
         ],
     )
     loop = helper.make_node("Loop", ["limit", "go", "x", "zero"], ["y", "count"], body=body)
-    model = model_of(
-        [loop],
-        [("x", FLOAT, [1, width])],
-        [("y", FLOAT, [1, width]), ("count", INT64, [])],
-        weights,
-    )
-    return model, {"x": _uniform(rng, (1, width), 1.0)}
+    bound = np.array(limit, np.int64)
+    inputs, feeds = [("x", FLOAT, [1, width])], {"x": _uniform(rng, (1, width), 1.0)}
+    if fed_limit:
+        inputs.append(("limit", INT64, []))
+        feeds["limit"] = bound
+    else:
+        weights["limit"] = bound
+    outputs = [("y", FLOAT, [1, width]), ("count", INT64, [])]
+    return model_of([loop], inputs, outputs, weights), feeds
 
 
 def _block_graphs(name: str, value: str, width: int) -> tuple[onnx.GraphProto, onnx.GraphProto]:
@@ -338,6 +343,7 @@ MODELS: dict[str, Callable[..., Built]] = {
     "bilstm": partial(stacked_lstm, direction="bidirectional"),
     "gru": gru,
     "early_exit": early_exit,
+    "fed_limit": partial(early_exit, fed_limit=True),
     "skip_block": skip_block,
     "greedy_decoder": greedy_decoder,
     "blockdrop": blockdrop,
@@ -360,6 +366,7 @@ SMALL = {
     "bilstm": {"steps": 4, "batch": 2, "features": 8, "hidden": 8},
     "gru": {"steps": 5, "batch": 2, "features": 8, "hidden": 8},
     "early_exit": {"width": 16, "limit": 12, "tolerance": 1e-2},
+    "fed_limit": {"width": 16, "limit": 5, "tolerance": 1e-6},
     "skip_block": {"batch": 2, "width": 16},
     "greedy_decoder": {"steps": 4, "vocabulary": 8, "embedding": 8, "hidden": 16},
     "blockdrop": {"blocks": 3, "batch": 2, "width": 16},

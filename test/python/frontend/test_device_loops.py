@@ -143,3 +143,21 @@ def test_a_grid_barrier_removed_from_a_device_loop_is_a_cross_cta_race():
     _run(gpu, gpu.compiled, feeds, {"race-global"})
     with pytest.raises(QuartetError, match="global-race"):
         _run(gpu, _without_grid_barriers(gpu), feeds, {"race-global"})
+
+
+def test_a_trip_count_fed_at_run_time_bounds_the_device_loop():
+    """Loop's M as a graph input: read once on the device before the loop, which then runs
+    ``min(M, until converged)`` iterations: none for M = 0, M of them for a small M, on the CPU
+    and as PTX in the emulator with every checker, one launch each."""
+    model, feeds = small("fed_limit")
+    gpu = compile_model(model, target="sm_90")
+    assert {placement.placement for placement in gpu.compiled.counters.placements} == {"grid"}
+    cpu = compile_model(model, target="cpu")
+    for bound in (0, 1, 4):
+        fed = {**feeds, "limit": np.array(bound, np.int64)}
+        expected = reference(model, fed)
+        assert int(expected["count"]) == bound
+        assert_close(cpu.run(fed), expected)
+        got, counts = gpu.emulate_counted(fed)
+        assert_close(got, expected)
+        assert sum(counts.launches.values()) == 1

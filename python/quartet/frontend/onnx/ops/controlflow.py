@@ -1,13 +1,14 @@
 """Control flow: If and Loop as ``scf.if``/``scf.for``/``scf.while`` on tensors (the
 controlflow form: each construct carries ``controlflow.placement = #controlflow.device<"grid">``,
-the placement Grinder will lower to the device; today they run on the CPU target).
+the device placement quartet-grinder confirms or takes back on the loop-level form).
 
     Loop(M=8, cond="", v0) with body (i, cond, v) -> (cond, v')
       -> %r = scf.for %i = %c0 to %c8 step %c1 iter_args(%v = %v0) -> (tensor<..>) {
            <body>; scf.yield %v' } {controlflow.placement = #controlflow.device<"grid">}
 
-A loop whose condition the body computes becomes ``scf.while``, which copies its carried values
-into their buffers each iteration; a loop with a static trip count is
+A loop whose condition the body computes, or whose trip count M is fed at run time, becomes
+``scf.while`` (M read once before it), which copies its carried values into their buffers each
+iteration; a loop with a static trip count is
 :func:`~quartet.frontend.onnx.ops.loops.static_for` (double-buffered carried values, scan
 outputs written row by row; scan outputs need a static trip count). An If on a compile-time
 condition imports only the taken branch.
@@ -51,6 +52,17 @@ def _condition(ctx: NodeContext, tensor: Tensor, writer: Writer) -> str:
         return writer.assign(f"arith.trunci {element} : i8 to i1")
     null = writer.assign(f"arith.constant {0} : {scalar_type(tensor.dtype)}")
     return writer.assign(f"arith.cmpi ne, {element}, {null} : {scalar_type(tensor.dtype)}")
+
+
+def _trip_count(ctx: NodeContext, tensor: Tensor, writer: Writer) -> str:
+    """The index value of Loop's trip count M, a 1-element integer tensor fed at run time (a
+    negative count runs no iteration: the loop compares the iteration number with it)."""
+    if tensor.size != 1 or not np.issubdtype(tensor.dtype, np.integer):
+        raise ctx.error(f"the trip count is {tensor.type}, not one integer")
+    zero = writer.assign("arith.constant 0 : index")
+    indices = ", ".join([zero] * len(tensor.ir_shape))
+    element = writer.assign(f"tensor.extract {ctx.emit.ssa(tensor)}[{indices}] : {tensor.type}")
+    return writer.assign(f"arith.index_cast {element} : {scalar_type(tensor.dtype)} to index")
 
 
 @op("If")
@@ -115,25 +127,31 @@ def loop(ctx: NodeContext):
     scans = len(body.output) - 1 - len(carried)
     if scans < 0:
         raise ctx.error(f"the body has {len(body.output)} outputs, fewer than 1 + {len(carried)}")
-    steps = None
+    steps: int | Tensor | None = None
     if trip_count is not None:
         if trip_count.const is None:
-            raise ctx.error("the trip count must be known at compile time")
-        steps = int(np.asarray(trip_count.const).reshape(-1)[0])
+            steps = trip_count  # read at run time: a while loop that counts
+        else:
+            steps = int(np.asarray(trip_count.const).reshape(-1)[0])
     if condition is not None and condition.const is not None:
         if not bool(np.asarray(condition.const).reshape(-1)[0]):
             raise ctx.error("a loop that never runs with scan outputs (empty outputs)")
         condition = None
-    computes_exit = condition is not None or not _passes_condition_through(body)
+    computes_exit = (
+        condition is not None or not _passes_condition_through(body) or isinstance(steps, Tensor)
+    )
     ctx.importer.control_flow.append(f"node '{ctx.name}' (Loop)")
     body = hoist_invariant_nodes(ctx, body)
     if steps is None and not computes_exit:
         raise ctx.error("a loop without trip count or condition never ends")
     if computes_exit:
         if scans:
-            raise ctx.error(
-                "scan outputs of a loop with a computed exit condition are not supported"
+            what = (
+                "a trip count read at run time"
+                if isinstance(steps, Tensor)
+                else ("a computed exit condition")
             )
+            raise ctx.error(f"scan outputs of a loop with {what} are not supported")
         return _while_loop(ctx, body, steps, condition, carried)
     return _for_loop(ctx, body, steps, carried, scans)
 
@@ -187,11 +205,20 @@ def _for_loop(ctx, body, steps: int, carried: list[Tensor], scans: int):
     return static_for(ctx, steps, carried, step, scans)
 
 
-def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried: list[Tensor]):
+def _while_loop(
+    ctx, body, steps: int | Tensor | None, condition: Tensor | None, carried: list[Tensor]
+):
+    """scf.while over the iteration number, the condition and the carried values; ``steps``
+    bounds the iterations: a number, or the trip count tensor M read once before the loop."""
     emit, importer = ctx.emit, ctx.importer
     writer = emit.w
     start = Tensor.constant(np.array(True)) if condition is None else condition
     zero = writer.assign("arith.constant 0 : index")
+    limit = None
+    if isinstance(steps, Tensor):
+        limit = _trip_count(ctx, steps, writer)
+    elif steps is not None:
+        limit = writer.assign(f"arith.constant {steps} : index")
     state = [start, *carried]
     types = ["index", *(t.type for t in state)]
     results = writer.fresh("while")
@@ -205,8 +232,7 @@ def _while_loop(ctx, body, steps: int | None, condition: Tensor | None, carried:
     )
     inner = writer.nested()
     flag = _condition(ctx, Tensor(start.shape, start.dtype, before[1]), inner)
-    if steps is not None:
-        limit = inner.assign(f"arith.constant {steps} : index")
+    if limit is not None:
         below = inner.assign(f"arith.cmpi slt, {before[0]}, {limit} : index")
         flag = inner.assign(f"arith.andi {flag}, {below} : i1")
     inner.line(f"scf.condition({flag}) {', '.join(before)} : {', '.join(types)}")
