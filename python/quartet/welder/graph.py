@@ -9,9 +9,10 @@ splits or merges dimensions without a dimension straddling two). An edge whose a
 affine is *cut*: it can only go through global memory. A body that reads a node's result itself
 (``tensor.extract``) at indices that are linear forms of its loops, each clamped into the
 result (a padding), is an edge too, numbered after the consumer's operands; at indices
-computed otherwise (a gather), a cut edge. A node whose result anything other than
-a node uses (the function's return, a loop's yield, an op Quartet does not tile) *escapes*: its
-result is always written to global memory.
+computed otherwise (a gather), or of a reshape of the result (Concat's reads of Unsqueezes),
+a cut edge. A node whose result anything other than a node uses (the function's return, a
+loop's yield, an op Quartet does not tile) *escapes*: its result is always written to global
+memory.
 """
 
 from __future__ import annotations
@@ -145,9 +146,12 @@ def tile_graph(block: ir.Block) -> TileGraph:
             producer.outputs.append(edge)
         first = len(node.op.operands)
         for j, read in enumerate(node.space.reads):
-            producer = producers.get(read.operands[0])
+            source, views = through_reshapes(read.operands[0])
+            producer = producers.get(source)
             if producer is not None and producer is not node:
-                edge = Edge(producer, node, first + j, node.space.captures[j])
+                # a read of a reshape of the result inside the body goes through global memory
+                forms = None if views else node.space.captures[j]
+                edge = Edge(producer, node, first + j, forms, views)
                 edges.append(edge)
                 node.inputs.append(edge)
                 producer.outputs.append(edge)

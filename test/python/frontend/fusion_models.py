@@ -246,6 +246,33 @@ def matmul_chain(m: int = 32, k: int = 24, n: int = 16, p: int = 20):
     return make_model(nodes, [("a", FLOAT, [m, k])], [("y", FLOAT, [m, p])], w.items)
 
 
+def unrolled_greedy_decoder(steps: int = 3, vocabulary: int = 12, dim: int = 16, batch: int = 2):
+    """A decoding loop as ``torch.onnx.export`` unrolls it: each step's ArgMax token feeds the
+    next step's embedding Gather (fused with it) and, unsqueezed, the Concat of every token
+    after the last step (which reads the tokens through their Unsqueezes, in its body)."""
+    w = Weights(seed=5)
+    project, embed = w.normal("project", dim, vocabulary), w.normal("embed", vocabulary, dim)
+    axes = w.add("axes", np.array([1], np.int64))
+    nodes, state = [], "x"
+    for step in range(steps):
+        nodes += [
+            node("MatMul", [state, project], [f"logits{step}"]),
+            node("ArgMax", [f"logits{step}"], [f"token{step}"], axis=-1, keepdims=0),
+            node("Unsqueeze", [f"token{step}", axes], [f"column{step}"]),
+            node("Gather", [embed, f"token{step}"], [f"embedded{step}"]),
+            node("Add", [f"embedded{step}", state], [f"state{step}"]),
+        ]
+        state = f"state{step}"
+    nodes.append(node("Concat", [f"column{step}" for step in range(steps)], ["tokens"], axis=1))
+    nodes.append(node("Identity", [state], ["y"]))
+    return make_model(
+        nodes,
+        [("x", FLOAT, [batch, dim])],
+        [("tokens", onnx.TensorProto.INT64, [batch, steps]), ("y", FLOAT, [batch, dim])],
+        w.items,
+    )
+
+
 PATTERNS = {
     "a_gemm_bias_relu": lambda: gemm_bias_act("Relu"),
     "a_gemm_bias_gelu": lambda: gemm_bias_act("Gelu"),

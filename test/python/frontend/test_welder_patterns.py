@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fusion_models import PATTERNS, mlp, resnet18
+from fusion_models import PATTERNS, mlp, resnet18, unrolled_greedy_decoder
 from onnx.reference import ReferenceEvaluator
 
 from quartet.frontend.onnx import compile_model
@@ -175,3 +175,23 @@ def test_resnet18_is_one_kernel_per_convolution():
         for operator in kernel.operators
     ]
     assert not pads, pads  # no kernel is a lone padding or a lone BatchNormalization
+
+
+def test_a_result_read_through_a_reshape_in_another_kernel_is_stored():
+    """Each ArgMax is fused with the Gather that embeds its token, and the Concat after the
+    last step reads every token through its Unsqueeze inside its body: the tile-graph's edge
+    through that reshape makes each ArgMax store its tokens to global memory (they were kept
+    in shared memory only, and the Concat read memory nothing wrote)."""
+    model = unrolled_greedy_decoder()
+    expected = dict(
+        zip(["tokens", "y"], ReferenceEvaluator(model).run(None, {"x": X}), strict=True)
+    )
+    cpu = compile_model(model, target="cpu")
+    np.testing.assert_array_equal(cpu.run({"x": X})["tokens"], expected["tokens"])
+    gpu = compile_model(model, target="sm_90")
+    got = gpu.emulate({"x": X}, device=EmulatedDevice(checks=True))
+    np.testing.assert_array_equal(got["tokens"], expected["tokens"])
+    assert len(set(expected["tokens"].ravel())) > 1  # the tokens differ: a real check
+
+
+X = np.random.default_rng(4).standard_normal((2, 16)).astype(np.float32)
