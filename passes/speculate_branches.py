@@ -5,7 +5,7 @@ At the graph level, after tiling and before Welder groups operators: an operator
 of an ``scf.if`` whose every input is defined before the ``scf.if`` can run before it. Each
 tiled operator left in a branch is a kernel of its own unless Welder fuses it there, and on the
 device a phase of the branch (a launch on the host path, a grid barrier in the persistent
-kernel); before the ``scf.if`` it can fuse with its producers instead.
+kernel); before the ``scf.if`` it can fuse with the operators there instead.
 
     %h = linalg.generic ins(%x, %w) ...                       // before the branch
     %y = scf.if %p -> tensor<2x16xf32> {
@@ -32,8 +32,14 @@ Which operators move (each pure and statically shaped, ``passes/motion.py``; inn
 ``scf.if`` first, operators in program order, reading only values from before the ``scf.if``
 or from operators already moved):
 
+Only an operator Welder would keep a kernel of its own in its branch (``fusion`` and
+``launch-seconds`` as quartet-welder's) costs the branch a phase: one Welder fuses there costs
+none, and moved out it could become a kernel of its own before the ``scf.if``.
+
 1. **The same operator in both branches** (same name, attributes, result types, operands and
-   body): it runs whichever branch is taken, so it always moves, once; the else branch uses it.
+   body): it runs whichever branch is taken, so moving it costs nothing; it moves, once (the
+   else branch uses it), where it is a kernel of its own in either branch, saving the phase
+   weighted by the probability of each branch where it is.
 2. **An operator of one branch** moves when it is small and the model says it pays: it then
    runs whether or not its branch is taken, ``cost_seconds = t x (1 - p)`` more per run (``t``
    its time alone in Welder's latency model without a launch charge, ``p`` the probability of
