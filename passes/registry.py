@@ -15,6 +15,7 @@ PASSES: dict[str, str] = {
     "quartet-host-control-flow": "HostControlFlow",
     "quartet-grinder": "Grinder",
     "quartet-hoist-invariants": "HoistInvariants",
+    "quartet-speculate-branches": "SpeculateBranches",
     "quartet-readonly-arguments": "ReadonlyArguments",
     "quartet-error-word": "ErrorWord",
     "quartet-outline-kernels": "OutlineKernels",

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from quartet.hardware import CpuSpec, spec_for
+from quartet.hardware import CpuSpec, GpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.welder.schedule import NOT_OUTPUT, Scheduler, grid_of
 from quartet.passes.welder.schedule import apply as apply_kernel
@@ -63,17 +63,13 @@ class Welder(ModulePass):
                 f"option 'fusion' must be one of {', '.join(FUSION)}, got '{self.fusion}'"
             )
         try:
-            spec = spec_for(self.arch)
+            spec = model_spec(self.arch)
         except ValueError as error:
             raise PassError(f"option 'arch': {error}") from None
         if not (math.isfinite(self.launch_seconds) and self.launch_seconds >= 0):
             raise PassError(
                 f"option 'launch-seconds' must be a time of at least 0, got {self.launch_seconds}"
             )
-        if isinstance(spec, CpuSpec):
-            # The CPU form is the GPU form run serially: group it as for an H100, without
-            # tensor cores (the CPU plans have none).
-            spec = dataclasses.replace(spec_for("sm_90"), mma_shape=None)
         for func in module.regions[0].blocks[0].operations:
             if func.operation.name != "func.func" or not len(func.regions[0].blocks):
                 continue
@@ -116,6 +112,16 @@ class Welder(ModulePass):
         ]
         if notes:
             append_strings(func, KEPT_APART, notes)
+
+
+def model_spec(arch: str) -> GpuSpec:
+    """The GPU whose latency model times kernels for ``arch`` (ValueError for an unknown one).
+    The CPU form is the GPU form run serially: it is modelled as an H100 without tensor cores
+    (the CPU plans have none)."""
+    spec = spec_for(arch)
+    if isinstance(spec, CpuSpec):
+        return dataclasses.replace(spec_for("sm_90"), mma_shape=None)
+    return spec
 
 
 KEPT_APART = "welder.kept_apart"

@@ -59,6 +59,7 @@ from quartet.dialects import schedule, tile
 from quartet.dialects.controlflow import HOST_REASON, MODELLED, PLACEABLE_OPS, PLACEMENT
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
+from quartet.passes.speculate_branches import SPECULATED_FROM
 from quartet.runtime.errors import ErrorTable
 from quartet.welder import MODELLED_SECONDS
 
@@ -130,6 +131,7 @@ class Placement:
     reason: str | None
     device_seconds: float | None
     host_seconds: float | None
+    speculated: int = 0  # tiled operators quartet-speculate-branches moved out of it
 
 
 @dataclass
@@ -349,7 +351,25 @@ def _placement(op: ir.Operation, filename: str) -> Placement:
         ir.FloatAttr(modelled[key]).value if modelled is not None else None
         for key in ("device_seconds", "host_seconds")
     ]
-    return Placement(where, "grid" if grid else "host", reason, *seconds)
+    return Placement(where, "grid" if grid else "host", reason, *seconds, _speculated(op))
+
+
+def _speculated(construct: ir.Operation) -> int:
+    """How many tiled operators left ``construct``: the ``grinder.speculated_from`` of the
+    function that held it names its location once per operator (bufferization rebuilds the
+    construct, keeping its location; quartet-rammer may move it into a function of its own,
+    so every function of the module is read)."""
+    module = construct
+    while module.parent is not None:
+        module = module.parent
+    where = str(construct.location)
+    origins = [
+        origin
+        for function in module.regions[0].blocks[0].operations
+        if SPECULATED_FROM in function.attributes
+        for origin in ir.ArrayAttr(function.attributes[SPECULATED_FROM])
+    ]
+    return sum(str(ir.Location.from_attr(origin)) == where for origin in origins)
 
 
 def _holds_kernel(function: ir.OpView) -> bool:

@@ -7,7 +7,8 @@ Every pipeline here is printed into the compiled artifact and replays unchanged 
 from __future__ import annotations
 
 from quartet.hardware import GPUS
-from quartet.rammer.cost import SCHEDULES, launch_charge
+from quartet.passes.grinder import barrier_seconds
+from quartet.rammer.cost import LAUNCH_SECONDS, SCHEDULES, launch_charge
 
 GPU_CHIPS = ("sm_80", "sm_90")
 TARGETS = ("cpu", *GPU_CHIPS)
@@ -26,6 +27,15 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
     (
         "{tiling}",
         "choose the rProgram on tensors: attributes survive bufferization, and shapes are static",
+    ),
+    (
+        "quartet-speculate-branches{arch={target} fusion={fusion} "
+        "launch-seconds={launch_seconds} phase-seconds={phase_seconds} then-probability=0.5}",
+        "an operator Welder would keep a kernel of its own in a branch of an scf.if moves "
+        "before it where both branches compute it, or where it is small and the phase it "
+        "costs its branch (a grid barrier, or a launch on the host path) is more than running "
+        "it whatever the branch: after tiling (Welder's latency model times it), before "
+        "Welder, which then groups it with the operators around the scf.if",
     ),
     (
         "quartet-welder{arch={target} fusion={fusion} launch-seconds={launch_seconds}}",
@@ -197,12 +207,17 @@ def steps_for(
     # Welder models the CPU form as an H100 (passes/welder/__init__.py).
     clock_hz = GPUS[target if target in GPU_CHIPS else "sm_90"].clock_hz
     launch_seconds = str(launch_charge(schedule, clock_hz))
+    # What a kernel of its own costs a branch: a grid barrier inside the persistent kernel,
+    # a launch where the host runs the branch (quartet-grinder's figures).
+    on_host = control_flow == "host" or schedule == "none"
+    phase_seconds = str(LAUNCH_SECONDS if on_host else barrier_seconds(clock_hz))
     tiling = tiling.replace("{target}", target)
     values = {"{tiling}": tiling, "{target}": target, "{fusion}": fusion}
     values |= {"{launch_seconds}": launch_seconds, "{schedule}": schedule}
+    values["{phase_seconds}"] = phase_seconds
     values["{registers}"] = "" if registers is None else f" registers={registers}"
     prefix = [(_substitute(step, values), why) for step, why in GRAPH_TO_LOOPS]
-    if control_flow == "host" or schedule == "none":
+    if on_host:
         grinder = next(
             i for i, (step, _) in enumerate(prefix) if step.startswith("quartet-grinder")
         )

@@ -548,7 +548,12 @@ def _summary(model: CompiledModel) -> str:
                 f" (modelled per iteration: {placement.device_seconds * 1e6:.2f} us on the grid, "
                 f"{placement.host_seconds * 1e6:.2f} us on the host)"
             )
-        lines.append(f"  {placement.construct} runs on {where}{modelled}")
+        moved = (
+            f"; {placement.speculated} operators moved out of its branches"
+            if placement.speculated
+            else ""
+        )
+        lines.append(f"  {placement.construct} runs on {where}{modelled}{moved}")
     for index, region in enumerate(counters.data_dependent):
         scope = "per inference" if region.within is None else f"per run of #{region.within}"
         lines.append(

@@ -14,7 +14,9 @@ the models of Grinder's issue (17, item 8), for the tests (small shapes) and
 - ``greedy_decoder``: a Seq2Seq-like decoder, each step's argmax token fed back through an
   embedding into an RNN cell (a Loop with a scan output of tokens);
 - ``blockdrop``: a BlockDrop/SkipNet-like network, an If per block on a gate computed from
-  the block's input.
+  the block's input;
+- ``gated_head``: an If whose branches hold small operators of a value computed before it
+  (quartet-speculate-branches moves them out).
 
 Each builder returns ``(model, feeds)``: feeds that exercise the control flow (the early exit
 stops before its bound; some blocks skip, some run).
@@ -282,6 +284,51 @@ def blockdrop(blocks: int = 6, batch: int = 1, width: int = 256) -> Built:
     return model, {"x": _uniform(rng, (batch, width), 0.2)}
 
 
+def gated_head(batch: int = 1, width: int = 256) -> Built:
+    """``h = relu(x W1)``; if mean(x) > 0: ``sigmoid(h) W2 * sigmoid(h) - h`` else
+    ``-h W2 * -h``. Each branch reads a small elementwise operator of ``h`` twice, through a
+    contraction and an elementwise product, so Welder keeps it a kernel of its own there: the
+    negation, in both branches, and the sigmoid, in one, leave the If
+    (quartet-speculate-branches); the contractions are each branch's work and stay."""
+    rng = np.random.default_rng(7)
+    weights = {
+        "W1": _uniform(rng, (width, width), 1 / np.sqrt(width)),
+        "W2": _uniform(rng, (width, width), 1 / np.sqrt(width)),
+        "zero": np.float32(0),
+    }
+    then_graph = helper.make_graph(
+        [
+            helper.make_node("Neg", ["h"], ["then_n"]),
+            helper.make_node("Sigmoid", ["h"], ["then_s"]),
+            helper.make_node("MatMul", ["then_s", "W2"], ["then_t"]),
+            helper.make_node("Mul", ["then_t", "then_s"], ["then_u"]),
+            helper.make_node("Add", ["then_u", "then_n"], ["then_y"]),
+        ],
+        "head_then",
+        [],
+        [helper.make_tensor_value_info("then_y", FLOAT, None)],
+    )
+    else_graph = helper.make_graph(
+        [
+            helper.make_node("Neg", ["h"], ["else_n"]),
+            helper.make_node("MatMul", ["else_n", "W2"], ["else_t"]),
+            helper.make_node("Mul", ["else_t", "else_n"], ["else_y"]),
+        ],
+        "head_else",
+        [],
+        [helper.make_tensor_value_info("else_y", FLOAT, None)],
+    )
+    nodes = [
+        helper.make_node("MatMul", ["x", "W1"], ["xw"]),
+        helper.make_node("Relu", ["xw"], ["h"]),
+        helper.make_node("ReduceMean", ["x"], ["mean"], keepdims=0),
+        helper.make_node("Greater", ["mean", "zero"], ["gate"]),
+        helper.make_node("If", ["gate"], ["y"], then_branch=then_graph, else_branch=else_graph),
+    ]
+    model = model_of(nodes, [("x", FLOAT, [batch, width])], [("y", FLOAT, [batch, width])], weights)
+    return model, {"x": _uniform(rng, (batch, width), 1.0) + 0.1}  # the then branch runs
+
+
 def greedy_decoder(
     steps: int = 32, vocabulary: int = 64, embedding: int = 128, hidden: int = 256
 ) -> Built:
@@ -347,6 +394,7 @@ MODELS: dict[str, Callable[..., Built]] = {
     "skip_block": skip_block,
     "greedy_decoder": greedy_decoder,
     "blockdrop": blockdrop,
+    "gated_head": gated_head,
 }
 
 # The issue's shapes (bench/grinder.py), and shapes small enough for the emulator in CI.
@@ -370,6 +418,8 @@ SMALL = {
     "skip_block": {"batch": 2, "width": 16},
     "greedy_decoder": {"steps": 4, "vocabulary": 8, "embedding": 8, "hidden": 16},
     "blockdrop": {"blocks": 3, "batch": 2, "width": 16},
+    # wide enough that Welder keeps the small operators apart in their branches
+    "gated_head": {"batch": 2, "width": 256},
 }
 
 

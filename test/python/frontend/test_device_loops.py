@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from controlflow_models import MODELS, assert_close, reference, small
 
+from quartet import pipelines
 from quartet.errors import QuartetError
 from quartet.frontend.onnx import compile_model
+from quartet.pipelines import GRAPH_TO_LOOPS
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.program import Launch, load_program, run_host_program, walk
 
@@ -161,3 +163,42 @@ def test_a_trip_count_fed_at_run_time_bounds_the_device_loop():
         got, counts = gpu.emulate_counted(fed)
         assert_close(got, expected)
         assert sum(counts.launches.values()) == 1
+
+
+SPECULATE = "quartet-speculate-branches"
+
+
+def _without_speculation(monkeypatch) -> None:
+    """Compile with every step but quartet-speculate-branches (what it changes, compared)."""
+    steps = [step for step in GRAPH_TO_LOOPS if not step[0].startswith(SPECULATE)]
+    assert len(steps) == len(GRAPH_TO_LOOPS) - 1
+    monkeypatch.setattr(pipelines, "GRAPH_TO_LOOPS", steps)
+
+
+def test_small_operators_leave_the_branch(monkeypatch):
+    """quartet-speculate-branches on the gated head: the negation in both branches and the
+    sigmoid of the then branch (each a kernel of its own there, Welder's grouping) leave the
+    If, marked in the IR and counted in the report; each branch launches one kernel where it
+    launched two (the host-loop form counts a branch's launches); the contractions stay. Both
+    sides of the If match onnxruntime on the CPU and as PTX with every checker, with the
+    control flow on the device and on the host."""
+    model, feeds = small("gated_head")
+    assert feeds["x"].mean() > 0  # the gate: the then branch runs, and for -x the else
+    sides = [feeds, {"x": -feeds["x"]}]
+    device = compile_model(model, target="sm_90", cache=False)
+    host = compile_model(model, target="sm_90", control_flow="host", cache=False)
+    cpu = compile_model(model, target="cpu", cache=False)
+    for gpu in (device, host):
+        (placement,) = gpu.compiled.counters.placements
+        assert placement.speculated == 2
+    branches = [region.launches for region in host.compiled.counters.data_dependent]
+    assert branches == [1, 1]
+    for side in sides:
+        expected = reference(model, side)
+        assert_close(cpu.run(side), expected)
+        for gpu in (device, host):
+            assert_close(gpu.emulate(side), expected)  # every checker on
+    _without_speculation(monkeypatch)
+    before = compile_model(model, target="sm_90", control_flow="host", cache=False)
+    assert [region.launches for region in before.compiled.counters.data_dependent] == [2, 2]
+    assert before.compiled.counters.placements[0].speculated == 0
