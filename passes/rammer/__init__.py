@@ -19,7 +19,9 @@ CPU tails both derive from its output. For each run of two or more launches (``l
 ``schedule=none`` leaves the launch list as it is. A host with loops or branches quartet-grinder
 placed on the grid becomes one vEU program as a whole, its constructs inside it, its launches
 ordered by grid barriers (flow.py); one with control flow left on the host keeps its launch
-list, and so does a run of one launch (a persistent kernel gains nothing there). A launch
+list, and so does a run of one launch (a persistent kernel gains nothing there). A host copy
+between two launches (a buffer a Scatter updates in place, filled from a constant) becomes
+the launch of a copy kernel (passes/copy_kernel.py), which keeps the run in one kernel. A launch
 whose block no vEU can be (more
 threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
 with the reason, and splits its run.
@@ -33,6 +35,7 @@ from mlir import ir
 
 from quartet.hardware import CpuSpec, spec_for
 from quartet.passes.base import ModulePass, PassError, option
+from quartet.passes.copy_kernel import CopyKernels
 from quartet.passes.rammer.device import unplaceable, virtual_device
 from quartet.passes.rammer.flow import (
     FlowProgram,
@@ -46,12 +49,14 @@ from quartet.passes.rammer.launches import (
     host_functions,
     launch_charge,
     launch_nodes,
+    launch_of,
     runs,
 )
 from quartet.passes.rammer.program import Program
 from quartet.passes.rammer.tasks import SUFFIX, task_function
 from quartet.rammer import policy
 from quartet.rammer.cost import SCHEDULES, handoff_seconds
+from quartet.welder import LAUNCH_SECONDS
 
 DEFAULT_REGISTERS = 64
 
@@ -77,12 +82,18 @@ class Rammer(ModulePass):
         spec = self._spec()
         functions, hosts = host_functions(module)
         tasks: dict[str, str] = {}  # kernel function -> its task function
+        copies = None
         for host in hosts:
             host_name = ir.StringAttr(host.attributes["sym_name"]).value
             names = (f"{host_name}_rammer", f"{host_name}_veu_table")
             if has_grid_constructs(host):
                 self._schedule_flow(host, functions, spec, names, tasks)
                 continue
+            if _splitting_copies(host, functions):
+                copies = copies or CopyKernels(module, spec)
+                charge = launch_charge(host) if LAUNCH_SECONDS in host.attributes else 0.0
+                copies.replace_copies(host, charge)
+                functions, _ = host_functions(module)  # with the copy kernels
             parts = [part for run in runs(host, functions) for part in _placeable(run, spec)]
             scheduled = [part for part in parts if len(part) > 1]
             for number, run in enumerate(scheduled):
@@ -154,6 +165,20 @@ def _placeable(run: list[Launch], spec) -> list[list[Launch]]:
         launch.call.attributes[KEPT] = ir.StringAttr.get(reason)
         parts.append([])
     return [part for part in parts if part]
+
+
+def _splitting_copies(host: ir.Operation, functions) -> bool:
+    """Whether a host ``memref.copy`` lies between two launches of ``host`` (a body without
+    control flow): it would end one persistent kernel and start another, where a copy
+    kernel's tasks (passes/copy_kernel.py) keep the run whole."""
+    kinds = []
+    for op in host.regions[0].blocks[0].operations:
+        if launch_of(op.operation, functions) is not None:
+            kinds.append("launch")
+        elif op.operation.name == "memref.copy":
+            kinds.append("copy")
+    text = "".join(kind[0] for kind in kinds)  # l: launch, c: copy
+    return "c" in text.strip("c")
 
 
 def _erase_unlaunched(module: ir.Operation) -> None:

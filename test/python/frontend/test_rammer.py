@@ -44,8 +44,28 @@ def small_cnn(image: int = 8, seed: int = 0) -> onnx.ModelProto:
     return make_model(nodes, inputs, outputs, w.items)
 
 
+def top_k_scatter(rows: int = 4, width: int = 10, k: int = 3) -> onnx.ModelProto:
+    """``zeros_like(x).scatter(-1, i, v)`` of x's top k, then a running sum, as PyTorch
+    exports it: the Scatter updates a copy of a constant in place, a host copy between two
+    launches unless it is a copy kernel's."""
+    w = Weights(4)
+    nodes = [
+        helper.make_node("TopK", ["x", w.add("k", np.array([k], np.int64))], ["v", "i"]),
+        helper.make_node(
+            "ScatterElements",
+            [w.add("zeros", np.zeros((rows, width), np.float32)), "i", "v"],
+            ["z"],
+            axis=-1,
+        ),
+        helper.make_node("CumSum", ["z", w.add("axis", np.array(-1, np.int64))], ["y"]),
+    ]
+    inputs, outputs = [("x", FLOAT, [rows, width])], [("y", FLOAT, [rows, width])]
+    return make_model(nodes, inputs, outputs, w.items)
+
+
 MODELS = {
     "mlp": lambda: mlp(sizes=(64, 256, 256, 10), batch=16),
+    "scatter": top_k_scatter,
     "encoder layer": lambda: encoder_layer(batch=1, seq=8, dim=16, heads=2, ffn=32),
     "cnn": small_cnn,
 }
