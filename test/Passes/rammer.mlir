@@ -132,15 +132,19 @@ func.func private @g_k0.func(%a: memref<64xf32>, %b: memref<64xf32>) {
   return
 }
 
-/// Check that a host op rammer cannot place between launches (a copy) splits the launches
-/// into two vEU programs, each with its own table and counters.
+/// Check that a host copy between launches becomes a copy kernel's launch (its task function
+/// beside the kernels' ones), and the five launches one vEU program with one table.
+// CHECK-LABEL: func.func private @g_copy0_task(
+// CHECK-SAME: tile.kernel = #tile.kernel<"g_copy0">
+// CHECK-LABEL: func.func private @g_rammer.func(
+// CHECK-COUNT-2: func.call @g_k0_task(
+// CHECK: func.call @g_copy0_task(%{{.*}}, %arg2, %arg0)
+// CHECK-COUNT-2: func.call @g_k0_task(
 // CHECK-LABEL: func.func @g(
-// CHECK: memref.get_global @g_veu_table : memref<2x2x2xi32>
+// CHECK: memref.get_global @g_veu_table : memref<5x5x2xi32>
+// CHECK-NOT: memref.copy
 // CHECK: call @g_rammer.func(
-// CHECK: memref.copy
-// CHECK: memref.get_global @g_veu_table_1 : memref<2x2x2xi32>
-// CHECK: call @g_rammer_1.func(
-// CHECK-NOT: call @g_k0
+// CHECK-NOT: call @g_
 func.func @g(%x: memref<64xf32>, %y: memref<64xf32>, %z: memref<64xf32>) attributes {welder.launch_seconds = 0.0 : f64} {
   call @g_k0.func(%x, %y) : (memref<64xf32>, memref<64xf32>) -> ()
   call @g_k0.func(%y, %z) : (memref<64xf32>, memref<64xf32>) -> ()
