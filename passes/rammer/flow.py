@@ -72,7 +72,8 @@ HOST_KEPT = ("memref.alloc", "memref.get_global", "arith.constant", "func.return
 
 
 def has_grid_constructs(host: ir.Operation) -> bool:
-    """Whether ``host`` has a loop or branch quartet-grinder placed on the grid."""
+    """Whether ``host`` has a loop or branch quartet-grinder placed on the device (on the grid
+    or on one CTA)."""
     return any(_on_grid(op.operation) for op in host.regions[0].blocks[0].operations)
 
 
