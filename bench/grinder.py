@@ -132,7 +132,9 @@ def measure_device(name: str, host: dict) -> dict:
         for loop, iterations in zip(counters.loops, host["iterations"], strict=True)
         if loop.trips is None
     )
-    barriers += sum(1 for p in counters.placements if p.construct.startswith("scf.if"))
+    barriers += sum(
+        1 for p in counters.placements if p.construct.startswith("scf.if") and p.placement == "grid"
+    )
     bandwidth = spec_for(TARGET).dram_bandwidth
     modelled = (
         LAUNCH_SECONDS

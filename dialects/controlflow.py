@@ -13,8 +13,8 @@ HOST_REASON = "controlflow.host_reason"
 """On a loop or branch that runs on the host: why (quartet-grinder's, or
 quartet-host-control-flow's)."""
 MODELLED = "grinder.modelled"
-"""On each loop and branch: ``{device_seconds, host_seconds}``, quartet-grinder's modelled time
-of one iteration (one run of a branch) on the grid and on the host."""
+"""On each loop and branch: ``{device_seconds, host_seconds, cta_seconds}``, quartet-grinder's
+modelled time of one iteration (one run of a branch) on the grid, on the host and on one CTA."""
 SCOPES = ("grid", "cta")
 PLACEABLE_OPS = ("scf.for", "scf.while", "scf.if")
 

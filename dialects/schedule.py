@@ -26,6 +26,10 @@ GRID_SYNC = "schedule.grid_sync"
 """On a vEU program whose loops and branches run on the grid (quartet-grinder's): the index of
 the first of the two counters cells its grid barriers use (arrivals, then generation); its
 launches are ordered by grid barriers, its segments signal nothing (passes/rammer/flow.py)."""
+OWNER = "schedule.owner"
+"""On the ``scf.if %veu == owner`` around a loop or branch quartet-grinder placed on one CTA
+(``#controlflow.device<"cta">``) in a vEU program: the vEU (an index) that runs it alone, every
+task of its launches in the vEU table (passes/rammer/flow.py)."""
 PER_SM = "schedule.per_sm"
 """On the gpu.module of a persistent kernel (quartet-map-to-gpu): the vEUs per SM it was
 planned for, which its PTX requires resident (``.minnctapersm``, quartet-launch-bounds)."""

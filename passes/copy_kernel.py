@@ -94,7 +94,7 @@ class CopyKernels:
         for copy in copies:
             with ir.InsertionPoint(copy), copy.location:
                 source, target = (_Side.of(value) for value in copy.operands)
-                seconds = charge + 2 * _moved(copy.operands[0].type) / self.spec.dram_bandwidth
+                seconds = charge + copy_work_seconds(copy, self.spec)
                 name = self._kernel(host, host_name, source, target, seconds)
                 operands = [source.buffer, target.buffer, *source.offsets, *target.offsets]
                 func.CallOp([], ir.FlatSymbolRefAttr.get(f"{name}.func"), operands)
@@ -110,6 +110,21 @@ class CopyKernels:
         return self.made[key]
 
 
+def copy_blocks(copy: ir.Operation) -> int:
+    """The blocks of the copy kernel of ``copy`` (a ``memref.copy``): one element a thread."""
+    return _blocks(math.prod(ir.MemRefType(copy.operands[0].type).shape))
+
+
+def copy_work_seconds(copy: ir.Operation, spec) -> float:
+    """The modelled time of the copy kernel of ``copy`` without its launch charge: its bytes
+    read and written at ``spec``'s DRAM bandwidth."""
+    return 2 * _moved(copy.operands[0].type) / spec.dram_bandwidth
+
+
+def _blocks(elements: int) -> int:
+    return max(1, math.ceil(elements / THREADS))
+
+
 def _moved(source: ir.Type) -> int:
     """Bytes a copy of a ``source`` buffer reads (and writes)."""
     buffer = ir.MemRefType(source)
@@ -120,7 +135,7 @@ def _build(name: str, source: _Side, target: _Side, seconds: float) -> None:
     """The copy kernel function ``@<name>.func``, modelled to take ``seconds``."""
     elements = math.prod(source.sizes)
     moved = elements * _bytes(ir.MemRefType(source.buffer.type).element_type)
-    blocks = max(1, math.ceil(elements / THREADS))
+    blocks = _blocks(elements)
     index = ir.IndexType.get()
     offsets = [index] * (len(source.offsets) + len(target.offsets))
     types = [source.buffer.type, target.buffer.type, *offsets]

@@ -24,12 +24,32 @@ Every construct is a candidate: the frontend's ``controlflow.placement`` asks fo
 but bufferization rebuilds ``scf.while`` and ``scf.if`` without their attributes, so the
 decision is made here, on the loop-level form, and written anew.
 
+A construct the device can run goes on the grid or, where one CTA runs it faster, on one
+CTA: **cta** (``#controlflow.device<"cta">``, Cocktailer's barriers between single-block
+kernels cheapened to CTA barriers): vEU 0 of the persistent kernel runs every task of every
+launch in it, one after the other, each task ending with the CTA barrier the vEU program
+already places, so it passes no grid barrier inside (quartet-rammer guards it with
+``%veu == 0`` and gives the owner every task of its launches, passes/rammer/flow.py). Every
+construct nested in a cta one is cta too (the same CTA runs it). Option ``scope``: ``auto``
+(the default) picks the cheaper of the two by the model below, ``grid`` or ``cta`` forces one
+where the device runs the construct. A construct whose results are used after it stays on
+the grid (only the owner would hold them).
+
 Each construct also records the modelled cost of one iteration (of one run, for a branch)
-both ways, ``grinder.modelled = {device_seconds, host_seconds}``: on the device, its body's
-kernels without their launch charge plus a grid barrier per dependency (:data:`BARRIER_SECONDS`);
-on the host, the kernels with their launches plus a round trip per read-back
-(:data:`ROUND_TRIP_SECONDS`). The device wins wherever the body can go there: it saves every
-launch and every read-back and adds barriers that cost a fraction of either.
+each way, ``grinder.modelled = {device_seconds, host_seconds, cta_seconds}``:
+
+- grid (``device_seconds``): its body's kernels without their launch charge, plus a grid
+  barrier per launch and one at the end of the iteration (:data:`BARRIER_L2_TRIPS`);
+- host: the kernels with their launches plus a round trip per read-back
+  (:data:`ROUND_TRIP_SECONDS`);
+- cta: every task of every launch on one vEU, one after the other (a launch of ``B`` tasks
+  whose kernel Welder models in ``ceil(B / SMs)`` rounds of one task per SM takes ``B``
+  rounds), plus a CTA barrier per task (:data:`CTA_BARRIER_CYCLES`).
+
+The device wins wherever the body can go there: it saves every launch and every read-back
+and adds barriers that cost a fraction of either; one CTA wins where the body has too few
+tasks to fill the grid for the grid barriers it saves (a single-block RNN cell, a tiny while
+loop's condition).
 
 Where a host function has a construct on the grid, its host-side copies become copy kernel
 launches too (a copy on the host would end the vEU program there: one launch per inference
@@ -42,13 +62,21 @@ from dataclasses import dataclass
 
 from mlir import ir
 
-from quartet.dialects.controlflow import HOST_REASON, MODELLED, PLACEABLE_OPS, PLACEMENT, Device
+from quartet.dialects import tile
+from quartet.dialects.controlflow import (
+    HOST_REASON,
+    MODELLED,
+    PLACEABLE_OPS,
+    PLACEMENT,
+    SCOPES,
+    Device,
+)
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
-from quartet.passes.copy_kernel import CopyKernels
+from quartet.passes.copy_kernel import CopyKernels, copy_blocks, copy_work_seconds
 from quartet.passes.rammer.flow import preorder
 from quartet.passes.rammer.launches import VIEWS, block_loop, host_functions, launch_charge
-from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS
+from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS, task_seconds
 from quartet.welder import LAUNCH_SECONDS as LAUNCH_SECONDS_ATTR
 from quartet.welder import MODELLED_SECONDS
 
@@ -64,6 +92,14 @@ it, 5-7 us per call measured by Wu et al., "DualPath: Breaking the Storage Bandw
 Bottleneck in Agentic LLM Inference", arXiv:2602.21548 (2026), section 5.2 (the figure
 bench/grinder.py charges a copy)."""
 
+CTA_BARRIER_CYCLES = 20
+"""A CTA barrier (``bar.sync``) once every warp of the CTA has arrived: about 20 cycles,
+measured by Wong et al., "Demystifying GPU Microarchitecture through Microbenchmarking"
+(ISPASS 2010), section on ``__syncthreads``; "a few tens of cycles" is also what
+:data:`BARRIER_L2_TRIPS` neglects around a grid barrier."""
+
+SCOPE_CHOICES = ("auto", *SCOPES)
+
 SCALAR_OPS = ("arith.constant", "memref.load", "scf.yield", "scf.condition")
 STORAGE_OPS = ("memref.alloc", "memref.get_global", *VIEWS)
 
@@ -74,13 +110,40 @@ def barrier_seconds(clock_hz: float) -> float:
 
 
 @dataclass(frozen=True)
+class Modelled:
+    """One iteration (one run of a branch) of a construct in each place, in seconds."""
+
+    device_seconds: float  # on the grid
+    host_seconds: float
+    cta_seconds: float  # on one CTA
+
+    def to_attr(self) -> ir.Attribute:
+        f64 = ir.F64Type.get()
+        return ir.DictAttr.get(
+            {
+                "device_seconds": ir.FloatAttr.get(f64, self.device_seconds),
+                "host_seconds": ir.FloatAttr.get(f64, self.host_seconds),
+                "cta_seconds": ir.FloatAttr.get(f64, self.cta_seconds),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class Grinder(ModulePass):
-    """Place each scf.for / scf.while / scf.if of a host function on the grid or the host."""
+    """Place each scf.for / scf.while / scf.if of a host function on the grid, one CTA or the
+    host."""
 
     name = "quartet-grinder"
     arch: str = option("sm_90", "target machine: sm_90, sm_80, sm_70 or cpu (device: sm_90)")
+    scope: str = option(
+        "auto", "auto: one CTA or the grid, the cheaper by the model; grid; cta (where it can)"
+    )
 
     def apply(self, module: ir.Operation) -> None:
+        if self.scope not in SCOPE_CHOICES:
+            raise PassError(
+                f"option 'scope' must be one of {', '.join(SCOPE_CHOICES)}, got '{self.scope}'"
+            )
         try:
             spec = spec_for(self.arch if self.arch != "cpu" else "sm_90")
         except ValueError as error:
@@ -89,7 +152,7 @@ class Grinder(ModulePass):
         copies = CopyKernels(module, spec)
         for host in hosts:
             charge = launch_charge(host) if LAUNCH_SECONDS_ATTR in host.attributes else 0.0
-            placer = _Placer(functions, charge, barrier_seconds(spec.clock_hz))
+            placer = _Placer(functions, charge, spec, self.scope)
             for construct in _constructs(host):
                 placer.place(construct)
             placer.on_device = placer.on_device and not _demoted(host)
@@ -99,27 +162,37 @@ class Grinder(ModulePass):
 
 
 class _Placer:
-    def __init__(self, functions, charge: float, barrier: float):
-        self.functions, self.charge, self.barrier = functions, charge, barrier
+    def __init__(self, functions, charge: float, spec, scope: str):
+        self.functions, self.charge, self.spec, self.scope = functions, charge, spec, scope
+        self.barrier = barrier_seconds(spec.clock_hz)
+        self.cta_barrier = CTA_BARRIER_CYCLES / spec.clock_hz
         self.on_device = False
 
     def place(self, construct: ir.Operation) -> None:
         reason = self.host_reason(construct)
-        if reason is None:
-            construct.attributes[PLACEMENT] = Device("grid").to_attr()
-            self.on_device = True
-        else:
+        modelled = self.modelled(construct)
+        construct.attributes[MODELLED] = modelled.to_attr()
+        if reason is not None:
             if PLACEMENT in construct.attributes:
                 del construct.attributes[PLACEMENT]
             construct.attributes[HOST_REASON] = ir.StringAttr.get(reason)
-        device, host = self.modelled(construct)
-        f64 = ir.F64Type.get()
-        construct.attributes[MODELLED] = ir.DictAttr.get(
-            {
-                "device_seconds": ir.FloatAttr.get(f64, device),
-                "host_seconds": ir.FloatAttr.get(f64, host),
-            }
-        )
+            return
+        self.on_device = True
+        scope = self.device_scope(construct, modelled)
+        construct.attributes[PLACEMENT] = Device(scope).to_attr()
+        if scope == "cta":  # the owner CTA runs everything inside too
+            for nested in _nested(construct):
+                if PLACEMENT in nested.attributes:
+                    nested.attributes[PLACEMENT] = Device("cta").to_attr()
+
+    def device_scope(self, construct: ir.Operation, modelled: Modelled) -> str:
+        """Where on the device ``construct`` runs: the grid where its results are used after
+        it (every vEU needs them), else the forced scope, else the cheaper one."""
+        if any(list(result.uses) for result in construct.results):
+            return "grid"
+        if self.scope != "auto":
+            return self.scope
+        return "cta" if modelled.cta_seconds < modelled.device_seconds else "grid"
 
     def host_reason(self, construct: ir.Operation) -> str | None:
         """Why ``construct`` must run on the host (None when the grid can run it)."""
@@ -176,25 +249,41 @@ class _Placer:
             return None
         return f"it holds {where}, which the vEU program cannot run"
 
-    def modelled(self, construct: ir.Operation) -> tuple[float, float]:
-        """Seconds of one iteration (one run of a branch, its costlier side) on the grid and
-        on the host."""
-        kernels, launches, loads = 0.0, 0, 0
+    def modelled(self, construct: ir.Operation) -> Modelled:
+        """Seconds of one iteration (one run of a branch) on the grid, on the host and on one
+        CTA (see the module)."""
+        work, serial, launches, tasks, loads = 0.0, 0.0, 0, 0, 0
         for op in _nested(construct):
-            if op.name == "func.call":
-                callee = self.functions.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
-                loop = None if callee is None else block_loop(callee)
-                if loop is not None and MODELLED_SECONDS in loop.attributes:
-                    kernels += ir.FloatAttr(loop.attributes[MODELLED_SECONDS]).value
-                    launches += 1
-            elif op.name == "memref.copy":
-                launches += 1
-            elif op.name == "memref.load":
+            if op.name == "memref.load":
                 loads += 1
-        work = max(kernels - launches * self.charge, 0.0)
-        device = work + (launches + 1) * self.barrier
-        host = work + launches * LAUNCH_SECONDS + max(loads, 1) * ROUND_TRIP_SECONDS
-        return device, host
+            launched = self.launched_work(op)
+            if launched is None:
+                continue
+            seconds, blocks = launched
+            work += seconds
+            serial += blocks * task_seconds(seconds, 0.0, blocks, self.spec.sm_count)
+            launches += 1
+            tasks += blocks
+        return Modelled(
+            device_seconds=work + (launches + 1) * self.barrier,
+            host_seconds=work + launches * LAUNCH_SECONDS + max(loads, 1) * ROUND_TRIP_SECONDS,
+            cta_seconds=serial + tasks * self.cta_barrier,
+        )
+
+    def launched_work(self, op: ir.Operation) -> tuple[float, int] | None:
+        """The modelled time of the kernel ``op`` launches without its launch charge, and its
+        tasks (blocks); None where ``op`` launches nothing (a copy launches a copy kernel)."""
+        if op.name == "memref.copy":
+            return copy_work_seconds(op, self.spec), copy_blocks(op)
+        if op.name != "func.call":
+            return None
+        callee = self.functions.get(ir.FlatSymbolRefAttr(op.attributes["callee"]).value)
+        loop = None if callee is None else block_loop(callee)
+        if loop is None or MODELLED_SECONDS not in loop.attributes:
+            return None
+        seconds = ir.FloatAttr(loop.attributes[MODELLED_SECONDS]).value - self.charge
+        blocks = tile.Launch.from_attr(loop.attributes[tile.LAUNCH]).blocks
+        return max(seconds, 0.0), blocks
 
 
 def _demoted(host: ir.Operation) -> bool:

@@ -17,13 +17,13 @@ CPU tails both derive from its output. For each run of two or more launches (``l
    called once by the host (``program.py``).
 
 ``schedule=none`` leaves the launch list as it is. A host with loops or branches quartet-grinder
-placed on the grid becomes one vEU program as a whole, its constructs inside it, its launches
-ordered by grid barriers (flow.py); one with control flow left on the host keeps its launch
-list, and so does a run of one launch (a persistent kernel gains nothing there). A host copy
-between two launches (a buffer a Scatter updates in place, filled from a constant) becomes
-the launch of a copy kernel (passes/copy_kernel.py), which keeps the run in one kernel. A launch
-whose block no vEU can be (more
-threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
+placed on the device becomes one vEU program as a whole, its constructs inside it, its
+launches ordered by grid barriers, those of a construct on one CTA all on one vEU (flow.py);
+one with control flow left on the host keeps its launch list, and so does a run of one launch
+(a persistent kernel gains nothing there). A host copy between two launches (a buffer a
+Scatter updates in place, filled from a constant) becomes the launch of a copy kernel
+(passes/copy_kernel.py), which keeps the run in one kernel. A launch whose block no vEU can be
+(more threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
 with the reason, and splits its run.
 """
 
@@ -38,9 +38,11 @@ from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.copy_kernel import CopyKernels
 from quartet.passes.rammer.device import unplaceable, virtual_device
 from quartet.passes.rammer.flow import (
+    OWNER_VEU,
     FlowProgram,
     has_grid_constructs,
     launches_in,
+    owned,
     program_ops,
 )
 from quartet.passes.rammer.launches import (
@@ -125,19 +127,25 @@ class Rammer(ModulePass):
             reason = unplaceable(spec, launch.launch)
             if reason is not None:
                 raise PassError(f"a launch in a loop on the grid: {reason}", launch.call)
-        device, depends, table, task_names = self._place(host, run, spec, tasks)
+        pins = [index for index, launch in enumerate(run) if owned(launch.call)]
+        device, depends, table, task_names = self._place(host, run, spec, tasks, pins)
         program = FlowProgram(host, run, depends, table, device, spec.arch, ops, functions)
         program.build(*names, task_names)
 
-    def _place(self, host, run: list[Launch], spec, tasks: dict[str, str]):
+    def _place(self, host, run: list[Launch], spec, tasks: dict[str, str], pins=()):
         """The virtual device ``run`` gets, its launches' dependencies, the wavefront policy's
-        vEU table and each launch's task function (made where it is the callee's first)."""
+        vEU table (every task of the launches ``pins`` on the owner vEU of a construct on one
+        CTA) and each launch's task function (made where it is the callee's first)."""
         threads = max(launch.launch.threads for launch in run)
         shared = max(launch.launch.shared for launch in run)
-        total = sum(launch.launch.blocks for launch in run)
+        # the tasks of ``pins`` all go to one vEU: they ask for no more
+        total = sum(run[i].launch.blocks for i in range(len(run)) if i not in pins) + bool(pins)
         device = virtual_device(spec, threads, shared, self.registers, total)
         nodes = launch_nodes(run, launch_charge(host), device.sms)
-        table = policy.wavefront(nodes, device, handoff_seconds(spec.clock_hz))
+        handoff = handoff_seconds(spec.clock_hz)
+        table = policy.wavefront(nodes, device, handoff)
+        if pins:
+            table = policy.pinned(nodes, table, device, pins, OWNER_VEU, handoff)
         task_names = [self._task(launch, tasks) for launch in run]
         return device, [node.depends for node in nodes], table, task_names
 

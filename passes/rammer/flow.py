@@ -27,6 +27,24 @@ the launch that wrote it, and a barrier separates it from any later launch that 
 The counters buffer holds the grid barrier's two cells after the launches' counters
 (``counters[L]``: arrivals, ``counters[L + 1]``: generation), so the host allocates and
 zeroes them once with the counters and never resets them (lowering.py).
+
+A construct quartet-grinder placed on one CTA (``#controlflow.device<"cta">``) runs on vEU
+:data:`OWNER_VEU` alone, inside ``scf.if %veu == owner {schedule.owner}``; the vEU table gives
+that vEU every task of its launches (quartet-rammer pins their rows). Inside it there is no
+grid barrier: each task already ends with a CTA barrier, which orders global memory between
+the threads of the one CTA, so the next launch and a predicate's load need nothing more. For
+the grid barriers around it, the construct is one access of everything its launches and loads
+touch: a barrier before it where that conflicts with what is pending (the owner must see the
+other vEUs' writes), and its accesses pending after it (the other vEUs must see the owner's
+writes, and must not overwrite what it reads, before they touch them).
+
+    "schedule.barrier"(...) {scope = "grid"}        // the owner reads what launch 0 wrote
+    scf.if %veu == 0 {
+      scf.while ... { segment(launch 1) ; %go = memref.load %flag ; scf.condition(%go) }
+        {controlflow.placement = #controlflow.device<"cta">}
+    } {schedule.owner = 0}
+    "schedule.barrier"(...) {scope = "grid"}        // launch 2 reads what the owner wrote
+    segment(launch 2)
 """
 
 from __future__ import annotations
@@ -34,10 +52,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlir import ir
-from mlir.dialects import func, memref
+from mlir.dialects import arith, func, memref, scf
 
 from quartet.dialects import schedule
-from quartet.dialects.controlflow import PLACEABLE_OPS, PLACEMENT
+from quartet.dialects.controlflow import PLACEABLE_OPS, PLACEMENT, Device
 from quartet.dialects.schedule import Segment
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
@@ -46,17 +64,36 @@ from quartet.passes.rammer.program import Program
 
 SYNC_CELLS = 2
 
+OWNER_VEU = 0
+"""The vEU that runs the constructs placed on one CTA."""
+
 HOST_KEPT = ("memref.alloc", "memref.get_global", "arith.constant", "func.return")
 """Host ops that stay in the host: they define the buffers and constants the program uses."""
 
 
 def has_grid_constructs(host: ir.Operation) -> bool:
-    """Whether ``host`` has a loop or branch quartet-grinder placed on the grid."""
+    """Whether ``host`` has a loop or branch quartet-grinder placed on the device (on the grid
+    or on one CTA)."""
     return any(_on_grid(op.operation) for op in host.regions[0].blocks[0].operations)
 
 
 def _on_grid(op: ir.Operation) -> bool:
     return op.name in PLACEABLE_OPS and PLACEMENT in op.attributes
+
+
+def on_one_cta(op: ir.Operation) -> bool:
+    """Whether ``op`` is a loop or branch quartet-grinder placed on one CTA."""
+    return _on_grid(op) and Device.from_attr(op.attributes[PLACEMENT]).scope == "cta"
+
+
+def owned(op: ir.Operation) -> bool:
+    """Whether ``op`` runs on the owner vEU alone (it is in a construct on one CTA)."""
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        if on_one_cta(parent):
+            return True
+        parent = parent.parent
+    return False
 
 
 def program_ops(host: ir.Operation, functions) -> list[ir.Operation]:
@@ -176,17 +213,19 @@ class Barriers:
     """Places the grid barriers of a vEU program's body (see the module docstring) and turns
     each launch into its segment through ``segment(call, launch)``.
 
-    ``memory`` maps each of the program's buffer arguments to the host buffer it is a view of
+    ``aliases`` maps each of the program's buffer arguments to the host buffer it is a view of
     (its ``base`` in the host): two arguments may view one allocation (a Reshape's view of a
     Transpose's result, passed beside it), and a launch through one conflicts with a launch
     through the other."""
 
-    def __init__(self, functions, sync: ir.Value, segment, memory: dict):
+    def __init__(self, functions, sync: ir.Value, segment, aliases: dict | None = None):
         self.functions, self.sync, self.segment = functions, sync, segment
-        self.memory = memory
+        self.aliases = aliases or {}
 
-    def bases(self, buffers) -> set:
-        return {self.memory.get(buffer, buffer) for buffer in buffers}
+    def bases(self, values) -> set:
+        """What memory ``values`` are: a program's argument is the host buffer it was passed
+        (two views of one buffer are two arguments: ``aliases``)."""
+        return {self.aliases.get(value, value) for value in values}
 
     def block(self, block: ir.Block, pending: Pending) -> Pending:
         for op in list(block.operations):
@@ -209,6 +248,8 @@ class Barriers:
         return pending
 
     def construct(self, op: ir.Operation, pending: Pending) -> Pending:
+        if on_one_cta(op):
+            return self.owned_construct(op, pending)
         if op.name == "scf.if":
             for region in op.regions:
                 if region.blocks:
@@ -224,6 +265,27 @@ class Barriers:
         self.close(op.regions[1].blocks[0], self.block(op.regions[1].blocks[0], first.copy()))
         return first  # a while loop leaves through its before region
 
+    def owned_construct(self, op: ir.Operation, pending: Pending) -> Pending:
+        """A construct on one CTA: its launches made segments with no barrier between them,
+        a barrier before it where its accesses conflict with ``pending``; what it touched is
+        pending after it (see the module)."""
+        inside = Pending()
+        for nested in list(preorder(op)):
+            launch = launch_of(nested, self.functions)
+            if launch is not None:
+                inside.reads |= self.bases(launch.reads)
+                inside.writes |= self.bases(launch.writes)
+                self.segment(nested, launch)
+            elif nested.name == "memref.load":
+                inside.loads |= self.bases([base(nested.operands[0])])
+        if pending.conflicts(inside.reads, inside.writes) or inside.loads & pending.writes:
+            pending = self.barrier(op)
+        return Pending(
+            pending.reads | inside.reads,
+            pending.writes | inside.writes,
+            pending.loads | inside.loads,
+        )
+
     def close(self, block: ir.Block, pending: Pending) -> None:
         """A barrier before ``block``'s terminator where anything is pending."""
         if pending:
@@ -233,6 +295,29 @@ class Barriers:
         with ir.InsertionPoint(before), before.location:
             grid_barrier(self.sync)
         return Pending()
+
+
+def guard_owned(body: ir.Block, veu: ir.Value) -> None:
+    """Every outermost construct on one CTA in ``body`` (a vEU program's, or a region in it)
+    moved into ``scf.if %veu == OWNER_VEU {schedule.owner = OWNER_VEU}``."""
+    for op in list(body.operations):
+        op = op.operation
+        if on_one_cta(op):
+            _guard(op, veu)
+            continue
+        for region in op.regions:
+            for block in region.blocks:
+                guard_owned(block, veu)
+
+
+def _guard(op: ir.Operation, veu: ir.Value) -> None:
+    with ir.InsertionPoint(op), op.location:
+        owner = b.const_index(OWNER_VEU)
+        guard = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, veu, owner))
+        guard.attributes[schedule.OWNER] = ir.IntegerAttr.get(ir.IndexType.get(), OWNER_VEU)
+        with ir.InsertionPoint(guard.then_block):
+            terminator = scf.YieldOp([])
+    op.move_before(terminator)
 
 
 def grid_barrier(sync: ir.Value) -> None:
@@ -296,9 +381,10 @@ class FlowProgram(Program):
                 )
             call.erase()
 
-        memory = {value: base(host) for value, host in zip(values, self.buffers, strict=True)}
-        barriers = Barriers(self.functions, sync, segment, memory)
+        aliases = {value: base(buffer) for buffer, value in zip(self.buffers, values, strict=True)}
+        barriers = Barriers(self.functions, sync, segment, aliases)
         barriers.block(loop.region.blocks[0], Pending())
+        guard_owned(loop.region.blocks[0], veu)
         self._call_at_last(name, table_name)
 
     def _call_at_last(self, name: str, table_name: str) -> None:

@@ -2,8 +2,9 @@
 
 CPU (``quartet-map-to-cpu``): the vEU loop moves inside each segment, so the program runs
 launch after launch, every vEU's tasks of a launch in vEU order; through the loops and
-branches Grinder placed on the grid, which run once with the vEU loop pushed into their
-regions (:func:`split_program`), grid barriers dropped:
+branches Grinder placed on the device, which run once with the vEU loop pushed into their
+regions (:func:`split_program`), grid barriers dropped, the owner's guard around a construct
+on one CTA dropped too (its segments find every task on the owner):
 
     scf.parallel (%veu) { segment 0 ; scf.for { segment 1 ; grid barrier } }
   becomes
@@ -203,6 +204,8 @@ class Distribution:
                 continue
             if schedule.SEGMENT in op.attributes:
                 self.segment(op, top)
+            elif schedule.OWNER in op.attributes:
+                self.block(_unguarded(op), top)
             elif op.name == schedule.BARRIER:
                 op.erase()
             elif op.name in PLACEABLE_OPS:
@@ -262,6 +265,17 @@ class Distribution:
 
 
 DROPPED = (schedule.VEUS, schedule.TABLE, schedule.GRID_SYNC)
+
+
+def _unguarded(guard: ir.Operation) -> list[ir.Operation]:
+    """The ops of ``guard`` (the ``scf.if %veu == owner`` around a construct on one CTA)
+    moved before it, the guard gone: the CPU runs the construct once, its segments' vEU loops
+    finding every task on the owner."""
+    ops = [op.operation for op in guard.regions[0].blocks[0].operations][:-1]
+    for op in ops:
+        op.move_before(guard)
+    guard.erase()
+    return ops
 
 
 def _bound(program: ir.Operation) -> ir.Attribute:

@@ -41,7 +41,7 @@ from quartet.errors import QuartetError, format_location, from_mlir_error
 from quartet.hardware import GPUS
 from quartet.host import extract_host_program
 from quartet.pipeline import parse_pipeline, run_pipeline
-from quartet.pipelines import DEFAULT_TILING, TARGETS, pipeline_text, steps_for
+from quartet.pipelines import CONTROL_FLOW, DEFAULT_TILING, TARGETS, pipeline_text, steps_for
 from quartet.ptxas import PtxasInfo, assemble_all, find_ptxas
 from quartet.runtime import artifact as artifacts
 from quartet.runtime.artifact import Argument, Artifact, CpuForm, KernelImage, NamedTensor
@@ -334,7 +334,9 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
     the entry's loops and branches run on a GPU target: ``"host"`` keeps them in the host
     program, which launches their kernels each iteration and reads conditions back;
     ``"device"`` (the default) is Grinder's: quartet-grinder places each on the grid, inside
-    the persistent kernel, or on the host with the reason why. ``cache=False`` skips
+    the persistent kernel, on one CTA of it where its cost model finds that cheaper, or on the
+    host with the reason why; ``"grid"`` and ``"cta"`` force that scope on the device wherever
+    it can run the construct. ``cache=False`` skips
     the on-disk compile cache (``QUARTET_CACHE_DIR``; ``QUARTET_CACHE=0`` disables it too).
     ``isolate=True`` compiles in a child process: an MLIR assertion or crash there raises
     :class:`~quartet.isolation.InternalError` naming the stage and pass, and leaves this
@@ -481,7 +483,9 @@ def _steps(
     if not isinstance(schedule, str):
         raise QuartetError(f"error: schedule must be 'rammer' or 'none', got {schedule!r}")
     if not isinstance(control_flow, str):
-        raise QuartetError(f"error: control_flow must be 'device' or 'host', got {control_flow!r}")
+        raise QuartetError(
+            f"error: control_flow must be one of {', '.join(CONTROL_FLOW)}, got {control_flow!r}"
+        )
     if entry is not None and not isinstance(entry, str):
         raise QuartetError(f"error: entry must be a function name (a string), got {entry!r}")
     try:

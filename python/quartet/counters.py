@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 from mlir import ir
 
 from quartet.dialects import schedule, tile
-from quartet.dialects.controlflow import HOST_REASON, MODELLED, PLACEABLE_OPS, PLACEMENT
+from quartet.dialects.controlflow import HOST_REASON, MODELLED, PLACEABLE_OPS, PLACEMENT, Device
 from quartet.errors import format_location
 from quartet.passes.iteration_space import constant_int
 from quartet.passes.speculate_branches import SPECULATED_FROM
@@ -117,20 +117,21 @@ class LoopFigures:
     trips: int | None  # per run of the loop; None where only the inference knows
     per_iteration: Tally
     exact: bool  # False: part of the body runs a data-dependent number of times (left out)
-    placement: str = "host"  # "grid": inside the persistent kernel
+    placement: str = "host"  # "grid": inside the persistent kernel; "cta": on one of its CTAs
     host_reason: str | None = None
 
 
 @dataclass
 class Placement:
     """Where quartet-grinder placed one loop or branch, why, and the modelled seconds of one
-    iteration (one run of a branch) on the grid and on the host."""
+    iteration (one run of a branch) on the grid, on the host and on one CTA."""
 
     construct: str  # "scf.if at model.mlir:12:5"
-    placement: str  # "grid" or "host"
+    placement: str  # "grid", "cta" or "host"
     reason: str | None
     device_seconds: float | None
     host_seconds: float | None
+    cta_seconds: float | None
     speculated: int = 0  # tiled operators quartet-speculate-branches moved out of it
 
 
@@ -227,6 +228,8 @@ class _Walk:
             self.program(op, place)
         elif place.device and schedule.SEGMENT in op.attributes:
             self.segment(op, place)
+        elif place.device and schedule.OWNER in op.attributes:
+            self.region(op.regions[0], place)  # the guard of what one CTA runs: its owner's run
         elif place.device and op.name == schedule.BARRIER:
             grid = ir.StringAttr(op.attributes["scope"]).value == "grid"
             place.tally.grid_barriers += place.times if grid else 0
@@ -272,7 +275,7 @@ class _Walk:
         where = f"{loop.name} at {format_location(loop.location, self.filename)}"
         trips = _trip_count(loop) if loop.name == "scf.for" else None
         figures = LoopFigures(where, trips, iteration, exact=not scratch.data_dependent)
-        figures.placement = "grid" if PLACEMENT in loop.attributes else "host"
+        figures.placement = _scope(loop)
         if HOST_REASON in loop.attributes:
             figures.host_reason = ir.StringAttr(loop.attributes[HOST_REASON]).value
         return figures
@@ -342,16 +345,15 @@ class _Walk:
 
 def _placement(op: ir.Operation, filename: str) -> Placement:
     where = f"{op.name} at {format_location(op.location, filename)}"
-    grid = PLACEMENT in op.attributes
     reason = (
         ir.StringAttr(op.attributes[HOST_REASON]).value if HOST_REASON in op.attributes else None
     )
     modelled = ir.DictAttr(op.attributes[MODELLED]) if MODELLED in op.attributes else None
     seconds = [
         ir.FloatAttr(modelled[key]).value if modelled is not None else None
-        for key in ("device_seconds", "host_seconds")
+        for key in ("device_seconds", "host_seconds", "cta_seconds")
     ]
-    return Placement(where, "grid" if grid else "host", reason, *seconds, _speculated(op))
+    return Placement(where, _scope(op), reason, *seconds, _speculated(op))
 
 
 def _speculated(construct: ir.Operation) -> int:
@@ -370,6 +372,13 @@ def _speculated(construct: ir.Operation) -> int:
         for origin in ir.ArrayAttr(function.attributes[SPECULATED_FROM])
     ]
     return sum(str(ir.Location.from_attr(origin)) == where for origin in origins)
+
+
+def _scope(construct: ir.Operation) -> str:
+    """Where quartet-grinder placed ``construct``: "grid", "cta" or "host"."""
+    if PLACEMENT not in construct.attributes:
+        return "host"
+    return Device.from_attr(construct.attributes[PLACEMENT]).scope
 
 
 def _holds_kernel(function: ir.OpView) -> bool:

@@ -6,6 +6,7 @@ Every pipeline here is printed into the compiled artifact and replays unchanged 
 
 from __future__ import annotations
 
+from quartet.dialects.controlflow import SCOPES
 from quartet.hardware import GPUS
 from quartet.passes.grinder import barrier_seconds
 from quartet.rammer.cost import LAUNCH_SECONDS, SCHEDULES, launch_charge
@@ -67,8 +68,9 @@ GRAPH_TO_LOOPS: list[tuple[str, str]] = [
     ),
     ("quartet-lower-tiles", "each tiled generic -> block loop of thread phases and barriers"),
     (
-        "quartet-grinder{arch={target}}",
-        "each loop and branch placed on the grid (inside the persistent kernel) or on the host, "
+        "quartet-grinder{arch={target} scope={scope}}",
+        "each loop and branch placed on the grid (inside the persistent kernel), on one CTA of "
+        "it or on the host, "
         "with the reason and modelled cost in the IR: the launches of their bodies are final "
         "here, and Rammer builds the vEU program from the decision",
     ),
@@ -166,9 +168,11 @@ DEFAULT_TILING = "quartet-roller{arch={target}}"
 FUSION = ("welder", "none")
 
 # Where loops and branches run: "device" (Grinder's: inside the persistent kernel, where
-# quartet-grinder can place them) or "host" (the host program runs them around the launches;
-# also where no persistent kernel holds them, schedule "none").
-CONTROL_FLOW = ("device", "host")
+# quartet-grinder can place them, on the grid or on one CTA by its cost model), "grid" or "cta"
+# (the device, that scope forced where it can run the construct: quartet-grinder's option
+# scope) or "host" (the host program runs them around the launches; also where no persistent
+# kernel holds them, schedule "none").
+CONTROL_FLOW = ("device", "grid", "cta", "host")
 HOST_CONTROL_FLOW = (
     "quartet-host-control-flow",
     "the loops and branches stay on the host: each marked with why before Grinder places",
@@ -216,6 +220,7 @@ def steps_for(
     values |= {"{launch_seconds}": launch_seconds, "{schedule}": schedule}
     values["{phase_seconds}"] = phase_seconds
     values["{registers}"] = "" if registers is None else f" registers={registers}"
+    values["{scope}"] = control_flow if control_flow in SCOPES else "auto"
     prefix = [(_substitute(step, values), why) for step, why in GRAPH_TO_LOOPS]
     if on_host:
         grinder = next(

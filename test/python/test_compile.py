@@ -425,7 +425,9 @@ def test_the_device_mode_runs_an_mlir_loop_inside_the_persistent_kernel():
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_array_equal(model.emulate(x), x + 3)
     np.testing.assert_array_equal(model.run(x), x + 3)
-    with pytest.raises(quartet.QuartetError, match="control_flow must be 'device' or 'host'"):
+    with pytest.raises(
+        quartet.QuartetError, match="control_flow must be one of device, grid, cta, host"
+    ):
         quartet.compile(INDEXED_LOOP, target="sm_90", control_flow=1)
     with pytest.raises(quartet.QuartetError, match="unknown control flow 'gpu'"):
         quartet.compile(INDEXED_LOOP, target="sm_90", control_flow="gpu")

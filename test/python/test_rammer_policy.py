@@ -17,7 +17,7 @@ from quartet.rammer.cost import (
     utilisation,
 )
 from quartet.rammer.dependencies import dependencies
-from quartet.rammer.policy import RKernel, plan, select_rkernels, wavefront, waves
+from quartet.rammer.policy import RKernel, pinned, plan, select_rkernels, wavefront, waves
 from quartet.rammer.table import LaunchNode, VeuTable, VirtualDevice
 
 FOUR = VirtualDevice(sms=4, per_sm=1)
@@ -47,6 +47,21 @@ def test_diamond_runs_its_branches_side_by_side():
     assert [table.start[2][v] for v in range(4) if table.counts(2)[v]] == [1.0, 1.0]
     assert table.start[3][table.counts(3).index(1)] == pytest.approx(3.0)
     assert sequence_seconds(diamond, 4, launch_seconds=0.0) == pytest.approx(5.0)
+
+
+def test_pinned_launches_run_every_task_on_one_veu():
+    """A chain whose middle launch (2 x 2 s) one CTA runs: both its tasks on vEU 0, one
+    after the other (4 s instead of 2 s), the other launches where the policy put them."""
+    chain = [node(0, 4, 1.0), node(1, 2, 2.0, 0), node(2, 4, 1.0, 1)]
+    table = wavefront(chain, FOUR)
+    owned = pinned(chain, table, FOUR, [1], 0)
+    assert owned.counts(1) == (2, 0, 0, 0)
+    assert owned.ranges[1] == ((0, 2), (2, 2), (2, 2), (2, 2))
+    assert owned.counts(0) == table.counts(0) and owned.counts(2) == table.counts(2)
+    assert owned.end[1][0] == pytest.approx(1.0 + 4.0)
+    assert owned.makespan == pytest.approx(6.0)
+    with pytest.raises(ValueError, match="vEU 4 is not one of the 4 vEUs"):
+        pinned(chain, table, FOUR, [1], 4)
 
 
 def test_independent_branches_of_small_kernels_share_the_device():

@@ -253,6 +253,25 @@ def simulate(
     return VeuTable(device.veus, tuple(ranges), tuple(starts), tuple(ends), makespan)
 
 
+def pinned(
+    launches: Sequence[LaunchNode],
+    table: VeuTable,
+    device: VirtualDevice,
+    pins: Sequence[int],
+    veu: int,
+    handoff: float = 0.0,
+) -> VeuTable:
+    """``table`` (of ``launches`` on ``device``) with every task of each launch of ``pins``
+    (indices) on vEU ``veu``, the others where they were, timed anew (:func:`simulate`): the
+    launches of a loop or branch one CTA runs (quartet-grinder's cta scope)."""
+    if not 0 <= veu < device.veus:
+        raise ValueError(f"vEU {veu} is not one of the {device.veus} vEUs")
+    counts = [list(table.counts(launch.index)) for launch in launches]
+    for index in pins:
+        counts[index] = [launches[index].tasks if v == veu else 0 for v in range(device.veus)]
+    return simulate(launches, counts, device, handoff)
+
+
 def _ranges(row: Sequence[int]) -> tuple[tuple[int, int], ...]:
     """Counts per vEU -> contiguous task ranges [lo, hi) in vEU order."""
     bounds = []

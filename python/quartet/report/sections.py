@@ -301,6 +301,7 @@ def grinder(report: ReportInput) -> str | None:
             placement.placement,
             placement.reason or "",
             page.number(_us(placement.device_seconds)),
+            page.number(_us(placement.cta_seconds)),
             page.number(_us(placement.host_seconds)),
         ]
         for placement in counters.placements
@@ -316,14 +317,15 @@ def grinder(report: ReportInput) -> str | None:
         ]
         for loop in counters.loops
     ]
-    headers = ["construct", "placed", "why on the host", "grid µs", "host µs"]
+    headers = ["construct", "placed", "why on the host", "grid µs", "one CTA µs", "host µs"]
     loop_headers = ["loop", "placed", "trips", "launches", "host round trips", "grid barriers"]
     return page.section(
         "grinder",
         "Grinder: loops and branches",
         page.note(
             "quartet-grinder places each loop and branch on the grid (inside the persistent "
-            "kernel, iterations separated by grid barriers, predicates read on the device) or "
+            "kernel, iterations separated by grid barriers, predicates read on the device), on "
+            "one CTA of it (every task on vEU 0, CTA barriers only: where that is cheaper) or "
             "on the host, with the modelled time of one iteration (one run of a branch) in "
             "each place; then, per loop, what one iteration launches, reads back and waits for."
         ),

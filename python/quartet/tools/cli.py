@@ -147,7 +147,8 @@ def _add_onnx_options(parser: argparse.ArgumentParser) -> None:
         default="device",
         help="where loops and branches run on a GPU target: host (a host loop launching their "
         "kernels, reading conditions back) or device (Grinder: inside the persistent kernel, one "
-        "launch; what cannot go there stays on the host and the summary says why)",
+        "launch, on the grid or on one CTA by the cost model; what cannot go there stays on the "
+        "host and the summary says why); grid or cta: the device, that scope forced",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument(
@@ -510,6 +511,13 @@ def _kernel_figures(traffic: KernelTraffic) -> dict:
     }
 
 
+PLACES = {
+    "grid": "the grid (inside the persistent kernel)",
+    "cta": "one CTA (vEU 0 of the persistent kernel, CTA barriers only)",
+}
+"""How the compile summary names quartet-grinder's device placements."""
+
+
 def _summary(model: CompiledModel) -> str:
     seconds = sum(model.stage_seconds.values())
     counters = model.counters
@@ -537,15 +545,12 @@ def _summary(model: CompiledModel) -> str:
             + ("" if loop.exact else " (data-dependent parts apart)")
         )
     for placement in counters.placements:
-        where = (
-            "the grid (inside the persistent kernel)"
-            if placement.placement == "grid"
-            else (f"the host: {placement.reason}")
-        )
+        where = PLACES.get(placement.placement) or f"the host: {placement.reason}"
         modelled = ""
         if placement.device_seconds is not None:
             modelled = (
                 f" (modelled per iteration: {placement.device_seconds * 1e6:.2f} us on the grid, "
+                f"{placement.cta_seconds * 1e6:.2f} us on one CTA, "
                 f"{placement.host_seconds * 1e6:.2f} us on the host)"
             )
         moved = (

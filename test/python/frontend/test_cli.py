@@ -20,7 +20,8 @@ def test_compile_writes_ptx_final_ir_and_report(tmp_path):
     model = tmp_path / "encoder.onnx"
     model.write_bytes(encoder_layer().SerializeToString())
     out = tmp_path / "out"
-    result = quartet("compile", str(model), "--target", "sm_90", "-o", str(out))
+    # no cache: another test compiling the same layer would leave no compile stages to time
+    result = quartet("compile", str(model), "--target", "sm_90", "--no-cache", "-o", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["pipeline"].startswith("builtin.module(")
@@ -81,6 +82,32 @@ def test_report_of_a_data_dependent_loop_gives_no_total(tmp_path):
     assert (region["reached"], region["within"], region["per_run"]["launches"]) == (1, None, 2)
     assert "1 launches + data-dependent regions" in result.stdout
     assert "data-dependent #0: body of scf.while" in result.stdout
+
+
+@pytest.mark.skipif(find_ptxas() is None, reason="ptxas (CUDA) is not installed")
+def test_compile_reports_a_loop_on_one_cta(tmp_path):
+    """A small while loop on the device: the cost model puts it on one CTA, and report.json
+    and the summary say so, with the modelled iteration in each place and no grid barrier per
+    iteration; --control-flow grid keeps it on the grid."""
+    model = tmp_path / "while.onnx"
+    model.write_bytes(while_loop().SerializeToString())
+    out = tmp_path / "out"
+    result = quartet("compile", str(model), "--target", "sm_90", "-o", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    (placement,) = report["placements"]
+    assert placement["placement"] == "cta" and placement["reason"] is None
+    assert 0 < placement["cta_seconds"] < placement["device_seconds"]
+    (loop,) = report["loops"]
+    assert loop["placement"] == "cta" and loop["per_iteration"]["grid_barriers"] == 0
+    assert report["grid_barriers_per_iteration"] == 0 and report["launches"] == 1
+    assert "runs on one CTA (vEU 0 of the persistent kernel, CTA barriers only)" in result.stdout
+    options = ("--target", "sm_90", "--control-flow", "grid", "-o", str(out), "-q")
+    result = quartet("compile", str(model), *options)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [p["placement"] for p in report["placements"]] == ["grid"]
+    assert report["grid_barriers_per_iteration"] > 0
 
 
 def test_run_check_against_reference(tmp_path):

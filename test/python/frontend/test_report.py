@@ -280,22 +280,30 @@ def _table(page: str, anchor: str, number: int = 0) -> list[list[str]]:
     return rows
 
 
-def test_the_report_shows_grinders_placements():
-    """A data-dependent loop: the page's Grinder section names the loop, where it runs and
-    what one iteration launches, reads back and waits for (as report.json's counters say)."""
+@pytest.mark.parametrize("control_flow", ["grid", "device"])
+def test_the_report_shows_grinders_placements(control_flow):
+    """A data-dependent loop: the page's Grinder section names the loop, where it runs (on
+    the grid, or on one CTA where the cost model puts this small body) with the modelled time
+    of an iteration in each place, and what one iteration launches, reads back and waits for
+    (as report.json's counters say: no grid barrier per iteration on one CTA)."""
     from models import while_loop
 
-    compiled = compile_model(while_loop(), target="sm_90", cache=False).compiled
+    model = while_loop()
+    compiled = compile_model(model, target="sm_90", control_flow=control_flow, cache=False)
+    compiled = compiled.compiled
     page = render(compiled, "while")
+    scope = {"grid": "grid", "device": "cta"}[control_flow]
     (placement,) = compiled.counters.placements
     (row,) = _table(page, "grinder")
-    assert row[:2] == [placement.construct, "grid"] and placement.placement == "grid"
+    assert row[:2] == [placement.construct, scope] and placement.placement == scope
+    seconds = (placement.device_seconds, placement.cta_seconds, placement.host_seconds)
+    assert row[3:6] == [f"{value * 1e6:.2f} µs" for value in seconds]
     (loop,) = compiled.counters.loops
-    assert loop.per_iteration.grid_barriers > 0
+    assert (loop.per_iteration.grid_barriers > 0) == (scope == "grid")
     assert _table(page, "grinder", 1) == [
         [
             loop.loop,
-            "grid",
+            scope,
             "?",  # a data-dependent trip count
             str(loop.per_iteration.launches),
             "0",  # the condition is read on the device

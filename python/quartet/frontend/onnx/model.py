@@ -243,8 +243,9 @@ def compile_model(
     ``fusion`` is Welder's mode ("welder" or "none"), ``schedule`` Rammer's ("rammer": one
     persistent kernel per run of launches; "none"); ``control_flow`` where Loop, If, Scan and
     the recurrent operators run on a GPU target ("host": a host loop around their kernels;
-    "device", the default: inside the persistent kernel, Grinder's); ``cache=False`` skips the
-    compile cache.
+    "device", the default: inside the persistent kernel, Grinder's, on the grid or on one CTA
+    by its cost model; "grid" or "cta": that scope forced); ``cache=False`` skips the compile
+    cache.
     ``progress`` receives one line per stage.
     """
     report = progress or (lambda line: None)
