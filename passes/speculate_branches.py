@@ -66,7 +66,7 @@ from mlir import ir
 
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.motion import free_values, movable, values_defined_in, written_by
-from quartet.passes.welder import FUSION, Welder, model_spec
+from quartet.passes.welder import Welder, checked_spec
 from quartet.passes.welder.schedule import Scheduler
 from quartet.rammer.cost import LAUNCH_SECONDS
 from quartet.welder.graph import tile_graph
@@ -116,14 +116,7 @@ class SpeculateBranches(ModulePass):
             raise PassError(
                 f"option 'then-probability' must be in [0, 1], got {self.then_probability}"
             )
-        if self.fusion not in FUSION:
-            raise PassError(
-                f"option 'fusion' must be one of {', '.join(FUSION)}, got '{self.fusion}'"
-            )
-        try:
-            spec = model_spec(self.arch)
-        except ValueError as error:
-            raise PassError(f"option 'arch': {error}") from None
+        spec = checked_spec(self.arch, self.fusion)
         for branch in _branches(module):
             probabilities = {THEN: self.then_probability, ELSE: 1 - self.then_probability}
             welder = Welder(self.arch, self.fusion, self.launch_seconds)

@@ -58,14 +58,7 @@ class Welder(ModulePass):
     )
 
     def apply(self, module: ir.Operation) -> None:
-        if self.fusion not in FUSION:
-            raise PassError(
-                f"option 'fusion' must be one of {', '.join(FUSION)}, got '{self.fusion}'"
-            )
-        try:
-            spec = model_spec(self.arch)
-        except ValueError as error:
-            raise PassError(f"option 'arch': {error}") from None
+        spec = checked_spec(self.arch, self.fusion)
         if not (math.isfinite(self.launch_seconds) and self.launch_seconds >= 0):
             raise PassError(
                 f"option 'launch-seconds' must be a time of at least 0, got {self.launch_seconds}"
@@ -122,6 +115,17 @@ def model_spec(arch: str) -> GpuSpec:
     if isinstance(spec, CpuSpec):
         return dataclasses.replace(spec_for("sm_90"), mma_shape=None)
     return spec
+
+
+def checked_spec(arch: str, fusion: str) -> GpuSpec:
+    """:func:`model_spec` of the ``arch`` option, ``fusion`` checked too: a PassError names the
+    option that is wrong (quartet-welder's, and the passes that model with Welder)."""
+    if fusion not in FUSION:
+        raise PassError(f"option 'fusion' must be one of {', '.join(FUSION)}, got '{fusion}'")
+    try:
+        return model_spec(arch)
+    except ValueError as error:
+        raise PassError(f"option 'arch': {error}") from None
 
 
 KEPT_APART = "welder.kept_apart"
