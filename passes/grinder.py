@@ -8,13 +8,15 @@ decides, innermost construct first, and writes the decision into the IR for the 
 it (quartet-rammer builds the vEU program from it, the counters and the report read it):
 
 - **grid** (``controlflow.placement = #controlflow.device<"grid">``): the construct becomes
-  part of a vEU program; its body's launches are segments dealt over every vEU, separated by
-  grid barriers where they depend on each other and at the end of each iteration; the
-  predicate or condition is a load every vEU makes after a grid barrier. Allowed when every
-  op of its body is a launch, a copy (made a launch of a copy kernel, ``copy_kernel.py``), an
-  allocation (hoisted before the construct: its contents are undefined at each allocation),
-  a view, integer arithmetic, a load of an integer buffer, or a construct itself placed on
-  the grid, and it carries no buffer from one iteration to the next;
+  part of a vEU program; its body's launches are segments dealt over every vEU, each waiting
+  on the counters of the launches it depends on, in this iteration or the previous one
+  (passes/rammer/order.py); the predicate or condition is a load every vEU makes after
+  waiting for its writer, and a grid barrier precedes a launch that overwrites it. Allowed
+  when every op of its body is a launch, a copy (made a launch of a copy kernel,
+  ``copy_kernel.py``), an allocation (hoisted before the construct: its contents are
+  undefined at each allocation), a view, integer arithmetic, a load of an integer buffer, or
+  a construct itself placed on the grid, and it carries no buffer from one iteration to the
+  next;
 - **host**: the placement goes and ``controlflow.host_reason`` says why (the op the device
   program cannot run, a buffer carried across iterations, an inner construct left on the
   host, or the host-loop mode: ``control_flow="host"``, whose quartet-host-control-flow
@@ -26,10 +28,12 @@ decision is made here, on the loop-level form, and written anew.
 
 Each construct also records the modelled cost of one iteration (of one run, for a branch)
 both ways, ``grinder.modelled = {device_seconds, host_seconds}``: on the device, its body's
-kernels without their launch charge plus a grid barrier per dependency (:data:`BARRIER_SECONDS`);
-on the host, the kernels with their launches plus a round trip per read-back
+kernels without their launch charge, plus a handoff (``quartet.rammer.cost.handoff_seconds``:
+a signal reaching a waiting vEU through L2) per launch or load that waits, plus
+:func:`barrier_seconds` per grid barrier, as order.py places them for the construct alone; on
+the host, the kernels with their launches plus a round trip per read-back
 (:data:`ROUND_TRIP_SECONDS`). The device wins wherever the body can go there: it saves every
-launch and every read-back and adds barriers that cost a fraction of either.
+launch and every read-back and adds waits and barriers that cost a fraction of either.
 
 Where a host function has a construct on the grid, its host-side copies become copy kernel
 launches too (a copy on the host would end the vEU program there: one launch per inference
@@ -47,8 +51,16 @@ from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.copy_kernel import CopyKernels
 from quartet.passes.rammer.flow import preorder
-from quartet.passes.rammer.launches import VIEWS, block_loop, host_functions, launch_charge
-from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS
+from quartet.passes.rammer.launches import (
+    VIEWS,
+    base,
+    block_loop,
+    host_functions,
+    launch_charge,
+    launch_of,
+)
+from quartet.passes.rammer.order import order
+from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS, handoff_seconds
 from quartet.welder import LAUNCH_SECONDS as LAUNCH_SECONDS_ATTR
 from quartet.welder import MODELLED_SECONDS
 
@@ -89,7 +101,7 @@ class Grinder(ModulePass):
         copies = CopyKernels(module, spec)
         for host in hosts:
             charge = launch_charge(host) if LAUNCH_SECONDS_ATTR in host.attributes else 0.0
-            placer = _Placer(functions, charge, barrier_seconds(spec.clock_hz))
+            placer = _Placer(functions, charge, spec.clock_hz)
             for construct in _constructs(host):
                 placer.place(construct)
             placer.on_device = placer.on_device and not _demoted(host)
@@ -99,8 +111,9 @@ class Grinder(ModulePass):
 
 
 class _Placer:
-    def __init__(self, functions, charge: float, barrier: float):
-        self.functions, self.charge, self.barrier = functions, charge, barrier
+    def __init__(self, functions, charge: float, clock_hz: float):
+        self.functions, self.charge = functions, charge
+        self.barrier, self.handoff = barrier_seconds(clock_hz), handoff_seconds(clock_hz)
         self.on_device = False
 
     def place(self, construct: ir.Operation) -> None:
@@ -192,9 +205,18 @@ class _Placer:
             elif op.name == "memref.load":
                 loads += 1
         work = max(kernels - launches * self.charge, 0.0)
-        device = work + (launches + 1) * self.barrier
+        decided = order([construct], self.accesses)
+        handoffs = sum(1 for waits in decided.waits.values() if waits)
+        device = work + handoffs * self.handoff + len(decided.barriers) * self.barrier
         host = work + launches * LAUNCH_SECONDS + max(loads, 1) * ROUND_TRIP_SECONDS
         return device, host
+
+    def accesses(self, op: ir.Operation) -> tuple[frozenset, frozenset] | None:
+        """What a launch (a copy: the launch it becomes) reads and writes, as order.py needs."""
+        if op.name == "memref.copy":
+            return frozenset({base(op.operands[0])}), frozenset({base(op.operands[1])})
+        launch = launch_of(op, self.functions)
+        return None if launch is None else (launch.reads, launch.writes)
 
 
 def _demoted(host: ir.Operation) -> bool:

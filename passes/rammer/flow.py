@@ -5,43 +5,46 @@ the loads of their predicates and the integer arithmetic around them) moves into
 program; the host keeps its allocations, views and constants, and calls the program once:
 
     scf.parallel (%veu) = (0) to (V) {schedule.veus, schedule.table, ...} {
-      segment(launch 0)                        // tasks dealt over the vEUs by the table
-      "schedule.barrier"(%counters, %sync) {scope = "grid"}   // launch 1 reads what 0 wrote
-      segment(launch 1)
-      scf.for %i = %lo to %hi step %s {        // the same bounds on every vEU
-        segment(launch 2)
-        "schedule.barrier"(...) {scope = "grid"}    // end of the iteration
+      %runs = memref.alloca() : memref<L x i32>        // run numbers, from counters[L + 2 + l]
+      segment(launch 0)                                // tasks dealt over the vEUs by the table
+      %runs[0] += 1
+      scf.for %i = %lo to %hi step %s {                // the same bounds on every vEU
+        segment(launch 1) {                            // reads what 0 wrote, and what 2 wrote
+          wait(%counters, 0, tasks_0, %runs[0])        //   in the previous iteration
+          wait(%counters, 2, tasks_2, %runs[2]) ... signal(%counters, 1, ...) }
+        %runs[1] += 1
+        segment(launch 2) { wait(%counters, 1, tasks_1, %runs[1]) ... }
+        %runs[2] += 1
       } {controlflow.placement = #controlflow.device<"grid">}
-      "schedule.barrier"(...) {scope = "grid"}      // the predicate written, then read by all
-      %p = memref.load %flag[%c0]
-      scf.if %p { segment(launch 3) ; barrier } else { segment(launch 4) ; barrier }
+      "schedule.wait"(%counters, 2, tasks_2, %runs[2])   // the predicate's writer, then
+      %p = memref.load %flag[%c0]                         // every vEU reads it
+      scf.if %p { segment(launch 3) ; %runs[3] += 1 }
+      "schedule.barrier"(%counters, %sync) {scope = "grid"}   // every vEU has its runs
+      scf.if (%veu == 0) { counters[L + 2 + l] = %runs[l] ... }  // for the next inference
     }
 
-Grid barriers, not counters, order the launches of such a program (a segment has no waits
-and no signal): one goes wherever a launch (or a predicate's load) touches what a launch since
-the last barrier wrote, or writes what one read (RAW, WAR, WAW on the buffers' bases), before
-a loop, and at the end of every region of a construct that left something pending (so an
-iteration's writes are complete before the next one, or the code after the construct, reads
-them). A predicate's load reads what every vEU then reads the same: it follows a barrier after
-the launch that wrote it, and a barrier separates it from any later launch that overwrites it.
-The counters buffer holds the grid barrier's two cells after the launches' counters
-(``counters[L]``: arrivals, ``counters[L + 1]``: generation), so the host allocates and
-zeroes them once with the counters and never resets them (lowering.py).
+Counters, as in a Rammer program, order the launches: every segment signals its launch's
+counter; a wait's epoch operand is its producer's run number (:class:`RunNumbers`), so that
+inside a loop the expected count grows with the iteration. Which launch waits for which, and
+where a grid barrier remains (before a launch overwriting what every vEU loaded as a predicate
+or condition), is order.py's. The counters buffer holds, after the launches' counters, the
+grid barrier's two cells (``counters[L]``: arrivals, ``counters[L + 1]``: generation) and the
+run numbers at the end of the last inference (``counters[L + 2 + l]``), so the host allocates
+and zeroes them once with the counters and never resets them (lowering.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from mlir import ir
-from mlir.dialects import func, memref
+from mlir.dialects import arith, func, memref
 
 from quartet.dialects import schedule
 from quartet.dialects.controlflow import PLACEABLE_OPS, PLACEMENT
 from quartet.dialects.schedule import Segment
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
-from quartet.passes.rammer.launches import PASSED_OVER, Launch, base, distinct, launch_of
+from quartet.passes.rammer.launches import PASSED_OVER, Launch, distinct, launch_of
+from quartet.passes.rammer.order import order
 from quartet.passes.rammer.program import Program
 
 SYNC_CELLS = 2
@@ -124,9 +127,10 @@ def preorder(op: ir.Operation):
                 yield from preorder(nested.operation)
 
 
-def move_into(ops: list[ir.Operation], anchor: ir.Operation, mapping: dict) -> None:
+def move_into(ops: list[ir.Operation], anchor: ir.Operation, mapping: dict) -> list[ir.Operation]:
     """Clone ``ops`` before ``anchor``, every value they use from outside replaced by
-    ``mapping``'s (a constant mapping has none cloned before its first user)."""
+    ``mapping``'s (a constant mapping has none cloned before its first user); the clones."""
+    clones = []
     for op in ops:
         clone = op.clone(ip=ir.InsertionPoint(anchor))
         for nested in preorder(clone):
@@ -138,6 +142,8 @@ def move_into(ops: list[ir.Operation], anchor: ir.Operation, mapping: dict) -> N
                     nested.operands[position] = mapping[value]
         for old, new in zip(op.results, clone.results, strict=True):
             mapping[old] = new
+        clones.append(clone)
+    return clones
 
 
 def _is_constant(value: ir.Value) -> bool:
@@ -154,78 +160,6 @@ def _outside(value: ir.Value, clone: ir.Operation) -> bool:
     return True
 
 
-@dataclass
-class Pending:
-    """What the launches and loads since the last grid barrier touched (buffer bases)."""
-
-    reads: set = field(default_factory=set)
-    writes: set = field(default_factory=set)
-    loads: set = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.reads or self.writes or self.loads)
-
-    def conflicts(self, reads, writes) -> bool:
-        return bool(reads & self.writes or writes & (self.writes | self.reads | self.loads))
-
-    def copy(self) -> Pending:
-        return Pending(set(self.reads), set(self.writes), set(self.loads))
-
-
-class Barriers:
-    """Places the grid barriers of a vEU program's body (see the module docstring) and turns
-    each launch into its segment through ``segment(call, launch)``."""
-
-    def __init__(self, functions, sync: ir.Value, segment):
-        self.functions, self.sync, self.segment = functions, sync, segment
-
-    def block(self, block: ir.Block, pending: Pending) -> Pending:
-        for op in list(block.operations):
-            op = op.operation
-            launch = launch_of(op, self.functions)
-            if launch is not None:
-                reads, writes = set(launch.reads), set(launch.writes)
-                if pending.conflicts(reads, writes):
-                    pending = self.barrier(op)
-                pending.reads |= reads
-                pending.writes |= writes
-                self.segment(op, launch)
-            elif op.name == "memref.load":
-                buffer = base(op.operands[0])
-                if buffer in pending.writes:
-                    pending = self.barrier(op)
-                pending.loads.add(buffer)
-            elif op.name in PLACEABLE_OPS:
-                pending = self.construct(op, pending)
-        return pending
-
-    def construct(self, op: ir.Operation, pending: Pending) -> Pending:
-        if op.name == "scf.if":
-            for region in op.regions:
-                if region.blocks:
-                    self.close(region.blocks[0], self.block(region.blocks[0], pending.copy()))
-            # every vEU takes the same side: a side without an else leaves what was pending
-            return pending if not op.regions[1].blocks else Pending()
-        if pending:
-            self.barrier(op)
-        first = self.block(op.regions[0].blocks[0], Pending())
-        if op.name == "scf.for":
-            self.close(op.regions[0].blocks[0], first)
-            return Pending()
-        self.close(op.regions[1].blocks[0], self.block(op.regions[1].blocks[0], first.copy()))
-        return first  # a while loop leaves through its before region
-
-    def close(self, block: ir.Block, pending: Pending) -> None:
-        """A barrier before ``block``'s terminator where anything is pending."""
-        if pending:
-            self.barrier(list(block.operations)[-1].operation)
-
-    def barrier(self, before: ir.Operation) -> Pending:
-        with ir.InsertionPoint(before), before.location:
-            grid_barrier(self.sync)
-        return Pending()
-
-
 def grid_barrier(sync: ir.Value) -> None:
     """``schedule.barrier {scope = "grid"}`` on the two sync cells ``sync``."""
     ir.Operation.create(
@@ -235,11 +169,44 @@ def grid_barrier(sync: ir.Value) -> None:
     )
 
 
+class RunNumbers:
+    """Each launch's run number on one vEU (the times control passed its segment since the
+    model was loaded; every vEU passes the same segments), in a ``memref.alloca`` of one i32
+    per launch made at the top of the vEU body (constant indices: LLVM keeps the cells in
+    registers). The counters hold each launch's run number at the end of the last inference
+    after the grid barrier's cells (``counters[L + 2 + launch]``): every vEU starts from them,
+    and vEU 0 stores its own back at the end (:meth:`publish`, after a grid barrier: every vEU
+    has loaded them by then)."""
+
+    def __init__(self, counters: ir.Value, launches: int):
+        """At the insertion point: the cells, each loaded from its counters cell."""
+        self.counters, self.first = counters, launches + SYNC_CELLS
+        i32 = ir.IntegerType.get_signless(32)
+        self.cells = [memref.alloca(ir.MemRefType.get([], i32), [], []) for _ in range(launches)]
+        for launch, cell in enumerate(self.cells):
+            memref.store(memref.load(counters, [b.const_index(self.first + launch)]), cell, [])
+
+    def current(self, launch: int) -> ir.Value:
+        """At the insertion point: ``launch``'s run number."""
+        return memref.load(self.cells[launch], [])
+
+    def passed(self, launch: int) -> None:
+        """At the insertion point (right after ``launch``'s segment): one run more."""
+        run = self.current(launch)
+        one = arith.constant(ir.IntegerType.get_signless(32), 1)
+        memref.store(arith.addi(run, one), self.cells[launch], [])
+
+    def publish(self, veu: ir.Value, launches: int) -> None:
+        """At the insertion point: vEU 0 stores every run number into the counters."""
+        with b.only_if(arith.cmpi(arith.CmpIPredicate.eq, veu, b.const_index(0))):
+            for launch in range(launches):
+                cell = [b.const_index(self.first + launch)]
+                memref.store(self.current(launch), self.counters, cell)
+
+
 class FlowProgram(Program):
     """The vEU program of ``ops`` (all of ``host``'s work, grid constructs included) running
-    ``run`` (their launches in program order)."""
-
-    signals = False
+    ``run`` (their launches in program order), ordered by their counters (order.py)."""
 
     def __init__(self, host, run, depends, table, device, arch: str, ops, functions):
         super().__init__(host, run, depends, table, device, arch)
@@ -250,51 +217,98 @@ class FlowProgram(Program):
         if strays:
             raise PassError(f"the vEU program would need the host's value {strays[0]}", host)
         self.buffers = [v for v in outside if isinstance(v.type, ir.MemRefType)]
+        self.order = order(ops, self._accesses)
+
+    def _accesses(self, op: ir.Operation):
+        launch = launch_of(op, self.functions)
+        return None if launch is None else (launch.reads, launch.writes)
 
     @property
     def counters_type(self) -> ir.Type:
-        cells = len(self.run) + SYNC_CELLS
+        """The launches' counters, the grid barrier's cells, the launches' run numbers."""
+        cells = len(self.run) + SYNC_CELLS + len(self.run)
         return ir.MemRefType.get([cells], ir.IntegerType.get_signless(32))
 
     def build(self, name: str, table_name: str, tasks: list[str]) -> None:
         with ir.InsertionPoint(self.host), self.host.location:
             self._table_global(table_name)
-            program = self._function(
-                name, [value.type for value in self.buffers], self.buffers, None
-            )
+        word = self._error_word() if any(self.order.waits.values()) else None
+        arguments = [*self.buffers] + (
+            [word] if word is not None and word not in self.buffers else []
+        )
+        with ir.InsertionPoint(self.host), self.host.location:
+            program = self._function(name, [value.type for value in arguments], arguments, word)
         entry = program.entry_block
-        *values, table, counters, _ = entry.arguments  # no waits: the epoch goes unread
+        *values, table, counters, _ = entry.arguments  # run numbers stand for the epoch
+        launches = len(self.run)
         with ir.InsertionPoint(entry), program.location:
             with b.parallel([self.table.veus]) as (loop, (veu,)):
                 self._mark(loop, name, table_name)
                 loop.attributes[schedule.GRID_SYNC] = ir.IntegerAttr.get(
-                    ir.IndexType.get(), len(self.run)
+                    ir.IndexType.get(), launches
                 )
-                sync = memref.subview(counters, [len(self.run)], [SYNC_CELLS], [1])
+                sync = memref.subview(counters, [launches], [SYNC_CELLS], [1])
+                runs = RunNumbers(counters, launches)
                 anchor = list(loop.region.blocks[0].operations)[-1].operation
-            mapping = dict(zip(self.buffers, values, strict=True))
-            move_into(self.ops, anchor, mapping)
+            mapping = dict(zip(arguments, values, strict=True))
+            clones = move_into(self.ops, anchor, mapping)
             func.ReturnOp([])
-        numbered = iter(range(len(self.run)))
+        with ir.InsertionPoint(anchor), anchor.location:
+            grid_barrier(sync)
+            runs.publish(veu, launches)
+        ordered = _Ordered(self, veu, table, counters, sync, runs, tasks)
+        originals = [nested for op in self.ops for nested in preorder(op)]
+        for original, clone in zip(
+            originals, [n for c in clones for n in preorder(c)], strict=True
+        ):
+            ordered.place(original, clone)
+        self._call_at_last(name, table_name, arguments)
 
-        def segment(call: ir.Operation, launch: Launch) -> None:
-            index = next(numbered)
-            described = Segment(index, self.run[index].kernel, launch.launch.blocks, ())
-            arguments = list(call.operands)
-            with ir.InsertionPoint(call), call.location:
-                self._segment(
-                    described, veu, table, counters, None, tasks[index], launch, arguments
-                )
-            call.erase()
-
-        barriers = Barriers(self.functions, sync, segment)
-        barriers.block(loop.region.blocks[0], Pending())
-        self._call_at_last(name, table_name)
-
-    def _call_at_last(self, name: str, table_name: str) -> None:
+    def _call_at_last(self, name: str, table_name: str, arguments: list[ir.Value]) -> None:
         """The host's one call of the program where its last moved op was; they go."""
         last = self.ops[-1]
         with ir.InsertionPoint(last), last.location:
-            self._state_and_call(name, table_name, self.buffers)
+            self._state_and_call(name, table_name, arguments)
         for op in reversed(self.ops):
             op.erase()
+
+
+class _Ordered:
+    """Places, in a flow program's body, what its :class:`~order.Order` decided: a grid
+    barrier before an op, a launch's segment with its waits (then its run number counted),
+    the waits of a load every vEU makes."""
+
+    def __init__(self, program: FlowProgram, veu, table, counters, sync, runs, tasks):
+        self.program, self.veu, self.table, self.counters = program, veu, table, counters
+        self.sync, self.runs, self.tasks = sync, runs, tasks
+        self.numbered = iter(range(len(program.run)))
+
+    def place(self, original: ir.Operation, clone: ir.Operation) -> None:
+        decided = self.program.order
+        with ir.InsertionPoint(clone), clone.location:
+            if original in decided.barriers:
+                grid_barrier(self.sync)
+            waits = decided.waits.get(original, ())
+            if launch_of(original, self.program.functions) is not None:
+                self.segment(clone, next(self.numbered), waits)
+                return
+            for dependency in waits:
+                self.program._wait(self.counters, dependency, self.runs.current(dependency))
+
+    def segment(self, call: ir.Operation, index: int, waits: tuple[int, ...]) -> None:
+        """At the insertion point, for ``call``: its segment, then its run counted."""
+        program = self.program
+        launch = program.run[index]
+        described = Segment(index, launch.kernel, launch.launch.blocks, waits)
+        program._segment(
+            described,
+            self.veu,
+            self.table,
+            self.counters,
+            self.runs.current,
+            self.tasks[index],
+            launch,
+            list(call.operands),
+        )
+        self.runs.passed(index)
+        call.erase()

@@ -2,8 +2,10 @@
 (Grinder, the default ``control_flow="device"``): each model of controlflow_models.py, small,
 is one launch of the persistent kernel with no host round trip; on the CPU and as PTX in the
 emulator with every checker it matches onnxruntime; inference after inference on one loaded
-model (the grid barrier is reset-free); and a grid barrier planted away from the PTX of a
-device loop is reported by the emulator's cross-CTA race checker."""
+model (the grid barrier and the counters are reset-free: the run numbers carry over); the
+launches inside a device loop wait on their producers' counters, epoch their run numbers,
+not on grid barriers; and planted bugs (a grid barrier, a wait, a run number's increment or
+its store for the next inference taken away) are reported by the emulator's checkers."""
 
 from __future__ import annotations
 
@@ -13,9 +15,14 @@ import re
 import numpy as np
 import pytest
 from controlflow_models import MODELS, assert_close, reference, small
+from mlir import ir
 
+from quartet.dialects import create_context
+from quartet.dialects.controlflow import PLACEMENT
 from quartet.errors import QuartetError
 from quartet.frontend.onnx import compile_model
+from quartet.passes.rammer import flow
+from quartet.passes.rammer.order import order
 from quartet.runtime.emulated import EmulatedDevice
 from quartet.runtime.program import Launch, load_program, run_host_program, walk
 
@@ -37,7 +44,7 @@ def test_one_launch_and_no_round_trip(compiled):
     assert counters.host_round_trips == 0
     if counters.loops:
         assert counters.host_round_trips_per_iteration == 0
-        assert counters.grid_barriers_per_iteration >= 1  # at least the iteration's end
+        assert counters.waits_per_iteration >= 1  # an iteration's launches wait on counters
     (launch,) = [step for step in walk(gpu.compiled.host.steps) if isinstance(step, Launch)]
     assert launch.cooperative
     _, counts = gpu.emulate_counted(feeds, device=EmulatedDevice(checks=False))
@@ -51,7 +58,71 @@ def test_cpu_and_emulated_ptx_match_onnxruntime(compiled):
     assert_close(compile_model(model, target="cpu").run(feeds), expected)
     assert_close(gpu.run(feeds), expected)
     assert_close(gpu.emulate(feeds), expected)  # every checker on
-    assert all(info.spill_stores == info.spill_loads == 0 for info in gpu.compiled.ptxas.values())
+    for info in gpu.compiled.ptxas.values():  # the run numbers in registers too
+        assert info.spill_stores == info.spill_loads == info.stack_frame == 0, info
+
+
+GRID_BARRIERS_PER_ITERATION = {
+    "lstm": 0,
+    "stacked_lstm": 0,
+    "gru": 0,
+    "greedy_decoder": 0,
+    "early_exit": 1,  # the next iteration's condition overwrites what every vEU loaded
+    "skip_block": None,  # no loop
+    "blockdrop": None,
+}
+
+
+def test_device_loops_wait_on_counters_not_grid_barriers(compiled):
+    """A loop's launches are ordered by counter waits; a grid barrier remains only before a
+    launch that overwrites a condition every vEU loaded (the early exit's while loop): the
+    counters say so and the IR has exactly that many grid barriers in the loop body (Grinder
+    before counters: 3 per iteration on each of these loops)."""
+    name, _, _, gpu = compiled
+    counters = gpu.compiled.counters
+    assert counters.grid_barriers_per_iteration == GRID_BARRIERS_PER_ITERATION[name]
+    if not counters.loops:
+        return
+    body = _loop_body(gpu.compiled.loops_ir)
+    assert body.count('{scope = "grid"}') == GRID_BARRIERS_PER_ITERATION[name]
+    assert body.count('"schedule.wait"') >= 1
+
+
+def _loop_body(text: str) -> str:
+    """The text of the first loop quartet-grinder placed on the grid in the module ``text``."""
+    with create_context():
+        module = ir.Module.parse(text)
+        found = []
+
+        def visit(op):
+            if op.name in ("scf.for", "scf.while") and PLACEMENT in op.attributes:
+                found.append(str(op))
+                return ir.WalkResult.INTERRUPT
+            return ir.WalkResult.ADVANCE
+
+        module.operation.walk(visit)
+    assert found
+    return found[0]
+
+
+def test_a_wait_in_a_device_loop_takes_its_producers_run_number():
+    """Inside the LSTM's device loop, a wait's epoch operand is a load of its producer's run
+    number (a vEU's i32 cell), which the loop adds one to right after each run of that
+    producer's segment: the expected count grows with the iteration."""
+    model, _ = small("lstm")
+    body = _loop_body(compile_model(model, target="sm_90").compiled.loops_ir)
+    epochs = re.findall(
+        r"(%\w+) = memref\.load (%\w+)\[\] : memref<i32>\n(?:.*\n){0,2}?"
+        r'\s*"schedule\.wait"\(%\w+, %\w+, %\w+, \1\)',
+        body,
+    )
+    incremented = re.findall(
+        r"(%\w+) = memref\.load (%\w+)\[\] : memref<i32>\n\s*(%c1_i32\w*) = arith\.constant 1 "
+        r": i32\n\s*(%\w+) = arith\.addi \1, \3 : i32\n\s*memref\.store \4, \2\[\]",
+        body,
+    )
+    assert epochs and incremented
+    assert {cell for _, cell in epochs} & {cell for _, cell, _, _ in incremented}
 
 
 def test_the_grid_barrier_is_a_generation_barrier_in_the_ptx(compiled):
@@ -71,34 +142,54 @@ def test_the_grid_barrier_is_a_generation_barrier_in_the_ptx(compiled):
 
 
 def test_inference_after_inference_on_one_loaded_model():
-    """The barrier's cells are zeroed once, when the program is loaded: arrivals come back
-    to 0 after every barrier and the generation only grows, so inferences in a row on one
-    emulated GPU (every checker on) are each right, the early exit stopping at a different
-    iteration each time."""
+    """The counters buffer is zeroed once, when the program is loaded: the barrier's arrivals
+    come back to 0 after every barrier and its generation only grows, and each launch's run
+    number carries over to the next inference, so inferences in a row on one emulated GPU
+    (every checker on) are each right, the early exit stopping at a different iteration each
+    time. At the end each launch's counter is its tasks times its run number."""
     model, _ = small("early_exit")
     gpu = compile_model(model, target="sm_90")
-    compiled = gpu.compiled
     device = EmulatedDevice(checks=True)
-    loaded = load_program(compiled.host, compiled.ptx, device)
+    loaded = load_program(gpu.compiled.host, gpu.compiled.ptx, device)
     rng = np.random.default_rng(0)
     counts = set()
     for scale in (1.0, 0.3, 3.0):
         feeds = {"x": (scale * rng.uniform(-1, 1, (1, 16))).astype(np.float32)}
-        arrays = compiled.signature.check_inputs(gpu._arguments(feeds))
-        outputs = compiled.signature.new_outputs()
-        read = dict(enumerate(outputs, start=len(arrays)))
-        run_host_program(compiled.host, device, loaded, dict(enumerate(arrays)), read)
-        expected = reference(model, feeds)
-        names = [output.name for output in gpu.outputs]
-        got = {n: o.reshape(expected[n].shape) for n, o in zip(names, outputs, strict=True)}
-        assert_close(got, expected)
-        counts.add(int(expected["count"]))
-    cells = np.zeros(compiled.host.buffers[compiled.host.counters].spec.shape, np.int32)
-    device.read(loaded.storage[compiled.host.counters], cells)
-    arrivals, generation = cells[-2:]
-    assert arrivals == 0
-    assert generation > 3  # several barriers per iteration, three inferences
+        _infer(gpu, gpu.compiled, model, device, loaded, feeds)
+        counts.add(int(reference(model, feeds)["count"]))
     assert len(counts) > 1
+    launches, tasks = _segments(gpu.compiled.loops_ir)
+    cells = np.zeros(gpu.compiled.host.buffers[gpu.compiled.host.counters].spec.shape, np.int32)
+    device.read(loaded.storage[gpu.compiled.host.counters], cells)
+    arrivals, generation = cells[launches : launches + 2]
+    runs = cells[launches + 2 :]
+    assert arrivals == 0
+    assert generation > 3  # a barrier per iteration and one at the end, three inferences
+    assert runs[0] == 3  # the first launch runs once per inference
+    assert runs.max() > 3  # the loop's launches once per iteration
+    assert list(cells[:launches]) == [t * r for t, r in zip(tasks, runs, strict=True)]
+
+
+def _segments(text: str) -> tuple[int, list[int]]:
+    """The launches of the vEU program in ``text`` and each one's tasks."""
+    launches = int(re.search(r"schedule\.grid_sync = (\d+)", text).group(1))
+    found = re.findall(r'#schedule\.segment<(\d+) : i64, "[^"]*", (\d+) : i64', text)
+    tasks = dict((int(launch), int(count)) for launch, count in found)
+    assert sorted(tasks) == list(range(launches))
+    return launches, [tasks[launch] for launch in range(launches)]
+
+
+def _infer(gpu, compiled, model, device, loaded, feeds) -> None:
+    """One inference of ``compiled`` (``gpu``'s, or a planted variant of it) on a program
+    ``loaded`` on ``device``, its outputs checked against onnxruntime's of ``model``."""
+    arrays = compiled.signature.check_inputs(gpu._arguments(feeds))
+    outputs = compiled.signature.new_outputs()
+    read = dict(enumerate(outputs, start=len(arrays)))
+    run_host_program(compiled.host, device, loaded, dict(enumerate(arrays)), read)
+    expected = reference(model, feeds)
+    names = [output.name for output in gpu.outputs]
+    got = {n: o.reshape(expected[n].shape) for n, o in zip(names, outputs, strict=True)}
+    assert_close(got, expected)
 
 
 def _without_grid_barriers(gpu):
@@ -122,24 +213,68 @@ def _run(gpu, compiled, feeds, checks) -> None:
     run_host_program(compiled.host, device, loaded, dict(enumerate(arrays)), read)
 
 
-def test_a_grid_barrier_removed_from_a_device_loop_reads_unwritten_state():
-    """Planted bug (_without_grid_barriers) on the LSTM's device loop: a CTA reads the
-    recurrent state before the CTA that writes it has: the uninitialised-global checker
-    names the read; the intact program passes the same checker."""
-    model, feeds = small("lstm")
-    gpu = compile_model(model, target="sm_90")
-    _run(gpu, gpu.compiled, feeds, {"uninit-global"})
-    with pytest.raises(QuartetError, match="uninitialized-global: .*no kernel or host copy wrote"):
-        _run(gpu, _without_grid_barriers(gpu), feeds, {"uninit-global"})
-
-
 def test_a_grid_barrier_removed_from_a_device_loop_is_a_cross_cta_race():
-    """The same planted bug, caught by the cross-CTA race checker (``race-global``): an
-    iteration reads what another CTA wrote with no release/acquire chain between them, which
-    the barrier gave; the intact barrier's acq_rel arrival, release and acquire poll order
-    every iteration's accesses for the checker."""
-    model, feeds = small("lstm")
+    """Planted bug (_without_grid_barriers) on the early exit's device loop, whose next
+    iteration overwrites the condition every CTA loads, a grid barrier between them: caught
+    by the cross-CTA race checker (``race-global``: the overwrite and a slower CTA's load
+    with no release/acquire chain between them, which the barrier gave); the intact
+    barrier's acq_rel arrival, release and acquire poll order them for the checker."""
+    model, feeds = small("early_exit")
     gpu = compile_model(model, target="sm_90")
     _run(gpu, gpu.compiled, feeds, {"race-global"})
     with pytest.raises(QuartetError, match="global-race"):
         _run(gpu, _without_grid_barriers(gpu), feeds, {"race-global"})
+
+
+def _planted(monkeypatch, name: str, target, attribute: str, replacement):
+    """Model ``name`` compiled with ``target.attribute`` replaced (a planted bug), uncached."""
+    model, feeds = small(name)
+    with monkeypatch.context() as patch:
+        patch.setattr(target, attribute, replacement)
+        gpu = compile_model(model, target="sm_90", cache=False)
+    return model, feeds, gpu
+
+
+def test_a_run_number_left_as_it_was_is_a_cross_cta_race(monkeypatch):
+    """Planted bug: no run number of the LSTM's program grows (each wait's expected count
+    stuck at the last inference's), so a wait in the loop holds before its producer's run of
+    this iteration is done: race-global reports the unordered accesses."""
+    model, feeds, gpu = _planted(monkeypatch, "lstm", flow.RunNumbers, "passed", _nothing)
+    with pytest.raises(QuartetError, match="global-race"):
+        _run(gpu, gpu.compiled, feeds, {"race-global"})
+
+
+def _nothing(*_):
+    return None
+
+
+def test_a_wait_removed_inside_a_device_loop_is_a_cross_cta_race(monkeypatch):
+    """Planted bug: the first launch inside the LSTM's device loop that waits loses its waits
+    (on the previous iteration's launches and those before the loop): race-global reports
+    it, where the intact program (test_cpu_and_emulated_ptx_match_onnxruntime) passes."""
+
+    def without_a_wait(ops, accesses):
+        decided = order(ops, accesses)
+        first = next(
+            op
+            for op, waits in decided.waits.items()
+            if waits and accesses(op) is not None and PLACEMENT in op.parent.attributes
+        )
+        decided.waits[first] = ()
+        return decided
+
+    model, feeds, gpu = _planted(monkeypatch, "lstm", flow, "order", without_a_wait)
+    with pytest.raises(QuartetError, match="global-race"):
+        _run(gpu, gpu.compiled, feeds, {"race-global"})
+
+
+def test_run_numbers_not_stored_for_the_next_inference_fail_it(monkeypatch):
+    """Planted bug: vEU 0 does not store the run numbers at the end, so the second inference
+    on the loaded LSTM starts them at 0 while the counters hold the first one's tasks: its
+    waits hold at once, which race-global reports; the first inference is right."""
+    model, feeds, gpu = _planted(monkeypatch, "lstm", flow.RunNumbers, "publish", _nothing)
+    device = EmulatedDevice(checks={"race-global"})
+    loaded = load_program(gpu.compiled.host, gpu.compiled.ptx, device)
+    _infer(gpu, gpu.compiled, model, device, loaded, feeds)
+    with pytest.raises(QuartetError, match="global-race"):
+        _infer(gpu, gpu.compiled, model, device, loaded, feeds)
