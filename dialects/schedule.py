@@ -26,8 +26,9 @@ EPOCH = "schedule.epoch"
 GRID_SYNC = "schedule.grid_sync"
 """On a vEU program whose loops and branches run on the grid (quartet-grinder's): the index of
 the first of the two counters cells its grid barriers use (arrivals, then generation), after
-which come its launches' run numbers; its waits' epochs are their producers' run numbers, and
-a wait may stand outside a segment, before a predicate's load (passes/rammer/flow.py)."""
+which come the entry numbers of its blocks that hold launches; its waits' epochs are their
+producers' run numbers (from those), and a wait may stand outside a segment, before a
+predicate's load or a loop (passes/rammer/flow.py)."""
 PER_SM = "schedule.per_sm"
 """On the gpu.module of a persistent kernel (quartet-map-to-gpu): the vEUs per SM it was
 planned for, which its PTX requires resident (``.minnctapersm``, quartet-launch-bounds)."""

@@ -5,32 +5,34 @@ the loads of their predicates and the integer arithmetic around them) moves into
 program; the host keeps its allocations, views and constants, and calls the program once:
 
     scf.parallel (%veu) = (0) to (V) {schedule.veus, schedule.table, ...} {
-      %runs = memref.alloca() : memref<L x i32>        // run numbers, from counters[L + 2 + l]
-      segment(launch 0)                                // tasks dealt over the vEUs by the table
-      %runs[0] += 1
-      scf.for %i = %lo to %hi step %s {                // the same bounds on every vEU
-        segment(launch 1) {                            // reads what 0 wrote, and what 2 wrote
-          wait(%counters, 0, tasks_0, %runs[0])        //   in the previous iteration
-          wait(%counters, 2, tasks_2, %runs[2]) ... signal(%counters, 1, ...) }
-        %runs[1] += 1
-        segment(launch 2) { wait(%counters, 1, tasks_1, %runs[1]) ... }
-        %runs[2] += 1
+      %body = memref.alloca() : memref<i32>   // the loop body's entries, from counters[L + 2 + 1]
+      segment(launch 0)                       // tasks dealt over the vEUs by the table
+      scf.for %i = %lo to %hi step %s {       // the same bounds on every vEU
+        %body += 1
+        segment(launch 1) {                   // reads what 0 wrote, and what 2 wrote in the
+          wait(%counters, 0, tasks_0, %e)     //   previous iteration (%e: the inference's
+          wait(%counters, 2, tasks_2, %body - 1) ... signal(%counters, 1, ...) }  // number)
+        segment(launch 2) { wait(%counters, 1, tasks_1, %body) ... }
       } {controlflow.placement = #controlflow.device<"grid">}
-      "schedule.wait"(%counters, 2, tasks_2, %runs[2])   // the predicate's writer, then
-      %p = memref.load %flag[%c0]                         // every vEU reads it
-      scf.if %p { segment(launch 3) ; %runs[3] += 1 }
-      "schedule.barrier"(%counters, %sync) {scope = "grid"}   // every vEU has its runs
-      scf.if (%veu == 0) { counters[L + 2 + l] = %runs[l] ... }  // for the next inference
+      "schedule.wait"(%counters, 2, tasks_2, %body)   // the predicate's writer, then
+      %p = memref.load %flag[%c0]                     // every vEU reads it
+      scf.if %p { %then += 1 ; segment(launch 3) }
+      "schedule.barrier"(%counters, %sync) {scope = "grid"}   // every vEU has loaded them
+      scf.if (%veu == 0) { counters[L + 2 + b] = entries of b ... }  // for the next inference
     }
 
 Counters, as in a Rammer program, order the launches: every segment signals its launch's
-counter; a wait's epoch operand is its producer's run number (:class:`RunNumbers`), so that
-inside a loop the expected count grows with the iteration. Which launch waits for which, and
-where a grid barrier remains (before a launch overwriting what every vEU loaded as a predicate
-or condition), is order.py's. The counters buffer holds, after the launches' counters, the
-grid barrier's two cells (``counters[L]``: arrivals, ``counters[L + 1]``: generation) and the
-run numbers at the end of the last inference (``counters[L + 2 + l]``), so the host allocates
-and zeroes them once with the counters and never resets them (lowering.py).
+counter; a wait's epoch operand is its producer's run number, so that inside a loop the
+expected count grows with the iteration. Every entry of a block runs each launch it holds
+once, so a launch's run number is its block's entry number (:class:`RunNumbers`, less one
+where control is in the block's current entry before the launch): one cell per block that
+holds launches, not per launch, keeps the registers they take few. Which launch waits for
+which, and where a grid barrier remains (before a launch overwriting what every vEU loaded as
+a predicate or condition), is order.py's. The counters buffer holds, after the launches'
+counters, the grid barrier's two cells (``counters[L]``: arrivals, ``counters[L + 1]``:
+generation) and the blocks' entry numbers at the end of the last inference
+(``counters[L + 2 + b]``), so the host allocates and zeroes them once with the counters and
+never resets them (lowering.py).
 """
 
 from __future__ import annotations
@@ -169,39 +171,117 @@ def grid_barrier(sync: ir.Value) -> None:
     )
 
 
+class Places:
+    """Where the ops of a program are: per op, its (block, position) in each block from the
+    program's body (block 0) in, blocks numbered in program order; per launch, its block.
+    Every run of a block runs each launch it holds once, so a launch's run number is its
+    block's *entry number*, less one where control is in that block's current entry before
+    the launch."""
+
+    def __init__(self, ops: list[ir.Operation], functions):
+        self.functions = functions
+        self.places: dict = {}
+        self.blocks: list[int] = []  # per launch, in program order
+        self.count = 0
+        self._walk(ops, ())
+
+    def _walk(self, ops: list[ir.Operation], outer: tuple) -> None:
+        block = self.count
+        self.count += 1
+        for position, op in enumerate(ops):
+            self.places[op] = (*outer, (block, position))
+            if launch_of(op, self.functions) is not None:
+                self.blocks.append(block)
+            for region in op.regions:
+                for inner in region.blocks:
+                    self._walk([nested.operation for nested in inner.operations], self.places[op])
+
+    def counted(self) -> list[int]:
+        """The blocks that hold launches, in program order."""
+        return sorted(set(self.blocks))
+
+    def before(self, site: ir.Operation, launch: ir.Operation) -> bool:
+        """Whether ``site`` is in the current entry of ``launch``'s block, at or before it."""
+        block, position = self.places[launch][-1]
+        return any(b == block and p <= position for b, p in self.places[site])
+
+
 class RunNumbers:
     """Each launch's run number on one vEU (the times control passed its segment since the
-    model was loaded; every vEU passes the same segments), in a ``memref.alloca`` of one i32
-    per launch made at the top of the vEU body (constant indices: LLVM keeps the cells in
-    registers). The counters hold each launch's run number at the end of the last inference
-    after the grid barrier's cells (``counters[L + 2 + launch]``): every vEU starts from them,
-    and vEU 0 stores its own back at the end (:meth:`publish`, after a grid barrier: every vEU
+    model was loaded; every vEU passes the same segments) from its block's entry number
+    (:class:`Places`): one i32 ``memref.alloca`` per block that holds launches, made at the
+    top of the vEU body, +1 where control enters the block (a scalar with constant uses:
+    LLVM keeps it in a register); the program's body, entered once per inference, needs no
+    cell. The counters hold each such block's entry number at the end of the last inference
+    after the grid barrier's cells (``counters[L + 2 + b]``): every vEU starts from them, and
+    vEU 0 stores its own back at the end (:meth:`publish`, after a grid barrier: every vEU
     has loaded them by then)."""
 
-    def __init__(self, counters: ir.Value, launches: int):
-        """At the insertion point: the cells, each loaded from its counters cell."""
-        self.counters, self.first = counters, launches + SYNC_CELLS
+    def __init__(self, counters: ir.Value, launches: int, places: Places):
+        """At the insertion point (the top of the vEU body): the cells, each loaded from its
+        counters cell; the body's own entered."""
+        self.counters, self.first, self.places = counters, launches + SYNC_CELLS, places
         i32 = ir.IntegerType.get_signless(32)
-        self.cells = [memref.alloca(ir.MemRefType.get([], i32), [], []) for _ in range(launches)]
-        for launch, cell in enumerate(self.cells):
-            memref.store(memref.load(counters, [b.const_index(self.first + launch)]), cell, [])
+        self.numbers = {block: number for number, block in enumerate(places.counted())}
+        self.cells = {
+            block: memref.alloca(ir.MemRefType.get([], i32), [], [])
+            for block in self.numbers
+            if block != 0
+        }
+        for block, cell in self.cells.items():
+            memref.store(self._last(block), cell, [])
 
-    def current(self, launch: int) -> ir.Value:
-        """At the insertion point: ``launch``'s run number."""
-        return memref.load(self.cells[launch], [])
+    def _last(self, block: int) -> ir.Value:
+        """At the insertion point: ``block``'s entries in all earlier inferences."""
+        return memref.load(self.counters, [b.const_index(self.first + self.numbers[block])])
 
-    def passed(self, launch: int) -> None:
-        """At the insertion point (right after ``launch``'s segment): one run more."""
-        run = self.current(launch)
+    def entries(self, block: int) -> ir.Value:
+        """At the insertion point: ``block``'s entry number. The program's body is entered
+        once per inference: its number is the stored one plus one, loaded where it is needed
+        (nobody writes it during the run) rather than kept in a register all along."""
+        if block != 0:
+            return memref.load(self.cells[block], [])
+        return arith.addi(self._last(0), arith.constant(ir.IntegerType.get_signless(32), 1))
+
+    def current(self, launch: int, launch_op: ir.Operation, site: ir.Operation) -> ir.Value:
+        """At the insertion point, for a wait at ``site`` (an op of the original program):
+        ``launch``'s run number."""
+        entries = self.entries(self.places.blocks[launch])
+        if not self.places.before(site, launch_op):
+            return entries
+        return arith.subi(entries, arith.constant(ir.IntegerType.get_signless(32), 1))
+
+    def entered(self, block: int) -> None:
+        """At the insertion point (where control enters ``block``): one entry more."""
+        entries = memref.load(self.cells[block], [])
         one = arith.constant(ir.IntegerType.get_signless(32), 1)
-        memref.store(arith.addi(run, one), self.cells[launch], [])
+        memref.store(arith.addi(entries, one), self.cells[block], [])
 
-    def publish(self, veu: ir.Value, launches: int) -> None:
-        """At the insertion point: vEU 0 stores every run number into the counters."""
+    def enter_blocks(self, ops: list[ir.Operation]) -> None:
+        """An entry at the start of every block among the regions of ``ops`` (clones of the
+        program's ops, numbered as :class:`Places` numbered theirs) that holds launches."""
+        count = [1]
+
+        def walk(ops):
+            for op in ops:
+                for region in op.regions:
+                    for inner in region.blocks:
+                        block = count[0]
+                        count[0] += 1
+                        nested = [o.operation for o in inner.operations]
+                        if block in self.cells:
+                            with ir.InsertionPoint.at_block_begin(inner), op.location:
+                                self.entered(block)
+                        walk(nested)
+
+        walk(ops)
+
+    def publish(self, veu: ir.Value) -> None:
+        """At the insertion point: vEU 0 stores every entry number into the counters."""
         with b.only_if(arith.cmpi(arith.CmpIPredicate.eq, veu, b.const_index(0))):
-            for launch in range(launches):
-                cell = [b.const_index(self.first + launch)]
-                memref.store(self.current(launch), self.counters, cell)
+            for block, number in self.numbers.items():
+                cell = [b.const_index(self.first + number)]
+                memref.store(self.entries(block), self.counters, cell)
 
 
 class FlowProgram(Program):
@@ -218,6 +298,7 @@ class FlowProgram(Program):
             raise PassError(f"the vEU program would need the host's value {strays[0]}", host)
         self.buffers = [v for v in outside if isinstance(v.type, ir.MemRefType)]
         self.order = order(ops, self._accesses)
+        self.places = Places(ops, functions)
 
     def _accesses(self, op: ir.Operation):
         launch = launch_of(op, self.functions)
@@ -225,8 +306,9 @@ class FlowProgram(Program):
 
     @property
     def counters_type(self) -> ir.Type:
-        """The launches' counters, the grid barrier's cells, the launches' run numbers."""
-        cells = len(self.run) + SYNC_CELLS + len(self.run)
+        """The launches' counters, the grid barrier's cells, the entry numbers of the blocks
+        that hold launches."""
+        cells = len(self.run) + SYNC_CELLS + len(self.places.counted())
         return ir.MemRefType.get([cells], ir.IntegerType.get_signless(32))
 
     def build(self, name: str, table_name: str, tasks: list[str]) -> None:
@@ -248,19 +330,23 @@ class FlowProgram(Program):
                     ir.IndexType.get(), launches
                 )
                 sync = memref.subview(counters, [launches], [SYNC_CELLS], [1])
-                runs = RunNumbers(counters, launches)
+                runs = RunNumbers(counters, launches, self.places)
                 anchor = list(loop.region.blocks[0].operations)[-1].operation
             mapping = dict(zip(arguments, values, strict=True))
             clones = move_into(self.ops, anchor, mapping)
             func.ReturnOp([])
+        pairs = zip(
+            [nested for op in self.ops for nested in preorder(op)],
+            [nested for clone in clones for nested in preorder(clone)],
+            strict=True,
+        )
+        pairs = list(pairs)  # before the entries below add ops to the clones
+        runs.enter_blocks(clones)
         with ir.InsertionPoint(anchor), anchor.location:
             grid_barrier(sync)
-            runs.publish(veu, launches)
+            runs.publish(veu)
         ordered = _Ordered(self, veu, table, counters, sync, runs, tasks)
-        originals = [nested for op in self.ops for nested in preorder(op)]
-        for original, clone in zip(
-            originals, [n for c in clones for n in preorder(c)], strict=True
-        ):
+        for original, clone in pairs:
             ordered.place(original, clone)
         self._call_at_last(name, table_name, arguments)
 
@@ -275,13 +361,14 @@ class FlowProgram(Program):
 
 class _Ordered:
     """Places, in a flow program's body, what its :class:`~order.Order` decided: a grid
-    barrier before an op, a launch's segment with its waits (then its run number counted),
-    the waits of a load every vEU makes."""
+    barrier before an op, a launch's segment with its waits, the waits every vEU makes before
+    a load or a loop."""
 
     def __init__(self, program: FlowProgram, veu, table, counters, sync, runs, tasks):
         self.program, self.veu, self.table, self.counters = program, veu, table, counters
         self.sync, self.runs, self.tasks = sync, runs, tasks
         self.numbered = iter(range(len(program.run)))
+        self.launch_ops = [launch.call for launch in program.run]
 
     def place(self, original: ir.Operation, clone: ir.Operation) -> None:
         decided = self.program.order
@@ -290,13 +377,17 @@ class _Ordered:
                 grid_barrier(self.sync)
             waits = decided.waits.get(original, ())
             if launch_of(original, self.program.functions) is not None:
-                self.segment(clone, next(self.numbered), waits)
+                self.segment(clone, next(self.numbered), waits, original)
                 return
             for dependency in waits:
-                self.program._wait(self.counters, dependency, self.runs.current(dependency))
+                self.program._wait(self.counters, dependency, self.epoch(dependency, original))
 
-    def segment(self, call: ir.Operation, index: int, waits: tuple[int, ...]) -> None:
-        """At the insertion point, for ``call``: its segment, then its run counted."""
+    def epoch(self, dependency: int, site: ir.Operation) -> ir.Value:
+        """At the insertion point: the run number of launch ``dependency`` seen at ``site``."""
+        return self.runs.current(dependency, self.launch_ops[dependency], site)
+
+    def segment(self, call: ir.Operation, index: int, waits: tuple[int, ...], original) -> None:
+        """At the insertion point, for ``call`` (``original``'s clone): its segment."""
         program = self.program
         launch = program.run[index]
         described = Segment(index, launch.kernel, launch.launch.blocks, waits)
@@ -305,10 +396,9 @@ class _Ordered:
             self.veu,
             self.table,
             self.counters,
-            self.runs.current,
+            lambda dependency: self.epoch(dependency, original),
             self.tasks[index],
             launch,
             list(call.operands),
         )
-        self.runs.passed(index)
         call.erase()

@@ -23,6 +23,8 @@ buffers every vEU loaded (a predicate or condition) since the last grid barrier.
   (and what they cover) complete, so they leave the state.
 - ``scf.if``: the union of both sides' pending launches, what both sides know (a side
   absent: the state before).
+- Before a loop, every vEU waits for the launches pending before it that the loop touches
+  (once, rather than in every iteration), and then has seen them complete.
 - A loop: the state at its head is the union of the state before it and the state at the end
   of its body, grown to a fixed point, so a wait across iterations (the next iteration's
   reader of what this one wrote, or writer of what it read) is found; its epoch is the
@@ -208,12 +210,29 @@ class _Walk:
         loaded = replace(state, loads=state.loads | {buffer})
         return loaded.seen(state.closure(waits))
 
+    def enter(self, loop, state: Pending) -> Pending:
+        """Before ``loop``, every vEU waits for the launches pending before it that the loop
+        touches (what its launches would wait for in every iteration otherwise, and its loads
+        in the first), then has seen them complete."""
+        reads, writes = set(), set()
+        for nested in _nested(loop):
+            touched = self.accesses(nested)
+            if touched is not None:
+                reads |= touched[0]
+                writes |= touched[1]
+            elif nested.name == "memref.load":
+                reads.add(base(nested.operands[0]))
+        pending = state.of(state.writers, reads | writes) | state.of(state.readers, writes)
+        waits = state.reduced(pending)
+        self.decided.waits[loop] = tuple(sorted(waits))
+        return state.seen(state.closure(waits))
+
     def construct(self, op, state: Pending) -> Pending:
         if op.name == "scf.if":
             then = self.block(op.regions[0], state)
             otherwise = self.block(op.regions[1], state) if op.regions[1].blocks else state
             return then.merge(otherwise)
-        head = state
+        head = self.enter(op, state)
         while True:
             leaving = self.block(op.regions[0], head)
             end = leaving if op.name == "scf.for" else self.block(op.regions[1], leaving)
@@ -221,3 +240,12 @@ class _Walk:
             if grown == head:
                 return head if op.name == "scf.for" else leaving
             head = grown
+
+
+def _nested(op: ir.Operation):
+    """Every op in ``op``'s regions."""
+    for region in op.regions:
+        for block in region.blocks:
+            for nested in block.operations:
+                yield nested.operation
+                yield from _nested(nested.operation)

@@ -88,14 +88,12 @@ LOOPS_TO_PTX: list[tuple[str, str]] = [
     ("inline", "the host calls its kernel functions' launches directly: one flat launch list"),
     ("nvvm-attach-target{chip={chip} O=3}", "select the NVPTX target and optimization level"),
     (
-        "gpu.module(convert-scf-to-cf,mem2reg,expand-strided-metadata,lower-affine,"
+        "gpu.module(convert-scf-to-cf,expand-strided-metadata,lower-affine,"
         "convert-nvgpu-to-nvvm,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
         "canonicalize,cse)",
         "lower kernel bodies to NVVM (views a device loop's body makes as plain offsets, "
         "nvgpu.mma.sync to mma.sync first); one pointer per buffer (static shapes) as the "
-        "kernel ABI. mem2reg first: a persistent kernel's run numbers (a scalar alloca each) "
-        "become SSA values, before canonicalize merges the blocks that update two of them "
-        "into one taking the cell's address as an argument, which keeps them in local memory",
+        "kernel ABI",
     ),
     (
         "quartet-launch-bounds{min-blocks-per-sm=1}",

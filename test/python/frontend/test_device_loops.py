@@ -58,7 +58,7 @@ def test_cpu_and_emulated_ptx_match_onnxruntime(compiled):
     assert_close(compile_model(model, target="cpu").run(feeds), expected)
     assert_close(gpu.run(feeds), expected)
     assert_close(gpu.emulate(feeds), expected)  # every checker on
-    for info in gpu.compiled.ptxas.values():  # the run numbers in registers too
+    for info in gpu.compiled.ptxas.values():  # the run numbers in registers
         assert info.spill_stores == info.spill_loads == info.stack_frame == 0, info
 
 
@@ -106,23 +106,31 @@ def _loop_body(text: str) -> str:
 
 
 def test_a_wait_in_a_device_loop_takes_its_producers_run_number():
-    """Inside the LSTM's device loop, a wait's epoch operand is a load of its producer's run
-    number (a vEU's i32 cell), which the loop adds one to right after each run of that
-    producer's segment: the expected count grows with the iteration."""
+    """Inside the LSTM's device loop, a wait's epoch operand is its producer's run number: the
+    loop body's entry number (a vEU's i32 cell, +1 where each iteration starts), less one
+    for a producer later in the body (its run of the previous iteration), so the expected
+    count grows with the iteration."""
     model, _ = small("lstm")
     body = _loop_body(compile_model(model, target="sm_90").compiled.loops_ir)
-    epochs = re.findall(
-        r"(%\w+) = memref\.load (%\w+)\[\] : memref<i32>\n(?:.*\n){0,2}?"
+    entered = re.match(
+        r"scf\.for .*\{\n\s*(%\w+) = memref\.load (%\w+)\[\] : memref<i32>\n"
+        r"\s*(%c1_i32\w*) = arith\.constant 1 : i32\n\s*(%\w+) = arith\.addi \1, \3 : i32\n"
+        r"\s*memref\.store \4, \2\[\]",
+        body,
+    )
+    assert entered is not None, body[:400]
+    cell = entered.group(2)
+    this = re.findall(
+        rf"(%\w+) = memref\.load {cell}\[\] : memref<i32>\n(?:.*\n){{0,2}}?"
         r'\s*"schedule\.wait"\(%\w+, %\w+, %\w+, \1\)',
         body,
     )
-    incremented = re.findall(
-        r"(%\w+) = memref\.load (%\w+)\[\] : memref<i32>\n\s*(%c1_i32\w*) = arith\.constant 1 "
-        r": i32\n\s*(%\w+) = arith\.addi \1, \3 : i32\n\s*memref\.store \4, \2\[\]",
+    previous = re.findall(
+        rf"(%\w+) = memref\.load {cell}\[\] : memref<i32>\n.*\n\s*(%\w+) = arith\.subi \1, "
+        r'.*\n(?:.*\n){0,2}?\s*"schedule\.wait"\(%\w+, %\w+, %\w+, \2\)',
         body,
     )
-    assert epochs and incremented
-    assert {cell for _, cell in epochs} & {cell for _, cell, _, _ in incremented}
+    assert this and previous
 
 
 def test_the_grid_barrier_is_a_generation_barrier_in_the_ptx(compiled):
@@ -143,10 +151,11 @@ def test_the_grid_barrier_is_a_generation_barrier_in_the_ptx(compiled):
 
 def test_inference_after_inference_on_one_loaded_model():
     """The counters buffer is zeroed once, when the program is loaded: the barrier's arrivals
-    come back to 0 after every barrier and its generation only grows, and each launch's run
-    number carries over to the next inference, so inferences in a row on one emulated GPU
-    (every checker on) are each right, the early exit stopping at a different iteration each
-    time. At the end each launch's counter is its tasks times its run number."""
+    come back to 0 after every barrier and its generation only grows, and each block's
+    entry number (its launches' run number) carries over to the next inference, so
+    inferences in a row on one emulated GPU (every checker on) are each right, the early exit
+    stopping at a different iteration each time. At the end each launch's counter is its
+    tasks times its run number."""
     model, _ = small("early_exit")
     gpu = compile_model(model, target="sm_90")
     device = EmulatedDevice(checks=True)
@@ -162,12 +171,13 @@ def test_inference_after_inference_on_one_loaded_model():
     cells = np.zeros(gpu.compiled.host.buffers[gpu.compiled.host.counters].spec.shape, np.int32)
     device.read(loaded.storage[gpu.compiled.host.counters], cells)
     arrivals, generation = cells[launches : launches + 2]
-    runs = cells[launches + 2 :]
+    entries = [int(number) for number in cells[launches + 2 :]]
     assert arrivals == 0
     assert generation > 3  # a barrier per iteration and one at the end, three inferences
-    assert runs[0] == 3  # the first launch runs once per inference
-    assert runs.max() > 3  # the loop's launches once per iteration
-    assert list(cells[:launches]) == [t * r for t, r in zip(tasks, runs, strict=True)]
+    assert entries[0] == 3  # the program's body: once per inference
+    assert min(entries[1:]) > 3  # the loop's condition and body: once per iteration
+    for counter, count in zip(cells[:launches], tasks, strict=True):  # tasks x runs each
+        assert counter % count == 0 and counter // count in entries
 
 
 def _segments(text: str) -> tuple[int, list[int]]:
@@ -236,10 +246,11 @@ def _planted(monkeypatch, name: str, target, attribute: str, replacement):
 
 
 def test_a_run_number_left_as_it_was_is_a_cross_cta_race(monkeypatch):
-    """Planted bug: no run number of the LSTM's program grows (each wait's expected count
-    stuck at the last inference's), so a wait in the loop holds before its producer's run of
-    this iteration is done: race-global reports the unordered accesses."""
-    model, feeds, gpu = _planted(monkeypatch, "lstm", flow.RunNumbers, "passed", _nothing)
+    """Planted bug: the LSTM's loop body does not count its entries, so its launches' run
+    numbers do not grow (each wait's expected count stuck at the last inference's), and a
+    wait in the loop holds before its producer's run of this iteration is done: race-global
+    reports the unordered accesses."""
+    model, feeds, gpu = _planted(monkeypatch, "lstm", flow.RunNumbers, "entered", _nothing)
     with pytest.raises(QuartetError, match="global-race"):
         _run(gpu, gpu.compiled, feeds, {"race-global"})
 
@@ -269,9 +280,10 @@ def test_a_wait_removed_inside_a_device_loop_is_a_cross_cta_race(monkeypatch):
 
 
 def test_run_numbers_not_stored_for_the_next_inference_fail_it(monkeypatch):
-    """Planted bug: vEU 0 does not store the run numbers at the end, so the second inference
-    on the loaded LSTM starts them at 0 while the counters hold the first one's tasks: its
-    waits hold at once, which race-global reports; the first inference is right."""
+    """Planted bug: vEU 0 does not store the entry numbers at the end, so the second
+    inference on the loaded LSTM starts its run numbers at 0 while the counters hold the
+    first one's tasks: its waits hold at once, which race-global reports; the first inference
+    is right."""
     model, feeds, gpu = _planted(monkeypatch, "lstm", flow.RunNumbers, "publish", _nothing)
     device = EmulatedDevice(checks={"race-global"})
     loaded = load_program(gpu.compiled.host, gpu.compiled.ptx, device)

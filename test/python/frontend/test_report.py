@@ -291,7 +291,8 @@ def test_the_report_shows_grinders_placements():
     (row,) = _table(page, "grinder")
     assert row[:2] == [placement.construct, "grid"] and placement.placement == "grid"
     (loop,) = compiled.counters.loops
-    assert loop.per_iteration.grid_barriers > 0
+    assert loop.per_iteration.grid_barriers > 0  # the next condition overwrites this one
+    assert loop.per_iteration.waits > 0
     assert _table(page, "grinder", 1) == [
         [
             loop.loop,
@@ -300,5 +301,6 @@ def test_the_report_shows_grinders_placements():
             str(loop.per_iteration.launches),
             "0",  # the condition is read on the device
             str(loop.per_iteration.grid_barriers),
+            str(loop.per_iteration.waits),
         ]
     ]
