@@ -14,16 +14,21 @@ inside the one persistent kernel, MODES):
 - ``copies``: device copies per inference (a stacked output's rows, carried values);
 - ``rt/it``: host round trips per iteration, the most any loop makes (report.json's
   ``host_round_trips_per_iteration``; "-" without a loop); ``rt``: per inference;
-- ``gb/it``: grid barriers per iteration (a host loop has none; Grinder's device loops
-  separate iterations with them);
+- ``gb/it``: grid barriers per iteration (a host loop has none; on the device, one before a
+  launch that overwrites a condition every vEU loaded); ``w/it``: counter waits per
+  iteration, as one vEU that runs every segment passes them (report.json's
+  ``waits_per_iteration``);
 - ``launch/it``: launches per iteration of the model's first loop;
 - ``modelled us``, host: Welder's modelled time of every launch (each includes a 3 us launch,
   passes/welder/model.py) + a copy's and a read-back's submission (COPY_SECONDS) + the copies'
   bytes at DRAM bandwidth. Device: one launch (3 us) + the same kernel work without the
   launches (the host loop's kernels, their launch charges taken out: the device runs the same
   body as tasks) + the copies' bytes (copy kernels on the device) + every grid barrier it
-  passes at ``passes/grinder.py``'s barrier cost (3 L2 round trips, Jia et al.), no
-  submission and no read-back. No GPU time is measured here.
+  passes at ``passes/grinder.py``'s barrier cost (3 L2 round trips, Jia et al.) + every
+  counter wait at Rammer's handoff (``quartet.rammer.cost.handoff_seconds``: 2 L2 round
+  trips; an upper bound: a wait already satisfied costs one acquire load, and the waits of
+  different vEUs overlap; a branch's waits counted for both sides), no submission and no
+  read-back. No GPU time is measured here.
 
 Static figures come from the counters (``quartet.counters``); where a loop's trip count or a
 branch is data-dependent, from one run of the host program in the PTX emulator (checkers off)
@@ -50,7 +55,7 @@ import controlflow_models  # noqa: E402
 from quartet.frontend.onnx import compile_model  # noqa: E402
 from quartet.hardware import spec_for  # noqa: E402
 from quartet.passes.grinder import barrier_seconds  # noqa: E402
-from quartet.rammer.cost import LAUNCH_SECONDS  # noqa: E402
+from quartet.rammer.cost import LAUNCH_SECONDS, handoff_seconds  # noqa: E402
 from quartet.runtime.emulated import EmulatedDevice  # noqa: E402
 
 MODES = ("host", "device")
@@ -111,6 +116,7 @@ def measure(name: str, mode: str = "host") -> dict:
         "host_round_trips": round_trips,
         "host_round_trips_per_iteration": counters.host_round_trips_per_iteration,
         "grid_barriers_per_iteration": 0 if mode == "host" else None,
+        "waits_per_iteration": 0 if mode == "host" else None,
         "launches_per_iteration": loop.per_iteration.launches if loop else None,
         "trips": loop.trips if loop else None,
         "modelled_seconds": modelled,
@@ -127,20 +133,16 @@ def measure_device(name: str, host: dict) -> dict:
     compiled = compile_model(model, target=TARGET, cache=False)
     seconds = time.perf_counter() - start
     counters = compiled.compiled.counters
-    barriers = counters.grid_barriers + sum(
-        loop.per_iteration.grid_barriers * iterations
-        for loop, iterations in zip(counters.loops, host["iterations"], strict=True)
-        if loop.trips is None
+    barriers, waits = (
+        _passed(counters, host["iterations"], kind) for kind in ("grid_barriers", "waits")
     )
-    barriers += sum(
-        1 for p in counters.placements if p.construct.startswith("scf.if") and p.placement == "grid"
-    )
-    bandwidth = spec_for(TARGET).dram_bandwidth
+    spec = spec_for(TARGET)
     modelled = (
         LAUNCH_SECONDS
         + host["kernel_work_seconds"]
-        + host["copy_bytes"] / bandwidth
-        + barriers * barrier_seconds(spec_for(TARGET).clock_hz)
+        + host["copy_bytes"] / spec.dram_bandwidth
+        + barriers * barrier_seconds(spec.clock_hz)
+        + waits * handoff_seconds(spec.clock_hz)
     )
     loop = counters.loops[0] if counters.loops else None
     return {
@@ -149,14 +151,32 @@ def measure_device(name: str, host: dict) -> dict:
         "host_round_trips": counters.host_round_trips,
         "host_round_trips_per_iteration": counters.host_round_trips_per_iteration,
         "grid_barriers_per_iteration": counters.grid_barriers_per_iteration,
+        "waits_per_iteration": counters.waits_per_iteration,
         "launches_per_iteration": loop.per_iteration.launches if loop else None,
         "trips": loop.trips if loop else None,
         "grid_barriers": barriers,
+        "waits": waits,
         "placements": [f"{p.construct}: {p.placement}" for p in counters.placements],
         "modelled_seconds": modelled,
         "compile_seconds": seconds,
         "figures_from": "counters (iterations of a while loop: the host loop's run)",
     }
+
+
+def _passed(counters, iterations: list[int], kind: str) -> int:
+    """The grid barriers or waits (``kind``) one inference passes: the counters' total, each
+    data-dependent loop's per iteration times its iterations (the host loop's run), each
+    branch's as often as control reaches it (both sides: which one runs is the data's)."""
+    total = getattr(counters, kind) + sum(
+        getattr(loop.per_iteration, kind) * trips
+        for loop, trips in zip(counters.loops, iterations, strict=True)
+        if loop.trips is None
+    )
+    return total + sum(
+        getattr(region, kind) * region.reached
+        for region in counters.data_dependent
+        if "branch of scf.if" in region.region and region.within is None
+    )
 
 
 def _emulated_run(compiled, model, feeds):
@@ -178,7 +198,7 @@ def _cell(value, pattern: str = "{}") -> str:
 def table(rows: list[dict]) -> str:
     head = (
         f"{'model':<15} {'mode':<6} {'launches':>8} {'copies':>6} {'rt':>4} {'rt/it':>5}"
-        f" {'gb/it':>5} {'trips':>5} {'launch/it':>9} {'modelled us':>11}"
+        f" {'gb/it':>5} {'w/it':>5} {'trips':>5} {'launch/it':>9} {'modelled us':>11}"
     )
     lines = [head]
     for row in rows:
@@ -187,7 +207,8 @@ def table(rows: list[dict]) -> str:
             lines.append(
                 f"{row['model']:<15} {mode:<6} {f['launches']:>8} {f['copies']:>6}"
                 f" {f['host_round_trips']:>4} {_cell(f['host_round_trips_per_iteration']):>5}"
-                f" {_cell(f['grid_barriers_per_iteration']):>5} {_cell(f['trips']):>5}"
+                f" {_cell(f['grid_barriers_per_iteration']):>5}"
+                f" {_cell(f['waits_per_iteration']):>5} {_cell(f['trips']):>5}"
                 f" {_cell(f['launches_per_iteration']):>9}"
                 f" {f['modelled_seconds'] * 1e6:>11.1f}"
             )

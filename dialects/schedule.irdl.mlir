@@ -36,7 +36,9 @@ irdl.dialect @schedule {
     irdl.regions()
   }
   // Holds the vEU until counters[launch] >= expected * epoch (the tasks of `launch` done in
-  // this inference); then every thread of the CTA sees what they wrote.
+  // this inference; in a program with loops on the grid, `epoch` is the run number of
+  // `launch`, so the expected count grows with the iteration); then every thread of the CTA
+  // sees what they wrote.
   irdl.operation @wait {
     %counters = irdl.base "!builtin.memref"
     %launch = irdl.is index

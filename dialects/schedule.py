@@ -19,17 +19,21 @@ VEUS = "schedule.veus"
 TABLE = "schedule.table"
 SEGMENT = "schedule.segment"
 COUNTERS = "schedule.counters"
-"""On the host's ``memref.alloc`` of a vEU program's counters (one i32 per launch)."""
+"""On the host's ``memref.alloc`` of a vEU program's counters (one i32 per launch; a program
+with ``schedule.grid_sync`` has more cells after them)."""
 EPOCH = "schedule.epoch"
 """On the host's ``memref.alloc`` of the inference number (one i32) waits scale by."""
 GRID_SYNC = "schedule.grid_sync"
 """On a vEU program whose loops and branches run on the grid (quartet-grinder's): the index of
-the first of the two counters cells its grid barriers use (arrivals, then generation); its
-launches are ordered by grid barriers, its segments signal nothing (passes/rammer/flow.py)."""
+the first of the two counters cells its grid barriers use (arrivals, then generation), after
+which come the entry numbers of its blocks that hold launches; its waits' epochs are their
+producers' run numbers (from those), and a wait may stand outside a segment, before a
+predicate's load or a loop (passes/rammer/flow.py)."""
 OWNER = "schedule.owner"
 """On the ``scf.if %veu == owner`` around a loop or branch quartet-grinder placed on one CTA
 (``#controlflow.device<"cta">``) in a vEU program: the vEU (an index) that runs it alone, every
-task of its launches in the vEU table (passes/rammer/flow.py)."""
+task of its launches in the vEU table; inside it no segment waits or signals, and grid
+barriers order it against the rest of the program (passes/rammer/flow.py)."""
 PER_SM = "schedule.per_sm"
 """On the gpu.module of a persistent kernel (quartet-map-to-gpu): the vEUs per SM it was
 planned for, which its PTX requires resident (``.minnctapersm``, quartet-launch-bounds)."""

@@ -376,8 +376,13 @@ def _check_schedule_op(op: ir.Operation) -> list[str]:
                 f"one nothing, got {[str(t) for t in types]}"
             )
     if op.name in (schedule.WAIT, schedule.SIGNAL):
-        if _enclosing(op, lambda parent: schedule.SEGMENT in parent.attributes) is None:
-            errors.append(f"must be inside a '{schedule.SEGMENT}' of a vEU program")
+        if _enclosing(op, lambda parent: schedule.SEGMENT in parent.attributes) is None and not (
+            op.name == schedule.WAIT and _in_flow_program(op)
+        ):
+            errors.append(
+                f"must be inside a '{schedule.SEGMENT}' of a vEU program (a wait: or of one "
+                f"with '{schedule.GRID_SYNC}', before the load of a predicate)"
+            )
         counters = op.operands[0].type
         if ir.MemRefType(counters).rank != 1 or str(ir.MemRefType(counters).element_type) != "i32":
             errors.append(f"counters must be a rank-1 memref of i32, got {counters}")
@@ -386,6 +391,13 @@ def _check_schedule_op(op: ir.Operation) -> list[str]:
 
 def _in_veu_program(op: ir.Operation) -> bool:
     return _enclosing(op, lambda parent: schedule.VEUS in parent.attributes) is not None
+
+
+def _in_flow_program(op: ir.Operation) -> bool:
+    """Whether ``op`` is in a vEU program with loops and branches on the grid, where every vEU
+    waits for the writer of a predicate before it loads it (passes/rammer/order.py)."""
+    program = _enclosing(op, lambda parent: schedule.VEUS in parent.attributes)
+    return program is not None and schedule.GRID_SYNC in program.attributes
 
 
 # --- controlflow ------------------------------------------------------------------------------

@@ -8,12 +8,17 @@ in order, gets through every wait:
 - ``schedule.table`` names a constant ``launches x vEUs x 2`` i32 global, and each launch's
   ranges ``[lo, hi)`` partition its tasks ``[0, tasks)``;
 - segments list the launches 0, 1, ... in program order; each has one ``schedule.signal`` of
-  its own launch, and its ``schedule.wait`` ops are the waits its attribute lists, each for
-  all the tasks of a launch of the program (a satisfiable count);
+  its own launch (none inside the owner's guard of a construct on one CTA,
+  ``schedule.owner``: only its CTA runs it, and no wait may wait for it), and its
+  ``schedule.wait`` ops are the waits its attribute lists, each for all the tasks of a launch
+  of the program (a satisfiable count);
 - a simulation of the table ends with every vEU done: each vEU runs its non-empty segments in
   order, a segment starting once the counters it waits on are complete, and adds its task
   count to its launch's counter. A vEU that never gets past a wait is a deadlock, reported at
-  the wait with the vEUs stuck there and the counter it reached.
+  the wait with the vEUs stuck there and the counter it reached. A wait for a launch that
+  is not before it (in a program with loops on the grid: the launch's run of the previous
+  iteration, passes/rammer/order.py) holds at once in the simulation, one pass over the
+  segments: their first iteration, where that launch has not run.
 """
 
 from __future__ import annotations
@@ -72,9 +77,10 @@ def check_program(loop: ir.Operation) -> list[Error]:
         found, problems = _check_segment(op, segment, tasks)
         waits.append(found)
         errors += problems
+    errors += _waits_for_unsignalled(loop, segments)
     if errors:
         return errors
-    return _deadlocks(table, tasks, waits)
+    return _deadlocks(table, tasks, waits, schedule.GRID_SYNC in loop.attributes)
 
 
 def _runs_each_veu(loop: ir.Operation, count: int) -> bool:
@@ -177,12 +183,13 @@ def _check_segment(op: ir.Operation, segment: schedule.Segment, tasks: list[int]
             waits.append((nested, launch, expected))
         elif nested.name == schedule.SIGNAL:
             signals.append(nested)
-    if len(signals) > 1 or (not signals and not _ordered_by_barriers(op)):
+    expected = 0 if _owned(op) else 1
+    if len(signals) != expected:
         errors.append(
             (
                 op,
                 f"segment of launch {segment.launch} has {len(signals)} schedule.signal ops, "
-                "expected 1 (none in a program its grid barriers order)",
+                f"expected {expected}" + (" (on one CTA)" if _owned(op) else ""),
             )
         )
     elif signals and _constant(signals[0].operands[1]) != segment.launch:
@@ -199,14 +206,25 @@ def _check_segment(op: ir.Operation, segment: schedule.Segment, tasks: list[int]
     return waits, errors
 
 
-def _ordered_by_barriers(segment: ir.Operation) -> bool:
-    """Whether ``segment`` is in a vEU program whose grid barriers order its launches (one
-    with loops or branches on the grid: ``schedule.grid_sync``), where segments signal
-    nothing."""
+def _owned(segment: ir.Operation) -> bool:
+    """Whether ``segment`` is inside the owner's guard of a construct on one CTA."""
     parent = segment.parent
     while parent is not None and schedule.VEUS not in parent.attributes:
+        if schedule.OWNER in parent.attributes:
+            return True
         parent = parent.parent
-    return parent is not None and schedule.GRID_SYNC in parent.attributes
+    return False
+
+
+def _waits_for_unsignalled(loop: ir.Operation, segments) -> list[Error]:
+    """A wait, anywhere in the program, for a launch on one CTA: its segment signals nothing,
+    so the wait would never hold."""
+    unsignalled = {segment.launch for op, segment in segments if _owned(op)}
+    return [
+        (op, f"waits for launch {launch}, which runs on one CTA and signals nothing")
+        for op in _walk(loop)
+        if op.name == schedule.WAIT and (launch := _constant(op.operands[1])) in unsignalled
+    ]
 
 
 def _check_wait(launch: int | None, expected: int | None, tasks: list[int]) -> str | None:
@@ -219,9 +237,10 @@ def _check_wait(launch: int | None, expected: int | None, tasks: list[int]) -> s
     return None
 
 
-def _deadlocks(table: np.ndarray, tasks: list[int], waits) -> list[Error]:
+def _deadlocks(table: np.ndarray, tasks: list[int], waits, loops: bool) -> list[Error]:
     """Run the table: each vEU walks its non-empty segments in order; a wait holds it until
-    its counter reaches the expected count. The waits where vEUs are stuck at the end."""
+    its counter reaches the expected count (in a program with ``loops`` on the grid, a wait
+    for a launch not before it holds at once). The waits where vEUs are stuck at the end."""
     launches, veus = table.shape[0], table.shape[1]
     position = [0] * veus
     counters = [0] * launches
@@ -236,7 +255,14 @@ def _deadlocks(table: np.ndarray, tasks: list[int], waits) -> list[Error]:
             if lo == hi:
                 position[veu] += 1
                 continue
-            short = next((w for w in waits[launch] if counters[w[1]] < w[2]), None)
+            short = next(
+                (
+                    w
+                    for w in waits[launch]
+                    if (w[1] < launch or not loops) and counters[w[1]] < w[2]
+                ),
+                None,
+            )
             if short is not None:
                 blocked[short[1]].append(veu)
                 stuck_at[veu] = short[0]

@@ -8,13 +8,15 @@ decides, innermost construct first, and writes the decision into the IR for the 
 it (quartet-rammer builds the vEU program from it, the counters and the report read it):
 
 - **grid** (``controlflow.placement = #controlflow.device<"grid">``): the construct becomes
-  part of a vEU program; its body's launches are segments dealt over every vEU, separated by
-  grid barriers where they depend on each other and at the end of each iteration; the
-  predicate or condition is a load every vEU makes after a grid barrier. Allowed when every
-  op of its body is a launch, a copy (made a launch of a copy kernel, ``copy_kernel.py``), an
-  allocation (hoisted before the construct: its contents are undefined at each allocation),
-  a view, integer arithmetic, a load of an integer buffer, or a construct itself placed on
-  the grid, and it carries no buffer from one iteration to the next;
+  part of a vEU program; its body's launches are segments dealt over every vEU, each waiting
+  on the counters of the launches it depends on, in this iteration or the previous one
+  (passes/rammer/order.py); the predicate or condition is a load every vEU makes after
+  waiting for its writer, and a grid barrier precedes a launch that overwrites it. Allowed
+  when every op of its body is a launch, a copy (made a launch of a copy kernel,
+  ``copy_kernel.py``), an allocation (hoisted before the construct: its contents are
+  undefined at each allocation), a view, integer arithmetic, a load of an integer buffer, or
+  a construct itself placed on the grid, and it carries no buffer from one iteration to the
+  next;
 - **host**: the placement goes and ``controlflow.host_reason`` says why (the op the device
   program cannot run, a buffer carried across iterations, an inner construct left on the
   host, or the host-loop mode: ``control_flow="host"``, whose quartet-host-control-flow
@@ -38,18 +40,20 @@ the grid (only the owner would hold them).
 Each construct also records the modelled cost of one iteration (of one run, for a branch)
 each way, ``grinder.modelled = {device_seconds, host_seconds, cta_seconds}``:
 
-- grid (``device_seconds``): its body's kernels without their launch charge, plus a grid
-  barrier per launch and one at the end of the iteration (:data:`BARRIER_L2_TRIPS`);
+- grid (``device_seconds``): its body's kernels without their launch charge, plus a handoff
+  (``quartet.rammer.cost.handoff_seconds``: a signal reaching a waiting vEU through L2) per
+  launch or load that waits, plus :func:`barrier_seconds` per grid barrier, as order.py
+  places them for the construct alone (a construct nested in it on one CTA a unit there);
 - host: the kernels with their launches plus a round trip per read-back
   (:data:`ROUND_TRIP_SECONDS`);
 - cta: every task of every launch on one vEU, one after the other (a launch of ``B`` tasks
   whose kernel Welder models in ``ceil(B / SMs)`` rounds of one task per SM takes ``B``
-  rounds), plus a CTA barrier per task (:data:`CTA_BARRIER_CYCLES`).
+  rounds), plus a CTA barrier per task (:data:`CTA_BARRIER_CYCLES`); no wait, no signal.
 
 The device wins wherever the body can go there: it saves every launch and every read-back
-and adds barriers that cost a fraction of either; one CTA wins where the body has too few
-tasks to fill the grid for the grid barriers it saves (a single-block RNN cell, a tiny while
-loop's condition).
+and adds waits and barriers that cost a fraction of either; one CTA wins where the body has
+too few tasks to fill the grid for the handoffs and barriers it saves (a single-block RNN
+cell, a tiny while loop's condition).
 
 Where a host function has a construct on the grid, its host-side copies become copy kernel
 launches too (a copy on the host would end the vEU program there: one launch per inference
@@ -75,8 +79,16 @@ from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.copy_kernel import CopyKernels, copy_blocks, copy_work_seconds
 from quartet.passes.rammer.flow import preorder
-from quartet.passes.rammer.launches import VIEWS, block_loop, host_functions, launch_charge
-from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS, task_seconds
+from quartet.passes.rammer.launches import (
+    VIEWS,
+    base,
+    block_loop,
+    host_functions,
+    launch_charge,
+    launch_of,
+)
+from quartet.passes.rammer.order import order
+from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS, handoff_seconds, task_seconds
 from quartet.welder import LAUNCH_SECONDS as LAUNCH_SECONDS_ATTR
 from quartet.welder import MODELLED_SECONDS
 
@@ -165,16 +177,17 @@ class _Placer:
     def __init__(self, functions, charge: float, spec, scope: str):
         self.functions, self.charge, self.spec, self.scope = functions, charge, spec, scope
         self.barrier = barrier_seconds(spec.clock_hz)
+        self.handoff = handoff_seconds(spec.clock_hz)
         self.cta_barrier = CTA_BARRIER_CYCLES / spec.clock_hz
         self.on_device = False
 
     def place(self, construct: ir.Operation) -> None:
         reason = self.host_reason(construct)
+        if PLACEMENT in construct.attributes:  # the frontend's request; decided anew below
+            del construct.attributes[PLACEMENT]
         modelled = self.modelled(construct)
         construct.attributes[MODELLED] = modelled.to_attr()
         if reason is not None:
-            if PLACEMENT in construct.attributes:
-                del construct.attributes[PLACEMENT]
             construct.attributes[HOST_REASON] = ir.StringAttr.get(reason)
             return
         self.on_device = True
@@ -264,8 +277,10 @@ class _Placer:
             serial += blocks * task_seconds(seconds, 0.0, blocks, self.spec.sm_count)
             launches += 1
             tasks += blocks
+        decided = order([construct], self.accesses)
+        handoffs = sum(1 for waits in decided.waits.values() if waits)
         return Modelled(
-            device_seconds=work + (launches + 1) * self.barrier,
+            device_seconds=work + handoffs * self.handoff + len(decided.barriers) * self.barrier,
             host_seconds=work + launches * LAUNCH_SECONDS + max(loads, 1) * ROUND_TRIP_SECONDS,
             cta_seconds=serial + tasks * self.cta_barrier,
         )
@@ -284,6 +299,13 @@ class _Placer:
         seconds = ir.FloatAttr(loop.attributes[MODELLED_SECONDS]).value - self.charge
         blocks = tile.Launch.from_attr(loop.attributes[tile.LAUNCH]).blocks
         return max(seconds, 0.0), blocks
+
+    def accesses(self, op: ir.Operation) -> tuple[frozenset, frozenset] | None:
+        """What a launch (a copy: the launch it becomes) reads and writes, as order.py needs."""
+        if op.name == "memref.copy":
+            return frozenset({base(op.operands[0])}), frozenset({base(op.operands[1])})
+        launch = launch_of(op, self.functions)
+        return None if launch is None else (launch.reads, launch.writes)
 
 
 def _demoted(host: ir.Operation) -> bool:

@@ -18,9 +18,9 @@ CPU tails both derive from its output. For each run of two or more launches (``l
 
 ``schedule=none`` leaves the launch list as it is. A host with loops or branches quartet-grinder
 placed on the device becomes one vEU program as a whole, its constructs inside it, its
-launches ordered by grid barriers, those of a construct on one CTA all on one vEU (flow.py);
-one with control flow left on the host keeps its launch list, and so does a run of one launch
-(a persistent kernel gains nothing there). A host copy between two launches (a buffer a
+launches ordered by their counters (order.py), those of a construct on one CTA all on one vEU
+(flow.py); one with control flow left on the host keeps its launch list, and so does a run of
+one launch (a persistent kernel gains nothing there). A host copy between two launches (a buffer a
 Scatter updates in place, filled from a constant) becomes the launch of a copy kernel
 (passes/copy_kernel.py), which keeps the run in one kernel. A launch whose block no vEU can be
 (more threads or shared memory than a block may have) stays a launch, marked ``schedule.kept``
@@ -42,7 +42,6 @@ from quartet.passes.rammer.flow import (
     FlowProgram,
     has_grid_constructs,
     launches_in,
-    owned,
     program_ops,
 )
 from quartet.passes.rammer.launches import (
@@ -54,6 +53,7 @@ from quartet.passes.rammer.launches import (
     launch_of,
     runs,
 )
+from quartet.passes.rammer.order import owned
 from quartet.passes.rammer.program import Program
 from quartet.passes.rammer.tasks import SUFFIX, task_function
 from quartet.rammer import policy

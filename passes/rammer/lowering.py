@@ -177,7 +177,10 @@ def split_program(program: ir.Operation) -> None:
     any vEU loop (its bounds and predicate are uniform: every vEU has the same), the vEU loop
     pushed into its regions; grid barriers gone (the CPU runs one vEU loop after the other).
     The values a segment uses from the program's body (the table's ranges, the epoch,
-    constants) are cloned into its loop; those a loop or branch uses, before it."""
+    constants) are cloned into its loop; those a loop or branch uses, before it. What touches
+    memory outside segments (:data:`EFFECTS`: the run numbers, a predicate's load and its
+    waits) is uniform too and runs once, in place; a branch on the vEU (vEU 0 storing the run
+    numbers) runs in a vEU loop of its own, like a segment."""
     Distribution(program).run()
 
 
@@ -202,12 +205,15 @@ class Distribution:
             op = op.operation if isinstance(op, ir.OpView) else op
             if op in self.per_veu:
                 continue
-            if schedule.SEGMENT in op.attributes:
-                self.segment(op, top)
-            elif schedule.OWNER in op.attributes:
+            if schedule.OWNER in op.attributes:  # on a vEU, but the CPU runs it once
                 self.block(_unguarded(op), top)
+            elif schedule.SEGMENT in op.attributes or self.per_veu_regions(op):
+                self.segment(op, top)
             elif op.name == schedule.BARRIER:
                 op.erase()
+            elif top and op.name in EFFECTS:
+                op.move_before(self.program)
+                self.uniform(op, {})
             elif op.name in PLACEABLE_OPS:
                 if top:
                     op.move_before(self.program)
@@ -227,10 +233,20 @@ class Distribution:
                     loop.attributes[name] = self.program.attributes[name]
             terminator = list(loop.region.blocks[0].operations)[-1].operation
         segment.move_before(terminator)
-        del segment.attributes[schedule.SEGMENT]
+        if schedule.SEGMENT in segment.attributes:
+            del segment.attributes[schedule.SEGMENT]
         cache = {self.veu: veu}
         for nested in preorder(segment):
             self.fix(nested, segment, cache)
+
+    def per_veu_regions(self, op: ir.Operation) -> bool:
+        """Whether ``op`` has regions and an operand that differs per vEU (what vEU 0 alone
+        does): it runs in a vEU loop of its own, like a segment."""
+        return bool(op.regions) and any(
+            value == self.veu
+            or (isinstance(value.owner, ir.OpView) and value.owner.operation in self.per_veu)
+            for value in op.operands
+        )
 
     def uniform(self, op: ir.Operation, cache: dict) -> None:
         """``op``'s operands from the program's body, made before it (none may be per-vEU)."""
@@ -265,6 +281,11 @@ class Distribution:
 
 
 DROPPED = (schedule.VEUS, schedule.TABLE, schedule.GRID_SYNC)
+
+EFFECTS = ("memref.alloca", "memref.load", "memref.store", schedule.WAIT)
+"""Ops of the program's body, outside any segment, that touch memory (the run numbers, their
+cells in the counters, a predicate, a wait before its load): every vEU does the same, so the
+CPU does each once, in place (before the program), rather than where its value is used."""
 
 
 def _unguarded(guard: ir.Operation) -> list[ir.Operation]:

@@ -134,7 +134,14 @@ class Program:
                     )
                     call_arguments = [mapping[value] for value in launch.buffers]
                     self._segment(
-                        segment, veu, table, counters, epoch, tasks[index], launch, call_arguments
+                        segment,
+                        veu,
+                        table,
+                        counters,
+                        lambda _: epoch,
+                        tasks[index],
+                        launch,
+                        call_arguments,
                     )
             func.ReturnOp([])
 
@@ -148,12 +155,21 @@ class Program:
         loop.attributes[schedule.VEUS] = veus.to_attr()
         loop.attributes[schedule.TABLE] = ir.FlatSymbolRefAttr.get(table_name)
 
-    signals = True
-    """Whether a segment signals its launch's counter when done (a program ordered by grid
-    barriers alone does not, passes/rammer/flow.py)."""
-
-    def _segment(self, segment, veu, table, counters, epoch, task_function, launch, call_arguments):
-        i32 = ir.IntegerType.get_signless(32)
+    def _segment(
+        self,
+        segment,
+        veu,
+        table,
+        counters,
+        epoch_of,
+        task_function,
+        launch,
+        call_arguments,
+        signals: bool = True,
+    ) -> None:
+        """At the insertion point: the segment of ``launch``, its waits' epochs
+        ``epoch_of(dependency)`` (made where the wait is); it signals its counter where
+        ``signals`` (not on one CTA, where nothing waits for it: passes/rammer/flow.py)."""
         place = b.const_index(segment.launch)
         lo = memref.load(table, [place, veu, b.const_index(0)])
         hi = memref.load(table, [place, veu, b.const_index(1)])
@@ -161,9 +177,7 @@ class Program:
         branch.attributes[schedule.SEGMENT] = segment.to_attr()
         with ir.InsertionPoint(branch.then_block):
             for dependency in segment.waits:
-                tasks = arith.constant(i32, self.run[dependency].launch.blocks)
-                operands = [counters, b.const_index(dependency), tasks, epoch]
-                ir.Operation.create(schedule.WAIT, operands=operands)
+                self._wait(counters, dependency, epoch_of(dependency))
             first = arith.index_cast(ir.IndexType.get(), lo)
             end = arith.index_cast(ir.IndexType.get(), hi)
             with b.for_loop(first, end, 1) as task:
@@ -174,10 +188,17 @@ class Program:
                     if "." in key:  # a dialect's attribute of this use (tile.names)
                         call.attributes[key] = launch.call.attributes[key]
                 b.cta_barrier()
-            if self.signals:
+            if signals:
                 done = arith.subi(hi, lo)
                 ir.Operation.create(schedule.SIGNAL, operands=[counters, place, done])
             scf.YieldOp([])
+
+    def _wait(self, counters: ir.Value, dependency: int, epoch: ir.Value) -> None:
+        """At the insertion point: a wait for every task of launch ``dependency``, ``epoch``
+        times."""
+        tasks = arith.constant(ir.IntegerType.get_signless(32), self.run[dependency].launch.blocks)
+        operands = [counters, b.const_index(dependency), tasks, epoch]
+        ir.Operation.create(schedule.WAIT, operands=operands)
 
     def _call_from_host(self, name: str, table_name: str, arguments: list[ir.Value]) -> None:
         """The host's call of the program, where its last launch was; the launches go."""

@@ -89,6 +89,7 @@ class Tally:
     copy_bytes: int = 0  # read and written by the copies
     host_round_trips: int = 0
     grid_barriers: int = 0  # inside a persistent kernel whose loops run on the grid
+    waits: int = 0  # counter waits there, as one vEU that runs every segment passes them
 
     def add(
         self, kernel: str, operators: list[dict], times: int, traffic, launched: bool = True
@@ -111,7 +112,8 @@ class Tally:
 @dataclass
 class LoopFigures:
     """One iteration of a loop: what it launches, moves, copies, reads back and how many grid
-    barriers it passes; where it runs (quartet-grinder's placement, and why on the host)."""
+    barriers and counter waits it passes; where it runs (quartet-grinder's placement, and
+    why on the host)."""
 
     loop: str  # "scf.for at model.mlir:12:5"
     trips: int | None  # per run of the loop; None where only the inference knows
@@ -168,6 +170,11 @@ class Counters(Tally):
     def grid_barriers_per_iteration(self) -> int | None:
         """The most grid barriers one iteration of any loop passes (None without loops)."""
         return max((loop.per_iteration.grid_barriers for loop in self.loops), default=None)
+
+    @property
+    def waits_per_iteration(self) -> int | None:
+        """The most counter waits one iteration of any loop passes (None without loops)."""
+        return max((loop.per_iteration.waits for loop in self.loops), default=None)
 
     @property
     def exact(self) -> bool:
@@ -233,6 +240,8 @@ class _Walk:
         elif place.device and op.name == schedule.BARRIER:
             grid = ir.StringAttr(op.attributes["scope"]).value == "grid"
             place.tally.grid_barriers += place.times if grid else 0
+        elif place.device and op.name == schedule.WAIT:
+            place.tally.waits += place.times  # before a predicate's load
         elif op.name == "func.call":
             self.call(op, place)
         elif place.device and op.name == "memref.load":
@@ -253,7 +262,8 @@ class _Walk:
 
     def regions(self, op: ir.Operation, place: _Place) -> None:
         """The regions of any other op, each as many times as it runs per run of ``op``."""
-        if op.name in PLACEABLE_OPS:
+        if op.name in PLACEABLE_OPS and (PLACEMENT in op.attributes or not place.device):
+            # in a vEU program, a branch of no placement is the program's own (vEU 0's)
             self.counters.placements.append(_placement(op, self.filename))
         if op.name in ("scf.for", "scf.while"):
             self.counters.loops.append(self.loop_figures(op, place))
@@ -313,6 +323,8 @@ class _Walk:
         task = self.functions[ir.FlatSymbolRefAttr(call.attributes["callee"]).value]
         flags = [_intermediate(operand, place) for operand in list(call.operands)[1:]]
         self.traffic(task, place, flags, launched=False)
+        waits = schedule.Segment.from_attr(segment.attributes[schedule.SEGMENT]).waits
+        place.tally.waits += place.times * len(waits)
 
     def call(self, call: ir.Operation, place: _Place) -> None:
         """The callee's body, run where the call is, its arguments the call's operands. A

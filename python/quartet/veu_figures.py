@@ -76,9 +76,10 @@ def _schedule(loop: ir.Operation, functions, charges: list[float]) -> VeuSchedul
         callee = _task_function(segment_op, functions)
         modelled = ir.FloatAttr(callee.attributes[MODELLED_SECONDS]).value
         seconds = task_seconds(modelled, charges[0], segment.tasks, device.sms)
-        launches.append(
-            LaunchNode(segment.launch, segment.kernel, segment.tasks, seconds, segment.waits)
-        )
+        # a wait for a launch not before it is on that launch's previous run (a loop on the
+        # grid): one pass over the segments, the simulation's, is a first iteration
+        earlier = tuple(launch for launch in segment.waits if launch < segment.launch)
+        launches.append(LaunchNode(segment.launch, segment.kernel, segment.tasks, seconds, earlier))
     counts = [[int(hi - lo) for lo, hi in row] for row in table]
     timed = simulate(launches, counts, device, handoff_seconds(spec.clock_hz))
     return VeuSchedule(name, tuple(launches), timed, device, figures(launches, timed, device))

@@ -16,7 +16,7 @@ func.func private @f_k0.func(%in: memref<8xf32>, %out: memref<8xf32>, %i: index)
 }
 
 /// Check that a loop whose body launches kernels, allocates and copies into a row goes on the
-/// device: one CTA by the cost model (a task per launch: cheaper than with grid barriers), the
+/// device: one CTA by the cost model (a task per launch: cheaper than with handoffs), the
 /// grid where that is forced; its modelled costs (the device cheaper than the host: no launch,
 /// no read-back), the allocation hoisted before it, the copy a launch of a copy kernel taking
 /// the row's buffer and offsets (no view: the kernel ABI passes bare pointers).
@@ -58,11 +58,11 @@ func.func private @f_k0.func(%in: memref<8xf32>, %out: memref<8xf32>, %i: index)
 }
 func.func private @helper(%x: memref<8xf32>)
 
-/// Check that a branch on a predicate the device wrote goes on the device (one CTA: a
-/// one-task body).
+/// Check that a branch on a predicate the device wrote goes on the device (the grid: its one
+/// launch waits for nothing, so one CTA would save no handoff and adds a CTA barrier).
 // CHECK-LABEL: func.func @branch
 // CHECK: scf.if
-// CHECK: } {controlflow.placement = #controlflow.device<"cta">, grinder.modelled =
+// CHECK: } {controlflow.placement = #controlflow.device<"grid">, grinder.modelled =
 func.func @branch(%x: memref<8xf32>, %y: memref<8xf32>, %flag: memref<1xi8>) attributes {welder.launch_seconds = 1.9e-07 : f64} {
   %c0 = arith.constant 0 : index
   %byte = memref.load %flag[%c0] : memref<1xi8>
@@ -141,7 +141,7 @@ func.func private @narrow.func(%in: memref<8xf32>, %out: memref<8xf32>) {
 
 /// Check the cost model's two sides: a loop of a 264-task kernel stays on the grid (on one
 /// CTA its 264 tasks take 132 times its two rounds: cta_seconds = 264 x 10 us = 2.64 ms,
-/// against 20 us and two grid barriers); a loop of a one-task kernel goes on one CTA.
+/// against 20 us and a handoff); a loop of a one-task kernel goes on one CTA.
 // CHECK-LABEL: func.func @by_cost
 // CHECK: func.call @wide.func
 // CHECK: } {controlflow.placement = #controlflow.device<"grid">, grinder.modelled = {cta_seconds = 0.00264{{[0-9]*}} : f64, device_seconds = 2.0{{[0-9]*}}E-5 : f64
@@ -160,24 +160,25 @@ func.func @by_cost(%x: memref<8xf32>, %y: memref<8xf32>) attributes {welder.laun
   return
 }
 
-// A kernel of 2 blocks (one round on 132 SMs) modelled at 1 us: its loop alone is cheaper on
-// the grid (1 us + 2 grid barriers of 0.29 us) than on one CTA (2 x 1 us).
+// A kernel of 2 blocks (one round on 132 SMs) modelled at 0.3 us: its loop alone is cheaper
+// on the grid (0.3 us + a handoff of 0.19 us: each run waits for the last) than on one CTA
+// (2 x 0.3 us + 2 CTA barriers).
 func.func private @pair.func(%in: memref<8xf32>, %out: memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c2 = arith.constant 2 : index
   scf.parallel (%b) = (%c0) to (%c2) step (%c1) {
     scf.reduce
-  } {tile.kernel = #tile.kernel<"pair">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 32, 0, 0, 32>, welder.modelled_seconds = 1.0e-06 : f64}
+  } {tile.kernel = #tile.kernel<"pair">, tile.launch = #tile.launch<array<i64: 2>, 32, 0>, tile.traffic = array<i64: 32, 0, 0, 32>, welder.modelled_seconds = 3.0e-07 : f64}
   return
 }
 
 /// Check that a construct nested in one on one CTA runs on that CTA too, though the grid was
-/// cheaper for it alone (the outer loop's three one-task launches save more grid barriers
-/// than the inner loop loses; the same CTA runs everything inside its owner's construct).
+/// cheaper for it alone (the outer loop's three one-task launches save more handoffs than
+/// the inner loop loses; the same CTA runs everything inside its owner's construct).
 // CHECK-LABEL: func.func @nested
 // CHECK: func.call @pair.func
-// CHECK: } {controlflow.placement = #controlflow.device<"cta">, grinder.modelled = {cta_seconds = 2.02{{[0-9]*}}E-6 : f64, device_seconds = 1.58{{[0-9]*}}E-6 : f64
+// CHECK: } {controlflow.placement = #controlflow.device<"cta">, grinder.modelled = {cta_seconds = 6.20{{[0-9]*}}E-7 : f64, device_seconds = 4.94{{[0-9]*}}E-7 : f64
 // CHECK: } {controlflow.placement = #controlflow.device<"cta">
 // GRID-LABEL: func.func @nested
 // GRID: } {controlflow.placement = #controlflow.device<"grid">
@@ -200,7 +201,7 @@ func.func @nested(%x: memref<8xf32>, %y: memref<8xf32>) attributes {welder.launc
 /// Check that a loop whose result is used after it stays on the grid, though one CTA is
 /// cheaper: only the owner would hold the result.
 // CHECK-LABEL: func.func @result_used
-// CHECK: } {controlflow.placement = #controlflow.device<"grid">, grinder.modelled = {cta_seconds = 2.01{{[0-9]*}}E-6 : f64, device_seconds = 2.58{{[0-9]*}}E-6 : f64
+// CHECK: } {controlflow.placement = #controlflow.device<"grid">, grinder.modelled = {cta_seconds = 2.01{{[0-9]*}}E-6 : f64, device_seconds = 2.19{{[0-9]*}}E-6 : f64
 func.func @result_used(%x: memref<8xf32>, %y: memref<8xf32>) -> index attributes {welder.launch_seconds = 0.0 : f64} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -458,6 +458,28 @@ def test_deadlock_is_found_only_where_the_table_blocks():
     ]
 
 
+def _first_launch_on_one_cta(waits: dict[int, list[int]]) -> str:
+    """A two-launch vEU program whose launch 0 is a construct's on one CTA: its segment inside
+    the owner's guard (``schedule.owner``), its two tasks on vEU 0, and no signal."""
+    source = veu_program([[[0, 2], [2, 2]], [[0, 1], [1, 2]]], waits)
+    signal = '"schedule.signal"(%counters, %c0, %one) : (memref<2xi32>, index, i32) -> ()'
+    segment = '{schedule.segment = #schedule.segment<0, "k0", 2, array<i64>>}'
+    signalled = f"scf.if %run {{\n{signal}\n}} {segment}"
+    assert signalled in source
+    guarded = f"scf.if %run {{\nscf.if %run {{\n}} {segment}\n}} {{schedule.owner = 0 : index}}"
+    return source.replace(signalled, guarded)
+
+
+def test_a_segment_on_one_cta_signals_nothing_and_nothing_waits_for_it():
+    """Inside the owner's guard of a construct on one CTA a segment has no signal (only its
+    CTA runs it); a wait for its launch would never hold, and is reported."""
+    assert verifier_messages(_first_launch_on_one_cta({})) == (True, [])
+    assert verifier_messages(_first_launch_on_one_cta({1: [0]})) == (
+        False,
+        ["'schedule.wait' op waits for launch 0, which runs on one CTA and signals nothing"],
+    )
+
+
 def test_a_bert_sized_table_verifies_quickly():
     """120 launches x 264 vEUs, each launch waiting for the one before: the simulation is
     linear in the table (each vEU walks its queue once)."""

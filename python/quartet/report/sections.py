@@ -314,17 +314,26 @@ def grinder(report: ReportInput) -> str | None:
             page.number(str(loop.per_iteration.launches)),
             page.number(str(loop.per_iteration.host_round_trips)),
             page.number(str(loop.per_iteration.grid_barriers)),
+            page.number(str(loop.per_iteration.waits)),
         ]
         for loop in counters.loops
     ]
     headers = ["construct", "placed", "why on the host", "grid µs", "one CTA µs", "host µs"]
-    loop_headers = ["loop", "placed", "trips", "launches", "host round trips", "grid barriers"]
+    loop_headers = [
+        "loop",
+        "placed",
+        "trips",
+        "launches",
+        "host round trips",
+        "grid barriers",
+        "waits",
+    ]
     return page.section(
         "grinder",
         "Grinder: loops and branches",
         page.note(
             "quartet-grinder places each loop and branch on the grid (inside the persistent "
-            "kernel, iterations separated by grid barriers, predicates read on the device), on "
+            "kernel, its launches ordered by counter waits, predicates read on the device), on "
             "one CTA of it (every task on vEU 0, CTA barriers only: where that is cheaper) or "
             "on the host, with the modelled time of one iteration (one run of a branch) in "
             "each place; then, per loop, what one iteration launches, reads back and waits for."

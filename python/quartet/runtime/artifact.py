@@ -753,9 +753,10 @@ def _host_problems(artifact: Artifact) -> list[str]:
 
 
 def _state_problems(host: HostProgram) -> list[str]:
-    """The counters (one i32 per launch of a persistent kernel, and a grid barrier's two
-    cells) and the epoch (one i32) are buffers of their own, passed to a cooperative launch;
-    an epoch needs counters (a program its grid barriers order waits on none: no epoch)."""
+    """The counters (one i32 per launch of a persistent kernel; with loops on the grid, a
+    grid barrier's two cells and its blocks' entry numbers after them) and the epoch (one i32)
+    are buffers of their own, passed to a cooperative launch; an epoch needs counters (a
+    program with loops on the grid reads entry numbers instead: its epoch may be dropped)."""
     state = {"counters": host.counters, "epoch": host.epoch}
     if host.counters is None and host.epoch is not None:
         return [f"the host program names {state} (an epoch without counters)"]

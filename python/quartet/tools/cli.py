@@ -394,6 +394,7 @@ def _report(model: CompiledModel) -> dict:
         "compulsory_bytes": counters.compulsory_bytes,
         "host_round_trips_per_iteration": counters.host_round_trips_per_iteration,
         "grid_barriers_per_iteration": counters.grid_barriers_per_iteration,
+        "waits_per_iteration": counters.waits_per_iteration,
         "loops": [_loop(loop) for loop in counters.loops],
         "placements": [dataclasses.asdict(placement) for placement in counters.placements],
         "data_dependent_regions": [_region(region) for region in counters.data_dependent],
@@ -455,6 +456,7 @@ def _totals(tally: Tally, exact: bool) -> dict:
         "copy_bytes": tally.copy_bytes,
         "host_round_trips": tally.host_round_trips,
         "grid_barriers": tally.grid_barriers,
+        "waits": tally.waits,
     }
     if exact:
         return figures
@@ -541,7 +543,8 @@ def _summary(model: CompiledModel) -> str:
             f"  loop {loop.loop} ({trips}) on the {loop.placement}: per iteration "
             f"{iteration.launches} launches, {iteration.copies} copies, "
             f"{iteration.host_round_trips} host round trips, {iteration.grid_barriers} grid "
-            f"barriers, {_megabytes(iteration.global_bytes + iteration.copy_bytes)}"
+            f"barriers, {iteration.waits} counter waits, "
+            f"{_megabytes(iteration.global_bytes + iteration.copy_bytes)}"
             + ("" if loop.exact else " (data-dependent parts apart)")
         )
     for placement in counters.placements:

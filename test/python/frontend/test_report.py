@@ -299,7 +299,11 @@ def test_the_report_shows_grinders_placements(control_flow):
     seconds = (placement.device_seconds, placement.cta_seconds, placement.host_seconds)
     assert row[3:6] == [f"{value * 1e6:.2f} µs" for value in seconds]
     (loop,) = compiled.counters.loops
-    assert (loop.per_iteration.grid_barriers > 0) == (scope == "grid")
+    if scope == "grid":
+        assert loop.per_iteration.grid_barriers > 0  # the next condition overwrites this one
+        assert loop.per_iteration.waits > 0
+    else:  # on one CTA: no wait and no grid barrier inside it
+        assert loop.per_iteration.grid_barriers == loop.per_iteration.waits == 0
     assert _table(page, "grinder", 1) == [
         [
             loop.loop,
@@ -308,5 +312,6 @@ def test_the_report_shows_grinders_placements(control_flow):
             str(loop.per_iteration.launches),
             "0",  # the condition is read on the device
             str(loop.per_iteration.grid_barriers),
+            str(loop.per_iteration.waits),
         ]
     ]
