@@ -408,6 +408,8 @@ def compile(  # noqa: A001 - the public name the design card gives the embedding
             if plan is None:
                 break
             notes.append(plan.reason)
+            if plan.final:
+                break
             registers = plan.registers
             if registers is None:  # the launch list: Welder charges real launches again
                 options = (tiling, fusion, "none", control_flow, entry, poison)

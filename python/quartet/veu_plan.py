@@ -6,8 +6,9 @@ which holds ptxas to ``registers per SM / (vEUs per SM x threads)`` per thread. 
 code fits is ptxas's to say, on the merged kernel: if it spills, or uses more registers than
 let that many vEUs be resident at once (a vEU that never starts leaves the others waiting
 forever), the compiler builds again from the loop level with twice the registers per
-thread (so fewer vEUs), up to the most a thread of a lone vEU on an SM can have. A kernel
-that still spills there is built as the launch list (schedule none): the persistent kernel
+thread (so fewer vEUs), up to the most a thread of a lone vEU on an SM can have. There, a
+small spill (:data:`KEPT_SPILL_BYTES`) with every vEU resident is kept, with a note; a kernel
+that spills more is built as the launch list (schedule none): the persistent kernel
 holds every buffer's pointer across its task calls, which the PTX call ABI saves to local
 memory when there are too many.
 """
@@ -25,6 +26,13 @@ from quartet.passes.rammer import DEFAULT_REGISTERS
 FIRST_PLAN = DEFAULT_REGISTERS
 """Registers per thread the first build of a GPU target plans for."""
 
+KEPT_SPILL_BYTES = 64
+"""The most ptxas may spill (stores plus loads, bytes per thread) at the largest plan for the
+persistent kernel to stand: 16 registers' worth, around the waits and task calls. Local memory
+is cached in L1 and L2 (CUDA C++ Programming Guide, "Device Memory Accesses: Local Memory"), so
+such a spill costs a few cached accesses per task, where the launch list it would otherwise
+fall back to costs a launch per kernel (a few microseconds each, quartet.rammer.cost)."""
+
 
 @dataclass(frozen=True)
 class Replan:
@@ -33,6 +41,7 @@ class Replan:
 
     registers: int | None
     reason: str
+    final: bool = False  # this build stands (a small spill at the largest plan), with the note
 
 
 def planned_veus(module: ir.Module) -> dict[str, schedule.Veus]:
@@ -63,6 +72,14 @@ def replan(model, veus: dict[str, schedule.Veus], planned: int) -> Replan | None
         most = spec.registers_per_thread(launch.block[0], 1)  # one vEU per SM
         if spilled == 0 and resident >= per_sm:
             continue
+        if planned >= most and resident >= per_sm and spilled <= KEPT_SPILL_BYTES:
+            return Replan(
+                planned,
+                f"{launch.kernel}: ptxas spills {spilled} B at {planned} registers per thread, "
+                "the most a lone vEU per SM has, with every vEU resident: kept as one "
+                f"persistent kernel (at most {KEPT_SPILL_BYTES} B, cached local memory)",
+                final=True,
+            )
         if planned >= most:
             return Replan(
                 None,

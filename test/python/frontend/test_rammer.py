@@ -234,16 +234,20 @@ def ptxas_said(registers: int, spills: int = 0) -> object:
         (64, 64, 48, 128),  # held to the plan, ptxas spilled: twice the registers
         (64, 96, 0, 128),  # ptxas took more than 4 such vEUs fit: a vEU would never start
         (64, 200, 0, 200),  # more than twice the plan: what ptxas needed
-        (255, 255, 48, "launches"),  # no plan gives a thread more: the launch list
+        (255, 255, 24, "kept"),  # no plan gives a thread more, 48 B of spills: kept
+        (255, 255, 600, "launches"),  # no plan gives a thread more: the launch list
     ],
 )
 def test_a_register_plan_ptxas_did_not_keep_is_made_again(planned, registers, spills, again):
-    veus = {"f_rammer": Veus(528, 4, "sm_90")}
+    per_sm = H100_SXM.registers_per_sm // (256 * planned)  # what quartet-rammer plans
+    veus = {"f_rammer": Veus(132 * per_sm, per_sm, "sm_90")}
     plan = veu_plan.replan(ptxas_said(registers, spills), veus, planned)
     if again is None:
         assert plan is None
     elif again == "launches":
         assert plan.registers is None and "built as a launch list instead" in plan.reason
+    elif again == "kept":
+        assert plan.final and plan.registers == planned and "kept as one" in plan.reason
     else:
         assert plan.registers == again
         assert plan.reason.startswith(
