@@ -78,7 +78,6 @@ from quartet.dialects.controlflow import (
 from quartet.hardware import spec_for
 from quartet.passes.base import ModulePass, PassError, option
 from quartet.passes.copy_kernel import CopyKernels, copy_blocks, copy_work_seconds
-from quartet.passes.rammer.flow import preorder
 from quartet.passes.rammer.launches import (
     VIEWS,
     base,
@@ -86,6 +85,7 @@ from quartet.passes.rammer.launches import (
     host_functions,
     launch_charge,
     launch_of,
+    preorder,
 )
 from quartet.passes.rammer.order import order
 from quartet.rammer.cost import L2_HIT_CYCLES, LAUNCH_SECONDS, handoff_seconds, task_seconds

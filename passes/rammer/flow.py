@@ -64,7 +64,7 @@ from quartet.dialects.controlflow import PLACEABLE_OPS, PLACEMENT
 from quartet.dialects.schedule import Segment
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
-from quartet.passes.rammer.launches import PASSED_OVER, Launch, distinct, launch_of
+from quartet.passes.rammer.launches import PASSED_OVER, Launch, distinct, launch_of, preorder
 from quartet.passes.rammer.order import on_one_cta, order, owned
 from quartet.passes.rammer.program import Program
 
@@ -141,15 +141,6 @@ def outside_values(ops: list[ir.Operation]) -> list[ir.Value]:
             used += [value for value in nested.operands if value not in defined]
             defined.update(nested.results)
     return distinct(value for value in used if value not in defined)
-
-
-def preorder(op: ir.Operation):
-    """``op`` and every op in its regions, in program order."""
-    yield op
-    for region in op.regions:
-        for block in region.blocks:
-            for nested in block.operations:
-                yield from preorder(nested.operation)
 
 
 def move_into(ops: list[ir.Operation], anchor: ir.Operation, mapping: dict) -> list[ir.Operation]:

@@ -201,3 +201,12 @@ def distinct(values: Iterator[ir.Value] | list[ir.Value]) -> list[ir.Value]:
         if value not in seen:
             seen.append(value)
     return seen
+
+
+def preorder(op: ir.Operation):
+    """``op`` and every op in its regions, in program order."""
+    yield op
+    for region in op.regions:
+        for block in region.blocks:
+            for nested in block.operations:
+                yield from preorder(nested.operation)

@@ -41,7 +41,7 @@ from quartet.dialects.controlflow import PLACEABLE_OPS
 from quartet.passes import builder as b
 from quartet.passes.base import PassError
 from quartet.passes.error_word import error_word_argument, expand_check
-from quartet.passes.rammer.flow import preorder
+from quartet.passes.rammer.launches import preorder
 from quartet.passes.rammer.program import SHORT_WAIT
 
 

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field, replace
 from mlir import ir
 
 from quartet.dialects.controlflow import PLACEABLE_OPS, PLACEMENT, Device
-from quartet.passes.rammer.launches import base
+from quartet.passes.rammer.launches import base, preorder
 
 Accesses = Callable[[ir.Operation], tuple[frozenset, frozenset] | None]
 """The buffers (bases) a launch reads and writes; None for an op that is no launch."""
@@ -253,7 +253,7 @@ class _Walk:
     def touched(self, construct) -> tuple[frozenset, frozenset]:
         """What the launches in ``construct`` read and write, its loads as reads."""
         reads, writes = set(), set()
-        for nested in _nested(construct):
+        for nested in list(preorder(construct))[1:]:
             touched = self.accesses(nested)
             if touched is not None:
                 reads |= touched[0]
@@ -309,12 +309,3 @@ def owned(op: ir.Operation) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def _nested(op: ir.Operation):
-    """Every op in ``op``'s regions."""
-    for region in op.regions:
-        for block in region.blocks:
-            for nested in block.operations:
-                yield nested.operation
-                yield from _nested(nested.operation)
